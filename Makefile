@@ -1,0 +1,51 @@
+# The README's two quick-start commands are `make demo` and `make test`; both install what they need.
+SWIFT      ?= swift
+APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3
+VENV       := .venv
+PY_PKGS    := jsonschema==4.26.0
+DEMO_OUT   ?= var/demo
+
+.PHONY: all deps venv build release demo test bench migrations clean
+
+all: build
+
+# Installs missing Debian packages (root on a fresh Debian 12 machine; sudo otherwise).
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: Makefile
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q $(PY_PKGS)
+	touch $@
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product stethoscope
+
+demo: release
+	.build/release/stethoscope demo --out $(DEMO_OUT)
+
+test: deps venv
+	$(SWIFT) build --build-tests
+	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope PYTHON=$(CURDIR)/$(VENV)/bin/python \
+	  $(SWIFT) test --skip-build --parallel
+	$(VENV)/bin/python Tests/schema/check_config_schema.py
+
+bench: deps
+	$(SWIFT) build -c release --product stethoscope-bench
+	.build/release/stethoscope-bench
+
+# Regenerates the embedded copy of Schemas/sqlite (a test fails when it is stale).
+migrations:
+	python3 Schemas/sqlite/embed.py
+
+clean:
+	rm -rf .build $(VENV) var

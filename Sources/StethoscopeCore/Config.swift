@@ -1,0 +1,166 @@
+import Foundation
+
+/// A plugin's part of the config: its type (the plugin folder's name), its unique name, and its own keys,
+/// which the plugin reads and then `finish()`es.
+public struct PluginConfig: Sendable {
+    public var name: String
+    public var type: String
+    public var section: ConfigSection
+}
+
+/// The whole config file, validated. Plugin sections are handed to their plugins, which validate their own keys.
+public struct StethoscopeConfig: Sendable {
+    public var timeZone: TimeZone
+    public var database: URL
+    public var staleAfterDays: Int
+    public var directory: PluginConfig?
+    public var sources: [PluginConfig]
+    public var attribution: [PluginConfig]
+    public var practices: PracticeSet
+    /// Serials that are not identifiers, beyond the built-in placeholders.
+    public var extraPlaceholderSerials: [String]
+    public var export: ConfigSection?
+    public var report: ConfigSection?
+    public var detailRetentionNights: Int
+    /// The folder of the config file: relative paths in plugin sections resolve against it.
+    public var baseDirectory: URL
+
+    public static func load(file: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StethoscopeConfig {
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            throw ConfigError(path: "", message: "cannot read config file \(file.path)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(path: "", message: "config file \(file.path) is not UTF-8")
+        }
+        return try parse(yaml: text, environment: environment, baseDirectory: file.deletingLastPathComponent())
+    }
+
+    public static func parse(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                             baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> StethoscopeConfig {
+        let root = try ConfigSection.parse(yaml: yaml, environment: environment, baseDirectory: baseDirectory)
+        let tzName = try root.string("timezone", default: "UTC")
+        guard let tz = TimeZone(identifier: tzName) else { throw root.error("timezone", "unknown time zone '\(tzName)'") }
+        let database = try root.path("database") ?? baseDirectory.appendingPathComponent("stethoscope.db")
+        let stale = try root.int("stale_after_days", default: 14, min: 1, max: 3650)
+
+        let directory = try root.section("directory").map { try plugin($0, defaultName: "directory") }
+        var names = Set<String>()
+        let sources = try root.sections("sources").map { s -> PluginConfig in
+            let p = try plugin(s, defaultName: nil)
+            guard names.insert(p.name).inserted else { throw s.error("name", "source name '\(p.name)' is used twice") }
+            return p
+        }
+        let attribution = try root.sections("attribution").enumerated().map { i, s in
+            try plugin(s, defaultName: "attribution-\(i + 1)")
+        }
+        let practices = try PracticeOverrides.apply(root.section("practices"), to: .defaults)
+        let placeholders = try root.stringList("placeholder_serials") ?? []
+        let export = try root.section("export")
+        let report = try root.section("report")
+        var retention = 120
+        if let r = try root.section("retention") {
+            retention = try r.int("detail_nights", default: 120, min: 1)
+            try r.finish()
+        }
+        try root.finish()
+        return StethoscopeConfig(
+            timeZone: tz, database: database, staleAfterDays: stale, directory: directory, sources: sources,
+            attribution: attribution, practices: practices, extraPlaceholderSerials: placeholders, export: export,
+            report: report, detailRetentionNights: retention, baseDirectory: baseDirectory)
+    }
+
+    private static func plugin(_ s: ConfigSection, defaultName: String?) throws -> PluginConfig {
+        let type = try s.string("type")
+        let name: String
+        if let n = try s.optionalString("name") { name = n } else if let defaultName { name = defaultName } else {
+            throw s.error("name", "is required (a unique source name)")
+        }
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw s.error("name", "use letters, digits, '-', '_' or '.' only")
+        }
+        return PluginConfig(name: name, type: type, section: s)
+    }
+}
+
+/// Reads `practices:` overrides: a mapping from practice key to changed fields, or a new practice.
+enum PracticeOverrides {
+    static func apply(_ section: ConfigSection?, to base: PracticeSet) throws -> PracticeSet {
+        guard let section else { return base }
+        var set = base
+        for key in section.keys {
+            guard let s = try section.section(key) else { continue }
+            if let i = set.definitions.firstIndex(where: { $0.key == key }) {
+                set.definitions[i] = try override(set.definitions[i], with: s)
+            } else {
+                // A new practice: a software check when it names software, else an observation check.
+                var d = PracticeDefinition(key: key, title: key, description: "", rating: .medium, platforms: PracticeSet.all)
+                if s.has("software") { d.check = .software(SoftwareRule(names: [])) }
+                d = try override(d, with: s)
+                if case .software(let rule) = d.check, rule.names.isEmpty {
+                    throw s.error("software", "a new software practice needs software names")
+                }
+                set.definitions.append(d)
+            }
+        }
+        try section.finish()
+        return set
+    }
+
+    static func status(_ s: ConfigSection, _ key: String, _ current: Status) throws -> Status {
+        Status(rawValue: try s.choice(key, ["warn", "nudge", "unknown", "ok", "na"], default: current.rawValue))!
+    }
+
+    static func platform(_ text: String, _ s: ConfigSection, _ key: String) throws -> Platform {
+        guard let p = Platform(rawValue: text) ?? Platform(lenient: text) else {
+            throw s.error(key, "unknown platform '\(text.prefix(40))' (expected one of \(Platform.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return p
+    }
+
+    static func override(_ base: PracticeDefinition, with s: ConfigSection) throws -> PracticeDefinition {
+        var d = base
+        d.title = try s.string("title", default: d.title)
+        d.description = try s.string("description", default: d.description)
+        d.link = try s.optionalString("link") ?? d.link
+        d.rating = Rating(rawValue: try s.choice("rating", Rating.allCases.map(\.rawValue), default: d.rating.rawValue))!
+        d.enabled = try s.bool("enabled", default: d.enabled)
+        if let list = try s.stringList("platforms") {
+            d.platforms = Set(try list.map { try platform($0, s, "platforms") })
+        }
+        d.onFail = try status(s, "on_fail", d.onFail)
+        d.onMissing = try status(s, "on_missing", d.onMissing)
+        if let byPlatform = try s.section("on_fail_by_platform") {
+            for k in byPlatform.keys {
+                d.onFailByPlatform[try platform(k, byPlatform, k)] = try status(byPlatform, k, d.onFail)
+            }
+            try byPlatform.finish()
+        }
+        if let versions = try s.section("versions") {
+            guard case .osVersion(var rules) = d.check else { throw s.error("versions", "only the os_version practice takes versions") }
+            for k in versions.keys {
+                guard let v = try versions.section(k) else { continue }
+                let p = try platform(k, versions, k)
+                var rule = rules[p] ?? VersionRule()
+                rule.required = try v.optionalString("required") ?? rule.required
+                rule.recommended = try v.optionalString("recommended") ?? rule.recommended
+                for (name, value) in [("required", rule.required), ("recommended", rule.recommended)] {
+                    if let value, VersionNumber(value) == nil { throw v.error(name, "'\(value.prefix(40))' is not a version") }
+                }
+                try v.finish()
+                rules[p] = rule
+            }
+            try versions.finish()
+            d.check = .osVersion(rules)
+        }
+        if s.has("software") || s.has("minimum_version") {
+            guard case .software(var rule) = d.check else {
+                throw s.error("software", "only software practices take software names")
+            }
+            rule.names = try s.stringList("software") ?? rule.names
+            rule.minimumVersion = try s.optionalString("minimum_version") ?? rule.minimumVersion
+            d.check = .software(rule)
+        }
+        try s.finish()
+        return d
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import Yams
+
+/// A configuration mistake, named by its key path (`sources[1].page_size`) and, when known, its line.
+public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var path: String
+    public var message: String
+    public var line: Int?
+    public init(path: String, message: String, line: Int? = nil) { self.path = path; self.message = message; self.line = line }
+    public var description: String {
+        let at = line.map { " (line \($0))" } ?? ""
+        return path.isEmpty ? "config\(at): \(message)" : "config \(path)\(at): \(message)"
+    }
+}
+
+/// One YAML mapping of the config, read key by key.
+///
+/// Every key that is read is remembered, so `finish()` can reject keys nobody asked for: a typo such as
+/// `page_sise` fails loudly instead of being ignored. Strings get `${ENV}` expansion; secrets come from
+/// `${ENV}` or a `<key>_file` and are wrapped in `Secret` so they never print.
+public final class ConfigSection: @unchecked Sendable {
+    public let path: String
+    private let pairs: [(key: String, value: Node)]
+    private let line: Int?
+    private let environment: [String: String]
+    private let baseDirectory: URL
+    private var used: Set<String> = []
+
+    init(pairs: [(key: String, value: Node)], path: String, line: Int?, environment: [String: String], baseDirectory: URL) {
+        self.pairs = pairs; self.path = path; self.line = line; self.environment = environment
+        self.baseDirectory = baseDirectory
+    }
+
+    /// Parses YAML text into the root section. `baseDirectory` resolves relative paths (the config file's folder).
+    public static func parse(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                             baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> ConfigSection {
+        let node: Node?
+        do { node = try Yams.compose(yaml: yaml) } catch {
+            throw ConfigError(path: "", message: "not valid YAML: \(String(describing: error).prefix(300))")
+        }
+        guard let node else { return ConfigSection(pairs: [], path: "", line: nil, environment: environment, baseDirectory: baseDirectory) }
+        return try ConfigSection.mapping(node, path: "", environment: environment, baseDirectory: baseDirectory)
+    }
+
+    static func mapping(_ node: Node, path: String, environment: [String: String], baseDirectory: URL) throws -> ConfigSection {
+        guard case .mapping(let m) = node else {
+            throw ConfigError(path: path, message: "expected a mapping of keys, found \(describe(node))", line: node.mark?.line)
+        }
+        var pairs: [(key: String, value: Node)] = []
+        var seen: Set<String> = []
+        for (k, v) in m {
+            guard case .scalar(let s) = k else {
+                throw ConfigError(path: path, message: "keys must be plain strings", line: k.mark?.line)
+            }
+            let child = path.isEmpty ? s.string : "\(path).\(s.string)"
+            if !seen.insert(s.string).inserted {
+                throw ConfigError(path: child, message: "key given twice", line: k.mark?.line)
+            }
+            pairs.append((s.string, v))
+        }
+        return ConfigSection(pairs: pairs, path: path, line: node.mark?.line, environment: environment, baseDirectory: baseDirectory)
+    }
+
+    private static func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let s): return "the value '\(s.string.prefix(40))'"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    public var keys: [String] { pairs.map(\.key) }
+    public func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
+    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private func node(_ key: String) -> Node? {
+        guard let pair = pairs.first(where: { $0.key == key }) else { return nil }
+        used.insert(key)
+        if case .scalar(let s) = pair.value, s.tag.description == Tag.Name.null.rawValue || (s.string.isEmpty && s.style == .plain) || s.string == "~" || s.string == "null" {
+            return nil
+        }
+        return pair.value
+    }
+
+    public func error(_ key: String, _ message: String) -> ConfigError {
+        ConfigError(path: keyPath(key), message: message, line: pairs.first { $0.key == key }?.value.mark?.line ?? line)
+    }
+
+    private func scalar(_ key: String, expected: String) throws -> String? {
+        guard let n = node(key) else { return nil }
+        guard case .scalar(let s) = n else { throw error(key, "expected \(expected), found \(ConfigSection.describe(n))") }
+        return s.string
+    }
+
+    /// Expands `${NAME}` from the environment; an unset variable is an error naming the variable, never a value.
+    func expand(_ text: String, key: String) throws -> String {
+        guard text.contains("${") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw error(key, "unterminated ${...}")
+            }
+            let name = String(rest[start.upperBound..<end])
+            guard let value = environment[name] else {
+                throw error(key, "environment variable \(name) is not set")
+            }
+            out += value
+            rest = rest[rest.index(after: end)...]
+        }
+        return out + rest
+    }
+
+    public func optionalString(_ key: String) throws -> String? {
+        try scalar(key, expected: "a string").map { try expand($0, key: key) }
+    }
+
+    public func string(_ key: String) throws -> String {
+        guard let s = try optionalString(key) else { throw error(key, "is required (a string)") }
+        return s
+    }
+
+    public func string(_ key: String, default value: String) throws -> String { try optionalString(key) ?? value }
+
+    /// One of a fixed set of words.
+    public func choice(_ key: String, _ allowed: [String], default value: String? = nil) throws -> String {
+        guard let s = try optionalString(key) ?? value else {
+            throw error(key, "is required (one of \(allowed.joined(separator: ", ")))")
+        }
+        guard allowed.contains(s) else {
+            throw error(key, "expected one of \(allowed.joined(separator: ", ")), found '\(s.prefix(40))'")
+        }
+        return s
+    }
+
+    public func optionalInt(_ key: String, min: Int? = nil, max: Int? = nil) throws -> Int? {
+        guard let s = try scalar(key, expected: "a whole number") else { return nil }
+        guard let v = Int(try expand(s, key: key)) else { throw error(key, "expected a whole number, found '\(s.prefix(40))'") }
+        if let min, v < min { throw error(key, "must be at least \(min), found \(v)") }
+        if let max, v > max { throw error(key, "must be at most \(max), found \(v)") }
+        return v
+    }
+
+    public func int(_ key: String, default value: Int, min: Int? = nil, max: Int? = nil) throws -> Int {
+        try optionalInt(key, min: min, max: max) ?? value
+    }
+
+    public func double(_ key: String, default value: Double, min: Double? = nil) throws -> Double {
+        guard let s = try scalar(key, expected: "a number") else { return value }
+        guard let v = Double(s), v.isFinite else { throw error(key, "expected a number, found '\(s.prefix(40))'") }
+        if let min, v < min { throw error(key, "must be at least \(min), found \(v)") }
+        return v
+    }
+
+    public func bool(_ key: String, default value: Bool) throws -> Bool {
+        guard let s = try scalar(key, expected: "true or false") else { return value }
+        switch s.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(key, "expected true or false, found '\(s.prefix(40))'")
+        }
+    }
+
+    /// A list of strings; a single string is accepted as a one-element list.
+    public func stringList(_ key: String) throws -> [String]? {
+        guard let n = node(key) else { return nil }
+        switch n {
+        case .scalar(let s): return [try expand(s.string, key: key)]
+        case .sequence(let seq):
+            return try seq.enumerated().map { i, item in
+                guard case .scalar(let s) = item else {
+                    throw ConfigError(path: "\(keyPath(key))[\(i)]", message: "expected a string, found \(ConfigSection.describe(item))", line: item.mark?.line)
+                }
+                return try expand(s.string, key: key)
+            }
+        default: throw error(key, "expected a list of strings, found \(ConfigSection.describe(n))")
+        }
+    }
+
+    public func section(_ key: String) throws -> ConfigSection? {
+        guard let n = node(key) else { return nil }
+        return try ConfigSection.mapping(n, path: keyPath(key), environment: environment, baseDirectory: baseDirectory)
+    }
+
+    /// A list of mappings, e.g. `sources:`.
+    public func sections(_ key: String) throws -> [ConfigSection] {
+        guard let n = node(key) else { return [] }
+        guard case .sequence(let seq) = n else { throw error(key, "expected a list, found \(ConfigSection.describe(n))") }
+        return try seq.enumerated().map { i, item in
+            try ConfigSection.mapping(item, path: "\(keyPath(key))[\(i)]", environment: environment, baseDirectory: baseDirectory)
+        }
+    }
+
+    /// A secret from `key` (usually `${ENV}`) or from the file named by `key_file`; both at once is an error.
+    public func secret(_ key: String) throws -> Secret? {
+        let fileKey = key + "_file"
+        let direct = try optionalString(key)
+        let file = try optionalString(fileKey)
+        switch (direct, file) {
+        case (.some, .some): throw error(key, "give either \(key) or \(fileKey), not both")
+        case (.some(let v), nil): return Secret(v)
+        case (nil, .some(let path)):
+            let url = resolve(path)
+            guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
+                throw error(fileKey, "cannot read secret file \(url.path)")
+            }
+            return Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        case (nil, nil): return nil
+        }
+    }
+
+    public func requiredSecret(_ key: String) throws -> Secret {
+        guard let s = try secret(key) else { throw error(key, "is required (give \(key) or \(key)_file)") }
+        return s
+    }
+
+    /// A path, resolved against the config file's folder when relative.
+    public func path(_ key: String) throws -> URL? { try optionalString(key).map(resolve) }
+
+    public func resolve(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+    }
+
+    /// Rejects every key that was not read: call it after a plugin has read all it knows.
+    public func finish(allowing extra: Set<String> = []) throws {
+        for (key, value) in pairs where !used.contains(key) && !extra.contains(key) {
+            throw ConfigError(path: keyPath(key), message: "unknown key", line: value.mark?.line)
+        }
+    }
+}

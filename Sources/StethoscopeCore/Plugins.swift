@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+
+/// What a plugin gets for one pull: the night it is pulling for, a place to count its work, a logger.
+public struct PullContext: Sendable {
+    /// The run's as-of date, `YYYY-MM-DD` in the configured time zone.
+    public var asOf: String
+    /// The instant the run treats as "now" (end of the as-of day for back-filled dates, else the clock).
+    public var now: Date
+    public var figures: FigureCounter
+    public var logger: Logger
+    public init(asOf: String, now: Date, figures: FigureCounter, logger: Logger) {
+        self.asOf = asOf; self.now = now; self.figures = figures; self.logger = logger
+    }
+}
+
+/// A device source: pulls a whole inventory, page by page, into normalized records.
+public protocol DeviceSource: Sendable {
+    var name: String { get }
+    func pull(_ context: PullContext) async throws -> [SourceRecord]
+}
+
+/// The directory: every person with manager and organization.
+public protocol DirectorySource: Sendable {
+    var name: String { get }
+    func people(_ context: PullContext) async throws -> [Person]
+}
+
+/// An ownership attribution source (bitFit, asset CSV): identifier → owner email.
+public protocol AttributionSource: Sendable {
+    var name: String { get }
+    func assignments(_ context: PullContext) async throws -> [OwnerAssignment]
+}
+
+public struct OwnerAssignment: Sendable, Hashable {
+    public var identifier: RawIdentifier
+    public var email: String
+    public init(_ identifier: RawIdentifier, email: String) { self.identifier = identifier; self.email = email }
+}
+
+/// A plugin failure that names where it happened; its text must never carry a secret.
+public struct SourceError: Error, CustomStringConvertible, Sendable {
+    public var source: String
+    public var message: String
+    public init(_ source: String, _ message: String) { self.source = source; self.message = message }
+    public var description: String { "\(source): \(message)" }
+}
+
+/// Thread-safe counters a plugin bumps as it works; the run reads them for progress lines and stores them.
+public final class FigureCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var figures: SourceFigures
+    private let started = Date()
+
+    public init(kind: String, plugin: String) { figures = SourceFigures(kind: kind, plugin: plugin) }
+
+    public func page(records: Int, bytes: Int = 0) {
+        lock.withLock { figures.pages += 1; figures.records += records; figures.bytes += bytes }
+    }
+    public func request(bytes: Int = 0) { lock.withLock { figures.requests += 1; figures.bytes += bytes } }
+    public func retry() { lock.withLock { figures.retries += 1 } }
+    public func error(_ kind: String) { lock.withLock { figures.errors[kind, default: 0] += 1 } }
+    public func reject(_ reason: String) {
+        lock.withLock {
+            figures.rejected += 1
+            if figures.rejectedReasons.count < 10 { figures.rejectedReasons.append(reason) }
+        }
+    }
+    public func fail(_ message: String) { lock.withLock { figures.failure = message } }
+    public func setRecords(_ n: Int) { lock.withLock { figures.records = n } }
+
+    /// A copy with `seconds` filled in.
+    public func snapshot() -> SourceFigures {
+        lock.withLock {
+            var f = figures
+            f.seconds = Date().timeIntervalSince(started)
+            return f
+        }
+    }
+}

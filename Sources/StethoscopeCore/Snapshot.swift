@@ -1,0 +1,99 @@
+import Foundation
+
+/// The evaluated status of one practice on one merged device.
+public struct PracticeResult: Sendable, Hashable {
+    public var practice: String
+    public var status: Status
+    /// The observation's raw reading (or the OS version / software found), `nil` when nothing was observed.
+    public var value: String?
+    public var details: String?
+    public var observedAt: Date?
+    /// The source whose observation decided the status.
+    public var source: String?
+    public init(practice: String, status: Status, value: String? = nil, details: String? = nil,
+                observedAt: Date? = nil, source: String? = nil) {
+        self.practice = practice; self.status = status; self.value = value; self.details = details
+        self.observedAt = observedAt; self.source = source
+    }
+}
+
+/// How a device's owner was found (stored with the device each night).
+public enum OwnerMethod: String, Sendable, Hashable, Codable {
+    /// An email/UPN/username hint from a device source matched a person.
+    case sourceHint = "source_hint"
+    /// An attribution source (`attribution:` in config) named the owner; the method string carries its name.
+    case attribution
+    case none
+}
+
+/// One physical device on one night: merged, attributed and evaluated.
+public struct DeviceSnapshot: Sendable {
+    /// Stable night after night: taken from the strongest identifier (serial first), see `DeviceKey`.
+    public var key: String
+    public var platform: Platform?
+    public var osName: String?
+    public var osVersion: String?
+    public var model: String?
+    public var deviceName: String?
+    public var identifiers: [Identifier]
+    /// Source names that saw the device, sorted.
+    public var sources: [String]
+    /// `source/localID` of every record merged into the device, sorted.
+    public var records: [String]
+    public var lastSync: Date?
+    public var owner: String?
+    public var ownerMethod: OwnerMethod
+    /// Which source or attribution plugin decided the owner (`nil` with `.none`).
+    public var ownerVia: String?
+    public var stale: Bool
+    public var isVirtual: Bool
+    public var results: [PracticeResult]
+
+    public init(key: String, platform: Platform?, osName: String?, osVersion: String?, model: String?,
+                deviceName: String?, identifiers: [Identifier], sources: [String], records: [String],
+                lastSync: Date?, owner: String?, ownerMethod: OwnerMethod, ownerVia: String?, stale: Bool,
+                isVirtual: Bool, results: [PracticeResult]) {
+        self.key = key; self.platform = platform; self.osName = osName; self.osVersion = osVersion
+        self.model = model; self.deviceName = deviceName; self.identifiers = identifiers; self.sources = sources
+        self.records = records; self.lastSync = lastSync; self.owner = owner; self.ownerMethod = ownerMethod
+        self.ownerVia = ownerVia; self.stale = stale; self.isVirtual = isVirtual; self.results = results
+    }
+
+    /// Green: every applicable practice is `ok` (DESIGN.md).
+    public var isGreen: Bool { results.allSatisfy { $0.status == .ok || $0.status == .na } }
+}
+
+/// Two records that share an identifier but were kept apart because an exclusive identifier differs.
+public struct MergeConflict: Sendable, Hashable {
+    /// The identifier the two groups shared.
+    public var shared: Identifier
+    /// The exclusive identifiers that disagree (e.g. two serials).
+    public var conflicting: [Identifier]
+    /// `source/localID` of the records on each side.
+    public var records: [String]
+    public init(shared: Identifier, conflicting: [Identifier], records: [String]) {
+        self.shared = shared; self.conflicting = conflicting; self.records = records
+    }
+}
+
+/// The outcome of a run (DESIGN.md, "Snapshots and history").
+public enum RunStatus: String, Sendable, Codable { case complete, partial, failed }
+
+/// What one source did during a run, stored with the run and shown in data-quality reports.
+public struct SourceFigures: Sendable, Codable, Hashable {
+    public var kind: String = "device"        // device | directory | attribution
+    public var plugin: String = ""
+    public var records: Int = 0
+    public var pages: Int = 0
+    public var requests: Int = 0
+    public var retries: Int = 0
+    public var bytes: Int = 0
+    public var seconds: Double = 0
+    public var errors: [String: Int] = [:]
+    /// The error that stopped the source, when it failed (never holds a secret: plugins must not put one there).
+    public var failure: String?
+    /// Records dropped as malformed, with the first reasons.
+    public var rejected: Int = 0
+    public var rejectedReasons: [String] = []
+    public init(kind: String = "device", plugin: String = "") { self.kind = kind; self.plugin = plugin }
+}

@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderStethoscopeAppTests() { #expect(1 == 1) }

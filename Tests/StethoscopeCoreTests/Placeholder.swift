@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderStethoscopeCoreTests() { #expect(1 == 1) }

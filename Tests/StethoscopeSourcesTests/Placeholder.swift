@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderStethoscopeSourcesTests() { #expect(1 == 1) }

@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderStethoscopeStoreTests() { #expect(1 == 1) }
