@@ -12,7 +12,7 @@ public struct PluginEnvironment: Sendable {
 ///
 /// A plugin may serve any of the three roles; the defaults say it does not, so each plugin implements
 /// only what it is. Builders read their keys from `config.section` and must call `finish()` on it.
-public protocol SourcePlugin {
+public protocol SourcePlugin: Sendable {
     /// The `type:` value in config; also the plugin folder's name.
     static var type: String { get }
     static func deviceSource(_ config: PluginConfig, _ env: PluginEnvironment) throws -> any DeviceSource
