@@ -18,6 +18,12 @@ public struct PullContext: Sendable {
 public protocol DeviceSource: Sendable {
     var name: String { get }
     func pull(_ context: PullContext) async throws -> [SourceRecord]
+    /// Proves connectivity and authentication cheaply (`stethoscope check`); returns a one-line summary.
+    func check(_ context: PullContext) async throws -> String
+}
+
+extension DeviceSource {
+    public func check(_ context: PullContext) async throws -> String { "configured (no remote endpoint)" }
 }
 
 /// The directory: every person with manager and organization.

@@ -1,10 +1,16 @@
 import Foundation
 
 /// Required and recommended versions for one OS: below required is `warn`, below recommended is `nudge`.
+///
+/// A rule may start on a date (`from`, an as-of date): security teams raise the floor some weeks after a
+/// release, and dated rules let a back-filled night be judged by the rules of its own date.
 public struct VersionRule: Sendable, Hashable {
+    public var from: String?
     public var required: String?
     public var recommended: String?
-    public init(required: String? = nil, recommended: String? = nil) { self.required = required; self.recommended = recommended }
+    public init(from: String? = nil, required: String? = nil, recommended: String? = nil) {
+        self.from = from; self.required = required; self.recommended = recommended
+    }
 }
 
 /// A piece of security software a practice looks for, by installed-software or service name.
@@ -20,7 +26,7 @@ public enum PracticeCheck: Sendable, Hashable {
     /// The most recent source observation of the practice decides (`satisfied` true → `ok`).
     case observation
     /// The device's OS version against per-platform required/recommended versions.
-    case osVersion([Platform: VersionRule])
+    case osVersion([Platform: [VersionRule]])
     /// Installed software or services (a direct observation of the practice key wins when present).
     case software(SoftwareRule)
 }
@@ -61,7 +67,8 @@ public struct PracticeDefinition: Sendable, Hashable {
         case .observation: parts.append("observation")
         case .osVersion(let rules):
             parts.append("os_version:" + rules.sorted { $0.key.rawValue < $1.key.rawValue }
-                .map { "\($0.key.rawValue)=\($0.value.required ?? "")/\($0.value.recommended ?? "")" }.joined(separator: ","))
+                .map { "\($0.key.rawValue)=" + $0.value.map { "\($0.from ?? "")>\($0.required ?? "")/\($0.recommended ?? "")" }.joined(separator: ";") }
+                .joined(separator: ","))
         case .software(let rule):
             parts.append("software:" + rule.names.joined(separator: ",") + "@" + (rule.minimumVersion ?? ""))
         }
@@ -101,12 +108,12 @@ extension PracticeSet {
             description: "The operating system is at or above the required version, and ideally the recommended one.",
             rating: .high, platforms: all,
             check: .osVersion([
-                .mac: VersionRule(required: "14.0", recommended: "15.2"),
-                .windows: VersionRule(required: "10.0.19045", recommended: "10.0.22631"),
-                .linux: VersionRule(),
-                .iOS: VersionRule(required: "17.0", recommended: "18.2"),
-                .android: VersionRule(required: "13", recommended: "14"),
-                .chromeOS: VersionRule(required: "120", recommended: "130"),
+                .mac: [VersionRule(required: "14.0", recommended: "15.2")],
+                .windows: [VersionRule(required: "10.0.19045", recommended: "10.0.22631")],
+                .linux: [VersionRule()],
+                .iOS: [VersionRule(required: "17.0", recommended: "18.2")],
+                .android: [VersionRule(required: "13", recommended: "14")],
+                .chromeOS: [VersionRule(required: "120", recommended: "130")],
             ])),
         PracticeDefinition(
             key: "screen_lock", title: "Screen lock",
