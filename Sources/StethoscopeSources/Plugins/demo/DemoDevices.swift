@@ -81,15 +81,18 @@ enum DeviceBuilder {
         switch d.kind {
         case .mac:
             f = rng.chance(0.98) ? jamf : fleet
-            if rng.chance(0.65) { f |= fleet }
-            if rng.chance(0.55) { f |= google }
+            if rng.chance(0.80) { f |= fleet }
+            if rng.chance(0.75) { f |= google }
         case .windows:
             f = rng.chance(0.97) ? mdm : fleet
-            if rng.chance(0.55) { f |= fleet }
-            if rng.chance(0.35) { f |= google }
-        case .linux, .linuxVM: f = fleet
+            if rng.chance(0.75) { f |= fleet }
+            if rng.chance(0.60) { f |= google }
+        case .linux:
+            f = fleet
+            if rng.chance(0.5) { f |= google }
+        case .linuxVM: f = fleet
         case .iPhone, .iPad:
-            if rng.chance(0.7) { f |= jamf }
+            if rng.chance(0.85) { f |= jamf }
             if rng.chance(0.9) || f == 0 { f |= google }
         case .android, .chromebook: f = google
         case .windowsVM:
