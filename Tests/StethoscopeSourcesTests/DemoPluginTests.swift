@@ -241,6 +241,16 @@ func context(_ asOf: String) -> PullContext {
         }
     }
 
+    @Test func sampleFragmentParsesAndBuilds() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/StethoscopeSources/Plugins/demo/sample.yaml")
+        let config = try StethoscopeConfig.parse(yaml: try String(contentsOf: url, encoding: .utf8), environment: [:])
+        let env = PluginEnvironment(logger: Logger(label: "test"))
+        #expect(try PluginRegistry.plugin(for: config.directory!).directory(config.directory!, env).name == "directory")
+        #expect(try config.sources.map { try PluginRegistry.plugin(for: $0).deviceSource($0, env).name } == ["jamf", "mdm", "google", "fleet"])
+        #expect(try PluginRegistry.plugin(for: config.attribution[0]).attribution(config.attribution[0], env).name == "assets")
+    }
+
     @Test func nightIsClampedToTheHorizon() throws {
         #expect(try DemoPlugin.night("2026-09-01", demoParameters, source: "x") == 0)
         #expect(try DemoPlugin.night("2026-10-11", demoParameters, source: "x") == 10)
