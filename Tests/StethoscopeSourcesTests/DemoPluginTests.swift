@@ -169,6 +169,31 @@ func context(_ asOf: String) -> PullContext {
         }
     }
 
+    @Test func newDevicesArriveUnencryptedAndPostureVariesByOrganization() {
+        let w = demoWorld
+        let arrivals = w.devices.indices.filter { w.devices[$0].arrive > 0 && Int(w.devices[$0].arrive) < 50 }
+        #expect(arrivals.count > 100)
+        let atArrival = arrivals.filter { w.failing($0, .encryption, Int(w.devices[$0].arrive)) }.count
+        let weekLater = arrivals.filter { w.failing($0, .encryption, Int(w.devices[$0].arrive) + 7) }.count
+        #expect(Double(atArrival) / Double(arrivals.count) > 0.4)
+        #expect(Double(weekLater) / Double(arrivals.count) < 0.2)
+        // Some regress: fine on night 5, failing on night 55.
+        let regressed = w.devices.indices.filter { !w.failing($0, .firewall, 5) && w.failing($0, .firewall, 55) }
+        #expect(!regressed.isEmpty)
+        // Organizations differ.
+        var failing: [String: (bad: Int, all: Int)] = [:]
+        let people = Dictionary(uniqueKeysWithValues: w.people(night: 0).map { ($0.email, $0.organization ?? "") })
+        for r in w.records(.mdm, night: 0, source: "mdm") + w.records(.jamf, night: 0, source: "jamf") {
+            guard let email = r.ownerHints.first?.value, let org = people[email],
+                  let o = r.observations.first(where: { $0.practice == "firewall" }) else { continue }
+            failing[org, default: (0, 0)].all += 1
+            if o.satisfied == false { failing[org, default: (0, 0)].bad += 1 }
+        }
+        let shares = failing.values.filter { $0.all >= 40 }.map { Double($0.bad) / Double($0.all) }
+        #expect(shares.count >= 5)
+        #expect((shares.max() ?? 0) - (shares.min() ?? 0) > 0.08)
+    }
+
     @Test func postureImprovesAndOSReleaseIsAdopted() {
         let w = demoWorld
         func failingShare(_ night: Int, _ key: String) -> Double {
