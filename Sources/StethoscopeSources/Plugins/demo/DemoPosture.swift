@@ -67,7 +67,7 @@ struct DemoOSLine {
 extension DemoWorld {
     /// The night whose state a record shows: stale devices stopped reporting at `staleFrom`.
     func effectiveNight(_ d: Int, _ night: Int) -> Int {
-        min(night, Int(devices[d].staleFrom) - 1)
+        max(min(night, Int(devices[d].staleFrom) - 1), Int(devices[d].arrive))
     }
 
     func culture(of d: Int) -> Double {
