@@ -205,9 +205,12 @@ struct PeopleBuilder {
         "Engineering", "Sales", "Marketing", "Finance", "Operations", "Product", "Customer Success", "People",
         "Legal", "Security", "IT",
     ]
-    static let teams: [String] = [
-        "Platform", "Mobile", "Data", "Infrastructure", "Web", "Payments", "Growth", "Enterprise", "EMEA", "APAC",
-        "Americas", "Analytics", "Design", "Research", "Support", "Tools",
+    /// Team names for split departments: Engineering's, Sales', and a generic list for the rest.
+    static let teams: [[String]] = [
+        ["Platform", "Mobile", "Data", "Infrastructure", "Web", "Payments", "Growth", "Developer Tools", "Search",
+         "Reliability", "Identity", "Machine Learning"],
+        ["Americas", "EMEA", "APAC", "Enterprise", "Commercial", "Public Sector", "Partners", "Sales Operations"],
+        ["Americas", "EMEA", "APAC", "Programs", "Strategy", "Shared Services"],
     ]
     static let locations: [String] = [
         "San Francisco", "New York", "London", "Berlin", "Bangalore", "Singapore", "Toronto", "Austin", "Remote - US",
@@ -357,6 +360,13 @@ struct PeopleBuilder {
     /// Departments are the VPs' subtrees; a large one (over 20% of the company) is split by its level-2 teams.
     private mutating func assignOrganizations() {
         let vps = persons.indices.filter { persons[$0].level == 1 }
+        var size = [Int](repeating: 0, count: PeopleBuilder.departments.count)
+        for i in persons.indices where department[i] >= 0 { size[department[i]] += 1 }
+        // The largest department is Engineering, the next Sales, and so on down the list.
+        let bySize = vps.indices.sorted { size[$0] != size[$1] ? size[$0] > size[$1] : $0 < $1 }
+        var rank = [Int](repeating: 0, count: PeopleBuilder.departments.count)
+        for (r, d) in bySize.enumerated() { rank[d] = r }
+        for i in persons.indices where department[i] >= 0 { department[i] = rank[department[i]] }
         var subtree = [Int](repeating: 0, count: PeopleBuilder.departments.count)
         for i in persons.indices where department[i] >= 0 { subtree[department[i]] += 1 }
         var deptOrg: [Int: Int] = [:]
@@ -377,8 +387,9 @@ struct PeopleBuilder {
                 if let o = orgOf[anchor] { org = o } else {
                     let n = teamOrdinal[d, default: 0]
                     teamOrdinal[d] = n + 1
-                    let name = PeopleBuilder.departments[d] + " - " + PeopleBuilder.teams[n % PeopleBuilder.teams.count]
-                        + (n >= PeopleBuilder.teams.count ? " " + String(n / PeopleBuilder.teams.count + 1) : "")
+                    let teams = PeopleBuilder.teams[min(d, PeopleBuilder.teams.count - 1)]
+                    let name = PeopleBuilder.departments[d] + " - " + teams[n % teams.count]
+                        + (n >= teams.count ? " " + String(n / teams.count + 1) : "")
                     org = organizations.count
                     organizations.append(name)
                     orgOf[anchor] = org
