@@ -28,7 +28,10 @@ let package = Package(
         // The SQLite snapshot store (the source of truth).
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
         // Source plugins, one folder each under Plugins/, listed in SourceRegistry.swift.
-        .target(name: "StethoscopeSources", dependencies: ["StethoscopeCore"]),
+        .target(
+            name: "StethoscopeSources", dependencies: ["StethoscopeCore"],
+            // Plugin folders also hold docs and sample config; they are not sources.
+            exclude: ["Plugins/demo/README.md", "Plugins/demo/sample.yaml"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
