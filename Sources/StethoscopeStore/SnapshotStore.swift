@@ -53,6 +53,7 @@ public final class SnapshotStore {
     /// Writes (or replaces) one night in one transaction: on any error the previous state stays as it was.
     /// `devices` is consumed once, lazily. Devices seen only by `night.failedSources` are then carried forward
     /// from the last complete night before it (DESIGN.md, "Snapshots and history").
+    @discardableResult
     public func writeNight(_ night: NightRecord, devices: some Sequence<DeviceSnapshot>) throws -> NightWriteSummary {
         guard AsOfDate.isValid(night.asOf) else { throw InvalidNight(description: "invalid as-of date '\(night.asOf)'") }
         let start = ContinuousClock.now
