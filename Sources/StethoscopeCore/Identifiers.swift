@@ -16,7 +16,7 @@ public struct IdentifierNormalizer: Sendable {
     }
 
     /// Why an identifier was not used, for data-quality counts.
-    public enum Rejection: String, Sendable, CaseIterable {
+    public enum Rejection: String, Sendable, CaseIterable, Error {
         case placeholderSerial = "placeholder_serial"
         case malformedMAC = "malformed_mac"
         case multicastMAC = "multicast_mac"
