@@ -25,8 +25,8 @@ import Testing
 
     @Test func theMostRecentObservationWins() {
         let d = evaluate([
-            record("jamf", "1", [(.serial, "S1")], sync: 100, observations: [Observation("encryption", satisfied: false, value: "off")]),
-            record("fleet", "2", [(.serial, "S1")], sync: 200, observations: [Observation("encryption", satisfied: true, value: "on")]),
+            record("jamf", "1", [(.serial, "SER1")], sync: 100, observations: [Observation("encryption", satisfied: false, value: "off")]),
+            record("fleet", "2", [(.serial, "SER1")], sync: 200, observations: [Observation("encryption", satisfied: true, value: "on")]),
         ])
         #expect(status(d, "encryption") == .ok)
         #expect(d.results.first { $0.practice == "encryption" }?.source == "fleet")
@@ -36,8 +36,8 @@ import Testing
 
     @Test func failStatusFollowsThePracticeAndPlatform() {
         let obs = [Observation("firewall", satisfied: false, value: "off"), Observation("auto_updates", satisfied: false, value: "off")]
-        let mac = evaluate([record("jamf", "1", [(.serial, "S1")], observations: obs)])
-        let linux = evaluate([record("fleet", "1", [(.serial, "S2")], platform: .linux, observations: obs)])
+        let mac = evaluate([record("jamf", "1", [(.serial, "SER1")], observations: obs)])
+        let linux = evaluate([record("fleet", "1", [(.serial, "SER2")], platform: .linux, observations: obs)])
         #expect(status(mac, "firewall") == .warn)
         #expect(status(linux, "firewall") == .nudge)    // per-platform rule
         #expect(status(mac, "auto_updates") == .nudge)
@@ -52,20 +52,20 @@ import Testing
             VersionRule(from: "2026-11-10", required: "14.0", recommended: "15.2"),
             VersionRule(from: "2026-12-01", required: "15.2", recommended: "15.2"),
         ]])
-        let rec = [record("jamf", "1", [(.serial, "S1")], os: "15.1")]
+        let rec = [record("jamf", "1", [(.serial, "SER1")], os: "15.1")]
         #expect(status(evaluate(rec, evaluator(set, asOf: "2026-11-01")), "os_version") == .ok)
         #expect(status(evaluate(rec, evaluator(set, asOf: "2026-11-10")), "os_version") == .nudge)
         #expect(status(evaluate(rec, evaluator(set, asOf: "2026-12-05")), "os_version") == .warn)
-        let old = evaluate([record("jamf", "1", [(.serial, "S1")], os: "13.6.1")], evaluator(set))
+        let old = evaluate([record("jamf", "1", [(.serial, "SER1")], os: "13.6.1")], evaluator(set))
         #expect(old.results.first { $0.practice == "os_version" }?.details == "below required 14.0")
-        #expect(status(evaluate([record("jamf", "1", [(.serial, "S1")], os: nil)]), "os_version") == .unknown)
+        #expect(status(evaluate([record("jamf", "1", [(.serial, "SER1")], os: nil)]), "os_version") == .unknown)
     }
 
     @Test func softwarePracticesMatchNamesAndMinimumVersions() {
-        let current = evaluate([record("jamf", "1", [(.serial, "S1")], software: [Software("VMware Carbon Black Cloud", version: "3.7.1")])])
-        let old = evaluate([record("jamf", "1", [(.serial, "S1")], software: [Software("Carbon Black", version: "3.5.2")])])
-        let missing = evaluate([record("jamf", "1", [(.serial, "S1")], software: [Software("Slack", version: "4.0")])])
-        let noInventory = evaluate([record("jamf", "1", [(.serial, "S1")], software: nil)])
+        let current = evaluate([record("jamf", "1", [(.serial, "SER1")], software: [Software("VMware Carbon Black Cloud", version: "3.7.1")])])
+        let old = evaluate([record("jamf", "1", [(.serial, "SER1")], software: [Software("Carbon Black", version: "3.5.2")])])
+        let missing = evaluate([record("jamf", "1", [(.serial, "SER1")], software: [Software("Slack", version: "4.0")])])
+        let noInventory = evaluate([record("jamf", "1", [(.serial, "SER1")], software: nil)])
         #expect(status(current, "carbon_black") == .ok)
         #expect(status(old, "carbon_black") == .warn)
         #expect(old.results.first { $0.practice == "carbon_black" }?.details == "below minimum 3.6")
@@ -75,28 +75,28 @@ import Testing
     }
 
     @Test func ownersComeFromHintsThenAttribution() {
-        let hinted = evaluate([record("jamf", "1", [(.serial, "S1")], owner: "ADA@example.com")])
+        let hinted = evaluate([record("jamf", "1", [(.serial, "SER1")], owner: "ADA@example.com")])
         #expect(hinted.owner == "ada@example.com")
         #expect(hinted.ownerMethod == .sourceHint)
-        let attributed = evaluate([record("jamf", "1", [(.serial, "S1")], owner: "stranger@example.com")],
-                                  evaluator(attribution: [Identifier(.serial, "S1"): ("gone@example.com", "assets")]))
+        let attributed = evaluate([record("jamf", "1", [(.serial, "SER1")], owner: "stranger@example.com")],
+                                  evaluator(attribution: [Identifier(.serial, "SER1"): ("gone@example.com", "assets")]))
         #expect(attributed.owner == "gone@example.com")   // a former employee is still an owner, reported as such
         #expect(attributed.ownerMethod == .attribution)
         #expect(attributed.ownerVia == "assets")
-        let none = evaluate([record("jamf", "1", [(.serial, "S1")])])
+        let none = evaluate([record("jamf", "1", [(.serial, "SER1")])])
         #expect(none.owner == nil && none.ownerMethod == .none)
     }
 
     @Test func staleAndGreen() {
-        let fresh = evaluate([record("jamf", "1", [(.serial, "S1")], sync: 0)])
+        let fresh = evaluate([record("jamf", "1", [(.serial, "SER1")], sync: 0)])
         #expect(!fresh.stale)
         let stale = NightEvaluator(practices: .defaults, asOf: "2026-11-01", now: now.addingTimeInterval(30 * 86400),
-                                   staleAfterDays: 14, orgChart: people).evaluate(DeviceMerger().merge([record("jamf", "1", [(.serial, "S1")])]).groups[0],
-                                                                                   [record("jamf", "1", [(.serial, "S1")])])
+                                   staleAfterDays: 14, orgChart: people).evaluate(DeviceMerger().merge([record("jamf", "1", [(.serial, "SER1")])]).groups[0],
+                                                                                   [record("jamf", "1", [(.serial, "SER1")])])
         #expect(stale.stale)
         var set = PracticeSet.defaults
         set.definitions = set.definitions.filter { $0.key == "encryption" }
-        let green = evaluate([record("jamf", "1", [(.serial, "S1")], observations: [Observation("encryption", satisfied: true, value: "on")])], evaluator(set))
+        let green = evaluate([record("jamf", "1", [(.serial, "SER1")], observations: [Observation("encryption", satisfied: true, value: "on")])], evaluator(set))
         #expect(green.isGreen)
     }
 }

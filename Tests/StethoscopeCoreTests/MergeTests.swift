@@ -73,7 +73,7 @@ func record(_ source: String, _ id: String, _ ids: [(IdentifierKind, String)], s
 
     @Test func keysAreStableAndPreferSerials() {
         let night1 = merger.merge([record("fleet", "1", [(.mac, "a4:83:e7:00:00:09"), (.serial, "zz9")])])
-        let night2 = merger.merge([record("jamf", "7", [(.serial, " ZZ9 ")]), record("fleet", "1", [(.mac, "a4:83:e7:00:00:09")])])
+        let night2 = merger.merge([record("jamf", "7", [(.serial, " ZZ9 "), (.mac, "A4-83-E7-00-00-09")]), record("fleet", "1", [(.mac, "a4:83:e7:00:00:09")])])
         #expect(night1.groups.map(\.key) == ["serial:ZZ9"])
         #expect(night2.groups.map(\.key) == ["serial:ZZ9"])
     }
@@ -86,7 +86,7 @@ func record(_ source: String, _ id: String, _ ids: [(IdentifierKind, String)], s
     }
 
     @Test func duplicateRecordsInOneSourceMerge() {
-        let r = merger.merge([record("jamf", "1", [(.serial, "D1")], sync: 10), record("jamf", "2", [(.serial, "d1")], sync: 20)])
+        let r = merger.merge([record("jamf", "1", [(.serial, "D1X9")], sync: 10), record("jamf", "2", [(.serial, "d1x9")], sync: 20)])
         #expect(r.groups.count == 1)
         #expect(r.groups[0].records == [1, 0])   // most recently synced first
     }

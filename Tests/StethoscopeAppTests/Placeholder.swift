@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderStethoscopeAppTests() { #expect(1 == 1) }
