@@ -2,7 +2,7 @@
 SWIFT      ?= swift
 APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3
 VENV       := .venv
-PY_PKGS    := jsonschema==4.26.0
+PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3
 DEMO_OUT   ?= var/demo
 
 .PHONY: all deps venv build release demo test bench migrations clean
@@ -37,7 +37,7 @@ test: deps venv
 	$(SWIFT) build --build-tests
 	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope PYTHON=$(CURDIR)/$(VENV)/bin/python \
 	  $(SWIFT) test --skip-build --parallel
-	$(VENV)/bin/python Tests/schema/check_config_schema.py
+	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope $(VENV)/bin/python Tests/schema/check_config_schema.py
 
 bench: deps
 	$(SWIFT) build -c release --product stethoscope-bench
