@@ -17,6 +17,9 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // The core: model, identifiers, merge, practices, config. No SQLite, HTTP or plugin.
         .target(
@@ -28,7 +31,9 @@ let package = Package(
         // The SQLite snapshot store (the source of truth).
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
         // Source plugins, one folder each under Plugins/, listed in SourceRegistry.swift.
-        .target(name: "StethoscopeSources", dependencies: ["StethoscopeCore"]),
+        .target(name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP"]),
+        // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
+        .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
@@ -49,5 +54,6 @@ let package = Package(
         .testTarget(name: "StethoscopeStoreTests", dependencies: ["StethoscopeStore", "CSQLite"]),
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
+        .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources"]),
     ]
 )
