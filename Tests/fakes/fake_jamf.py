@@ -101,8 +101,10 @@ class Jamf:
                 return 406, {}, b"<error>XML only without Accept: application/json</error>"
             if path == "/JSSResource/computers":
                 return fakecommon.json_answer(200, {"computers": [{"id": int(c["id"]), "name": c["general"]["name"]} for c in self.computers]})
+            if path == "/JSSResource/jssuser":
+                return fakecommon.json_answer(200, {"user": {"name": self.args.user}})
             if path.startswith("/JSSResource/computers/id/"):
-                ident = path.rsplit("/", 1)[1]
+                ident = path[len("/JSSResource/computers/id/"):].split("/", 1)[0]
                 for c in self.computers:
                     if c["id"] == ident:
                         return fakecommon.json_answer(200, {"computer": classic(c)})
