@@ -18,6 +18,12 @@ struct JamfMapping: Sendable {
 
     static let extraPractices = ["sip", "gatekeeper", "auto_login"]
 
+    /// Jamf says "Mac" for every computer; the lenient parse only runs for anything else.
+    static func platform(_ text: String?) -> Platform {
+        guard let text, text != "Mac" else { return .mac }
+        return Platform(lenient: text) ?? .mac
+    }
+
     /// The practices informed by extension attributes, given the EA values of one computer.
     func attributeObservations(_ ea: [String: String], firewallNative: Bool?, at: Date?) -> [Observation] {
         var out: [Observation] = []
@@ -55,7 +61,7 @@ struct JamfMapping: Sendable {
         }
         let reported = ISODate.parse(g?.reportDate)
         let contact = ISODate.parse(g?.lastContactTime ?? g?.lastContact)
-        var r = SourceRecord(source: source, localID: c.id, platform: g?.platform.flatMap { Platform(lenient: $0) } ?? .mac,
+        var r = SourceRecord(source: source, localID: c.id, platform: JamfMapping.platform(g?.platform),
                              osName: os?.name, osVersion: os?.version, model: hw?.model, deviceName: g?.name)
         let newest = max(reported ?? .distantPast, contact ?? .distantPast)
         r.lastSync = newest == .distantPast ? nil : newest

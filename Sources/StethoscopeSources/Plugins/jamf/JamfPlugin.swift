@@ -86,22 +86,31 @@ struct JamfSource: DeviceSource {
     }
 
     /// Page 0 tells `totalCount`; the other pages are then fetched concurrently (the limiter keeps Jamf's
-    /// connection cap) and kept in page order. A full last page means the inventory grew: keep paging.
+    /// connection cap) and kept in page order. When a later page reports a larger total (computers were
+    /// enrolled mid-crawl), paging goes on until that total is covered.
     func pullPro(_ context: PullContext) async throws -> [SourceRecord] {
         let first = try await fetchPage(0, context)
-        let pages = max(1, (first.total + pageSize - 1) / pageSize)
+        var total = first.total
+        let pages = max(1, (total + pageSize - 1) / pageSize)
         var byPage: [[SourceRecord]] = Array(repeating: [], count: pages)
         byPage[0] = first.records
-        try await withThrowingTaskGroup(of: (Int, [SourceRecord]).self) { group in
+        try await withThrowingTaskGroup(of: (Int, Int, [SourceRecord]).self) { group in
             for page in 1..<max(1, pages) {
-                group.addTask { (page, try await fetchPage(page, context).records) }
+                group.addTask {
+                    let result = try await fetchPage(page, context)
+                    return (page, result.total, result.records)
+                }
             }
-            for try await (page, records) in group { byPage[page] = records }
+            for try await (page, pageTotal, records) in group {
+                byPage[page] = records
+                total = max(total, pageTotal)
+            }
         }
         var page = pages
-        while byPage[page - 1].count == pageSize, first.total > 0 {
+        while page * pageSize < total, byPage[page - 1].count == pageSize {
             let next = try await fetchPage(page, context)
             byPage.append(next.records)
+            total = max(total, next.total)
             page += 1
         }
         let records = byPage.flatMap { $0 }
@@ -145,4 +154,20 @@ struct JamfSource: DeviceSource {
         let page = try http.decode(JamfPage.self, response, what: "computers-inventory check")
         return "ok: \(page.totalCount) computers (Jamf Pro API \(apiVersion))"
     }
+}
+
+/// Hooks for `Benchmarks/HTTPBench.swift`: the source's page decoding (decode + map) and the bare decode alone.
+@_spi(Benchmarks) public enum JamfPageDecoding {
+    /// What `pull` does with each page's bytes.
+    public static func source(_ body: Data) throws -> Int {
+        let mapping = JamfMapping()
+        return try JSONDecoder().decode(JamfPage.self, from: body).results.map { mapping.record($0, source: "jamf") }.count
+    }
+    /// A bare `JSONDecoder` over the same bytes into the same model, nothing else.
+    public static func bare(_ body: Data) throws -> Int {
+        try JSONDecoder().decode(JamfPage.self, from: body).results.count
+    }
+    /// The sections a default-configured source asks for.
+    public static let defaultSections = ["GENERAL", "HARDWARE", "OPERATING_SYSTEM", "DISK_ENCRYPTION", "SECURITY",
+                                         "USER_AND_LOCATION", "EXTENSION_ATTRIBUTES", "APPLICATIONS", "SERVICES"]
 }
