@@ -41,6 +41,7 @@ public enum PluginRegistry {
     public static let all: [any SourcePlugin.Type] = [
         DemoPlugin.self,
         JamfPlugin.self,
+        FleetPlugin.self,
     ]
 
     public static func plugin(for config: PluginConfig) throws -> any SourcePlugin.Type {
