@@ -42,6 +42,7 @@ public enum PluginRegistry {
         DemoPlugin.self,
         JamfPlugin.self,
         FleetPlugin.self,
+        OsqueryPlugin.self,
     ]
 
     public static func plugin(for config: PluginConfig) throws -> any SourcePlugin.Type {
