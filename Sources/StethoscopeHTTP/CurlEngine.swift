@@ -202,11 +202,13 @@ final class CurlEngine: @unchecked Sendable {
             let code = ccurl_msg_result(message)
             var status: Int = 0
             ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            var downloaded: curl_off_t = 0
+            ccurl_getinfo_off_t(easy, CURLINFO_SIZE_DOWNLOAD_T, &downloaded)
             var connectTime: Double = 0
             ccurl_getinfo_double(easy, CURLINFO_CONNECT_TIME, &connectTime)
             release(easy, t)
             if code == CURLE_OK {
-                t.continuation.resume(returning: HTTPResponse(status: status, headers: t.headers, body: t.body))
+                t.continuation.resume(returning: HTTPResponse(status: status, headers: t.headers, body: t.body, wireBytes: Int(downloaded)))
             } else {
                 let (kind, detail) = classify(code, tooLarge: t.tooLarge, connected: connectTime > 0, t.request)
                 fail(t, kind, detail)

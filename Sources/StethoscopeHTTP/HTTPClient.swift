@@ -28,12 +28,12 @@ public final class HTTPClient: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let result: Result<HTTPResponse, HTTPError> = await once(request)
+            let result: Result<HTTPResponse, HTTPError> = try await once(request)
             var retryAfter: Double? = nil
             let retryable: Bool
             switch result {
             case .success(let response):
-                request.figures?.request(bytes: response.body.count)
+                request.figures?.request(bytes: response.wireBytes)
                 retryable = RetryPolicy.isRetryable(status: response.status)
                 if retryable { retryAfter = RetryPolicy.parseRetryAfter(response.headers["retry-after"]) }
             case .failure(let error):
@@ -62,20 +62,18 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    /// One attempt under the request's limiter.
-    private func once(_ request: HTTPRequest) async -> Result<HTTPResponse, HTTPError> {
+    /// One attempt under the request's limiter; only cancellation is thrown.
+    private func once(_ request: HTTPRequest) async throws -> Result<HTTPResponse, HTTPError> {
         let semaphore = request.limiter.map { limits.get($0) }
         if let semaphore { await semaphore.wait() }
-        let result: Result<HTTPResponse, HTTPError>
-        do {
-            result = .success(try await engine.perform(request))
-        } catch let error as HTTPError {
-            result = .failure(error)
-        } catch {
-            result = .failure(HTTPError(.cancelled, source: request.source, what: request.what, detail: "cancelled"))
-        }
+        let result: Result<HTTPResponse, any Error>
+        do { result = .success(try await engine.perform(request)) } catch { result = .failure(error) }
         if let semaphore { await semaphore.signal() }
-        return result
+        switch result {
+        case .success(let response): return .success(response)
+        case .failure(let error as HTTPError): return .failure(error)
+        case .failure(let error): throw error
+        }
     }
 }
 

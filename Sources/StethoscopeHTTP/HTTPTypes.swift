@@ -66,8 +66,11 @@ public struct HTTPResponse: Sendable {
     public var body: Data
     /// Attempts it took (1 when the first one answered).
     public var attempts: Int
-    public init(status: Int, headers: [String: String] = [:], body: Data = Data(), attempts: Int = 1) {
+    /// Body bytes on the wire (smaller than `body` when the server compressed it).
+    public var wireBytes: Int
+    public init(status: Int, headers: [String: String] = [:], body: Data = Data(), attempts: Int = 1, wireBytes: Int? = nil) {
         self.status = status; self.headers = headers; self.body = body; self.attempts = attempts
+        self.wireBytes = wireBytes ?? body.count
     }
     public var isSuccess: Bool { (200..<300).contains(status) }
 }

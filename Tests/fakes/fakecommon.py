@@ -7,8 +7,10 @@ JSON body {"faults": [{"path": "/api/", "mode": "500", "count": 1, "page": 2, "r
 request counts per path. `--latency-ms` delays every answer (the benchmark's 100 ms).
 """
 import argparse
+import gzip
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -53,6 +55,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeVendor/1.0"
     state = None  # set by serve()
+    gzip = False
     app = None    # routes: callable(handler, method, path, query, body) -> (status, headers, body)
 
     def log_message(self, *args):
@@ -107,6 +110,9 @@ class Handler(BaseHTTPRequestHandler):
                 st.in_flight -= 1
 
     def _send(self, status, headers, payload):
+        if self.gzip and len(payload) > 512 and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            payload = gzip.compress(payload, 1)
+            headers = dict(headers, **{"Content-Encoding": "gzip"})
         try:
             self.send_response(status)
             for k, v in headers.items():
@@ -129,6 +135,10 @@ def base_arguments(description):
     p.add_argument("--latency-ms", type=float, default=0)
     p.add_argument("--token-ttl", type=float, default=1800, help="seconds a token lives")
     p.add_argument("--fault", action="append", default=[], help="MODE:PATH[:COUNT[:PAGE]]")
+    p.add_argument("--gzip", action="store_true", help="gzip answers when the client accepts it")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (key in --tls-key)")
+    p.add_argument("--tls-key")
+    p.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
     return p
 
 
@@ -142,9 +152,16 @@ def serve(args, app):
         if len(parts) > 3:
             f["page"] = int(parts[3])
         state.add_fault(f)
-    handler = type("BoundHandler", (Handler,), {"state": state, "app": staticmethod(app)})
+    handler = type("BoundHandler", (Handler,), {"state": state, "app": staticmethod(app), "gzip": args.gzip})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.tls_client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
 
     def watch_stdin():
