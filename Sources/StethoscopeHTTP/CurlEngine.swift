@@ -71,6 +71,8 @@ final class CurlEngine: @unchecked Sendable {
 
     /// Performs one attempt; cancellation of the calling task aborts the transfer.
     func perform(_ request: HTTPRequest) async throws -> HTTPResponse {
+        // A task cancelled while it waited for a permit must not start a transfer nobody will read.
+        try Task.checkCancellation()
         let box = TransferBox()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in

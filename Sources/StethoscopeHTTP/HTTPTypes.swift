@@ -99,14 +99,16 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
     /// The figure key errors are counted under (`http_500`, `timeout`, ...).
     public var figureKey: String { kind == .status ? "http_\(status ?? 0)" : kind.rawValue }
 
-    /// A non-2xx answer: quotes a short, single-line piece of the body unless the request was an auth request.
-    static func status(_ response: HTTPResponse, _ request: HTTPRequest) -> HTTPError {
+    /// A non-2xx answer: quotes a short, single-line piece of the body unless the request was an auth request,
+    /// with any of `secrets` (the credentials sent) blanked in case a server echoes them.
+    static func status(_ response: HTTPResponse, _ request: HTTPRequest, secrets: [String] = []) -> HTTPError {
         var detail = "HTTP \(response.status)"
         if request.isAuth {
             detail += " (authentication failed)"
         } else if !response.body.isEmpty {
-            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+            var text = String(decoding: response.body.prefix(200), as: UTF8.self)
                 .replacingOccurrences(of: "\n", with: " ")
+            for secret in secrets where !secret.isEmpty { text = text.replacingOccurrences(of: secret, with: "<redacted>") }
             detail += ": \(text)"
         }
         return HTTPError(.status, source: request.source, what: request.what, status: response.status,

@@ -71,7 +71,10 @@ public struct SourceHTTP: Sendable {
                 await auth.invalidate(authorization)
                 continue
             }
-            guard response.isSuccess else { throw HTTPError.status(response, r) }
+            guard response.isSuccess else {
+                let sent = authorization.map { a in [a.reveal()] + a.reveal().split(separator: " ").dropFirst().map(String.init) } ?? []
+                throw HTTPError.status(response, r, secrets: sent)
+            }
             return response
         }
     }

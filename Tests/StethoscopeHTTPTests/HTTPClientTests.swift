@@ -170,6 +170,18 @@ import Testing
         #expect(error?.description.contains("QUUX") == false)
     }
 
+    @Test func credentialsEchoedByTheServerAreBlanked() async throws {
+        let fake = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                                                    "--token", "tok-ECHO-42"])
+        try await fake.fault([["mode": "echo_auth", "path": "/api/v1/fleet/me", "count": 1]])
+        let error = await #expect(throws: HTTPError.self) {
+            try await session(fake, StaticBearer(token: Secret("tok-ECHO-42"))).get("/api/v1/fleet/me", figures: nil)
+        }
+        #expect(error?.status == 400)
+        #expect(error?.description.contains("bad request from") == true)
+        #expect(error?.description.contains("ECHO") == false)
+    }
+
     @Test func staticBearerIsRequired() async throws {
         let fake = try FakeServer("fake_jamf.py", ["--generate", "2"])
         let error = await #expect(throws: HTTPError.self) {

@@ -17,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close"}
+MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth"}
 
 
 class State:
@@ -92,6 +92,10 @@ class Handler(BaseHTTPRequestHandler):
                 if mode == "401":
                     return self._send(401, {"Content-Type": "application/json"},
                                       b'{"httpStatus": 401, "errors": [{"code": "INVALID_TOKEN", "description": "Unauthorized", "id": "0", "field": null}]}')
+                if mode == "echo_auth":
+                    # A careless server quoting the request's credentials back in an error.
+                    echoed = ("bad request from %s" % self.headers.get("Authorization")).encode()
+                    return self._send(400, {"Content-Type": "text/plain"}, echoed)
                 if mode == "slow":
                     time.sleep(float(fault.get("delay_s", 5)))
                 if mode == "close":

@@ -14,7 +14,6 @@ struct FleetHost: Decodable {
     var computer_name: String?
     var display_name: String?
     var platform: String?
-    var platform_like: String?
     var os_version: String?
     var hardware_model: String?
     var hardware_serial: String?

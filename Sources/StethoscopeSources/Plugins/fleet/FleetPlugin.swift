@@ -109,7 +109,7 @@ struct FleetSource: DeviceSource {
 }
 
 enum FleetMapping {
-    static func platform(_ platform: String?, like: String?) -> Platform? {
+    static func platform(_ platform: String?) -> Platform? {
         switch platform?.lowercased() {
         case "darwin": return .mac
         case "windows": return .windows
@@ -118,7 +118,7 @@ enum FleetMapping {
         case "android": return .android
         case nil, "": return nil
         default:
-            // ubuntu, rhel, debian, centos, fedora, arch, amzn, ... all report a Linux family in platform_like.
+            // ubuntu, rhel, debian, centos, fedora, arch, amzn, ...: every other osquery platform is a Linux.
             return .linux
         }
     }
@@ -136,7 +136,7 @@ enum FleetMapping {
 
     static func record(_ h: FleetHost, source: String, policies map: [String: String]) -> SourceRecord {
         let os = splitOS(h.os_version)
-        var r = SourceRecord(source: source, localID: String(h.id), platform: platform(h.platform, like: h.platform_like),
+        var r = SourceRecord(source: source, localID: String(h.id), platform: platform(h.platform),
                              osName: os.name, osVersion: os.version, model: h.hardware_model,
                              deviceName: h.display_name ?? h.computer_name ?? h.hostname)
         r.lastSync = ISODate.parse(h.seen_time)

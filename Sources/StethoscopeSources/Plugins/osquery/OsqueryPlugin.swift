@@ -170,7 +170,7 @@ struct OsquerySource: DeviceSource {
         if let q = osVersionQuery, let os = h.rows[q]?.first {
             r.osName = os["name"]
             r.osVersion = os["version"]
-            r.platform = FleetMapping.platform(os["platform"], like: os["platform_like"])
+            r.platform = FleetMapping.platform(os["platform"])
         }
         for (query, rule) in rules.sorted(by: { $0.key < $1.key }) {
             guard let rows = h.rows[query], let at = h.at[query] else { continue }
