@@ -31,10 +31,13 @@ let package = Package(
         // The SQLite snapshot store (the source of truth).
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
         // Source plugins, one folder each under Plugins/, listed in SourceRegistry.swift.
-        .target(name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP"],
-                exclude: ["Plugins/jamf/README.md", "Plugins/jamf/sample.yaml", "Plugins/jamf/fixtures",
-                          "Plugins/fleet/README.md", "Plugins/fleet/sample.yaml", "Plugins/fleet/fixtures",
-                          "Plugins/osquery/README.md", "Plugins/osquery/sample.yaml", "Plugins/osquery/fixtures"]),
+        .target(
+            name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP"],
+            // Plugin folders also hold docs and sample config; they are not sources.
+            exclude: ["Plugins/demo/README.md", "Plugins/demo/sample.yaml",
+                      "Plugins/jamf/README.md", "Plugins/jamf/sample.yaml", "Plugins/jamf/fixtures",
+                      "Plugins/fleet/README.md", "Plugins/fleet/sample.yaml", "Plugins/fleet/fixtures",
+                      "Plugins/osquery/README.md", "Plugins/osquery/sample.yaml", "Plugins/osquery/fixtures"]),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.

@@ -117,22 +117,33 @@ enum PracticeOverrides {
         return p
     }
 
-    /// One platform's version rules: a mapping (one undated rule) or a list of mappings with `from` dates.
-    static func versionRules(_ s: ConfigSection, _ key: String) throws -> [VersionRule] {
-        let items: [ConfigSection]
-        if let list = try? s.sections(key) { items = list } else if let one = try s.section(key) { items = [one] } else { return [] }
-        return try items.map { v in
-            let rule = VersionRule(from: try v.optionalString("from"), required: try v.optionalString("required"),
-                                   recommended: try v.optionalString("recommended"))
-            if let from = rule.from, from.count != 10 || from.split(separator: "-").count != 3 {
-                throw v.error("from", "'\(from.prefix(40))' is not a date (YYYY-MM-DD)")
+    /// One platform's rules: a mapping (`{required, recommended}`, one rule for all nights) or a dated list whose
+    /// first entry has no `from` and whose later entries start on strictly increasing `from` as-of dates.
+    static func versionRules(_ versions: ConfigSection, _ key: String) throws -> [VersionRule] {
+        let entries: [ConfigSection]
+        if versions.isList(key) { entries = try versions.sections(key) } else if let one = try versions.section(key) {
+            entries = [one]
+        } else { entries = [] }
+        var rules: [VersionRule] = []
+        for (i, v) in entries.enumerated() {
+            var rule = VersionRule()
+            rule.from = try v.optionalString("from")
+            if let from = rule.from {
+                guard i > 0 else { throw v.error("from", "the first rule has no 'from' (it applies before every dated rule)") }
+                guard AsOfDate.isValid(from) else { throw v.error("from", "'\(from.prefix(40))' is not a YYYY-MM-DD date") }
+                if let previous = rules.last?.from, previous >= from { throw v.error("from", "dates must increase") }
+            } else if i > 0 {
+                throw v.error("from", "is required on every rule after the first")
             }
+            rule.required = try v.optionalString("required")
+            rule.recommended = try v.optionalString("recommended")
             for (name, value) in [("required", rule.required), ("recommended", rule.recommended)] {
                 if let value, VersionNumber(value) == nil { throw v.error(name, "'\(value.prefix(40))' is not a version") }
             }
             try v.finish()
-            return rule
+            rules.append(rule)
         }
+        return rules
     }
 
     static func override(_ base: PracticeDefinition, with s: ConfigSection) throws -> PracticeDefinition {

@@ -72,6 +72,11 @@ public final class ConfigSection: @unchecked Sendable {
 
     public var keys: [String] { pairs.map(\.key) }
     public func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
+    /// Whether `key` holds a list (for keys that take either one mapping or a list of them).
+    public func isList(_ key: String) -> Bool {
+        guard let pair = pairs.first(where: { $0.key == key }), case .sequence = pair.value else { return false }
+        return true
+    }
     public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     private func node(_ key: String) -> Node? {

@@ -106,11 +106,10 @@ extension PracticeSet {
         PracticeDefinition(
             key: "os_version", title: "Up-to-date OS",
             description: "The operating system is at or above the required version, and ideally the recommended one.",
-            rating: .high, platforms: all,
+            rating: .high, platforms: [.mac, .windows, .iOS, .android, .chromeOS],
             check: .osVersion([
                 .mac: [VersionRule(required: "14.0", recommended: "15.2")],
                 .windows: [VersionRule(required: "10.0.19045", recommended: "10.0.22631")],
-                .linux: [VersionRule()],
                 .iOS: [VersionRule(required: "17.0", recommended: "18.2")],
                 .android: [VersionRule(required: "13", recommended: "14")],
                 .chromeOS: [VersionRule(required: "120", recommended: "130")],

@@ -1,1 +1,69 @@
-print("stethoscope")
+import ArgumentParser
+import Foundation
+import StethoscopeApp
+
+/// The command line: argument parsing only; every command's logic lives in StethoscopeApp.
+@main
+struct Stethoscope: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stethoscope",
+        abstract: "Nightly device-posture snapshots and trend reports.",
+        discussion: """
+            Exit codes: 0 complete; 2 failed (nothing written); 3 partial (a source failed, its devices were
+            carried forward); 4 export failed; 64 usage error; 78 invalid config; 1 unexpected error.
+            """,
+        subcommands: [Run.self, Demo.self, Migrate.self])
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one night: pull every source, merge, evaluate and write the snapshot to SQLite.")
+
+    @Option(name: .long, help: "The YAML config file.")
+    var config: String
+
+    @Option(name: .customLong("as-of"), help: "The night to (re)build, YYYY-MM-DD. Default: today in the config's time zone.")
+    var asOf: String?
+
+    @Option(name: .long, help: "The SQLite database. Default: the config's `database`.")
+    var db: String?
+
+    @Option(name: .long, help: "Write Prometheus textfile metrics here (atomically) after the run.")
+    var metrics: String?
+
+    func run() async throws {
+        let code = await Commands.run(
+            configFile: URL(fileURLWithPath: config), asOf: asOf, database: db.map { URL(fileURLWithPath: $0) },
+            metricsFile: metrics.map { URL(fileURLWithPath: $0) })
+        throw ExitCode(code.rawValue)
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate the built-in demo company and run it for several nights.",
+        discussion: "Writes DIR/demo.yaml and DIR/stethoscope.db, then prints per-practice status counts.")
+
+    @Option(help: "People in the demo company.") var people: Int = 2000
+    @Option(help: "Nights to run, ending today.") var nights: Int = 60
+    @Option(help: "Random seed: the same seed gives the same company.") var seed: Int = 1
+    @Option(help: "Output folder.") var out: String = "var/demo"
+    @Option(help: "First night (YYYY-MM-DD). Default: so that the last night is today.") var start: String?
+
+    func validate() throws {
+        guard people >= 20 else { throw ValidationError("--people must be at least 20") }
+        guard (1...3650).contains(nights) else { throw ValidationError("--nights must be 1 to 3650") }
+    }
+
+    func run() async throws {
+        let code = await DemoRunner.run(.init(people: people, nights: nights, seed: seed,
+                                              out: URL(fileURLWithPath: out), start: start))
+        throw ExitCode(code.rawValue)
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade a database to the current schema.")
+    @Option(help: "The SQLite database.") var db: String
+    func run() throws { throw ExitCode(Commands.migrate(database: URL(fileURLWithPath: db)).rawValue) }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import StethoscopeCore
+import StethoscopeSources
+import StethoscopeStore
+
+/// `stethoscope demo`: writes a demo config for the built-in company and runs it night after night, through
+/// exactly the path a real config takes (plugins → merge → evaluate → SQLite).
+public enum DemoRunner {
+    public struct Options: Sendable {
+        public var people: Int, nights: Int, seed: Int
+        public var out: URL
+        /// The first night; default: so that the last night is today (UTC).
+        public var start: String?
+        public init(people: Int = 2000, nights: Int = 60, seed: Int = 1, out: URL, start: String? = nil) {
+            self.people = people; self.nights = nights; self.seed = seed; self.out = out; self.start = start
+        }
+    }
+
+    public static func run(_ o: Options) async -> ExitStatus {
+        LogfmtHandler.bootstrap()
+        let logger = Logger(label: "stethoscope")
+        let today = AsOfDate.parse(AsOfDate.of(Date(), in: TimeZone(identifier: "UTC")!))!
+        let start = o.start ?? AsOfDate.format(today - (o.nights - 1))
+        do {
+            try FileManager.default.createDirectory(at: o.out, withIntermediateDirectories: true)
+            let db = o.out.appendingPathComponent("stethoscope.db")
+            let configFile = o.out.appendingPathComponent("demo.yaml")
+            let yaml = DemoPlugin.demoConfigYAML(seed: o.seed, people: o.people, start: start, nights: o.nights,
+                                                 database: db.path)
+            try yaml.write(to: configFile, atomically: true, encoding: .utf8)
+            let nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
+            let store = try SnapshotStore(path: db)
+            var worst = ExitStatus.complete
+            var first: String?, last: String?
+            for n in 0..<o.nights {
+                let asOf = AsOfDate.format(AsOfDate.parse(start)! + n)
+                let outcome = try await nightly.run(asOf: asOf, now: AsOfDate.endOfDay(asOf, in: nightly.config.timeZone)!, store: store)
+                if outcome.status != .failed { first = first ?? asOf; last = asOf }
+                if outcome.exitCode != .complete && worst == .complete { worst = outcome.exitCode }
+            }
+            guard let first, let last else { return .failed }
+            print(try summary(store.database, first: first, last: last, practices: nightly.config.practices))
+            print("database: \(db.path)")
+            print("config:   \(configFile.path)")
+            // Partial nights are part of the demo (a source is down one night): the demo itself succeeded.
+            return worst == .failed ? .failed : .complete
+        } catch {
+            logger.error("demo failed", metadata: ["error": "\(error)"])
+            return error is ConfigError ? .config : .failed
+        }
+    }
+
+    /// Per practice: counts by status on the last night, and compliance then against the first night.
+    public static func summary(_ db: Database, first: String, last: String, practices: PracticeSet) throws -> String {
+        let counts = try statusCounts(db, asOf: last)
+        let before = try statusCounts(db, asOf: first)
+        let devices = try db.int("SELECT devices FROM runs WHERE as_of = '\(last)'") ?? 0
+        var out = "Stethoscope demo: \(devices) devices on \(last); compliance change since \(first)\n"
+        out += "practice".padding(toLength: 18, withPad: " ", startingAt: 0)
+        for s in Status.allCases { out += s.rawValue.leftPad(9) }
+        out += "compliance".leftPad(12) + "change".leftPad(9) + "\n"
+        func rate(_ c: [Status: Int]) -> Double? {
+            let applicable = c.filter { $0.key != .na }.values.reduce(0, +)
+            return applicable == 0 ? nil : Double(c[.ok] ?? 0) / Double(applicable) * 100
+        }
+        for p in practices.enabled {
+            let c = counts[p.key] ?? [:]
+            out += p.key.padding(toLength: 18, withPad: " ", startingAt: 0)
+            for s in Status.allCases { out += String(c[s] ?? 0).leftPad(9) }
+            let now = rate(c), then = rate(before[p.key] ?? [:])
+            out += (now.map { String(format: "%.1f%%", $0) } ?? "-").leftPad(12)
+            if let now, let then { out += String(format: "%+.1f", now - then).leftPad(9) } else { out += "-".leftPad(9) }
+            out += "\n"
+        }
+        return out
+    }
+
+    /// Status counts per practice on one night, over devices that count for compliance (not stale).
+    static func statusCounts(_ db: Database, asOf: String) throws -> [String: [Status: Int]] {
+        let st = try db.prepare("""
+            SELECT r.practice, r.status, count(*) FROM practice_results r
+            JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
+            WHERE r.as_of = ?1 AND d.stale = 0 GROUP BY r.practice, r.status
+            """)
+        st.bind(1, asOf)
+        var out: [String: [Status: Int]] = [:]
+        while try st.step() {
+            guard let p = st.string(0), let s = st.string(1).flatMap(Status.init(rawValue:)) else { continue }
+            out[p, default: [:]][s] = st.int(2)
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? " " + self : String(repeating: " ", count: n - count) + self }
+}

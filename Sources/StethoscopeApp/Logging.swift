@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+
+/// Plain, parseable log lines (logfmt) on stderr: `ts=… level=info msg="…" key=value`. Under cron these are
+/// what lands in the log file; on a terminal the progress display adds a live line above them.
+public struct LogfmtHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    private let label: String
+
+    public init(label: String) { self.label = label }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = "ts=\(Timestamp.iso(Date())) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        for key in merged.keys.sorted() { line += " \(key)=\(Self.quote(merged[key]!.description))" }
+        Terminal.shared.log(line)
+    }
+
+    static func quote(_ s: String) -> String {
+        if !s.isEmpty, s.utf8.allSatisfy({ $0 > 32 && $0 != 34 && $0 != 61 && $0 < 127 }) { return s }
+        return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+
+    /// Installs the handler once per process.
+    public static func bootstrap(level: Logger.Level = .info) {
+        Bootstrap.once.withLock { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in
+                var h = LogfmtHandler(label: label)
+                h.logLevel = level
+                return h
+            }
+        }
+    }
+}
+
+private enum Bootstrap {
+    static let once = Mutex(false)
+}
+
+/// A tiny lock-protected box (Synchronization's Mutex needs newer deployment targets on Apple platforms).
+final class Mutex<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock(); defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+enum Timestamp {
+    static func iso(_ d: Date) -> String {
+        var t = time_t(d.timeIntervalSince1970.rounded(.down))
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1,
+                      Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
+    }
+}
+
+/// Owns stderr: log lines, and on a terminal one live progress line that log lines scroll above.
+final class Terminal: @unchecked Sendable {
+    static let shared = Terminal()
+    let isTTY = isatty(2) == 1
+    private let lock = NSLock()
+    private var status = ""
+
+    func log(_ line: String) {
+        lock.withLock {
+            if isTTY && !status.isEmpty { write("\r\u{1B}[2K") }
+            write(line + "\n")
+            if isTTY && !status.isEmpty { write(status) }
+        }
+    }
+
+    /// Replaces the live line (terminal only).
+    func progress(_ line: String) {
+        guard isTTY else { return }
+        lock.withLock {
+            status = String(line.prefix(200))
+            write("\r\u{1B}[2K" + status)
+        }
+    }
+
+    func clearProgress() {
+        guard isTTY else { return }
+        lock.withLock { if !status.isEmpty { write("\r\u{1B}[2K") }; status = "" }
+    }
+
+    private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}

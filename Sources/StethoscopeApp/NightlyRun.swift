@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import StethoscopeCore
+import StethoscopeSources
+import StethoscopeStore
+
+/// What one nightly run did.
+public struct RunOutcome: Sendable {
+    public var asOf: String
+    public var status: RunStatus
+    public var devices: Int = 0
+    public var carriedForward: Int = 0
+    public var sourceRecords: Int = 0
+    public var failedSources: [String] = []
+    /// Stage name → seconds, in order (pull, merge, evaluate_write, total).
+    public var stages: [(String, Double)] = []
+
+    public var exitCode: ExitStatus {
+        switch status { case .complete: .complete; case .partial: .partial; case .failed: .failed }
+    }
+}
+
+/// One night, stage by stage (DESIGN.md): pull everything concurrently, merge, attribute, evaluate and write
+/// the snapshot in one transaction. A failing source makes the night partial; its devices are carried forward.
+public struct NightlyRun: Sendable {
+    public var config: StethoscopeConfig
+    public var plugins: ConfiguredPlugins
+    public var logger: Logger
+
+    public init(config: StethoscopeConfig, plugins: ConfiguredPlugins, logger: Logger) {
+        self.config = config; self.plugins = plugins; self.logger = logger
+    }
+
+    /// Loads and validates the config and builds every plugin; throws `ConfigError` naming the key path.
+    public static func prepare(configFile: URL, logger: Logger) throws -> NightlyRun {
+        let config = try StethoscopeConfig.load(file: configFile)
+        let plugins = try ConfiguredPlugins(config, environment: PluginEnvironment(logger: logger))
+        return NightlyRun(config: config, plugins: plugins, logger: logger)
+    }
+
+    /// Runs the night `asOf` (default: today in the configured time zone) into `store`.
+    public func run(asOf: String, now: Date, store: SnapshotStore) async throws -> RunOutcome {
+        let started = Date()
+        var outcome = RunOutcome(asOf: asOf, status: .complete)
+        var log = logger
+        log[metadataKey: "as_of"] = "\(asOf)"
+        log.info("run started", metadata: ["sources": "\(plugins.sources.count)"])
+
+        let pulled = await pullAll(asOf: asOf, now: now, logger: log)
+        let tPull = Date()
+        outcome.stages.append(("pull", tPull.timeIntervalSince(started)))
+
+        var failed = Set(pulled.failedDevice)
+        var people = pulled.people
+        if plugins.directory != nil, people == nil {
+            // Without tonight's directory, keep last complete night's people so owners and groups stay stable.
+            people = try store.people(asOf: store.lastCompleteNight(before: asOf) ?? "")
+            failed.insert(pulled.directoryName ?? "directory")
+            log.warning("directory failed; using the last complete night's people", metadata: ["people": "\(people?.count ?? 0)"])
+        }
+        outcome.failedSources = failed.sorted()
+        if !plugins.sources.isEmpty && pulled.failedDevice.count == plugins.sources.count {
+            outcome.status = .failed
+            log.error("every device source failed; nothing written", metadata: ["failed": "\(outcome.failedSources.joined(separator: ","))"])
+            return outcome
+        }
+        if !failed.isEmpty { outcome.status = .partial }
+
+        let orgChart = OrgChart(people ?? [])
+        for problem in orgChart.problems.prefix(20) { log.warning("directory: \(problem)") }
+        let normalizer = IdentifierNormalizer(extraPlaceholders: config.extraPlaceholderSerials)
+        let merged = DeviceMerger(normalizer: normalizer).merge(pulled.records)
+        let tMerge = Date()
+        outcome.stages.append(("merge", tMerge.timeIntervalSince(tPull)))
+        log.info("merged", metadata: ["records": "\(pulled.records.count)", "devices": "\(merged.groups.count)",
+                                      "conflicts": "\(merged.conflicts.count)",
+                                      "rejected_identifiers": "\(merged.rejected.values.reduce(0, +))"])
+
+        let evaluator = NightEvaluator(
+            practices: config.practices, asOf: asOf, now: now, staleAfterDays: config.staleAfterDays, orgChart: orgChart,
+            attribution: NightEvaluator.attributionMap(pulled.assignments, normalizer: normalizer))
+        let records = pulled.records
+        let night = NightRecord(
+            asOf: asOf, startedAt: started, finishedAt: Date(), status: outcome.status, figures: pulled.figures,
+            people: orgChart.order.compactMap { orgChart[$0] }, practices: config.practices, conflicts: merged.conflicts,
+            failedSources: Set(pulled.failedDevice), sourceRecords: records.count)
+        let summary = try store.writeNight(night, devices: merged.groups.lazy.map { evaluator.evaluate($0, records) })
+        let tWrite = Date()
+        outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge)))
+        outcome.stages.append(("total", tWrite.timeIntervalSince(started)))
+        outcome.devices = summary.devices
+        outcome.carriedForward = summary.carriedForward
+        outcome.sourceRecords = records.count
+        log.info("run finished", metadata: [
+            "status": "\(outcome.status.rawValue)", "devices": "\(summary.devices)",
+            "carried_forward": "\(summary.carriedForward)", "practice_rows": "\(summary.practiceRows)",
+            "seconds": "\(String(format: "%.2f", tWrite.timeIntervalSince(started)))",
+        ])
+        return outcome
+    }
+
+    struct Pulled: Sendable {
+        var records: [SourceRecord] = []
+        var people: [Person]?
+        var directoryName: String?
+        var assignments: [(via: String, assignments: [OwnerAssignment])] = []
+        var figures: [String: SourceFigures] = [:]
+        var failedDevice: [String] = []
+    }
+
+    enum PullResult: Sendable {
+        case device(Int, [SourceRecord])
+        case directory([Person])
+        case attribution(Int, [OwnerAssignment])
+        case failure(String, Int)
+    }
+
+    /// Pulls the directory, every source and every attribution list concurrently; a failure is recorded
+    /// against its source and never stops the others.
+    func pullAll(asOf: String, now: Date, logger: Logger) async -> Pulled {
+        var counters: [String: FigureCounter] = [:]
+        func context(_ name: String, kind: String, plugin: String) -> PullContext {
+            let c = FigureCounter(kind: kind, plugin: plugin)
+            counters[name] = c
+            var l = logger
+            l[metadataKey: "source"] = "\(name)"
+            return PullContext(asOf: asOf, now: now, figures: c, logger: l)
+        }
+        var jobs: [(name: String, kind: String, context: PullContext, index: Int)] = []
+        if let d = plugins.directory {
+            jobs.append((d.name, "directory", context(d.name, kind: "directory", plugin: config.directory?.type ?? ""), 0))
+        }
+        for (i, s) in plugins.sources.enumerated() {
+            jobs.append((s.source.name, "device", context(s.source.name, kind: "device", plugin: s.plugin), i))
+        }
+        for (i, a) in plugins.attribution.enumerated() {
+            jobs.append((a.source.name, "attribution", context(a.source.name, kind: "attribution", plugin: a.plugin), i))
+        }
+        let progress = ProgressDisplay(counters: jobs.map { ($0.name, counters[$0.name]!) })
+        progress.start()
+        defer { progress.stop() }
+
+        let plugins = self.plugins
+        var pulled = Pulled()
+        pulled.directoryName = plugins.directory?.name
+        var bySource: [Int: [SourceRecord]] = [:]
+        var byAttribution: [Int: [OwnerAssignment]] = [:]
+        await withTaskGroup(of: PullResult.self) { group in
+            for (jobIndex, job) in jobs.enumerated() {
+                group.addTask {
+                    do {
+                        switch job.kind {
+                        case "directory": return .directory(try await plugins.directory!.people(job.context))
+                        case "device": return .device(job.index, try await plugins.sources[job.index].source.pull(job.context))
+                        default: return .attribution(job.index, try await plugins.attribution[job.index].source.assignments(job.context))
+                        }
+                    } catch {
+                        return .failure(String(describing: error), jobIndex)
+                    }
+                }
+            }
+            for await result in group {
+                switch result {
+                case .device(let i, let records):
+                    bySource[i] = records
+                    let name = plugins.sources[i].source.name
+                    counters[name]!.setRecords(records.count)
+                    logDone(logger, name, counters[name]!)
+                case .directory(let people):
+                    pulled.people = people
+                    counters[plugins.directory!.name]!.setRecords(people.count)
+                    logDone(logger, plugins.directory!.name, counters[plugins.directory!.name]!)
+                case .attribution(let i, let list):
+                    byAttribution[i] = list
+                    let name = plugins.attribution[i].source.name
+                    counters[name]!.setRecords(list.count)
+                    logDone(logger, name, counters[name]!)
+                case .failure(let message, let jobIndex):
+                    let job = jobs[jobIndex]
+                    counters[job.name]!.fail(message)
+                    if job.kind == "device" { pulled.failedDevice.append(job.name) }
+                    logger.error("source failed", metadata: ["source": "\(job.name)", "kind": "\(job.kind)", "error": "\(message)"])
+                }
+            }
+        }
+        // Source order, not completion order: the merge sorts anyway, but memory and logs stay predictable.
+        for i in plugins.sources.indices { pulled.records.append(contentsOf: bySource[i] ?? []) }
+        for i in plugins.attribution.indices {
+            if let list = byAttribution[i] { pulled.assignments.append((plugins.attribution[i].source.name, list)) }
+        }
+        for (name, c) in counters { pulled.figures[name] = c.snapshot() }
+        return pulled
+    }
+
+    private func logDone(_ logger: Logger, _ name: String, _ c: FigureCounter) {
+        let f = c.snapshot()
+        logger.info("source done", metadata: [
+            "source": "\(name)", "records": "\(f.records)", "pages": "\(f.pages)", "requests": "\(f.requests)",
+            "retries": "\(f.retries)", "rejected": "\(f.rejected)", "seconds": "\(String(format: "%.2f", f.seconds))",
+        ])
+    }
+}

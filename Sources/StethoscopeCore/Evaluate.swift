@@ -1,0 +1,177 @@
+import Foundation
+
+/// Attributes an owner to each merged group, merges its fields and evaluates every practice, giving the
+/// night's `DeviceSnapshot`s. Works one group at a time so the store can write as devices are produced.
+public struct NightEvaluator: Sendable {
+    public var practices: [PracticeDefinition]
+    public var asOf: String
+    public var now: Date
+    public var staleAfterDays: Int
+    public var orgChart: OrgChart
+    /// Identifier → (owner email, attribution plugin name), first configured attribution source wins.
+    public var attribution: [Identifier: (email: String, via: String)]
+    private let practiceIndex: [String: Int]
+    private let softwareNames: [[String]]
+
+    public init(practices: PracticeSet, asOf: String, now: Date, staleAfterDays: Int, orgChart: OrgChart,
+                attribution: [Identifier: (email: String, via: String)] = [:]) {
+        self.practices = practices.enabled
+        self.asOf = asOf; self.now = now; self.staleAfterDays = staleAfterDays
+        self.orgChart = orgChart; self.attribution = attribution
+        var index: [String: Int] = [:]
+        for (i, p) in self.practices.enumerated() { index[p.key] = i }
+        practiceIndex = index
+        softwareNames = self.practices.map { p in
+            if case .software(let rule) = p.check { return rule.names.map { $0.lowercased() } }
+            return []
+        }
+    }
+
+    /// Builds the identifier → owner map from attribution sources, in precedence order.
+    public static func attributionMap(_ lists: [(via: String, assignments: [OwnerAssignment])],
+                                      normalizer: IdentifierNormalizer) -> [Identifier: (email: String, via: String)] {
+        var map: [Identifier: (email: String, via: String)] = [:]
+        for (via, assignments) in lists {
+            for a in assignments {
+                guard case .success(let id) = normalizer.normalize(a.identifier) else { continue }
+                if map[id] == nil { map[id] = (a.email.lowercased().trimmed, via) }
+            }
+        }
+        return map
+    }
+
+    public func evaluate(_ group: MergedGroup, _ records: [SourceRecord]) -> DeviceSnapshot {
+        let recs = group.records.map { records[$0] }   // most recent first
+        func first<T>(_ f: (SourceRecord) -> T?) -> T? {
+            for r in recs { if let v = f(r) { return v } }
+            return nil
+        }
+        let platform = first(\.platform)
+        let lastSync = recs.compactMap(\.lastSync).max()
+        let stale = lastSync.map { now.timeIntervalSince($0) > Double(staleAfterDays) * 86400 } ?? true
+
+        // Owner: the sources' own hints first (most recent record first), then attribution in precedence order.
+        var owner: String?, method = OwnerMethod.none, via: String?
+        search: for r in recs {
+            for h in r.ownerHints {
+                if let email = orgChart.resolve(h) { owner = email; method = .sourceHint; via = r.source; break search }
+            }
+        }
+        if owner == nil {
+            var best: (email: String, via: String)?
+            for id in group.identifiers {
+                guard let a = attribution[id], orgChart[a.email] != nil else { continue }
+                if best == nil || a.via < best!.via { best = a }
+            }
+            if let best { owner = best.email; method = .attribution; via = best.via }
+        }
+
+        let sources = Array(Set(recs.map(\.source))).sorted()
+        return DeviceSnapshot(
+            key: group.key, platform: platform, osName: first(\.osName), osVersion: first(\.osVersion),
+            model: first(\.model), deviceName: first(\.deviceName), identifiers: group.identifiers,
+            sources: sources, records: recs.map(label).sorted(), lastSync: lastSync, owner: owner,
+            ownerMethod: method, ownerVia: via, stale: stale, isVirtual: recs.contains { $0.isVirtual },
+            results: results(recs, platform: platform, osVersion: first(\.osVersion)))
+    }
+
+    private func results(_ recs: [SourceRecord], platform: Platform?, osVersion: String?) -> [PracticeResult] {
+        // The most recent observation of each practice across the device's records.
+        var best = [(obs: Observation, source: String, at: Date)?](repeating: nil, count: practices.count)
+        for r in recs {
+            for o in r.observations {
+                guard let i = practiceIndex[o.practice] else { continue }
+                let at = o.observedAt ?? r.lastSync ?? .distantPast
+                if let b = best[i], b.at >= at { continue }
+                best[i] = (o, r.source, at)
+            }
+        }
+        return practices.enumerated().map { i, p in
+            guard let platform else {
+                return PracticeResult(practice: p.key, status: p.onMissing, details: "platform not known")
+            }
+            guard p.platforms.contains(platform) else { return PracticeResult(practice: p.key, status: .na) }
+            switch p.check {
+            case .osVersion(let rules):
+                return versionResult(p, platform: platform, version: osVersion, rules: rules[platform] ?? [], recs: recs)
+            case .software(let rule):
+                if let b = best[i] { return observed(p, b, platform) }
+                return softwareResult(p, rule: rule, names: softwareNames[i], platform: platform, recs: recs)
+            case .observation:
+                if let b = best[i] { return observed(p, b, platform) }
+                return PracticeResult(practice: p.key, status: p.onMissing, details: "no source reported it")
+            }
+        }
+    }
+
+    private func observed(_ p: PracticeDefinition, _ b: (obs: Observation, source: String, at: Date), _ platform: Platform) -> PracticeResult {
+        let status: Status = b.obs.satisfied.map { $0 ? .ok : p.failStatus(on: platform) } ?? p.onMissing
+        return PracticeResult(practice: p.key, status: status, value: b.obs.value, details: b.obs.details,
+                              observedAt: b.at == .distantPast ? nil : b.at, source: b.source)
+    }
+
+    /// The rule in force on the as-of date: the last one whose `from` is not after it.
+    func rule(_ rules: [VersionRule]) -> VersionRule? {
+        rules.last { ($0.from ?? "") <= asOf }
+    }
+
+    private func versionResult(_ p: PracticeDefinition, platform: Platform, version: String?, rules: [VersionRule],
+                               recs: [SourceRecord]) -> PracticeResult {
+        let source = recs.first { $0.osVersion != nil }
+        guard let text = version, let v = VersionNumber(text) else {
+            return PracticeResult(practice: p.key, status: p.onMissing, value: version, details: "no OS version reported")
+        }
+        let at = source?.lastSync, src = source?.source
+        guard let r = rule(rules), r.required != nil || r.recommended != nil else {
+            return PracticeResult(practice: p.key, status: p.onMissing, value: text,
+                                  details: "no version rule for \(platform.rawValue)", observedAt: at, source: src)
+        }
+        if let req = r.required.flatMap(VersionNumber.init), v < req {
+            return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: text,
+                                  details: "below required \(req)", observedAt: at, source: src)
+        }
+        if let rec = r.recommended.flatMap(VersionNumber.init), v < rec {
+            return PracticeResult(practice: p.key, status: .nudge, value: text,
+                                  details: "below recommended \(rec)", observedAt: at, source: src)
+        }
+        return PracticeResult(practice: p.key, status: .ok, value: text, observedAt: at, source: src)
+    }
+
+    private func softwareResult(_ p: PracticeDefinition, rule: SoftwareRule, names: [String], platform: Platform,
+                                recs: [SourceRecord]) -> PracticeResult {
+        var inventoried: SourceRecord?
+        var found: (Software, SourceRecord)?
+        for r in recs {
+            guard r.software != nil || r.services != nil else { continue }
+            inventoried = inventoried ?? r
+            for s in (r.software ?? []) + (r.services ?? []) {
+                let lower = s.name.lowercased()
+                if names.contains(where: { lower.contains($0) }) {
+                    // Prefer the highest version found across records.
+                    if let f = found, let a = f.0.version.flatMap(VersionNumber.init),
+                       let b = s.version.flatMap(VersionNumber.init), b <= a { continue }
+                    found = (s, r)
+                }
+            }
+        }
+        guard let inventoried else {
+            return PracticeResult(practice: p.key, status: p.onMissing, details: "no software inventory")
+        }
+        guard let (sw, r) = found else {
+            return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: nil,
+                                  details: "not installed", observedAt: inventoried.lastSync, source: inventoried.source)
+        }
+        let value = sw.version.map { "\(sw.name) \($0)" } ?? sw.name
+        if let min = rule.minimumVersion.flatMap(VersionNumber.init) {
+            guard let have = sw.version.flatMap(VersionNumber.init) else {
+                return PracticeResult(practice: p.key, status: p.onMissing, value: value,
+                                      details: "version unknown, minimum \(min)", observedAt: r.lastSync, source: r.source)
+            }
+            if have < min {
+                return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: value,
+                                      details: "below minimum \(min)", observedAt: r.lastSync, source: r.source)
+            }
+        }
+        return PracticeResult(practice: p.key, status: .ok, value: value, observedAt: r.lastSync, source: r.source)
+    }
+}

@@ -1,0 +1,356 @@
+import Foundation
+import StethoscopeCore
+
+/// Everything about a night except its devices, which are streamed to `SnapshotStore.writeNight`.
+public struct NightRecord: Sendable {
+    public var asOf: String
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var status: RunStatus
+    /// What each source, directory and attribution plugin did, by source name (the kind is inside).
+    public var figures: [String: SourceFigures]
+    public var people: [Person]
+    public var practices: PracticeSet
+    public var conflicts: [MergeConflict]
+    /// Device sources that failed tonight: devices only they saw are carried forward.
+    public var failedSources: Set<String>
+    public var sourceRecords: Int
+
+    public init(asOf: String, startedAt: Date, finishedAt: Date, status: RunStatus,
+                figures: [String: SourceFigures] = [:], people: [Person] = [], practices: PracticeSet = .defaults,
+                conflicts: [MergeConflict] = [], failedSources: Set<String> = [], sourceRecords: Int = 0) {
+        self.asOf = asOf; self.startedAt = startedAt; self.finishedAt = finishedAt; self.status = status
+        self.figures = figures; self.people = people; self.practices = practices; self.conflicts = conflicts
+        self.failedSources = failedSources; self.sourceRecords = sourceRecords
+    }
+}
+
+/// What `writeNight` wrote. `devices` and `practiceRows` include the carried-forward ones.
+public struct NightWriteSummary: Sendable {
+    public var devices: Int
+    public var carriedForward: Int
+    public var practiceRows: Int
+    public var seconds: Double
+}
+
+/// The snapshot store: nights written atomically into the SQLite schema of `Schemas/sqlite`.
+public final class SnapshotStore {
+    public let database: Database
+
+    /// Opens (creating) the database and migrates it to the schema this binary knows.
+    public init(path: URL) throws {
+        database = try Database(path: path)
+        try Migrations.apply(to: database)
+    }
+
+    @discardableResult
+    public static func migrate(at url: URL) throws -> (from: Int, to: Int) { try Migrations.migrate(at: url) }
+
+    public struct InvalidNight: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Writes (or replaces) one night in one transaction: on any error the previous state stays as it was.
+    /// `devices` is consumed once, lazily. Devices seen only by `night.failedSources` are then carried forward
+    /// from the last complete night before it (DESIGN.md, "Snapshots and history").
+    @discardableResult
+    public func writeNight(_ night: NightRecord, devices: some Sequence<DeviceSnapshot>) throws -> NightWriteSummary {
+        guard AsOfDate.isValid(night.asOf) else { throw InvalidNight(description: "invalid as-of date '\(night.asOf)'") }
+        let start = ContinuousClock.now
+        var summary = try database.transaction { () -> NightWriteSummary in
+            for table in ["practice_results", "devices", "merge_audit", "people", "practice_definitions", "run_sources", "runs"] {
+                // Children first, so the cascades from `runs` find nothing left to do.
+                let delete = try database.prepare("DELETE FROM \(table) WHERE as_of = ?")
+                delete.bind(1, night.asOf)
+                try delete.run()
+            }
+            try NightHeaderWriter(database, night).write()
+            var written = try DeviceWriter(database, night).write(devices)
+            let carried = try carryForward(night)
+            written.devices += carried.devices
+            written.carriedForward = carried.devices
+            written.practiceRows += carried.practiceRows
+            let update = try database.prepare("UPDATE runs SET devices = ?, carried_forward = ? WHERE as_of = ?")
+            update.bind(1, written.devices)
+            update.bind(2, written.carriedForward)
+            update.bind(3, night.asOf)
+            try update.run()
+            return written
+        }
+        let elapsed = (ContinuousClock.now - start).components
+        summary.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        return summary
+    }
+
+    /// The newest night before `asOf` whose run was complete (the carry-forward origin).
+    public func lastCompleteNight(before asOf: String) throws -> String? {
+        let query = try database.prepare(
+            "SELECT as_of FROM runs WHERE status = 'complete' AND as_of < ? ORDER BY as_of DESC LIMIT 1")
+        query.bind(1, asOf)
+        return try query.step() ? query.string(0) : nil
+    }
+
+    /// Every stored night, oldest first.
+    public func nights() throws -> [(asOf: String, status: RunStatus)] {
+        let query = try database.prepare("SELECT as_of, status FROM runs ORDER BY as_of")
+        var result: [(asOf: String, status: RunStatus)] = []
+        while try query.step() {
+            result.append((query.string(0) ?? "", RunStatus(rawValue: query.string(1) ?? "") ?? .failed))
+        }
+        return result
+    }
+
+    /// Copies devices whose sources all failed tonight from the last complete night, with their results.
+    private func carryForward(_ night: NightRecord) throws -> (devices: Int, practiceRows: Int) {
+        guard !night.failedSources.isEmpty, let from = try lastCompleteNight(before: night.asOf) else { return (0, 0) }
+        // The distinct source lists are few, so the subset test is done here exactly, on whole names.
+        let lists = try database.prepare("SELECT DISTINCT sources FROM devices WHERE as_of = ?")
+        lists.bind(1, from)
+        var carried: [String] = []
+        while try lists.step() {
+            guard let list = lists.string(0), !list.isEmpty else { continue }
+            if list.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ night.failedSources.contains(String($0)) }) {
+                carried.append(list)
+            }
+        }
+        guard !carried.isEmpty else { return (0, 0) }
+        let copyDevices = try database.prepare("""
+            INSERT INTO devices (as_of, device_id, platform, os_name, os_version, model, device_name, identifiers,
+                sources, records, last_sync, owner, owner_method, owner_via, stale, virtual, carried_forward,
+                carried_from, green, critical)
+            SELECT ?1, p.device_id, p.platform, p.os_name, p.os_version, p.model, p.device_name, p.identifiers,
+                p.sources, p.records, p.last_sync, p.owner, p.owner_method, p.owner_via, p.stale, p.virtual, 1,
+                ?2, p.green, p.critical
+            FROM devices p
+            WHERE p.as_of = ?2 AND p.sources IN (SELECT value FROM json_each(?3))
+              AND NOT EXISTS (SELECT 1 FROM devices t WHERE t.as_of = ?1 AND t.device_id = p.device_id)
+            """)
+        copyDevices.bind(1, night.asOf)
+        copyDevices.bind(2, from)
+        copyDevices.bind(3, String(decoding: try JSONEncoder().encode(carried), as: UTF8.self))
+        try copyDevices.run()
+        let devices = database.changes
+        let copyResults = try database.prepare("""
+            INSERT INTO practice_results (as_of, device_id, practice, status, value, details, observed_at, source)
+            SELECT ?1, r.device_id, r.practice, r.status, r.value, r.details, r.observed_at, r.source
+            FROM devices t JOIN practice_results r ON r.as_of = ?2 AND r.device_id = t.device_id
+            WHERE t.as_of = ?1 AND t.carried_forward = 1
+            """)
+        copyResults.bind(1, night.asOf)
+        copyResults.bind(2, from)
+        try copyResults.run()
+        return (devices, database.changes)
+    }
+}
+
+/// Writes a night's own rows: the run, its sources, practice definitions, people and merge audit.
+private struct NightHeaderWriter {
+    let database: Database
+    let night: NightRecord
+    init(_ database: Database, _ night: NightRecord) { self.database = database; self.night = night }
+
+    func write() throws {
+        let run = try database.prepare("""
+            INSERT INTO runs (as_of, started_at, finished_at, status, practices_hash, people, devices,
+                carried_forward, source_records, merge_conflicts) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
+            """)
+        run.bind(1, night.asOf)
+        run.bind(2, time: night.startedAt)
+        run.bind(3, time: night.finishedAt)
+        run.bind(4, night.status.rawValue)
+        run.bind(5, night.practices.hash)
+        run.bind(6, night.people.count)
+        run.bind(7, night.sourceRecords)
+        run.bind(8, night.conflicts.count)
+        try run.run()
+        try writeSources()
+        try writePractices()
+        try writePeople()
+        try writeConflicts()
+    }
+
+    private func writeSources() throws {
+        let insert = try database.prepare("""
+            INSERT INTO run_sources (as_of, source, kind, plugin, status, records, pages, requests, retries, bytes,
+                seconds, rejected, errors, failure, rejected_reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        insert.bind(1, night.asOf)
+        for (source, f) in night.figures.sorted(by: { $0.key < $1.key }) {
+            insert.bind(2, source)
+            insert.bind(3, f.kind)
+            insert.bind(4, f.plugin)
+            insert.bind(5, f.failure == nil ? "ok" : "failed")
+            insert.bind(6, f.records)
+            insert.bind(7, f.pages)
+            insert.bind(8, f.requests)
+            insert.bind(9, f.retries)
+            insert.bind(10, f.bytes)
+            insert.bind(11, f.seconds)
+            insert.bind(12, f.rejected)
+            insert.bind(13, String(decoding: try encoder.encode(f.errors), as: UTF8.self))
+            insert.bind(14, f.failure)
+            insert.bind(15, String(decoding: try encoder.encode(f.rejectedReasons), as: UTF8.self))
+            try insert.run()
+        }
+    }
+
+    private func writePractices() throws {
+        let insert = try database.prepare("""
+            INSERT INTO practice_definitions (as_of, practice, position, title, description, link, rating, platforms,
+                on_fail, on_missing, check_kind, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insert.bind(1, night.asOf)
+        for (position, p) in night.practices.enabled.enumerated() {
+            insert.bind(2, p.key)
+            insert.bind(3, position)
+            insert.bind(4, p.title)
+            insert.bind(5, p.description)
+            insert.bind(6, p.link)
+            insert.bind(7, p.rating.rawValue)
+            insert.bind(8, p.platforms.map(\.rawValue).sorted().joined(separator: ","))
+            insert.bind(9, p.onFail.rawValue)
+            insert.bind(10, p.onMissing.rawValue)
+            insert.bind(11, p.check.kind)
+            insert.bind(12, p.fingerprint)
+            try insert.run()
+        }
+    }
+
+    private func writePeople() throws {
+        let insert = try database.prepare("""
+            INSERT INTO people (as_of, email, name, manager_email, organization, title, location, active)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insert.bind(1, night.asOf)
+        for person in night.people {
+            insert.bind(2, person.email)
+            insert.bind(3, person.name)
+            insert.bind(4, person.managerEmail)
+            insert.bind(5, person.organization)
+            insert.bind(6, person.title)
+            insert.bind(7, person.location)
+            insert.bind(8, person.active)
+            try insert.run()
+        }
+    }
+
+    private func writeConflicts() throws {
+        let insert = try database.prepare(
+            "INSERT INTO merge_audit (as_of, seq, shared, conflicting, records) VALUES (?, ?, ?, ?, ?)")
+        insert.bind(1, night.asOf)
+        for (seq, conflict) in night.conflicts.enumerated() {
+            insert.bind(2, seq + 1)
+            insert.bind(3, conflict.shared.description)
+            insert.bind(4, conflict.conflicting.map(\.description).joined(separator: " "))
+            insert.bind(5, conflict.records.joined(separator: " "))
+            try insert.run()
+        }
+    }
+}
+
+extension PracticeCheck {
+    /// The `check_kind` column.
+    var kind: String {
+        switch self {
+        case .observation: "observation"
+        case .osVersion: "os_version"
+        case .software: "software"
+        }
+    }
+}
+
+/// Streams a night's devices and their practice results into prepared inserts (the hot path).
+private struct DeviceWriter {
+    let database: Database
+    let night: NightRecord
+    let insertKey: Statement
+    let insertDevice: Statement
+    let insertResult: Statement
+    /// Practices rated critical tonight: a device with one of them at `warn` is critical.
+    let critical: Set<String>
+
+    init(_ database: Database, _ night: NightRecord) throws {
+        self.database = database
+        self.night = night
+        insertKey = try database.prepare("INSERT INTO device_keys (device_key, first_seen) VALUES (?, ?)")
+        insertDevice = try database.prepare("""
+            INSERT INTO devices (as_of, device_id, platform, os_name, os_version, model, device_name, identifiers,
+                sources, records, last_sync, owner, owner_method, owner_via, stale, virtual, carried_forward,
+                carried_from, green, critical)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, NULL, ?17, ?18)
+            """)
+        insertResult = try database.prepare("""
+            INSERT INTO practice_results (as_of, device_id, practice, status, value, details, observed_at, source)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        critical = Set(night.practices.enabled.filter { $0.rating == .critical }.map(\.key))
+    }
+
+    /// Device ids of every known key, loaded once per night (keys are never deleted, so ids never change).
+    private func loadKeys() throws -> [String: Int64] {
+        let query = try database.prepare("SELECT device_key, device_id FROM device_keys")
+        var ids: [String: Int64] = [:]
+        while try query.step() { ids[query.string(0) ?? ""] = query.int64(1) }
+        return ids
+    }
+
+    func write(_ devices: some Sequence<DeviceSnapshot>) throws -> NightWriteSummary {
+        var ids = try loadKeys()
+        insertKey.bind(2, night.asOf)
+        insertDevice.bind(1, night.asOf)
+        insertResult.bind(1, night.asOf)
+        var count = 0
+        var rows = 0
+        for device in devices {
+            let id: Int64
+            if let known = ids[device.key] {
+                id = known
+            } else {
+                insertKey.bind(1, device.key)
+                try insertKey.run()
+                id = database.lastInsertRowID
+                ids[device.key] = id
+            }
+            var isCritical = false
+            insertResult.bind(2, id)
+            for result in device.results where result.status == .warn && critical.contains(result.practice) {
+                isCritical = true
+                break
+            }
+            let d = insertDevice
+            d.bind(2, id)
+            d.bind(3, device.platform?.rawValue)
+            d.bind(4, device.osName)
+            d.bind(5, device.osVersion)
+            d.bind(6, device.model)
+            d.bind(7, device.deviceName)
+            d.bind(8, device.identifiers.map(\.description).joined(separator: " "))
+            d.bind(9, device.sources.joined(separator: ","))
+            d.bind(10, device.records.joined(separator: " "))
+            d.bind(11, time: device.lastSync)
+            d.bind(12, device.owner)
+            d.bind(13, device.ownerMethod.rawValue)
+            d.bind(14, device.ownerVia)
+            d.bind(15, device.stale)
+            d.bind(16, device.isVirtual)
+            d.bind(17, device.isGreen)
+            d.bind(18, isCritical)
+            try d.run()
+            let r = insertResult
+            for result in device.results {
+                r.bind(3, result.practice)
+                r.bind(4, result.status.rawValue)
+                r.bind(5, result.value)
+                r.bind(6, result.details)
+                r.bind(7, time: result.observedAt)
+                r.bind(8, result.source)
+                try r.run()
+            }
+            count += 1
+            rows += device.results.count
+        }
+        return NightWriteSummary(devices: count, carriedForward: 0, practiceRows: rows, seconds: 0)
+    }
+}

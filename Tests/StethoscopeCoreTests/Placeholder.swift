@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderStethoscopeCoreTests() { #expect(1 == 1) }

@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderStethoscopeStoreTests() { #expect(1 == 1) }
