@@ -17,6 +17,9 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // The core: model, identifiers, merge, practices, config. No SQLite, HTTP or plugin.
         .target(
@@ -29,9 +32,14 @@ let package = Package(
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
         // Source plugins, one folder each under Plugins/, listed in SourceRegistry.swift.
         .target(
-            name: "StethoscopeSources", dependencies: ["StethoscopeCore"],
+            name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP"],
             // Plugin folders also hold docs and sample config; they are not sources.
-            exclude: ["Plugins/demo/README.md", "Plugins/demo/sample.yaml"]),
+            exclude: ["Plugins/demo/README.md", "Plugins/demo/sample.yaml",
+                      "Plugins/jamf/README.md", "Plugins/jamf/sample.yaml", "Plugins/jamf/fixtures",
+                      "Plugins/fleet/README.md", "Plugins/fleet/sample.yaml", "Plugins/fleet/fixtures",
+                      "Plugins/osquery/README.md", "Plugins/osquery/sample.yaml", "Plugins/osquery/fixtures"]),
+        // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
+        .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
@@ -52,5 +60,6 @@ let package = Package(
         .testTarget(name: "StethoscopeStoreTests", dependencies: ["StethoscopeStore", "CSQLite"]),
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
+        .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources"]),
     ]
 )

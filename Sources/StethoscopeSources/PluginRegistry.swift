@@ -1,11 +1,15 @@
 import Foundation
 import Logging
 import StethoscopeCore
+import StethoscopeHTTP
 
 /// What a plugin may use while it is built from config.
 public struct PluginEnvironment: Sendable {
     public var logger: Logger
     public init(logger: Logger) { self.logger = logger }
+    /// The one HTTP client of the run, shared by every source.
+    public var http: HTTPClient = .shared
+    public init(logger: Logger, http: HTTPClient) { self.logger = logger; self.http = http }
 }
 
 /// A source plugin: one folder under `Plugins/`, one line in `PluginRegistry.all`.
@@ -36,6 +40,9 @@ public enum PluginRegistry {
     /// Every plugin, by `type`. Adding a source: copy a folder under Plugins/ and add its line here.
     public static let all: [any SourcePlugin.Type] = [
         DemoPlugin.self,
+        JamfPlugin.self,
+        FleetPlugin.self,
+        OsqueryPlugin.self,
     ]
 
     public static func plugin(for config: PluginConfig) throws -> any SourcePlugin.Type {

@@ -1,0 +1,247 @@
+import CCurl
+import Foundation
+
+/// `curl_global_init` must run once before any other curl call, before threads start using curl.
+private let curlGlobal: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+
+/// One attempt in flight: the request, the bytes collected so far, and the continuation to resume.
+/// Touched only by the engine thread once started (curl callbacks run on that thread).
+final class CurlTransfer: @unchecked Sendable {
+    let request: HTTPRequest
+    let continuation: CheckedContinuation<HTTPResponse, any Error>
+    var body = Data()
+    var headers: [String: String] = [:]
+    var tooLarge = false
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var easy: UnsafeMutableRawPointer?
+
+    init(_ request: HTTPRequest, _ continuation: CheckedContinuation<HTTPResponse, any Error>) {
+        self.request = request; self.continuation = continuation
+    }
+}
+
+/// Body bytes from curl; returning less than given aborts the transfer (used for the size limit).
+private let curlWrite: curl_write_callback = { data, size, count, context in
+    guard let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let n = size * count
+    if transfer.body.count + n > transfer.request.maxResponseBytes { transfer.tooLarge = true; return 0 }
+    if let data { data.withMemoryRebound(to: UInt8.self, capacity: n) { transfer.body.append($0, count: n) } }
+    return n
+}
+
+/// One header line per call; a new status line (after `100 Continue` or a proxy's CONNECT) starts over.
+private let curlHeader: curl_write_callback = { data, size, count, context in
+    guard let context, let data else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let n = size * count
+    let line = data.withMemoryRebound(to: UInt8.self, capacity: n) {
+        String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
+    }
+    if line.hasPrefix("HTTP/") { transfer.headers = [:]; return n }
+    if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        transfer.headers[name] = value
+    }
+    return n
+}
+
+/// libcurl's multi interface driven by one owned thread.
+///
+/// Callers queue transfers and sleep on continuations; the thread adds them to the multi handle, runs
+/// `curl_multi_perform`/`curl_multi_poll`, and resumes each continuation when its transfer completes.
+/// `curl_multi_wakeup` interrupts the poll when work is queued, so a new request never waits for a timeout.
+final class CurlEngine: @unchecked Sendable {
+    private let multi: UnsafeMutableRawPointer
+    private let lock = NSLock()
+    private var queued: [CurlTransfer] = []
+    private var cancelled: [ObjectIdentifier] = []
+    private var stopping = false
+    /// Thread-only: transfers added to the multi handle, by easy handle.
+    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+
+    init() {
+        precondition(curlGlobal, "curl_global_init failed")
+        multi = curl_multi_init()
+        let thread = Thread { [self] in self.run() }
+        thread.name = "stethoscope-http"
+        thread.start()
+    }
+
+    /// Performs one attempt; cancellation of the calling task aborts the transfer.
+    func perform(_ request: HTTPRequest) async throws -> HTTPResponse {
+        // A task cancelled while it waited for a permit must not start a transfer nobody will read.
+        try Task.checkCancellation()
+        let box = TransferBox()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
+                let transfer = CurlTransfer(request, continuation)
+                box.set(transfer)
+                let accepted: Bool = lock.withLock {
+                    if stopping { return false }
+                    queued.append(transfer)
+                    return true
+                }
+                if accepted {
+                    curl_multi_wakeup(multi)
+                } else {
+                    continuation.resume(throwing: HTTPError(.cancelled, source: request.source, what: request.what, detail: "HTTP client shut down"))
+                }
+            }
+        } onCancel: {
+            if let transfer = box.get() {
+                lock.withLock { cancelled.append(ObjectIdentifier(transfer)) }
+                curl_multi_wakeup(multi)
+            }
+        }
+    }
+
+    /// Stops the thread; transfers still in flight fail as cancelled.
+    func stop() {
+        lock.withLock { stopping = true }
+        curl_multi_wakeup(multi)
+    }
+
+    private func run() {
+        var running: Int32 = 0
+        while true {
+            let (start, cancel, stop) = lock.withLock { () -> ([CurlTransfer], [ObjectIdentifier], Bool) in
+                defer { queued = []; cancelled = [] }
+                return (queued, cancelled, stopping)
+            }
+            if stop {
+                for t in start { fail(t, .cancelled, "HTTP client shut down") }
+                for (_, t) in active { finishCancelled(t, "HTTP client shut down") }
+                break
+            }
+            for t in start { begin(t) }
+            if !cancel.isEmpty {
+                let ids = Set(cancel)
+                for (_, t) in active where ids.contains(ObjectIdentifier(t)) { finishCancelled(t, "cancelled") }
+            }
+            curl_multi_perform(multi, &running)
+            drain()
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        curl_multi_cleanup(multi)
+    }
+
+    private func fail(_ t: CurlTransfer, _ kind: HTTPError.Kind, _ detail: String) {
+        t.continuation.resume(throwing: HTTPError(kind, source: t.request.source, what: t.request.what, detail: detail))
+    }
+
+    private func finishCancelled(_ t: CurlTransfer, _ detail: String) {
+        if let easy = t.easy { release(easy, t) }
+        t.continuation.resume(throwing: CancellationError())
+    }
+
+    private func release(_ easy: UnsafeMutableRawPointer, _ t: CurlTransfer) {
+        curl_multi_remove_handle(multi, easy)
+        curl_easy_cleanup(easy)
+        if let list = t.headerList { curl_slist_free_all(list) }
+        t.headerList = nil
+        t.easy = nil
+        active[easy] = nil
+    }
+
+    private func begin(_ t: CurlTransfer) {
+        guard let easy = curl_easy_init() else { return fail(t, .transport, "curl_easy_init failed") }
+        let r = t.request
+        ccurl_setopt_string(easy, CURLOPT_URL, r.url)
+        ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        if let ca = r.tls.caFile { ccurl_setopt_string(easy, CURLOPT_CAINFO, ca) }
+        if let cert = r.tls.clientCert { ccurl_setopt_string(easy, CURLOPT_SSLCERT, cert) }
+        if let key = r.tls.clientKey { ccurl_setopt_string(easy, CURLOPT_SSLKEY, key) }
+        // Proxies: CURLOPT_PROXY is left unset on purpose, so curl reads HTTPS_PROXY/NO_PROXY itself.
+        ccurl_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
+        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(r.timeouts.connect * 1000))
+        ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(r.timeouts.total * 1000))
+        ccurl_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(r.maxResponseBytes))
+        ccurl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        switch r.method {
+        case "GET": ccurl_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        case "POST": ccurl_setopt_long(easy, CURLOPT_POST, 1)
+        default: ccurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, r.method)
+        }
+        if let body = r.body ?? (r.method == "POST" ? Data() : nil) {
+            ccurl_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            if body.isEmpty {
+                ccurl_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, "")
+            } else {
+                // COPYPOSTFIELDS copies, so the Data may go away once this returns.
+                body.withUnsafeBytes { raw in
+                    _ = ccurl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress!))
+                }
+            }
+        }
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        // "Expect:" stops curl from waiting for 100-continue on POST bodies.
+        for line in r.headers.map({ "\($0.key): \($0.value)" }) + ["Expect:"] { list = curl_slist_append(list, line) }
+        t.headerList = list
+        ccurl_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        let context = Unmanaged.passUnretained(t).toOpaque()
+        ccurl_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, curlWrite)
+        ccurl_setopt_pointer(easy, CURLOPT_WRITEDATA, context)
+        ccurl_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, curlHeader)
+        ccurl_setopt_pointer(easy, CURLOPT_HEADERDATA, context)
+        t.easy = easy
+        active[easy] = t
+        let added = curl_multi_add_handle(multi, easy)
+        if added != CURLM_OK {
+            release(easy, t)
+            fail(t, .transport, "curl_multi_add_handle failed (\(added.rawValue))")
+        }
+    }
+
+    private func drain() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                  let t = active[easy] else { continue }
+            let code = ccurl_msg_result(message)
+            var status: Int = 0
+            ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            var downloaded: curl_off_t = 0
+            ccurl_getinfo_off_t(easy, CURLINFO_SIZE_DOWNLOAD_T, &downloaded)
+            var connectTime: Double = 0
+            ccurl_getinfo_double(easy, CURLINFO_CONNECT_TIME, &connectTime)
+            release(easy, t)
+            if code == CURLE_OK {
+                t.continuation.resume(returning: HTTPResponse(status: status, headers: t.headers, body: t.body, wireBytes: Int(downloaded)))
+            } else {
+                let (kind, detail) = classify(code, tooLarge: t.tooLarge, connected: connectTime > 0, t.request)
+                fail(t, kind, detail)
+            }
+        }
+    }
+
+    private func classify(_ code: CURLcode, tooLarge: Bool, connected: Bool, _ r: HTTPRequest) -> (HTTPError.Kind, String) {
+        let text = String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_WRITE_ERROR where tooLarge, CURLE_FILESIZE_EXCEEDED:
+            return (.tooLarge, "response larger than the limit of \(r.maxResponseBytes) bytes")
+        case CURLE_OPERATION_TIMEDOUT:
+            return connected ? (.timeout, "no complete answer within \(r.timeouts.total) s")
+                             : (.timeout, "could not connect within \(r.timeouts.connect) s")
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_SEND_ERROR,
+             CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            return (.connect, text)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE,
+             CURLE_SSL_CIPHER, CURLE_SSL_ENGINE_NOTFOUND:
+            return (.tls, text)
+        default:
+            return (.transport, "\(text) (curl \(code.rawValue))")
+        }
+    }
+}
+
+/// Hands the transfer from the continuation body to the cancellation handler.
+private final class TransferBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var transfer: CurlTransfer?
+    func set(_ t: CurlTransfer) { lock.withLock { transfer = t } }
+    func get() -> CurlTransfer? { lock.withLock { transfer } }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// When and how long to wait before trying again: jittered exponential backoff, `Retry-After` honoured,
+/// capped in attempts and in total waiting so a dead server cannot hold the night hostage.
+public struct RetryPolicy: Sendable, Hashable {
+    public var maxAttempts: Int
+    public var baseDelay: Double
+    public var maxDelay: Double
+    public var maxTotalWait: Double
+
+    public init(maxAttempts: Int = 4, baseDelay: Double = 0.5, maxDelay: Double = 30, maxTotalWait: Double = 120) {
+        self.maxAttempts = maxAttempts; self.baseDelay = baseDelay; self.maxDelay = maxDelay
+        self.maxTotalWait = maxTotalWait
+    }
+
+    /// No retries at all.
+    public static let none = RetryPolicy(maxAttempts: 1)
+
+    /// 429 and 5xx are worth another try; other statuses are the server's final word.
+    public static func isRetryable(status: Int) -> Bool { status == 429 || (500..<600).contains(status) }
+
+    /// The wait before attempt `attempt + 1`: `Retry-After` when given, else half-to-full jitter on
+    /// `baseDelay * 2^(attempt-1)` capped at `maxDelay`.
+    public func delay(afterAttempt attempt: Int, retryAfter: Double?) -> Double {
+        if let retryAfter { return max(0, retryAfter) }
+        let exponent: Double = Double(min(attempt - 1, 30))
+        let ceiling: Double = min(maxDelay, baseDelay * pow(2, exponent))
+        return ceiling * Double.random(in: 0.5...1.0)
+    }
+
+    /// Parses `Retry-After`: delta seconds or an HTTP date (relative to `now`).
+    public static func parseRetryAfter(_ value: String?, now: Date = Date()) -> Double? {
+        guard let text = value?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        if let seconds = Double(text) { return max(0, seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return max(0, date.timeIntervalSince(now)) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import StethoscopeCore
+import StethoscopeHTTP
+import Testing
+
+/// The client against the strict fake Jamf server over real sockets.
+@Suite struct HTTPClientTests {
+    static let inventory = "/api/v3/computers-inventory?section=GENERAL&page=0&page-size=2&sort=id:asc"
+
+    func session(_ fake: FakeServer, auth: (any HTTPAuth)? = JamfUserAuth(user: "batch", password: Secret("hunter2-password")),
+                 retries: Int = 3, timeout: Double = 10, maxBytes: Int = 1 << 20, connections: Int = 4) -> SourceHTTP {
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: retries + 1, baseDelay: 0.01, maxDelay: 0.05, maxTotalWait: 5)
+        o.timeouts = HTTPTimeouts(connect: 2, total: timeout)
+        o.maxResponseBytes = maxBytes
+        o.maxConnections = connections
+        return SourceHTTP(client: HTTPClient.shared, source: "jamf-\(fake.port)", baseURL: fake.url, auth: auth, options: o)
+    }
+
+    @Test func fiveHundredThenSuccessIsRetriedAndCounted() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        try await fake.fault([["mode": "500", "path": "/api/v3/", "count": 2]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let r = try await session(fake).get(Self.inventory, figures: figures)
+        #expect(r.status == 200)
+        #expect(r.attempts == 3)
+        let f = figures.snapshot()
+        #expect(f.retries == 2)
+        #expect(f.requests == 4)  // auth + 3 attempts
+        #expect(f.errors.isEmpty)
+    }
+
+    @Test func retriesStopAtTheAttemptCap() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        try await fake.fault([["mode": "503", "path": "/api/v3/", "count": 10]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let error = await #expect(throws: HTTPError.self) { try await session(fake, retries: 2).get(Self.inventory, label: "page 0", figures: figures) }
+        #expect(error?.status == 503)
+        #expect(error?.attempts == 3)
+        #expect(error?.description.contains("jamf-\(fake.port)") == true)
+        #expect(error?.description.contains("page 0") == true)
+        #expect(figures.snapshot().retries == 2)
+        #expect(figures.snapshot().errors["http_503"] == 1)
+    }
+
+    @Test func tooManyRequestsHonoursRetryAfter() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        // Retry-After 0: retried at once. Retry-After beyond the total-wait budget: given up without waiting.
+        try await fake.fault([["mode": "429", "path": "/api/v3/", "count": 1, "retry_after": "0"]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let ok = try await session(fake).get(Self.inventory, figures: figures)
+        #expect(ok.attempts == 2)
+        try await fake.fault([["mode": "429", "path": "/api/v3/", "count": 1, "retry_after": "3600"]])
+        let error = await #expect(throws: HTTPError.self) { try await session(fake).get(Self.inventory, figures: figures) }
+        #expect(error?.status == 429)
+        #expect(error?.attempts == 1)
+        #expect(figures.snapshot().retries == 1)
+    }
+
+    @Test func otherClientErrorsAreNotRetried() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let error = await #expect(throws: HTTPError.self) {
+            try await session(fake).get("/api/v3/computers-inventory?sections=GENERAL", figures: figures)
+        }
+        #expect(error?.status == 400)
+        #expect(error?.attempts == 1)
+        #expect(figures.snapshot().retries == 0)
+    }
+
+    @Test func slowAnswerTimesOutThenRetrySucceeds() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 5]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let r = try await session(fake, timeout: 1.5).get(Self.inventory, figures: figures)
+        #expect(r.attempts == 2)
+        #expect(figures.snapshot().errors.isEmpty)
+        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 5]])
+        let error = await #expect(throws: HTTPError.self) { try await session(fake, retries: 0, timeout: 1.5).get(Self.inventory, figures: figures) }
+        #expect(error?.kind == .timeout)
+        #expect(figures.snapshot().errors["timeout"] == 1)
+    }
+
+    @Test func connectionRefusedIsAConnectErrorAfterRetries() async throws {
+        let port: Int
+        do { let fake = try FakeServer("fake_jamf.py"); port = fake.port }  // closed again: nothing listens there now
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
+        let http = SourceHTTP(client: HTTPClient.shared, source: "gone", baseURL: "http://127.0.0.1:\(port)", auth: nil, options: o)
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let error = await #expect(throws: HTTPError.self) { try await http.get("/x", figures: figures) }
+        #expect(error?.kind == .connect)
+        #expect(error?.attempts == 3)
+        #expect(figures.snapshot().errors["connect"] == 1)
+    }
+
+    @Test func responsesOverTheSizeLimitFail() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "50"])
+        let error = await #expect(throws: HTTPError.self) {
+            try await session(fake, maxBytes: 2000).get("/api/v3/computers-inventory?section=GENERAL&page-size=50&sort=id:asc", figures: nil)
+        }
+        #expect(error?.kind == .tooLarge)
+    }
+
+    @Test func concurrencyStaysWithinTheSourceLimit() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3", "--latency-ms", "100"])
+        let http = session(fake, auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), connections: 3)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<12 { group.addTask { _ = try await http.get(Self.inventory, figures: nil) } }
+            try await group.waitForAll()
+        }
+        let stats = try await fake.stats()
+        #expect(stats.maxInFlight <= 3)
+        #expect(stats.maxInFlight >= 2)
+        #expect(stats.paths["/api/v1/auth/token"] == 1)  // one token for all concurrent requests
+    }
+}
+
+@Suite struct AuthTests {
+    func session(_ fake: FakeServer, _ auth: any HTTPAuth) -> SourceHTTP {
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
+        return SourceHTTP(client: HTTPClient.shared, source: "jamf", baseURL: fake.url, auth: auth, options: o)
+    }
+
+    @Test func jamfUserReauthenticatesOnceOn401() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "2"])
+        let http = session(fake, JamfUserAuth(user: "batch", password: Secret("hunter2-password")))
+        _ = try await http.get(HTTPClientTests.inventory, figures: nil)
+        try await fake.fault([["mode": "401", "path": "/api/v3/", "count": 1]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let r = try await http.get(HTTPClientTests.inventory, figures: figures)
+        #expect(r.status == 200)
+        #expect(try await fake.stats().paths["/api/v1/auth/token"] == 2)
+        #expect(figures.snapshot().errors["http_401"] == 1)
+        // Two 401s in a row: one re-auth only, then the error.
+        try await fake.fault([["mode": "401", "path": "/api/v3/", "count": 2]])
+        await #expect(throws: HTTPError.self) { try await http.get(HTTPClientTests.inventory, figures: figures) }
+    }
+
+    @Test func expiringTokensAreRenewedBeforeExpiry() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "2", "--token-ttl", "2"])
+        let http = session(fake, JamfUserAuth(user: "batch", password: Secret("hunter2-password")))
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        _ = try await http.get(HTTPClientTests.inventory, figures: figures)
+        try await Task.sleep(nanoseconds: 1_700_000_000)  // past 80% of the 2 s lifetime, before expiry
+        _ = try await http.get(HTTPClientTests.inventory, figures: figures)
+        #expect(try await fake.stats().paths["/api/v1/auth/token"] == 2)
+        #expect(figures.snapshot().errors.isEmpty)  // never sent an expired token
+    }
+
+    @Test func badPasswordFailsWithoutLeakingIt() async throws {
+        let fake = try FakeServer("fake_jamf.py")
+        let http = session(fake, JamfUserAuth(user: "batch", password: Secret("wrong-pass-XYZZY")))
+        let error = await #expect(throws: HTTPError.self) { try await http.get(HTTPClientTests.inventory, figures: nil) }
+        let text = String(describing: error) + "\(error.map { $0.description } ?? "")"
+        #expect(error?.kind == .auth)
+        #expect(error?.status == 401)
+        #expect(!text.contains("XYZZY"))
+        #expect(!text.contains(Data("batch:wrong-pass-XYZZY".utf8).base64EncodedString()))
+    }
+
+    @Test func oauthClientCredentials() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "2"])
+        let good = session(fake, OAuthClientCredentials(tokenURL: "/api/oauth/token", clientID: "stethoscope", clientSecret: Secret("s3cret-client")))
+        #expect(try await good.get(HTTPClientTests.inventory, figures: nil).status == 200)
+        let bad = session(fake, OAuthClientCredentials(tokenURL: "/api/oauth/token", clientID: "stethoscope", clientSecret: Secret("nope-QUUX")))
+        let error = await #expect(throws: HTTPError.self) { try await bad.get(HTTPClientTests.inventory, figures: nil) }
+        #expect(error?.kind == .auth)
+        #expect(error?.description.contains("QUUX") == false)
+    }
+
+    @Test func credentialsEchoedByTheServerAreBlanked() async throws {
+        let fake = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                                                    "--token", "tok-ECHO-42"])
+        try await fake.fault([["mode": "echo_auth", "path": "/api/v1/fleet/me", "count": 1]])
+        let error = await #expect(throws: HTTPError.self) {
+            try await session(fake, StaticBearer(token: Secret("tok-ECHO-42"))).get("/api/v1/fleet/me", figures: nil)
+        }
+        #expect(error?.status == 400)
+        #expect(error?.description.contains("bad request from") == true)
+        #expect(error?.description.contains("ECHO") == false)
+    }
+
+    @Test func staticBearerIsRequired() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "2"])
+        let error = await #expect(throws: HTTPError.self) {
+            try await session(fake, StaticBearer(token: Secret("not-a-token-FOO"))).get(HTTPClientTests.inventory, figures: nil)
+        }
+        #expect(error?.status == 401)
+        #expect(error?.description.contains("FOO") == false)
+    }
+}
+
+@Suite struct RetryPolicyTests {
+    @Test func retryAfterSecondsAndDates() {
+        let now = Date(timeIntervalSince1970: 1_772_421_044)
+        #expect(RetryPolicy.parseRetryAfter("7", now: now) == 7)
+        let date = "Mon, 02 Mar 2026 03:11:44 GMT"  // 60 s after now
+        #expect(RetryPolicy.parseRetryAfter(date, now: now) == 60)
+        #expect(RetryPolicy.parseRetryAfter("soon", now: now) == nil)
+        #expect(RetryPolicy.parseRetryAfter(nil, now: now) == nil)
+    }
+
+    @Test func backoffGrowsWithJitterUpToTheCap() {
+        let p = RetryPolicy(maxAttempts: 10, baseDelay: 1, maxDelay: 8, maxTotalWait: 100)
+        for attempt in 1...6 {
+            let d = p.delay(afterAttempt: attempt, retryAfter: nil)
+            let ceiling = min(8, pow(2, Double(attempt - 1)))
+            #expect(d >= ceiling / 2 && d <= ceiling)
+        }
+        #expect(p.delay(afterAttempt: 1, retryAfter: 12) == 12)
+        #expect(RetryPolicy.isRetryable(status: 429) && RetryPolicy.isRetryable(status: 502))
+        #expect(!RetryPolicy.isRetryable(status: 404) && !RetryPolicy.isRetryable(status: 401))
+    }
+}

@@ -1,0 +1,188 @@
+"""Shared plumbing of the strict fake vendor servers used by the Swift tests and benchmarks.
+
+A server binds 127.0.0.1 on a free port, prints the port as its first stdout line, and exits when its
+stdin closes (the parent test process ended or died). Faults are queued through `POST /_control` with a
+JSON body {"faults": [{"path": "/api/", "mode": "500", "count": 1, "page": 2, "retry_after": "1",
+"delay_s": 3}]} or from the command line (`--fault MODE:PATH[:COUNT[:PAGE]]`); `GET /_stats` answers
+request counts per path. `--latency-ms` delays every answer (the benchmark's 100 ms).
+"""
+import argparse
+import gzip
+import json
+import os
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth"}
+
+
+class State:
+    def __init__(self, latency_ms):
+        self.lock = threading.Lock()
+        self.latency = latency_ms / 1000.0
+        self.faults = []
+        self.stats = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def add_fault(self, fault):
+        if fault.get("mode") not in MODES:
+            raise ValueError("unknown fault mode %r" % fault.get("mode"))
+        fault.setdefault("count", 1)
+        with self.lock:
+            self.faults.append(fault)
+
+    def take_fault(self, path, query):
+        """The first queued fault matching the request, consumed once per use."""
+        with self.lock:
+            for f in self.faults:
+                if not path.startswith(f.get("path", "/")):
+                    continue
+                if "page" in f and query.get("page", ["0"])[0] != str(f["page"]):
+                    continue
+                f["count"] -= 1
+                if f["count"] <= 0:
+                    self.faults.remove(f)
+                return dict(f)
+        return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeVendor/1.0"
+    state = None  # set by serve()
+    gzip = False
+    app = None    # routes: callable(handler, method, path, query, body) -> (status, headers, body)
+
+    def log_message(self, *args):
+        pass
+
+    def _handle(self, method):
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        st = self.state
+        if parts.path == "/_control":
+            for f in json.loads(body or b"{}").get("faults", []):
+                st.add_fault(f)
+            return self._send(200, {}, b"{}")
+        if parts.path == "/_stats":
+            with st.lock:
+                out = {"paths": st.stats, "max_in_flight": st.max_in_flight}
+            return self._send(200, {"Content-Type": "application/json"}, json.dumps(out).encode())
+        with st.lock:
+            st.stats[parts.path] = st.stats.get(parts.path, 0) + 1
+            st.in_flight += 1
+            st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        try:
+            if st.latency:
+                time.sleep(st.latency)
+            fault = st.take_fault(parts.path, query)
+            if fault:
+                mode = fault["mode"]
+                if mode in ("500", "503"):
+                    return self._send(int(mode), {"Content-Type": "application/json"}, b'{"error":"injected"}')
+                if mode == "429":
+                    return self._send(429, {"Retry-After": str(fault.get("retry_after", "1"))}, b"slow down")
+                if mode == "401":
+                    return self._send(401, {"Content-Type": "application/json"},
+                                      b'{"httpStatus": 401, "errors": [{"code": "INVALID_TOKEN", "description": "Unauthorized", "id": "0", "field": null}]}')
+                if mode == "echo_auth":
+                    # A careless server quoting the request's credentials back in an error.
+                    echoed = ("bad request from %s" % self.headers.get("Authorization")).encode()
+                    return self._send(400, {"Content-Type": "text/plain"}, echoed)
+                if mode == "slow":
+                    time.sleep(float(fault.get("delay_s", 5)))
+                if mode == "close":
+                    self.close_connection = True
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"partial\":")
+                    self.wfile.flush()
+                    return
+            status, headers, payload = self.app(self, method, parts.path, query, body)
+            if fault and fault["mode"] == "truncated":
+                payload = payload[: max(1, len(payload) // 2)]
+            if fault and fault["mode"] == "malformed":
+                payload = b'{"totalCount": "many", "results": [{"id": 1, ' + b"\x00garbage" + b"]"
+            return self._send(status, headers, payload)
+        finally:
+            with st.lock:
+                st.in_flight -= 1
+
+    def _send(self, status, headers, payload):
+        if self.gzip and len(payload) > 512 and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            payload = gzip.compress(payload, 1)
+            headers = dict(headers, **{"Content-Encoding": "gzip"})
+        try:
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+
+def base_arguments(description):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--latency-ms", type=float, default=0)
+    p.add_argument("--token-ttl", type=float, default=1800, help="seconds a token lives")
+    p.add_argument("--fault", action="append", default=[], help="MODE:PATH[:COUNT[:PAGE]]")
+    p.add_argument("--gzip", action="store_true", help="gzip answers when the client accepts it")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (key in --tls-key)")
+    p.add_argument("--tls-key")
+    p.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
+    return p
+
+
+def serve(args, app):
+    state = State(args.latency_ms)
+    for spec in args.fault:
+        parts = spec.split(":")
+        f = {"mode": parts[0], "path": parts[1] if len(parts) > 1 else "/"}
+        if len(parts) > 2:
+            f["count"] = int(parts[2])
+        if len(parts) > 3:
+            f["page"] = int(parts[3])
+        state.add_fault(f)
+    handler = type("BoundHandler", (Handler,), {"state": state, "app": staticmethod(app), "gzip": args.gzip})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.tls_client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    print(server.server_address[1], flush=True)
+
+    def watch_stdin():
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    server.serve_forever()
+
+
+def bearer(handler):
+    auth = handler.headers.get("Authorization") or ""
+    return auth[7:] if auth.startswith("Bearer ") else None
+
+
+def json_answer(status, obj):
+    return status, {"Content-Type": "application/json"}, json.dumps(obj, separators=(",", ":")).encode()
