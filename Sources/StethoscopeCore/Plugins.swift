@@ -30,12 +30,24 @@ extension DeviceSource {
 public protocol DirectorySource: Sendable {
     var name: String { get }
     func people(_ context: PullContext) async throws -> [Person]
+    /// As `DeviceSource.check`.
+    func check(_ context: PullContext) async throws -> String
+}
+
+extension DirectorySource {
+    public func check(_ context: PullContext) async throws -> String { "configured (no remote endpoint)" }
 }
 
 /// An ownership attribution source (bitFit, asset CSV): identifier → owner email.
 public protocol AttributionSource: Sendable {
     var name: String { get }
     func assignments(_ context: PullContext) async throws -> [OwnerAssignment]
+    /// As `DeviceSource.check`.
+    func check(_ context: PullContext) async throws -> String
+}
+
+extension AttributionSource {
+    public func check(_ context: PullContext) async throws -> String { "configured (no remote endpoint)" }
 }
 
 public struct OwnerAssignment: Sendable, Hashable {

@@ -12,7 +12,7 @@ struct Stethoscope: AsyncParsableCommand {
             Exit codes: 0 complete; 2 failed (nothing written); 3 partial (a source failed, its devices were
             carried forward); 4 export failed; 64 usage error; 78 invalid config; 1 unexpected error.
             """,
-        subcommands: [Run.self, Demo.self, Migrate.self])
+        subcommands: [Run.self, Demo.self, Check.self, Migrate.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -66,4 +66,21 @@ struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create or upgrade a database to the current schema.")
     @Option(help: "The SQLite database.") var db: String
     func run() throws { throw ExitCode(Commands.migrate(database: URL(fileURLWithPath: db)).rawValue) }
+}
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Test connectivity and authentication of every configured source and sink.",
+        discussion: "One line per source with the reason on failure; exit 0 when all pass, 2 when any fails, 78 for an invalid config.")
+
+    @Option(help: "The YAML config file.") var config: String
+    @Option(help: "The SQLite database. Default: the config's `database`.") var db: String?
+    @Option(help: "Seconds to wait for each source.") var timeout: Double = 60
+
+    func run() async throws {
+        let (code, lines) = await StethoscopeApp.Check.run(
+            configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) }, timeoutSeconds: timeout)
+        for line in lines { print(StethoscopeApp.Check.format(line)) }
+        throw ExitCode(code.rawValue)
+    }
 }
