@@ -40,7 +40,7 @@ import Testing
         let practices = try db.rows("SELECT practice, position, rating, platforms, on_fail, check_kind, fingerprint FROM practice_definitions ORDER BY position")
         #expect(practices.map { $0[0] ?? "" } == PracticeSet.defaults.enabled.map(\.key))
         #expect(!practices.contains { $0[0] == "sentinelone" })   // disabled
-        #expect(practices[1] == ["os_version", "1", "high", "Android,ChromeOS,Linux,Mac,Windows,iOS", "warn", "os_version", PracticeSet.defaults["os_version"]!.fingerprint])
+        #expect(practices[1] == ["os_version", "1", "high", "Android,ChromeOS,Mac,Windows,iOS", "warn", "os_version", PracticeSet.defaults["os_version"]!.fingerprint])
         #expect(practices.first { $0[0] == "carbon_black" }?[5] == "software")
         #expect(try db.rows("SELECT email, manager_email, organization, title, location, active FROM people ORDER BY email") == [
             ["ada@example.com", "grace@example.com", "Engineering", nil, nil, "1"],
