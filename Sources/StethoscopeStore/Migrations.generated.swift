@@ -130,7 +130,6 @@ CREATE TABLE merge_audit (
 ) WITHOUT ROWID;
 
 CREATE INDEX devices_owner ON devices(as_of, owner);
-CREATE INDEX practice_results_status ON practice_results(as_of, practice, status);
 
 """#),
         Migration(version: 2, name: "views", sql: #"""
