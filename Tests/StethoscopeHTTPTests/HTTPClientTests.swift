@@ -139,11 +139,12 @@ import Testing
     }
 
     @Test func expiringTokensAreRenewedBeforeExpiry() async throws {
-        let fake = try FakeServer("fake_jamf.py", ["--generate", "2", "--token-ttl", "2"])
+        // Generous lifetimes: under a loaded CI machine one request can take a second.
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "2", "--token-ttl", "8"])
         let http = session(fake, JamfUserAuth(user: "batch", password: Secret("hunter2-password")))
         let figures = FigureCounter(kind: "device", plugin: "jamf")
         _ = try await http.get(HTTPClientTests.inventory, figures: figures)
-        try await Task.sleep(nanoseconds: 1_700_000_000)  // past 80% of the 2 s lifetime, before expiry
+        try await Task.sleep(nanoseconds: 6_800_000_000)  // past 80% of the 8 s lifetime, before expiry
         _ = try await http.get(HTTPClientTests.inventory, figures: figures)
         #expect(try await fake.stats().paths["/api/v1/auth/token"] == 2)
         #expect(figures.snapshot().errors.isEmpty)  // never sent an expired token
