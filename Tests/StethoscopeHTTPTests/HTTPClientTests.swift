@@ -70,13 +70,13 @@ import Testing
 
     @Test func slowAnswerTimesOutThenRetrySucceeds() async throws {
         let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
-        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 5]])
+        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 9]])
         let figures = FigureCounter(kind: "device", plugin: "jamf")
-        let r = try await session(fake, timeout: 1.5).get(Self.inventory, figures: figures)
+        let r = try await session(fake, timeout: 3).get(Self.inventory, figures: figures)
         #expect(r.attempts == 2)
         #expect(figures.snapshot().errors.isEmpty)
-        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 5]])
-        let error = await #expect(throws: HTTPError.self) { try await session(fake, retries: 0, timeout: 1.5).get(Self.inventory, figures: figures) }
+        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 9]])
+        let error = await #expect(throws: HTTPError.self) { try await session(fake, retries: 0, timeout: 3).get(Self.inventory, figures: figures) }
         #expect(error?.kind == .timeout)
         #expect(figures.snapshot().errors["timeout"] == 1)
     }
