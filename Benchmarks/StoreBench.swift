@@ -95,7 +95,10 @@ private func rawInsert(_ url: URL, _ night: BenchNight) throws -> Int {
         sqlite3_reset(statement)
     }
     let t = csqlite_transient()
-    try exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE")
+    try exec("""
+        PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;
+        PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864; BEGIN IMMEDIATE
+        """)
     try exec("""
         INSERT INTO runs (as_of, started_at, finished_at, status, practices_hash, people, devices, carried_forward,
             source_records, merge_conflicts) VALUES ('2026-12-01', '', '', 'complete', '', 0, 0, 0, 0, 0)
