@@ -327,7 +327,7 @@ private struct DeviceWriter {
             d.bind(6, device.model)
             d.bind(7, device.deviceName)
             d.bind(8, device.identifiers.map(\.description).joined(separator: " "))
-            d.bind(9, device.sources.joined(separator: ","))
+            d.bind(9, device.sources.sorted().joined(separator: ","))   // sorted: carry-forward and analysts compare it
             d.bind(10, device.records.joined(separator: " "))
             d.bind(11, time: device.lastSync)
             d.bind(12, device.owner)
