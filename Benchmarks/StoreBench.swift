@@ -76,7 +76,7 @@ struct BenchNight {
 /// The floor: the same rows through bare sqlite3 calls, with constant dates pre-formatted and no lookups.
 private func rawInsert(_ url: URL, _ night: BenchNight) throws -> Int {
     var db: OpaquePointer?
-    guard sqlite3_open(url.path, &db) == SQLITE_OK, let db else { throw BenchError(description: "open") }
+    guard sqlite3_open_v2(url.path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let db else { throw BenchError(description: "open") }
     defer { sqlite3_close(db) }
     func exec(_ sql: String) throws {
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
@@ -118,12 +118,13 @@ private func rawInsert(_ url: URL, _ night: BenchNight) throws -> Int {
     let lastSync = ISOTime.string(night.lastSync)
     let observed = night.variants[0].compactMap(\.observedAt).first.map(ISOTime.string) ?? ""
     var rows = 0
+    sqlite3_bind_text(key, 2, asOf, -1, t)   // constants bound once, as the store does
+    sqlite3_bind_text(device, 1, asOf, -1, t)
+    sqlite3_bind_text(result, 1, asOf, -1, t)
     for d in night.devices {
         sqlite3_bind_text(key, 1, d.key, -1, t)
-        sqlite3_bind_text(key, 2, asOf, -1, t)
         try step(key)
         let id = sqlite3_last_insert_rowid(db)
-        sqlite3_bind_text(device, 1, asOf, -1, t)
         sqlite3_bind_int64(device, 2, id)
         sqlite3_bind_text(device, 3, d.platform?.rawValue, -1, t)
         sqlite3_bind_text(device, 4, d.osName, -1, t)
@@ -144,7 +145,6 @@ private func rawInsert(_ url: URL, _ night: BenchNight) throws -> Int {
         try step(device)
         rows += 1
         for r in d.results {
-            sqlite3_bind_text(result, 1, asOf, -1, t)
             sqlite3_bind_int64(result, 2, id)
             sqlite3_bind_text(result, 3, r.practice, -1, t)
             sqlite3_bind_text(result, 4, r.status.rawValue, -1, t)
