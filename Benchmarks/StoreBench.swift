@@ -13,20 +13,37 @@ func benchStore() throws {
     let generator = BenchNight(count: devices)
 
     let store = try SnapshotStore(path: dir.appendingPathComponent("store.db"))
+    let storeCPU0 = cpuSeconds()
     let summary = try store.writeNight(generator.record, devices: generator.devices)
+    let storeCPU = cpuSeconds() - storeCPU0
     let storeRows = summary.devices + summary.practiceRows
 
     let rawURL = dir.appendingPathComponent("raw.db")
     try Migrations.migrate(at: rawURL)
     let start = ContinuousClock.now
+    let rawCPU0 = cpuSeconds()
     let rawRows = try rawInsert(rawURL, generator)
+    let rawCPU = cpuSeconds() - rawCPU0
     let elapsed = (ContinuousClock.now - start).components
     let rawSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
     guard rawRows == storeRows else { throw BenchError(description: "raw wrote \(rawRows) rows, store \(storeRows)") }
 
     let storeRate = Double(storeRows) / summary.seconds
     let rawRate = Double(rawRows) / rawSeconds
-    print("store.write_rows_per_s=\(Int(storeRate)) raw_rows_per_s=\(Int(rawRate)) ratio=\(String(format: "%.2f", storeRate / rawRate)) devices=\(devices) rows=\(storeRows) store_s=\(String(format: "%.2f", summary.seconds)) raw_s=\(String(format: "%.2f", rawSeconds))")
+    print("store.write_rows_per_s=\(Int(storeRate)) raw_rows_per_s=\(Int(rawRate)) ratio=\(String(format: "%.2f", storeRate / rawRate)) devices=\(devices) rows=\(storeRows) store_s=\(String(format: "%.2f", summary.seconds)) raw_s=\(String(format: "%.2f", rawSeconds)) store_cpu_s=\(String(format: "%.2f", storeCPU)) raw_cpu_s=\(String(format: "%.2f", rawCPU))")
+}
+
+/// User + system CPU time of this process: on a shared machine it shows what wall time hides.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    let user: Double = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+    let system: Double = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    return user + system
 }
 
 struct BenchError: Error, CustomStringConvertible { var description: String }
