@@ -69,6 +69,20 @@ import Testing
         #expect(try store.nights().map { "\($0.asOf)=\($0.status.rawValue)" } == ["2026-12-01=complete"])
     }
 
+    /// The sequence is consumed as rows are written (the merge stage streams a night), not collected first.
+    @Test func writesDevicesWhileTheSequenceIsConsumed() throws {
+        let dir = try TempDir()
+        let store = try SnapshotStore(path: dir.db)
+        var seenBeforeEach: [Int] = []
+        let devices = (0..<4).lazy.map { i -> DeviceSnapshot in
+            seenBeforeEach.append((try? store.database.count("devices", asOf: "2026-12-01")) ?? -1)
+            return device("serial:S\(i)", sources: i == 2 ? ["jamf", "intune"] : ["jamf"])
+        }
+        #expect(try store.writeNight(night("2026-12-01"), devices: devices).devices == 4)
+        #expect(seenBeforeEach == [0, 1, 2, 3])
+        #expect(try store.database.rows("SELECT sources FROM devices WHERE sources LIKE '%,%'") == [["intune,jamf"]])
+    }
+
     @Test func deviceKeysKeepTheirIDsAcrossNights() throws {
         let dir = try TempDir()
         let store = try SnapshotStore(path: dir.db)
