@@ -1,5 +1,18 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// Plugin folders also hold a README, a sample config and fixtures, which are not sources. They are found
+/// here, so adding a plugin stays "copy a folder, add one registry line".
+let pluginDocs: [String] = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Sources/StethoscopeSources/Plugins")
+    let folders = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    return folders.sorted().flatMap { folder in
+        ["README.md", "sample.yaml", "fixtures"].map { "Plugins/\(folder)/\($0)" }
+            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent(String($0.dropFirst(8))).path) }
+    }
+}()
 
 let package = Package(
     name: "stethoscope",
@@ -30,14 +43,10 @@ let package = Package(
             ]),
         // The SQLite snapshot store (the source of truth).
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
-        // Source plugins, one folder each under Plugins/, listed in SourceRegistry.swift.
+        // Source plugins, one folder each under Plugins/, listed in PluginRegistry.swift.
         .target(
             name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP"],
-            // Plugin folders also hold docs and sample config; they are not sources.
-            exclude: ["Plugins/demo/README.md", "Plugins/demo/sample.yaml",
-                      "Plugins/jamf/README.md", "Plugins/jamf/sample.yaml", "Plugins/jamf/fixtures",
-                      "Plugins/fleet/README.md", "Plugins/fleet/sample.yaml", "Plugins/fleet/fixtures",
-                      "Plugins/osquery/README.md", "Plugins/osquery/sample.yaml", "Plugins/osquery/fixtures"]),
+            exclude: pluginDocs),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
