@@ -20,6 +20,9 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CODBC", path: "Sources/CODBC", pkgConfig: "odbc",
+            providers: [.apt(["unixodbc-dev"])]),
 
         // The core: model, identifiers, merge, practices, config. No SQLite, HTTP or plugin.
         .target(
@@ -32,12 +35,13 @@ let package = Package(
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
         // Source plugins, one folder each under Plugins/, listed in SourceRegistry.swift.
         .target(
-            name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP"],
+            name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP", "CODBC"],
             // Plugin folders also hold docs and sample config; they are not sources.
             exclude: ["Plugins/demo/README.md", "Plugins/demo/sample.yaml",
                       "Plugins/jamf/README.md", "Plugins/jamf/sample.yaml", "Plugins/jamf/fixtures",
                       "Plugins/fleet/README.md", "Plugins/fleet/sample.yaml", "Plugins/fleet/fixtures",
-                      "Plugins/osquery/README.md", "Plugins/osquery/sample.yaml", "Plugins/osquery/fixtures"]),
+                      "Plugins/osquery/README.md", "Plugins/osquery/sample.yaml", "Plugins/osquery/fixtures",
+                      "Plugins/sql_inventory/README.md", "Plugins/sql_inventory/sample.yaml", "Plugins/sql_inventory/fixtures"]),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
