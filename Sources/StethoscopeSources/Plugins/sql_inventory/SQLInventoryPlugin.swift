@@ -118,8 +118,12 @@ struct SQLInventorySource: DeviceSource {
         }
     }
 
-    /// An ODBC attribute value in braces, so `;` and `=` in it are safe (`}` is doubled).
-    static func braced(_ value: String) -> String { "{" + value.replacingOccurrences(of: "}", with: "}}") + "}" }
+    /// An ODBC attribute value, in braces (`}` doubled) only when `;`, braces or edge spaces need them:
+    /// some drivers (psqlodbc for UID) take braces literally.
+    static func braced(_ value: String) -> String {
+        let special = value.contains(";") || value.contains("{") || value.contains("}") || value.first == " " || value.last == " "
+        return special ? "{" + value.replacingOccurrences(of: "}", with: "}}") + "}" : value
+    }
 
     func connect() throws -> ODBCConnection {
         var cs = connectionString
