@@ -88,12 +88,13 @@ func benchODBC() throws {
         ANALYZE;
         """])
     let sql = try require(SQLInventoryPresets.sql("landesk", query: "devices"))
+    let connection = "Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Servername=\(pg.dir.path);Port=5434;Database=landesk;UseDeclareFetch=1;Fetch=10000;ConnSettings=SET cursor_tuple_fraction = 1;"
     let yaml = """
         sources:
           - name: epm
             type: sql_inventory
             preset: landesk
-            connection_string: "Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Servername=\(pg.dir.path);Port=5434;Database=landesk;UseDeclareFetch=1;Fetch=10000;ConnSettings=SET cursor_tuple_fraction = 1"
+            connection_string: "\(connection)"
             username: bench
             password: "${BENCH_PG_PASSWORD}"
             skip: [adapters, software, findings]
@@ -105,14 +106,17 @@ func benchODBC() throws {
     let clock = ContinuousClock()
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
     // psql first (warms the server's cache for both), then the source; best of two each.
-    var copy = Double.infinity, odbc = Double.infinity
-    var records = 0
+    let bareConnection = connection + "UID=bench;PWD=\(pg.password);"
+    var copy = Double.infinity, odbc = Double.infinity, bare = Double.infinity
+    var records = 0, bareRows = 0
     for _ in 0..<2 {
         copy = min(copy, seconds(try clock.measure { try pg.psql(["-c", "COPY (\(sql)) TO STDOUT"]) }))
         odbc = min(odbc, seconds(try clock.measure { records = try SQLInventoryPresets.pull(source, context).count }))
+        bare = min(bare, seconds(try clock.measure { bareRows = try SQLInventoryPresets.bareFetch(connectionString: bareConnection, sql: sql) }))
     }
-    let odbcRate = Double(records) / odbc, copyRate = Double(rows) / copy
+    let odbcRate = Double(records) / odbc, copyRate = Double(rows) / copy, bareRate = Double(bareRows) / bare
     print(String(format: "odbc.landesk_rows_per_s=%.0f psql_copy_rows_per_s=%.0f ratio=%.2f rows=%d", odbcRate, copyRate, odbcRate / copyRate, records))
+    print(String(format: "odbc.bare_fetch_rows_per_s=%.0f psql_copy_rows_per_s=%.0f ratio=%.2f (driver and server alone)", bareRate, copyRate, bareRate / copyRate))
 }
 
 private func require<T>(_ value: T?) throws -> T {
