@@ -16,7 +16,7 @@ import StethoscopeStore
               - name: epm
                 type: sql_inventory
                 preset: landesk
-                connection_string: "Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Servername=\(dir.path)/no-server;Port=5999;Database=landesk"
+                connection_string: "Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Servername=/tmp/no-server-\(getpid());Port=5999;Database=landesk"
                 username: stethoscope
                 password: "${EPM_TEST_PASSWORD}"
                 login_timeout_s: 5

@@ -166,8 +166,9 @@ struct SQLInventorySource: DeviceSource {
             var plan: [(column: Int, fields: [SQLField])] = []
             var unreported = 0
             let creates = q.name == "devices"
+            var truncated = 0
             do {
-                try connection.query(q.sql, timeout: queryTimeout, columns: { names in
+                truncated = try connection.query(q.sql, timeout: queryTimeout, columns: { names in
                     plan = try self.plan(q, names)
                 }) { row in
                     var values: [(SQLField, String?)] = []
@@ -187,6 +188,7 @@ struct SQLInventorySource: DeviceSource {
                 throw SourceError(name, "query '\(q.name)' \(e.what): \(e.diagnostics)")
             }
             if creates { figures.page(records: unreported) }
+            if truncated > 0 { figures.reject("\(q.name): \(truncated) values longer than the driver's declared column size were cut") }
             context.logger.debug("query done", metadata: ["source": "\(name)", "query": "\(q.name)", "devices": "\(devices.devices.count)"])
         }
         if devices.orphanRows > 0 {
