@@ -144,7 +144,7 @@ extension DeviceRows {
         for v in ordered {
             let protection = v.protection.flatMap(Flag.parse)
             let conversion = v.conversion.flatMap(Flag.leadingInt)
-            let percent = v.percent.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            let percent = v.percent.flatMap { Double($0) }
             var ok: Bool? = protection
             if conversion.map({ $0 != 1 }) == true || percent.map({ $0 < 100 }) == true { ok = false }
             verdicts.append(ok)

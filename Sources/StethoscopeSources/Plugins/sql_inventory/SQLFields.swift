@@ -76,8 +76,9 @@ struct SQLQuery: Sendable, Equatable {
 
 /// Yes/no readings as inventory databases spell them; anything else ("Not Installed", "2 - unknown") is no reading.
 enum Flag {
+    /// `text` comes trimmed (values are cleaned as they are read).
     static func parse(_ text: String) -> Bool? {
-        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let t = text.lowercased()
         switch t {
         case "1", "yes", "y", "true", "t", "on", "enabled", "-1": return true
         case "0", "no", "n", "false", "f", "off", "disabled": return false
