@@ -216,8 +216,10 @@ struct SQLInventorySource: DeviceSource {
 
     /// Trims padding of `CHAR(n)` columns (checked on the edge bytes first: most values need nothing).
     static func clean(_ text: String) -> String {
-        guard let first = text.utf8.first, let last = text.utf8.last, first <= 32 || last <= 32 else { return text }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let u = text.utf8
+        guard let first = u.first, let last = u.last, first <= 32 || last <= 32 else { return text }
+        guard let start = u.firstIndex(where: { $0 > 32 }), let end = u.lastIndex(where: { $0 > 32 }) else { return "" }
+        return String(Substring(u[start...end]))
     }
 
     func check(_ context: PullContext) async throws -> String {
