@@ -1,6 +1,6 @@
 # The README's two quick-start commands are `make demo` and `make test`; both install what they need.
 SWIFT      ?= swift
-APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3
+APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 unixodbc-dev postgresql odbc-postgresql
 VENV       := .venv
 PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3
 DEMO_OUT   ?= var/demo

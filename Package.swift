@@ -33,6 +33,9 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CODBC", path: "Sources/CODBC", pkgConfig: "odbc",
+            providers: [.apt(["unixodbc-dev"])]),
 
         // The core: model, identifiers, merge, practices, config. No SQLite, HTTP or plugin.
         .target(
@@ -45,7 +48,7 @@ let package = Package(
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
         // Source plugins, one folder each under Plugins/, listed in PluginRegistry.swift.
         .target(
-            name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP"],
+            name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP", "CODBC"],
             exclude: pluginDocs),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),

@@ -119,7 +119,7 @@ enum PracticeOverrides {
 
     /// One platform's rules: a mapping (`{required, recommended}`, one rule for all nights) or a dated list whose
     /// first entry has no `from` and whose later entries start on strictly increasing `from` as-of dates.
-    static func versionRules(_ versions: ConfigSection, _ key: String) throws -> [VersionRule] {
+    static func versionRules(_ versions: ConfigSection, _ key: String, platform: Platform? = nil) throws -> [VersionRule] {
         let entries: [ConfigSection]
         if versions.isList(key) { entries = try versions.sections(key) } else if let one = try versions.section(key) {
             entries = [one]
@@ -138,7 +138,8 @@ enum PracticeOverrides {
             rule.required = try v.optionalString("required")
             rule.recommended = try v.optionalString("recommended")
             for (name, value) in [("required", rule.required), ("recommended", rule.recommended)] {
-                if let value, VersionNumber(value) == nil { throw v.error(name, "'\(value.prefix(40))' is not a version") }
+                let parsed = platform == .windows ? WindowsVersion.number(value ?? "") : VersionNumber(value ?? "")
+                if let value, parsed == nil { throw v.error(name, "'\(value.prefix(40))' is not a version") }
             }
             try v.finish()
             rules.append(rule)
@@ -167,7 +168,8 @@ enum PracticeOverrides {
         if let versions = try s.section("versions") {
             guard case .osVersion(var rules) = d.check else { throw s.error("versions", "only the os_version practice takes versions") }
             for k in versions.keys {
-                rules[try platform(k, versions, k)] = try versionRules(versions, k)
+                let p = try platform(k, versions, k)
+                rules[p] = try versionRules(versions, k, platform: p)
             }
             try versions.finish()
             d.check = .osVersion(rules)

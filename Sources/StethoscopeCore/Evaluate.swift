@@ -118,23 +118,37 @@ public struct NightEvaluator: Sendable {
     private func versionResult(_ p: PracticeDefinition, platform: Platform, version: String?, rules: [VersionRule],
                                recs: [SourceRecord]) -> PracticeResult {
         let source = recs.first { $0.osVersion != nil }
-        guard let text = version, let v = VersionNumber(text) else {
+        // Windows comes as builds, release ids or kernel versions; WindowsVersion puts them on one scale.
+        func parse(_ text: String) -> VersionNumber? {
+            platform == .windows ? WindowsVersion.number(text) : VersionNumber(text)
+        }
+        guard let text = version, let v = parse(text) else {
             return PracticeResult(practice: p.key, status: p.onMissing, value: version, details: "no OS version reported")
         }
         let at = source?.lastSync, src = source?.source
+        if platform == .windows, let name = WindowsVersion.unsupported(v) {
+            return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: text,
+                                  details: "unsupported Windows: \(name) (\(v)) gets no security updates", observedAt: at, source: src)
+        }
         guard let r = rule(rules), r.required != nil || r.recommended != nil else {
             return PracticeResult(practice: p.key, status: p.onMissing, value: text,
                                   details: "no version rule for \(platform.rawValue)", observedAt: at, source: src)
         }
-        if let req = r.required.flatMap(VersionNumber.init), v < req {
+        if let req = r.required.flatMap(parse), v < req {
             return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: text,
-                                  details: "below required \(req)", observedAt: at, source: src)
+                                  details: "below required \(named(req, platform))", observedAt: at, source: src)
         }
-        if let rec = r.recommended.flatMap(VersionNumber.init), v < rec {
+        if let rec = r.recommended.flatMap(parse), v < rec {
             return PracticeResult(practice: p.key, status: .nudge, value: text,
-                                  details: "below recommended \(rec)", observedAt: at, source: src)
+                                  details: "below recommended \(named(rec, platform))", observedAt: at, source: src)
         }
         return PracticeResult(practice: p.key, status: .ok, value: text, observedAt: at, source: src)
+    }
+
+    /// "10.0.19045 (Windows 10 22H2)" for known Windows builds, else the bare version.
+    private func named(_ v: VersionNumber, _ platform: Platform) -> String {
+        guard platform == .windows, let name = WindowsVersion.releaseName(v) else { return v.description }
+        return "\(v) (\(name))"
     }
 
     private func softwareResult(_ p: PracticeDefinition, rule: SoftwareRule, names: [String], platform: Platform,

@@ -43,6 +43,7 @@ public enum PluginRegistry {
         JamfPlugin.self,
         FleetPlugin.self,
         OsqueryPlugin.self,
+        SQLInventoryPlugin.self,
     ]
 
     public static func plugin(for config: PluginConfig) throws -> any SourcePlugin.Type {

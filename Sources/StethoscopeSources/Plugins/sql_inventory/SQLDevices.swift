@@ -1,0 +1,160 @@
+import Foundation
+import StethoscopeCore
+
+/// How rows become practice observations: finding ids, the database's time zone, the platform.
+struct SQLInterpretation: Sendable {
+    var platform: Platform = .windows
+    var screenLockFindings: [String] = ["ST000202"]
+    var autoUpdatesFindings: [String] = ["ST000003v2"]
+    var timestamps = SQLTimestamp(timeZone: TimeZone(identifier: "UTC")!)
+}
+
+/// Everything the queries said about one device so far; `record` turns it into a `SourceRecord`.
+struct DeviceRows {
+    var scalars = [String?](repeating: nil, count: SQLField.allCases.count)
+    var macs: [String] = []
+    var volumes: Set<Volume> = []
+    var firewall: [(on: Bool, raw: String)] = []
+    var software: [Software] = []
+    var softwareSeen: Set<Software> = []
+    var findings: [(id: String, reason: String?)] = []
+
+    struct Volume: Hashable { var protection: String?, conversion: String?, percent: String? }
+
+    subscript(_ f: SQLField) -> String? { scalars[f.index] }
+}
+
+
+/// Folds the rows of every query into devices keyed by `id`, in order of first appearance.
+struct SQLDeviceSet {
+    var byID: [String: Int] = [:]
+    var devices: [DeviceRows] = []
+    var softwareInventoried = false
+    var findingsQueried = false
+    var orphanRows = 0
+
+    /// The values of one row, by field (`nil`: NULL or not mapped). A row of `devices` may create a device.
+    mutating func add(_ values: [(SQLField, String?)], creates: Bool) -> Bool {
+        guard let idIndex = values.firstIndex(where: { $0.0 == .id }), let id = values[idIndex].1, !id.isEmpty else { return false }
+        let slot: Int
+        if let i = byID[id] { slot = i } else {
+            guard creates else { orphanRows += 1; return true }
+            slot = devices.count
+            byID[id] = slot
+            var d = DeviceRows()
+            d.scalars[SQLField.id.index] = id
+            devices.append(d)
+        }
+        var volume = DeviceRows.Volume()
+        var software: (name: String, version: String?)?
+        var finding: (id: String, reason: String?)?
+        devices[slot].withRows { d in
+            for (field, value) in values {
+                guard let value, !value.isEmpty else { continue }
+                switch field {
+                case .mac: d.macs.append(value)
+                case .bitlockerProtection: volume.protection = value
+                case .bitlockerConversion: volume.conversion = value
+                case .bitlockerPercent: volume.percent = value
+                case .firewall: if let on = Flag.parse(value) { d.firewall.append((on, value)) }
+                case .firewallProductState:
+                    if let state = Int(value) { d.firewall.append(((state >> 12) & 1 == 1, "productState \(state)")) }
+                case .softwareName: software = (value, software?.version)
+                case .softwareVersion: software = (software?.name ?? "", value)
+                case .findingID: finding = (value, finding?.reason)
+                case .findingReason: finding = (finding?.id ?? "", value)
+                default: if d.scalars[field.index] == nil { d.scalars[field.index] = value }
+                }
+            }
+            if volume != DeviceRows.Volume() { d.volumes.insert(volume) }
+            if let software, !software.name.isEmpty {
+                let s = Software(software.name, version: software.version)
+                if d.softwareSeen.insert(s).inserted { d.software.append(s) }
+            }
+            if let finding, !finding.id.isEmpty { d.findings.append(finding) }
+        }
+        return true
+    }
+}
+
+extension DeviceRows {
+    /// In-place edit without copying the arrays (the device is mutated through its array slot).
+    mutating func withRows(_ body: (inout DeviceRows) -> Void) { body(&self) }
+
+    func record(source: String, _ how: SQLInterpretation, softwareInventoried: Bool, findingsQueried: Bool) -> SourceRecord {
+        let ts = how.timestamps
+        var r = SourceRecord(source: source, localID: self[.id] ?? "", platform: how.platform, osName: self[.osName],
+                             deviceName: self[.name])
+        r.osVersion = how.platform == .windows
+            ? WindowsVersion.compose(build: self[.osBuild], version: self[.osVersion], release: self[.osRelease], osName: self[.osName]) ?? self[.osVersion]
+            : self[.osVersion]
+        // Lenovo keeps the friendly model ("ThinkPad T14 Gen 3") in SYSTEMVERSION and a type code in MODEL.
+        if let maker = self[.manufacturer], maker.uppercased().hasPrefix("LENOVO"), let friendly = self[.systemVersion] {
+            r.model = friendly
+        } else {
+            r.model = self[.model]
+        }
+        let lastSync = self[.lastSync].flatMap(ts.parse)
+        let hwScan = self[.hwScan].flatMap(ts.parse)
+        let swScan = self[.swScan].flatMap(ts.parse)
+        r.lastSync = [lastSync, hwScan, swScan].compactMap { $0 }.max()
+        if let s = self[.serial] { r.identifiers.append(RawIdentifier(.serial, s)) }
+        if let d = self[.deviceID] { r.identifiers.append(RawIdentifier(.deviceID, d)) }
+        for m in macs { r.identifiers.append(RawIdentifier(.mac, m)) }
+        if let e = self[.email] { r.ownerHints.append(OwnerHint(.email, e)) }
+        if let u = self[.upn] { r.ownerHints.append(OwnerHint(.upn, u)) }
+        if let u = self[.username] { r.ownerHints.append(OwnerHint(.username, u)) }
+
+        let hwAt = hwScan ?? lastSync, swAt = swScan ?? lastSync
+        if let e = encryption() { r.observations.append(Observation("encryption", satisfied: e.ok, value: e.value, observedAt: hwAt)) }
+        if !firewall.isEmpty {
+            let off = firewall.filter { !$0.on }
+            r.observations.append(Observation("firewall", satisfied: off.isEmpty,
+                                              value: off.isEmpty ? "on" : "off: " + Set(off.map(\.raw)).sorted().joined(separator: ", "),
+                                              details: "\(firewall.count) reading\(firewall.count == 1 ? "" : "s")", observedAt: hwAt))
+        }
+        for (practice, field, findingIDs) in [("screen_lock", SQLField.screenLock, how.screenLockFindings),
+                                              ("auto_updates", SQLField.autoUpdates, how.autoUpdatesFindings)] {
+            if let raw = self[field], let on = Flag.parse(raw) {
+                r.observations.append(Observation(practice, satisfied: on, value: raw, observedAt: hwAt))
+            } else if findingsQueried {
+                let hits = findings.filter { f in findingIDs.contains { $0.caseInsensitiveCompare(f.id) == .orderedSame } }
+                let reasons = hits.compactMap(\.reason).filter { !$0.isEmpty }
+                r.observations.append(Observation(practice, satisfied: hits.isEmpty,
+                                                  value: hits.isEmpty ? "no finding" : "finding " + Set(hits.map(\.id)).sorted().joined(separator: ", "),
+                                                  details: reasons.isEmpty ? nil : String(reasons.joined(separator: "; ").prefix(500)),
+                                                  observedAt: swAt))
+            }
+        }
+        if let raw = self[.remoteLogin], let on = Flag.parse(raw) {
+            r.observations.append(Observation("remote_login", satisfied: !on, value: "remote login \(on ? "on" : "off")", observedAt: hwAt))
+        }
+        r.software = softwareInventoried ? software : nil
+        return r
+    }
+
+    /// BitLocker per volume row: protection on, fully encrypted (conversion 1) and 100 % where reported.
+    /// Every volume must pass; a volume whose protection is unknown makes the verdict unknown.
+    func encryption() -> (ok: Bool?, value: String)? {
+        guard !volumes.isEmpty else { return nil }
+        var verdicts: [Bool?] = []
+        var texts: [String] = []
+        let ordered = volumes.count == 1 ? Array(volumes)
+            : volumes.sorted { ($0.protection ?? "", $0.conversion ?? "", $0.percent ?? "") < ($1.protection ?? "", $1.conversion ?? "", $1.percent ?? "") }
+        for v in ordered {
+            let protection = v.protection.flatMap(Flag.parse)
+            let conversion = v.conversion.flatMap(Flag.leadingInt)
+            let percent = v.percent.flatMap { Double($0) }
+            var ok: Bool? = protection
+            if conversion.map({ $0 != 1 }) == true || percent.map({ $0 < 100 }) == true { ok = false }
+            verdicts.append(ok)
+            var parts: [String] = []
+            if let p = v.protection { parts.append("protection \(p)") }
+            if let c = v.conversion { parts.append("conversion \(c)") }
+            if let p = percent { parts.append("\(Int(p))% encrypted") }
+            texts.append("BitLocker " + parts.joined(separator: ", "))
+        }
+        let ok: Bool? = verdicts.contains(false) ? false : verdicts.contains(where: { $0 == nil }) ? nil : true
+        return (ok, texts.joined(separator: "; "))
+    }
+}
