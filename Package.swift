@@ -32,11 +32,14 @@ let package = Package(
             name: "StethoscopeSources", dependencies: ["StethoscopeCore"],
             // Plugin folders also hold docs and sample config; they are not sources.
             exclude: ["Plugins/demo/README.md", "Plugins/demo/sample.yaml"]),
+        // Roll-ups per night and group, retention, and the static HTML trend report.
+        .target(name: "StethoscopeReport", dependencies: ["StethoscopeCore", "StethoscopeStore"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
             dependencies: [
                 "StethoscopeCore", "StethoscopeStore", "StethoscopeSources",
+                "StethoscopeReport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -52,5 +55,6 @@ let package = Package(
         .testTarget(name: "StethoscopeStoreTests", dependencies: ["StethoscopeStore", "CSQLite"]),
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
+        .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeStore", "StethoscopeApp"]),
     ]
 )
