@@ -443,8 +443,17 @@ struct Site {
                               columns: ["Shared identifier", "Conflicting identifiers", "Records"],
                               rows: d.conflicts.map { [.text($0.shared), .text($0.conflicting), .text($0.records)] }, shownLimit: 200)
         body += "<h2>Nights and sources</h2>" + nightsTable.html(page: "quality") + sources.html(page: "quality") + conflicts.html(page: "quality")
+        // Problems naming a manager are shown; others name individual employees, so only with --include-people.
+        let named = d.org.problems.filter { problem in
+            includePeople || d.groups.keys.contains(ReportData.key(.manager, String(problem.split(separator: " ").first ?? "")))
+                || problem.hasPrefix("manager of ") && d.group(.manager, String(problem.dropFirst(11).split(separator: " ").first ?? "")) != nil
+        }
+        var problemRows: [[Cell]] = named.map { [.text($0)] }
+        if named.count < d.org.problems.count {
+            problemRows.append([.text("\(d.org.problems.count - named.count) more concerning individual employees (shown with --include-people)")])
+        }
         let problems = Table(name: "directory", caption: "Directory problems (org chart of \(d.chart == .night ? lastAsOf : "today"))",
-                             columns: ["Problem"], rows: d.org.problems.map { [.text($0)] }, shownLimit: 200)
+                             columns: ["Problem"], rows: problemRows, shownLimit: 200)
         body += "<h2>Directory</h2>" + problems.html(page: "quality")
         var tables = [platforms, unknown, nightsTable, sources, conflicts, problems]
         if includePeople {
