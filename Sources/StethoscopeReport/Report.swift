@@ -130,17 +130,17 @@ struct Site {
         let name = groupName(g)
         let green = Charts.Series(name: "Green", values: d.series { d.greenRate(g, $0) })
         let crit = Charts.Series(name: "Critical", values: d.series { d.critical(g, $0).map(Double.init) })
-        var s = "<div class=\"grid\"><figure>"
+        var s = "<div class=\"grid\"><div><figure>"
         s += Charts.line(id: id + "g", title: "Green-device rate, \(name)",
                          description: "Share of counted devices whose applicable practices are all ok, per night, \(d.nights.first!.asOf) to \(lastAsOf): \(pct(green.values.first ?? nil)) to \(pct(green.values.last ?? nil)).",
                          series: [green], marks: marks, percent: true)
         s += "<figcaption>Green-device rate. Hatched: partial nights; dotted: practice definitions changed.</figcaption>"
-        s += Charts.dataTable([green], marks: marks, percent: true) + "</figure><figure>"
+        s += "</figure>" + Charts.dataTable([green], marks: marks, percent: true) + "</div><div><figure>"
         s += Charts.line(id: id + "c", title: "Critical devices, \(name)",
                          description: "Devices with a critical-rated practice at warn, per night: \(Int(crit.values.first??.rounded() ?? 0)) to \(Int(crit.values.last??.rounded() ?? 0)).",
                          series: [crit], marks: marks, percent: false)
         s += "<figcaption>Critical devices (a critical-rated practice at warn).</figcaption>"
-        s += Charts.dataTable([crit], marks: marks, percent: false) + "</figure></div>"
+        s += "</figure>" + Charts.dataTable([crit], marks: marks, percent: false) + "</div></div>"
         return s
     }
 
@@ -334,7 +334,7 @@ struct Site {
                                                  description: "One line per direct report who manages others (the \(top.count) largest): " + series.map { "\($0.name) \(pct($0.values.last ?? nil))" }.joined(separator: ", ") + ".",
                                                  series: Array(series), marks: marks, percent: true, width: 760)
                 body += "<figcaption>Green-device rate per sub-team (lines differ by colour, dash and label).</figcaption>"
-                body += Charts.dataTable(Array(series), marks: marks, percent: true) + "</figure>"
+                body += "</figure>" + Charts.dataTable(Array(series), marks: marks, percent: true)
             }
             body += "<div style=\"overflow-x:auto\">" + sideTable.html(page: base) + "</div>"
             let pt = practiceTable(g, name: "practices")
@@ -379,7 +379,7 @@ struct Site {
                                              description: "Compliance \(pct(compliance.values.first ?? nil)) to \(pct(compliance.values.last ?? nil)); unknown share \(pct(unknown.values.first ?? nil)) to \(pct(unknown.values.last ?? nil)).",
                                              series: [compliance, unknown], marks: marks, percent: true, width: 760)
             body += "<figcaption>Solid: compliance; dashed: unknown share (missing data, counted against compliance).</figcaption>"
-            body += Charts.dataTable([compliance, unknown], marks: marks, percent: true) + "</figure>"
+            body += "</figure>" + Charts.dataTable([compliance, unknown], marks: marks, percent: true)
             let q = ReportData.quantiles(c.fixes[p])
             body += "<p>Time to fix across the company over these nights: \(c.fixes[p].count) fix(es), median \(q.median.map { String(format: "%.1f", $0) } ?? "–") nights, 90th percentile \(q.p90.map { String(format: "%.0f", $0) } ?? "–") nights.</p>"
             var rows: [[Cell]] = []
@@ -422,7 +422,7 @@ struct Site {
                                          description: trend.map { "\($0.name): \(Int(($0.values.last ?? nil) ?? 0)) on the last night" }.joined(separator: "; ") + ".",
                                          series: trend, marks: marks, percent: false, width: 760)
         body += "<figcaption>Devices per night: stale, no owner, former-employee owner, fewer sources than expected.</figcaption>"
-        body += Charts.dataTable(trend, marks: marks, percent: false) + "</figure>"
+        body += "</figure>" + Charts.dataTable(trend, marks: marks, percent: false)
         let unknown = Table(name: "unknown-by-source", caption: "Unknown results per source and practice on \(lastAsOf) (applicable devices the source saw)",
                             columns: ["Source", "Practice", "Devices", "Unknown", "Unknown rate"],
                             rows: d.sourceUnknown.map { [.text($0.source), .text($0.practice), .int($0.devices), .int($0.unknown),
