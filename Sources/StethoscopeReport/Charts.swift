@@ -43,7 +43,12 @@ enum Charts {
         s += "<defs><pattern id=\"\(id)h\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f2f2f2\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#999\" stroke-width=\"2\"/></pattern></defs>"
         // Grid and axis labels.
         // Ticks every 10 points when zoomed in, else quarters.
-        let intervals: Int = percent && minV > 0 ? Int(((maxV - minV) * 10).rounded()) : 4
+        var intervals: Int = percent && minV > 0 ? Int(((maxV - minV) * 10).rounded()) : 4
+        if !percent {
+            // Whole-number ticks: 1–5 one apart, else fifths (or quarters of a 2×10ⁿ axis).
+            let lead: Double = maxV / pow(10, log10(maxV).rounded(.down))
+            intervals = maxV <= 5 ? Int(maxV) : (lead == 2 ? 4 : 5)
+        }
         for k in 0...intervals {
             let v = minV + (maxV - minV) * Double(k) / Double(intervals)
             let yy = fmt(y(v))
@@ -134,8 +139,9 @@ enum Charts {
         }
         let summary = "\(label): \(pct(present.first)) to \(pct(present.last)) over \(n) nights"
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\"><title>\(h(summary))</title>"
-        if present.count == 1 { s += "<circle cx=\"\(width / 2)\" cy=\"\(height / 2)\" r=\"2\" fill=\"#0072B2\"/>" }
-        s += "<path d=\"\(d)\" fill=\"none\" stroke=\"#0072B2\" stroke-width=\"1.5\"/></svg>"
+        // currentColor: the line takes the cell's text colour, so it stays visible on every band.
+        if present.count == 1 { s += "<circle cx=\"\(width / 2)\" cy=\"\(height / 2)\" r=\"2\" fill=\"currentColor\"/>" }
+        s += "<path d=\"\(d)\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\"/></svg>"
         return s
     }
 

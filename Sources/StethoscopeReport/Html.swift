@@ -60,6 +60,8 @@ enum Cell {
     case change(Double?)
     case decimal(Double?)
     case spark([Double?], label: String)
+    /// Compliance with its band, the change vs 7 nights ago and a sparkline, in one cell (exported as three columns).
+    case trend(Double?, change: Double?, spark: [Double?], label: String)
 
     var html: String {
         switch self {
@@ -75,7 +77,26 @@ enum Cell {
             return "<td class=\"n\">\(arrow)\(signedPoints(v))</td>"
         case .decimal(let v): return "<td class=\"n\">\(v.map { String(format: "%.1f", $0) } ?? "–")</td>"
         case .spark(let values, let label): return "<td>\(Charts.sparkline(values, label: label))</td>"
+        case .trend(let v, let change, let values, let label):
+            let b = Band.of(v)
+            let arrow = change.map { $0 > 0.0005 ? "▲ " : ($0 < -0.0005 ? "▼ " : "") } ?? ""
+            return "<td class=\"n \(b.css)\" title=\"\(b.name)\">\(pct(v))<span class=\"bn\"> \(b.mark)</span><br><small>\(arrow)\(signedPoints(change))</small><br>"
+                + Charts.sparkline(values, label: label, width: 64, height: 16) + "</td>"
         }
+    }
+
+    /// The values for CSV and JSON: one per exported column.
+    var exported: [String?] {
+        if case .trend(let v, let change, let values, let label) = self {
+            return [Cell.percent(v).plain, Cell.change(change).plain, Cell.spark(values, label: label).plain]
+        }
+        return [plain]
+    }
+
+    /// The exported column names for a column headed `name`.
+    func exportedColumns(_ name: String) -> [String] {
+        if case .trend = self { return [name, "\(name) vs 7 nights", "\(name) trend"] }
+        return [name]
     }
 
     /// The value for CSV (nil: empty).
@@ -85,12 +106,18 @@ enum Cell {
         case .int(let v): return v.map(String.init)
         case .percent(let v), .band(let v), .change(let v), .decimal(let v): return v.map { String(format: "%.4f", $0) }
         case .spark(let values, _): return values.map { $0.map { String(format: "%.4f", $0) } ?? "" }.joined(separator: " ")
+        case .trend(let v, _, _, _): return v.map { String(format: "%.4f", $0) }
         }
+    }
+
+    var isTrend: Bool {
+        if case .trend = self { return true }
+        return false
     }
 
     var isNumber: Bool {
         switch self {
-        case .int, .percent, .band, .change, .decimal: return true
+        case .int, .percent, .band, .change, .decimal, .trend: return true
         default: return false
         }
     }
@@ -139,12 +166,20 @@ struct Table {
         return out
     }
 
+    /// Column names as exported (a trend cell becomes three columns).
+    var exportColumns: [String] {
+        guard let first = rows.first else { return columns }
+        return columns.enumerated().flatMap { i, c in i < first.count ? first[i].exportedColumns(c) : [c] }
+    }
+
     var csv: String {
-        var out = columns.map(csvField).joined(separator: ",") + "\n"
+        var out = exportColumns.map(csvField).joined(separator: ",") + "\n"
         for row in rows {
-            out += row.map { cell in
-                guard let v = cell.plain else { return "" }
-                return cell.isNumber ? v : csvField(v)
+            out += row.flatMap { cell in
+                cell.exported.map { v -> String in
+                    guard let v else { return "" }
+                    return cell.isNumber ? v : csvField(v)
+                }
             }.joined(separator: ",") + "\n"
         }
         return out
@@ -161,13 +196,16 @@ struct Table {
     }
 
     var json: String {
-        var out = "{\"caption\":\(jsonString(caption)),\"columns\":[" + columns.map(jsonString).joined(separator: ",") + "],\"rows\":["
+        var out = "{\"caption\":\(jsonString(caption)),\"columns\":[" + exportColumns.map(jsonString).joined(separator: ",") + "],\"rows\":["
         for (i, row) in rows.enumerated() {
             if i > 0 { out += "," }
-            out += "[" + row.map { cell in
-                guard let v = cell.plain else { return "null" }
-                if cell.isNumber { return v }
-                return jsonString(v)
+            out += "[" + row.flatMap { cell in
+                cell.exported.enumerated().map { k, v -> String in
+                    guard let v else { return "null" }
+                    // A trend's third field (the sparkline values) is text.
+                    if cell.isNumber && !(k == 2 && cell.isTrend) { return v }
+                    return jsonString(v)
+                }
             }.joined(separator: ",") + "]"
         }
         return out + "]}\n"
@@ -200,7 +238,7 @@ enum Page {
         h1{font-size:1.5em;margin:.8em 0 .2em}h2{font-size:1.2em;margin:1.4em 0 .4em;border-bottom:1px solid #ccc}
         table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}caption{text-align:left;font-weight:600;padding:.3em 0}
         th,td{border:1px solid #bbb;padding:.2em .45em;vertical-align:middle}th{background:#eef1f4;text-align:left}
-        .n{text-align:right;font-variant-numeric:tabular-nums}.files{font-weight:400;font-size:.85em}
+        .n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.files{font-weight:400;font-size:.85em}
         .b0{background:#ffffd4}.b1{background:#fed98e}.b2{background:#fe9929}.b3{background:#d95f0e;color:#fff}
         .b4{background:#993404;color:#fff}.b-none{background:#fff}.bn{font-size:.8em}
         .kpis{display:flex;flex-wrap:wrap;gap:.8em;margin:.6em 0}.kpi{border:1px solid #bbb;padding:.4em .8em;min-width:10em}

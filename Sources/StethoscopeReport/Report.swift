@@ -175,14 +175,10 @@ struct Site {
             var row: [Cell] = [label(g), .int(d.counted(g, n)), .band(d.greenRate(g, n)),
                                .change(d.delta({ d.greenRate(g, $0) }, back: 7)), .int(d.critical(g, n)),
                                .spark(d.series { d.greenRate(g, $0) }, label: "\(groupName(g)) green rate")]
-            for p in d.practices.indices {
-                row.append(.band(d.compliance(g, p, n)))
-                row.append(.change(d.delta({ d.compliance(g, p, $0) }, back: 7)))
-            }
+            for p in d.practices.indices { row.append(.band(d.compliance(g, p, n))) }
             rows.append(row)
         }
-        var columns = ["Group", "Devices counted", "Green", "Green vs 7 nights", "Critical", "Green trend"]
-        for p in d.practices { columns.append(p.title); columns.append("\(p.title) vs 7") }
+        let columns = ["Group", "Devices counted", "Green", "Green vs 7 nights", "Critical", "Green trend"] + d.practices.map(\.title)
         return Table(name: name, caption: caption, columns: columns, rows: rows)
     }
 
@@ -256,14 +252,12 @@ struct Site {
         for g in orgs {
             var row: [Cell] = [nameCell(g), .int(d.counted(g, n)), .band(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7))]
             for (p, practice) in d.practices.enumerated() {
-                row.append(.band(d.compliance(g, p, n)))
-                row.append(.change(d.delta({ d.compliance(g, p, $0) }, back: 7)))
-                row.append(.spark(d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)), \(practice.title)"))
+                row.append(.trend(d.compliance(g, p, n), change: d.delta({ d.compliance(g, p, $0) }, back: 7),
+                                  spark: d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)), \(practice.title)"))
             }
             rows.append(row)
         }
-        var columns = ["Organization", "Devices counted", "Green", "Green vs 7 nights"]
-        for p in d.practices { columns += [p.title, "\(p.title) vs 7", "\(p.title) trend"] }
+        let columns = ["Organization", "Devices counted", "Green", "Green vs 7 nights"] + d.practices.map(\.title)
         let table = Table(name: "organizations", caption: "Compliance by organization on \(lastAsOf)", columns: columns, rows: rows)
         try page("organizations.html", title: "Organizations", current: "organizations.html",
                  body: "<p>Each cell: compliance, its band (printed mark and colour), the change vs 7 nights ago and the trend.</p>"
