@@ -53,7 +53,7 @@ enum Charts {
             let v = minV + (maxV - minV) * Double(k) / Double(intervals)
             let yy = fmt(y(v))
             s += "<line x1=\"\(fmt(left))\" x2=\"\(fmt(left + w))\" y1=\"\(yy)\" y2=\"\(yy)\" stroke=\"#ddd\"/>"
-            let label = percent ? String(format: "%.0f%%", v * 100) : String(Int(v.rounded()))
+            let label = percent ? fixed(v * 100, 0) + "%" : String(Int(v.rounded()))
             s += "<text x=\"\(fmt(left - 4))\" y=\"\(yy)\" font-size=\"11\" text-anchor=\"end\" dominant-baseline=\"middle\">\(label)</text>"
         }
         let labels = max(2, width / 110)
@@ -151,8 +151,9 @@ enum Charts {
         return 10 * p
     }
 
+    /// A coordinate with one decimal at most.
     static func fmt(_ v: Double) -> String {
-        let r = (v * 10).rounded() / 10
-        return r == r.rounded() ? String(Int(r)) : String(r)
+        let tenths = Int((v * 10).rounded())
+        return tenths % 10 == 0 ? String(tenths / 10) : fixed(Double(tenths) / 10, 1)
     }
 }

@@ -38,14 +38,30 @@ func slug(_ id: String) -> String {
     return (base.isEmpty ? "x" : base) + "-" + String(repeating: "0", count: 8 - hex.count) + hex
 }
 
+/// `v` with `digits` decimals (half away from zero), without Foundation's formatter: a big report prints
+/// millions of numbers, and `String(format:)` costs a microsecond each.
+func fixed(_ v: Double, _ digits: Int) -> String {
+    guard v.isFinite else { return "–" }
+    let scale: Int = [1, 10, 100, 1000, 10_000][min(max(digits, 0), 4)]
+    let n = Int((abs(v) * Double(scale)).rounded())
+    var s = v < 0 && n != 0 ? "-" : ""
+    s += String(n / scale)
+    if scale > 1 {
+        let frac = String(n % scale)
+        s += "." + String(repeating: "0", count: digits - frac.count) + frac
+    }
+    return s
+}
+
 func pct(_ v: Double?, digits: Int = 1) -> String {
     guard let v else { return "–" }
-    return String(format: "%.\(digits)f%%", v * 100)
+    return fixed(v * 100, digits) + "%"
 }
 
 func signedPoints(_ v: Double?) -> String {
     guard let v else { return "–" }
-    return String(format: "%+.1f pts", v * 100)
+    let text = fixed(v * 100, 1)
+    return (text.hasPrefix("-") ? text : "+" + text) + " pts"
 }
 
 /// One table cell: what the page shows, and the plain value the CSV and JSON carry.
@@ -75,7 +91,7 @@ enum Cell {
         case .change(let v):
             let arrow = v.map { $0 > 0.0005 ? "▲ " : ($0 < -0.0005 ? "▼ " : "") } ?? ""
             return "<td class=\"n\">\(arrow)\(signedPoints(v))</td>"
-        case .decimal(let v): return "<td class=\"n\">\(v.map { String(format: "%.1f", $0) } ?? "–")</td>"
+        case .decimal(let v): return "<td class=\"n\">\(v.map { fixed($0, 1) } ?? "–")</td>"
         case .spark(let values, let label): return "<td>\(Charts.sparkline(values, label: label))</td>"
         case .trend(let v, let change, let values, let label):
             let b = Band.of(v)
@@ -104,9 +120,9 @@ enum Cell {
         switch self {
         case .text(let s), .link(let s, _): return s
         case .int(let v): return v.map(String.init)
-        case .percent(let v), .band(let v), .change(let v), .decimal(let v): return v.map { String(format: "%.4f", $0) }
-        case .spark(let values, _): return values.map { $0.map { String(format: "%.4f", $0) } ?? "" }.joined(separator: " ")
-        case .trend(let v, _, _, _): return v.map { String(format: "%.4f", $0) }
+        case .percent(let v), .band(let v), .change(let v), .decimal(let v): return v.map { fixed($0, 4) }
+        case .spark(let values, _): return values.map { $0.map { fixed($0, 4) } ?? "" }.joined(separator: " ")
+        case .trend(let v, _, _, _): return v.map { fixed($0, 4) }
         }
     }
 

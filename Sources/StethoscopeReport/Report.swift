@@ -27,6 +27,7 @@ public struct ReportResult: Sendable {
 
 /// The static trend report: a self-contained site (inline CSS and SVG, no script) read from the roll-ups.
 public enum Report {
+    @discardableResult
     public static func generate(store: SnapshotStore, options: ReportOptions) throws -> ReportResult {
         let start = ContinuousClock.now
         let data = try ReportData.load(store, options: options)
@@ -119,7 +120,7 @@ struct Site {
         let crit = d.critical(g, n) ?? 0
         func critDelta(_ back: Int) -> String {
             guard n - back >= 0, let then = d.critical(g, n - back) else { return "–" }
-            return String(format: "%+d", crit - then)
+            return crit - then >= 0 ? "+\(crit - then)" : "\(crit - then)"
         }
         s += "<div class=\"kpi\">Critical devices<b>\(crit)</b>\(critDelta(7)) vs 7 nights, \(critDelta(28)) vs 28</div>"
         s += "<div class=\"kpi\">Newly failing tonight<b>\(max(0, Int(g.totals[n * 6 + 5])))</b>devices</div>"
@@ -375,7 +376,7 @@ struct Site {
             body += "<figcaption>Solid: compliance; dashed: unknown share (missing data, counted against compliance).</figcaption>"
             body += "</figure>" + Charts.dataTable([compliance, unknown], marks: marks, percent: true)
             let q = ReportData.quantiles(c.fixes[p])
-            body += "<p>Time to fix across the company over these nights: \(c.fixes[p].count) fix(es), median \(q.median.map { String(format: "%.1f", $0) } ?? "–") nights, 90th percentile \(q.p90.map { String(format: "%.0f", $0) } ?? "–") nights.</p>"
+            body += "<p>Time to fix across the company over these nights: \(c.fixes[p].count) fix(es), median \(q.median.map { fixed($0, 1) } ?? "–") nights, 90th percentile \(q.p90.map { fixed($0, 0) } ?? "–") nights.</p>"
             var rows: [[Cell]] = []
             for g in [c] + orgs {
                 let s = d.statuses(g, p, n)

@@ -139,8 +139,6 @@ struct ReportData {
         let N = nights.count, P = practices.count
         var nightIndex: [String: Int] = [:]
         for (i, n) in nights.enumerated() { nightIndex[n.asOf] = i }
-        var practiceIndex: [String: Int] = [:]
-        for (i, p) in practices.enumerated() { practiceIndex[p.key] = i }
         let first = nights[0].asOf, lastAsOf = nights[last].asOf
         let g = try db.prepare("""
             SELECT as_of, group_kind, group_id, devices, stale, people, green, critical, newly_failing FROM rollup_groups
@@ -161,18 +159,29 @@ struct ReportData {
         // Practice rows: every night for company, organizations and managers; the direct-reports groups are
         // shown only as of the last night and a week before, so only those nights are read for them.
         let week = nights[max(0, last - 7)].asOf
+        // Rows come in key order (night, kind, group, practice): the night and group change rarely, so they are
+        // looked up only when they do, and the practice comes back from SQLite as its offset in a list.
+        var list = ","
+        var practiceAt: [Int: Int] = [:]
+        for (i, p) in practices.enumerated() { practiceAt[list.utf8.count] = i; list += p.key + "," }
         let r = try db.prepare("""
-            SELECT as_of, group_kind, group_id, practice, ok, nudge, warn, unknown, na, newly_failing, fix_nights
+            SELECT as_of, group_kind, group_id, instr(?5, ',' || practice || ','), ok, nudge, warn, unknown, na,
+                   newly_failing, fix_nights
             FROM rollup_practices WHERE chart = ?1 AND as_of BETWEEN ?2 AND ?3
               AND (group_kind <> 'direct' OR as_of = ?3 OR as_of = ?4)
             """)
-        r.bind(1, chart.rawValue); r.bind(2, first); r.bind(3, lastAsOf); r.bind(4, week)
-        var lastKey = "", lastGroup: Group?
+        r.bind(1, chart.rawValue); r.bind(2, first); r.bind(3, lastAsOf); r.bind(4, week); r.bind(5, list)
+        var lastNight = "", night = -1
+        var lastKind = "", lastID = "", lastGroup: Group?
         while try r.step() {
-            guard let n = nightIndex[r.string(0) ?? ""], let p = practiceIndex[r.string(3) ?? ""] else { continue }
+            let asOf = r.string(0) ?? ""
+            if asOf != lastNight { lastNight = asOf; night = nightIndex[asOf] ?? -1 }
+            guard night >= 0, let p = practiceAt[r.int(3)] else { continue }
+            let n = night
             let kindText = r.string(1) ?? "", id = r.string(2) ?? ""
-            let key = kindText + "\u{1}" + id
-            if key != lastKey || lastGroup == nil { lastGroup = groups[key]; lastKey = key }
+            if lastGroup == nil || id != lastID || kindText != lastKind {
+                lastGroup = groups[kindText + "\u{1}" + id]; lastID = id; lastKind = kindText
+            }
             guard let group = lastGroup else { continue }
             if group.cells.isEmpty { group.cells = [Int32](repeating: 0, count: P * N * 6) }
             let base = (p * N + n) * 6

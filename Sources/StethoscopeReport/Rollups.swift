@@ -100,15 +100,6 @@ public enum Rollups {
 enum StatusCode {
     static let names = ["ok", "nudge", "warn", "unknown", "na"]
     static let count = 5
-    static func of(_ text: String?) -> Int {
-        switch text {
-        case "ok": 0
-        case "nudge": 1
-        case "warn": 2
-        case "unknown": 3
-        default: 4
-        }
-    }
 }
 
 /// One night's counting pass. Devices arrive ordered by owner, so each person is summed once and then added
@@ -124,6 +115,9 @@ struct RollupPass {
     var groupIndex: [String: Int] = [:]
     var practices: [String] = []
     var practiceIndex: [String: Int] = [:]
+    /// ",key1,key2,...,": SQLite's instr() of ",key," in it, mapped back by `practiceAtOffset`.
+    var practiceList = ""
+    var practiceAtOffset: [Int: Int] = [:]
     var managers: Set<String> = []
     var memberships: [String: [Int]] = [:]
 
@@ -145,6 +139,8 @@ struct RollupPass {
     // Data quality.
     var sourceIndex: [String: Int] = [:]
     var sourceNames: [String] = []
+    /// Source lists are few ("jamf,mdm"), so each is split once.
+    var sourceMasks: [String: UInt64] = [:]
     var platformIndex: [String: Int] = [:]
     var platformNames: [String] = []
     var devicePlatform: [Int] = []
@@ -197,6 +193,12 @@ struct RollupPass {
             let key = q.string(0) ?? ""
             if practiceIndex[key] == nil { practiceIndex[key] = practices.count; practices.append(key) }
         }
+        practiceList = "," + practices.joined(separator: ",") + ","
+        var offset = 1
+        for (i, key) in practices.enumerated() {
+            practiceAtOffset[offset] = i
+            offset += key.utf8.count + 1
+        }
     }
 
     /// The groups a device owned by `owner` counts in (cached per owner).
@@ -218,12 +220,17 @@ struct RollupPass {
 
     mutating func run() throws {
         try loadPrevious()
+        // Practice and status come back as numbers computed inside SQLite (no string per result row):
+        // the practice as its offset in ",key1,key2,...," and the status as its column index.
         let q = try db.prepare("""
-            SELECT d.device_id, d.owner, d.stale, d.green, d.critical, d.platform, d.sources, r.practice, r.status
+            SELECT d.device_id, d.owner, d.stale, d.green, d.critical, d.platform, d.sources,
+                   instr(?2, ',' || r.practice || ','),
+                   CASE r.status WHEN 'ok' THEN 0 WHEN 'nudge' THEN 1 WHEN 'warn' THEN 2 WHEN 'unknown' THEN 3 ELSE 4 END
             FROM devices d LEFT JOIN practice_results r ON r.as_of = d.as_of AND r.device_id = d.device_id
             WHERE d.as_of = ?1 ORDER BY d.owner, d.device_id
             """)
         q.bind(1, asOf)
+        q.bind(2, practiceList)
         let P = practices.count
         var person = PersonSums(practices: P)
         var owner: String?
@@ -252,8 +259,8 @@ struct RollupPass {
                 }
                 if quality { noteQuality(platform: q.string(5), sources: q.string(6), owner: o, stale: stale) }
             }
-            guard let practice = q.string(7), let p = practiceIndex[practice] else { continue }
-            let s = StatusCode.of(q.string(8))
+            guard !q.isNull(7), let p = practiceAtOffset[q.int(7)] else { continue }
+            let s = q.int(8)
             let key: Int64 = id &* Int64(P) &+ Int64(p)
             if s == 1 || s == 2 {
                 let since: Int32
@@ -283,15 +290,17 @@ struct RollupPass {
         hasPrevious = true
         let prevDay = Int32(AsOfDate.parse(prev) ?? day)
         let f = try db.prepare("""
-            SELECT r.device_id, r.practice, f.since FROM practice_results r
+            SELECT r.device_id, instr(?2, ',' || r.practice || ','), CAST(julianday(f.since) - 2440587.5 AS INTEGER)
+            FROM practice_results r
             LEFT JOIN failing_since f ON f.as_of = r.as_of AND f.device_id = r.device_id AND f.practice = r.practice
             WHERE r.as_of = ?1 AND r.status IN ('warn', 'nudge')
             """)
         f.bind(1, prev)
+        f.bind(2, practiceList)
         let P = Int64(practices.count)
         while try f.step() {
-            guard let p = practiceIndex[f.string(1) ?? ""] else { continue }
-            let since = f.string(2).flatMap(AsOfDate.parse).map(Int32.init) ?? prevDay
+            guard let p = practiceAtOffset[f.int(1)] else { continue }
+            let since: Int32 = f.isNull(2) ? prevDay : Int32(f.int(2))
             previous[f.int64(0) &* P &+ Int64(p)] = since
         }
     }
@@ -327,8 +336,13 @@ struct RollupPass {
             platformNames.append(name)
             platformTotals.append([0, 0, 0, 0])
         }
+        let list = sources ?? ""
+        if let known = sourceMasks[list] {
+            notePlatform(pi, mask: known, owner: owner, stale: stale)
+            return
+        }
         var mask: UInt64 = 0
-        for s in (sources ?? "").split(separator: ",") {
+        for s in list.split(separator: ",") {
             let n = String(s)
             let si: Int
             if let known = sourceIndex[n] { si = known } else {
@@ -338,6 +352,11 @@ struct RollupPass {
             }
             if si < 64 { mask |= UInt64(1) << UInt64(si) }
         }
+        sourceMasks[list] = mask
+        notePlatform(pi, mask: mask, owner: owner, stale: stale)
+    }
+
+    private mutating func notePlatform(_ pi: Int, mask: UInt64, owner: String?, stale: Bool) {
         devicePlatform.append(pi)
         deviceSources.append(mask)
         platformTotals[pi][0] += 1
@@ -471,10 +490,15 @@ struct RollupPass {
         }
         let f = try db.prepare("INSERT INTO failing_since (as_of, device_id, practice, since) VALUES (?1, ?2, ?3, ?4)")
         f.bind(1, asOf)
+        var dates: [Int32: String] = [:]
         for row in failingTonight {
             f.bind(2, row.device)
             f.bind(3, practices[row.practice])
-            f.bind(4, AsOfDate.format(Int(row.since)))
+            if let known = dates[row.since] { f.bind(4, known) } else {
+                let text = AsOfDate.format(Int(row.since))
+                dates[row.since] = text
+                f.bind(4, text)
+            }
             try f.run()
         }
     }
