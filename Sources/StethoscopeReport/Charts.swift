@@ -79,7 +79,7 @@ enum Charts {
             }
         }
         // Series; end labels are collected and spread apart so close lines stay readable.
-        var labels: [(y: Double, x: Double, text: String, colour: String)] = []
+        var ends: [(y: Double, x: Double, text: String, colour: String)] = []
         for (k, series) in series.enumerated() {
             let colour = colours[k % colours.count], dash = dashes[k % dashes.count]
             var d = ""
@@ -97,11 +97,11 @@ enum Charts {
                 s += "<circle cx=\"\(fmt(last.0))\" cy=\"\(fmt(last.1))\" r=\"3\" fill=\"\(colour)\"/>"
             }
             s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\"")/>"
-            labels.append((last.1, last.0 + 5, String(series.name.prefix(16)), colour))
+            ends.append((last.1, last.0 + 5, String(series.name.prefix(16)), colour))
         }
-        labels.sort { $0.y < $1.y }
-        for i in labels.indices.dropFirst() where labels[i].y - labels[i - 1].y < 12 { labels[i].y = labels[i - 1].y + 12 }
-        for l in labels {
+        ends.sort { $0.y < $1.y }
+        for i in ends.indices.dropFirst() where ends[i].y - ends[i - 1].y < 12 { ends[i].y = ends[i - 1].y + 12 }
+        for l in ends {
             s += "<text x=\"\(fmt(l.x))\" y=\"\(fmt(l.y))\" font-size=\"11\" fill=\"\(l.colour)\" dominant-baseline=\"middle\">\(h(l.text))</text>"
         }
         s += "</svg>"
