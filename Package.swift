@@ -52,11 +52,14 @@ let package = Package(
             exclude: pluginDocs),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
+        // Roll-ups per night and group, retention, and the static HTML trend report.
+        .target(name: "StethoscopeReport", dependencies: ["StethoscopeCore", "StethoscopeStore"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
             dependencies: [
                 "StethoscopeCore", "StethoscopeStore", "StethoscopeSources",
+                "StethoscopeReport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -73,5 +76,6 @@ let package = Package(
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
         .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources", "StethoscopeApp"]),
+        .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeStore", "StethoscopeApp"]),
     ]
 )
