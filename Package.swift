@@ -63,3 +63,15 @@ let package = Package(
         .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources"]),
     ]
 )
+
+// Google service-account JWTs are RS256-signed with swift-crypto's RSA (the google plugin).
+package.dependencies.append(.package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"))
+package.targets.first { $0.name == "StethoscopeSources" }!.dependencies.append(.product(name: "_CryptoExtras", package: "swift-crypto"))
+package.targets.first { $0.name == "StethoscopeSources" }!.exclude += [
+    "Plugins/google/README.md", "Plugins/google/sample.yaml", "Plugins/google/fixtures",
+    "Plugins/intune/README.md", "Plugins/intune/sample.yaml", "Plugins/intune/fixtures",
+    "Plugins/csv_directory/README.md", "Plugins/csv_directory/sample.yaml", "Plugins/csv_directory/fixtures",
+    "Plugins/bitfit/README.md", "Plugins/bitfit/sample.yaml", "Plugins/bitfit/fixtures",
+    "Plugins/asset_csv/README.md", "Plugins/asset_csv/sample.yaml", "Plugins/asset_csv/fixtures",
+]
+package.targets.append(.testTarget(name: "StethoscopeCloudTests", dependencies: ["StethoscopeApp", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP", "CSQLite"]))

@@ -43,6 +43,11 @@ public enum PluginRegistry {
         JamfPlugin.self,
         FleetPlugin.self,
         OsqueryPlugin.self,
+        GooglePlugin.self,
+        IntunePlugin.self,
+        CSVDirectoryPlugin.self,
+        BitFitPlugin.self,
+        AssetCSVPlugin.self,
     ]
 
     public static func plugin(for config: PluginConfig) throws -> any SourcePlugin.Type {
