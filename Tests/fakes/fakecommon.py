@@ -17,7 +17,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth"}
+MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth",
+         # Google-style quota answers, a 429 without Retry-After, and "every issued token just expired".
+         "403_rate_limit", "403_quota", "429_no_retry_after", "expire_tokens"}
+
+GOOGLE_QUOTA = {
+    "403_rate_limit": (403, "userRateLimitExceeded", "PERMISSION_DENIED"),
+    "403_quota": (403, "quotaExceeded", "PERMISSION_DENIED"),
+    "429_no_retry_after": (429, "rateLimitExceeded", "RESOURCE_EXHAUSTED"),
+}
 
 
 class State:
@@ -36,13 +44,16 @@ class State:
         with self.lock:
             self.faults.append(fault)
 
-    def take_fault(self, path, query):
-        """The first queued fault matching the request, consumed once per use."""
+    def take_fault(self, path, query, page=None):
+        """The first queued fault matching the request, consumed once per use. `page` overrides the `page`
+        query parameter for APIs that page by token (the app's `page_of` tells the page's index)."""
+        if page is None:
+            page = query.get("page", ["0"])[0]
         with self.lock:
             for f in self.faults:
                 if not path.startswith(f.get("path", "/")):
                     continue
-                if "page" in f and query.get("page", ["0"])[0] != str(f["page"]):
+                if "page" in f and str(page) != str(f["page"]):
                     continue
                 f["count"] -= 1
                 if f["count"] <= 0:
@@ -82,9 +93,18 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if st.latency:
                 time.sleep(st.latency)
-            fault = st.take_fault(parts.path, query)
+            page_of = getattr(self.app, "page_of", None)
+            fault = st.take_fault(parts.path, query, page_of(parts.path, query) if page_of else None)
             if fault:
                 mode = fault["mode"]
+                if mode in GOOGLE_QUOTA:
+                    code, reason, status = GOOGLE_QUOTA[mode]
+                    body = {"error": {"code": code, "message": "Quota exceeded (injected)",
+                                      "errors": [{"message": "Quota exceeded", "domain": "usageLimits", "reason": reason}],
+                                      "status": status}}
+                    return self._send(code, {"Content-Type": "application/json"}, json.dumps(body).encode())
+                if mode == "expire_tokens":
+                    self.app.expire_tokens()
                 if mode in ("500", "503"):
                     return self._send(int(mode), {"Content-Type": "application/json"}, b'{"error":"injected"}')
                 if mode == "429":
