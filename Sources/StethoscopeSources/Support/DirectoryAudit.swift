@@ -26,7 +26,7 @@ enum DirectoryAudit {
         }
         for (email, manager) in raw {
             guard let manager, let person = spelled[manager.lowercased()], person != manager else { continue }
-            problems.append("manager of \(email) is written \(manager) but the person is \(person)")
+            problems.append("manager of \(email) is written \(manager), in another case than \(person)")
             context.figures.error("directory_manager_case")
         }
         let chart = OrgChart(people)
