@@ -50,3 +50,8 @@ struct EntraUser: Decodable {
 
     static let select = "displayName,mail,userPrincipalName,accountEnabled,department,jobTitle,officeLocation,companyName,employeeOrgData"
 }
+
+/// For `Benchmarks/CloudBench.swift`: the `$select` the source sends, so the fake can pre-render those pages.
+@_spi(Benchmarks) public enum IntuneSelect {
+    public static let devices = ManagedDevice.select
+}
