@@ -4,7 +4,7 @@ import StethoscopeCore
 @_spi(Benchmarks) import StethoscopeSources
 
 /// A fake from Tests/fakes on a free port; it exits when our end of its stdin closes.
-private final class CloudFake {
+private final class CloudFake: @unchecked Sendable {
     let process = Process()
     let stdin = Pipe()
     let port: Int
@@ -61,19 +61,19 @@ func benchCloud() async throws {
     let env = PluginEnvironment(logger: Logger(label: "bench"))
     let directory = try PluginRegistry.plugin(for: config.directory!).directory(config.directory!, env)
     let devices = try config.sources.map { try PluginRegistry.plugin(for: $0).deviceSource($0, env) }
-    func context(_ f: FigureCounter) -> PullContext { PullContext(asOf: "2026-03-02", now: Date(), figures: f, logger: Logger(label: "bench")) }
     let figures = [FigureCounter(kind: "directory", plugin: "google"), FigureCounter(kind: "device", plugin: "google"),
                    FigureCounter(kind: "device", plugin: "intune")]
+    let contexts = figures.map { PullContext(asOf: "2026-03-02", now: Date(), figures: $0, logger: Logger(label: "bench")) }
 
     let clock = ContinuousClock()
     let start = clock.now
-    func timed(_ work: @Sendable () async throws -> Int) async throws -> (count: Int, seconds: Double) {
+    @Sendable func timed(_ work: @Sendable () async throws -> Int) async throws -> (count: Int, seconds: Double) {
         let n = try await work()
         return (n, (clock.now - start).seconds)
     }
-    async let people = timed { try await directory.people(context(figures[0])).count }
-    async let googleRecords = timed { try await devices[0].pull(context(figures[1])).count }
-    async let intuneRecords = timed { try await devices[1].pull(context(figures[2])).count }
+    async let people = timed { try await directory.people(contexts[0]).count }
+    async let googleRecords = timed { try await devices[0].pull(contexts[1]).count }
+    async let intuneRecords = timed { try await devices[1].pull(contexts[2]).count }
     let results = [try await people, try await googleRecords, try await intuneRecords]
     let seconds = (clock.now - start).seconds
     let counts = results.map(\.count)

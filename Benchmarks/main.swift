@@ -1,1 +1,5 @@
-try await benchCloud()
+// `make bench`: release build, one line per figure. The full night runs first so its peak RSS is its own.
+try await benchFullNight()
+benchMerge()
+try benchStore()
+try await benchDemo()

@@ -7,6 +7,7 @@ JSON body {"faults": [{"path": "/api/", "mode": "500", "count": 1, "page": 2, "r
 request counts per path. `--latency-ms` delays every answer (the benchmark's 100 ms).
 """
 import argparse
+import gc
 import gzip
 import json
 import os
@@ -64,6 +65,9 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's delayed ACK of the
+    # headers (~40 ms a response), which would swamp a benchmark's injected latency.
+    disable_nagle_algorithm = True
     server_version = "FakeVendor/1.0"
     state = None  # set by serve()
     gzip = False
@@ -90,9 +94,9 @@ class Handler(BaseHTTPRequestHandler):
             st.stats[parts.path] = st.stats.get(parts.path, 0) + 1
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        # The answer leaves `latency` after the request arrived (the fake's own work counts toward it).
+        self._deadline = time.monotonic() + st.latency if st.latency else None
         try:
-            if st.latency:
-                time.sleep(st.latency)
             page_of = getattr(self.app, "page_of", None)
             fault = st.take_fault(parts.path, query, page_of(parts.path, query) if page_of else None)
             if fault:
@@ -134,6 +138,12 @@ class Handler(BaseHTTPRequestHandler):
                 st.in_flight -= 1
 
     def _send(self, status, headers, payload):
+        deadline = getattr(self, "_deadline", None)
+        if deadline is not None:
+            self._deadline = None
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
         if self.gzip and len(payload) > 512 and "gzip" in (self.headers.get("Accept-Encoding") or ""):
             payload = gzip.compress(payload, 1)
             headers = dict(headers, **{"Content-Encoding": "gzip"})
@@ -186,6 +196,9 @@ def serve(args, app):
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(args.tls_client_ca)
         server.socket = context.wrap_socket(server.socket, server_side=True)
+    # Everything built so far (fixtures, pre-rendered pages) lives until exit: keep it out of the cyclic GC, whose
+    # full collections over a benchmark's millions of objects would otherwise stall answers.
+    gc.freeze()
     print(server.server_address[1], flush=True)
 
     def watch_stdin():

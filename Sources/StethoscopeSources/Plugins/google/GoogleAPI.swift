@@ -59,23 +59,42 @@ struct GoogleAPI: Sendable {
     }
 
     /// Walks a token-paged list: `handle` gets each decoded page; stops when `nextPageToken` is absent.
-    /// A token seen twice is an error (a looping server would otherwise never end the night).
+    /// The next page is requested as soon as its token is found in the raw bytes, so decoding a page overlaps
+    /// the next page's round trip and the chain costs pages x latency; the decoded token must agree (else the
+    /// early request is dropped and the decoded token used). A token seen twice is an error (a looping server
+    /// would otherwise never end the night).
     func pages<Page: Decodable & TokenPaged>(_ path: String, what: String, _ type: Page.Type, figures: FigureCounter,
                                              handle: (Page) throws -> Int) async throws {
-        var token: String? = nil
+        let api = self
+        func fetch(_ token: String?, _ page: Int) -> Task<HTTPResponse, any Error> {
+            let url = token.map { path + "&pageToken=" + Self.queryEscape($0) } ?? path
+            return Task { try await api.get(url, label: "\(what) page \(page)", figures: figures) }
+        }
         var seen: Set<String> = []
         var page = 0
-        repeat {
-            let url = token.map { path + "&pageToken=" + Self.queryEscape($0) } ?? path
-            let response = try await get(url, label: "\(what) page \(page)", figures: figures)
+        var pending: (token: String?, task: Task<HTTPResponse, any Error>)? = (nil, fetch(nil, 0))
+        defer { pending?.task.cancel() }
+        while let current = pending {
+            pending = nil
+            let response = try await current.task.value
+            let early = JSONScan.topLevelString("nextPageToken", in: response.body)
+            if let early { pending = (early, fetch(early, page + 1)) }
             let decoded = try http.decode(Page.self, response, what: "\(what) page \(page)")
             figures.page(records: try handle(decoded))
-            token = decoded.nextPageToken
-            if let t = token, !seen.insert(t).inserted {
-                throw HTTPError(.decode, source: http.source, what: "\(what) page \(page)", detail: "page token repeated")
+            if let token = decoded.nextPageToken {
+                guard seen.insert(token).inserted else {
+                    throw HTTPError(.decode, source: http.source, what: "\(what) page \(page)", detail: "page token repeated")
+                }
+                if pending?.token != token {
+                    pending?.task.cancel()
+                    pending = (token, fetch(token, page + 1))
+                }
+            } else if let p = pending {
+                p.task.cancel()
+                pending = nil
             }
             page += 1
-        } while token != nil
+        }
     }
 
     static func queryEscape(_ text: String) -> String {

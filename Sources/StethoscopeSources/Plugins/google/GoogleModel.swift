@@ -1,3 +1,4 @@
+import Foundation
 /// Directory API list pages and resources: only the fields Stethoscope maps. Google omits unknown fields or
 /// sends `""`, so everything is optional and empty strings count as missing.
 struct MobilePage: Decodable, TokenPaged {
@@ -99,5 +100,12 @@ extension Optional where Wrapped == String {
     var nonEmpty: String? {
         guard let s = self?.trimmingCharacters(in: .whitespaces), !s.isEmpty else { return nil }
         return s
+    }
+}
+
+/// For `Benchmarks/CloudBench.swift`: what the source does with one mobile page's bytes (decode + map).
+@_spi(Benchmarks) public enum GooglePageDecoding {
+    public static func mobile(_ body: Data) throws -> Int {
+        try JSONDecoder().decode(MobilePage.self, from: body).mobiledevices?.map { GoogleMapping.mobile($0, source: "google") }.count ?? 0
     }
 }
