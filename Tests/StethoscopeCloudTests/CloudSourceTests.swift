@@ -42,6 +42,7 @@ import Testing
         let cros = try #require(records.first { $0.localID == "8a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d" })
         #expect(cros.ownerHints == [OwnerHint(.email, "carol@example.com"), OwnerHint(.email, "someone-else@example.com")])
         #expect(cros.observations.first { $0.practice == "auto_updates" }?.satisfied == true)
+        #expect(try await source(fake).check(Cloud.context()) == "ok: mobile devices readable, ChromeOS devices readable")
     }
 
     @Test func theTokenEndpointRejectsWrongSubjectKeyAndScopes() async throws {
@@ -202,5 +203,17 @@ import Testing
         let wrong = try Cloud.attribution("attribution:\n  - {type: bitfit, url: \"\(fake.url)\", api_token: WRONG-t0ken-x}")
         let error = await #expect(throws: HTTPError.self) { try await wrong.assignments(Cloud.context()) }
         #expect(error?.status == 401 && error?.description.contains("WRONG") == false)
+    }
+}
+
+@Suite struct JSONScanTests {
+    @Test func findsOnlyTopLevelUnescapedStrings() {
+        func scan(_ json: String) -> String? { JSONScan.topLevelString("nextPageToken", in: Data(json.utf8)) }
+        #expect(scan(#"{"etag":"\"x\"","items":[{"nextPageToken":"inner"}],"nextPageToken" : "abc-_1"}"#) == "abc-_1")
+        #expect(scan(#"{"items":[{"nextPageToken":"inner"}]}"#) == nil)
+        #expect(scan(#"{"note":"\"nextPageToken\":\"fake\"","kind":"x"}"#) == nil)
+        #expect(scan(#"{"nextPageToken":"a\/b"}"#) == nil)   // escaped: left to the decoder
+        #expect(scan(#"{"nextPageToken":12}"#) == nil)
+        #expect(scan(#"{"nextPageToken":"trunc"#) == nil)
     }
 }
