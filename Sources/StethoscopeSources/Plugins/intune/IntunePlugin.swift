@@ -28,23 +28,41 @@ public enum IntunePlugin: SourcePlugin {
         return SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: try HTTPOptions.read(s, defaultConnections: 4))
     }
 
-    /// Follows `@odata.nextLink` verbatim until it is absent, decoding each page as it arrives. A link to
-    /// another host is refused: the bearer token must only go to Graph.
+    /// Follows `@odata.nextLink` verbatim until it is absent, decoding each page as it arrives; like the Google
+    /// pager, the next page is requested as soon as its link is found in the raw bytes, so decoding overlaps the
+    /// next round trip. A link to another host than `url` is refused: the bearer token must only go to Graph.
     static func pages<Item: Decodable>(_ http: SourceHTTP, _ first: String, what: String, _ item: Item.Type, figures: FigureCounter,
                                        handle: ([Item]) -> Void) async throws {
-        var next: String? = first
-        var page = 0
         let origin = origin(of: http.baseURL)
-        while let path = next {
+        func fetch(_ path: String, _ page: Int) throws -> Task<HTTPResponse, any Error> {
             if path.hasPrefix("http"), Self.origin(of: path) != origin {
                 throw HTTPError(.decode, source: http.source, what: "\(what) page \(page)", detail: "nextLink leaves \(origin)")
             }
-            let response = try await http.get(path, label: "\(what) page \(page)", figures: figures)
+            return Task { try await http.get(path, label: "\(what) page \(page)", figures: figures) }
+        }
+        var pending: (link: String, task: Task<HTTPResponse, any Error>)? = (first, try fetch(first, 0))
+        defer { pending?.task.cancel() }
+        var page = 0
+        while let current = pending {
+            pending = nil
+            let response = try await current.task.value
+            if let early = JSONScan.topLevelString("@odata.nextLink", in: response.body), early != current.link,
+               Self.origin(of: early) == origin || !early.hasPrefix("http") {
+                pending = (early, try fetch(early, page + 1))
+            }
             let decoded = try http.decode(GraphPage<Item>.self, response, what: "\(what) page \(page)")
             handle(decoded.value)
             figures.page(records: decoded.value.count)
-            if decoded.nextLink == path { throw HTTPError(.decode, source: http.source, what: "\(what) page \(page)", detail: "nextLink repeated") }
-            next = decoded.nextLink
+            if let link = decoded.nextLink {
+                if link == current.link { throw HTTPError(.decode, source: http.source, what: "\(what) page \(page)", detail: "nextLink repeated") }
+                if pending?.link != link {
+                    pending?.task.cancel()
+                    pending = (link, try fetch(link, page + 1))
+                }
+            } else {
+                pending?.task.cancel()
+                pending = nil
+            }
             page += 1
         }
     }
