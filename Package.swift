@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Google service-account JWTs are RS256-signed with swift-crypto's RSA (the google plugin).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries used directly (design card): installed from Debian by `make`.
@@ -48,7 +50,8 @@ let package = Package(
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
         // Source plugins, one folder each under Plugins/, listed in PluginRegistry.swift.
         .target(
-            name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP", "CODBC"],
+            name: "StethoscopeSources",
+            dependencies: ["StethoscopeCore", "StethoscopeHTTP", "CODBC", .product(name: "_CryptoExtras", package: "swift-crypto")],
             exclude: pluginDocs),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
@@ -77,5 +80,9 @@ let package = Package(
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
         .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources", "StethoscopeApp"]),
         .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeStore", "StethoscopeApp"]),
+        .testTarget(
+            name: "StethoscopeCloudTests",
+            dependencies: ["StethoscopeApp", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP", "CSQLite"]),
     ]
 )
+

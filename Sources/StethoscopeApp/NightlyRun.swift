@@ -79,7 +79,8 @@ public struct NightlyRun: Sendable {
 
         let evaluator = NightEvaluator(
             practices: config.practices, asOf: asOf, now: now, staleAfterDays: config.staleAfterDays, orgChart: orgChart,
-            attribution: NightEvaluator.attributionMap(pulled.assignments, normalizer: normalizer))
+            attribution: NightEvaluator.attributionMap(pulled.assignments, normalizer: normalizer),
+            attributionPrecedence: pulled.assignments.map(\.via))
         let records = pulled.records
         let night = NightRecord(
             asOf: asOf, startedAt: started, finishedAt: Date(), status: outcome.status, figures: pulled.figures,

@@ -10,14 +10,20 @@ public struct NightEvaluator: Sendable {
     public var orgChart: OrgChart
     /// Identifier → (owner email, attribution plugin name), first configured attribution source wins.
     public var attribution: [Identifier: (email: String, via: String)]
+    /// Attribution source names in configured order: when a device's identifiers are claimed by several
+    /// sources, the first configured one wins (names not listed rank after, by name).
+    public var attributionPrecedence: [String: Int]
     private let practiceIndex: [String: Int]
     private let softwareNames: [[String]]
 
     public init(practices: PracticeSet, asOf: String, now: Date, staleAfterDays: Int, orgChart: OrgChart,
-                attribution: [Identifier: (email: String, via: String)] = [:]) {
+                attribution: [Identifier: (email: String, via: String)] = [:], attributionPrecedence: [String] = []) {
         self.practices = practices.enabled
         self.asOf = asOf; self.now = now; self.staleAfterDays = staleAfterDays
         self.orgChart = orgChart; self.attribution = attribution
+        var rank: [String: Int] = [:]
+        for (i, name) in attributionPrecedence.enumerated() where rank[name] == nil { rank[name] = i }
+        self.attributionPrecedence = rank
         var index: [String: Int] = [:]
         for (i, p) in self.practices.enumerated() { index[p.key] = i }
         practiceIndex = index
@@ -38,6 +44,11 @@ public struct NightEvaluator: Sendable {
             }
         }
         return map
+    }
+
+    private func precedes(_ a: String, _ b: String) -> Bool {
+        let ra = attributionPrecedence[a] ?? Int.max, rb = attributionPrecedence[b] ?? Int.max
+        return ra != rb ? ra < rb : a < b
     }
 
     public func evaluate(_ group: MergedGroup, _ records: [SourceRecord]) -> DeviceSnapshot {
@@ -61,7 +72,8 @@ public struct NightEvaluator: Sendable {
             var best: (email: String, via: String)?
             for id in group.identifiers {
                 guard let a = attribution[id], orgChart[a.email] != nil else { continue }
-                if best == nil || a.via < best!.via { best = a }
+                if let b = best, !precedes(a.via, b.via) { continue }
+                best = a
             }
             if let best { owner = best.email; method = .attribution; via = best.via }
         }

@@ -44,6 +44,11 @@ public enum PluginRegistry {
         FleetPlugin.self,
         OsqueryPlugin.self,
         SQLInventoryPlugin.self,
+        GooglePlugin.self,
+        IntunePlugin.self,
+        CSVDirectoryPlugin.self,
+        BitFitPlugin.self,
+        AssetCSVPlugin.self,
     ]
 
     public static func plugin(for config: PluginConfig) throws -> any SourcePlugin.Type {

@@ -7,6 +7,7 @@ JSON body {"faults": [{"path": "/api/", "mode": "500", "count": 1, "page": 2, "r
 request counts per path. `--latency-ms` delays every answer (the benchmark's 100 ms).
 """
 import argparse
+import gc
 import gzip
 import json
 import os
@@ -17,7 +18,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth"}
+MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth",
+         # Google-style quota answers, a 429 without Retry-After, and "every issued token just expired".
+         "403_rate_limit", "403_quota", "429_no_retry_after", "expire_tokens"}
+
+GOOGLE_QUOTA = {
+    "403_rate_limit": (403, "userRateLimitExceeded", "PERMISSION_DENIED"),
+    "403_quota": (403, "quotaExceeded", "PERMISSION_DENIED"),
+    "429_no_retry_after": (429, "rateLimitExceeded", "RESOURCE_EXHAUSTED"),
+}
 
 
 class State:
@@ -36,13 +45,16 @@ class State:
         with self.lock:
             self.faults.append(fault)
 
-    def take_fault(self, path, query):
-        """The first queued fault matching the request, consumed once per use."""
+    def take_fault(self, path, query, page=None):
+        """The first queued fault matching the request, consumed once per use. `page` overrides the `page`
+        query parameter for APIs that page by token (the app's `page_of` tells the page's index)."""
+        if page is None:
+            page = query.get("page", ["0"])[0]
         with self.lock:
             for f in self.faults:
                 if not path.startswith(f.get("path", "/")):
                     continue
-                if "page" in f and query.get("page", ["0"])[0] != str(f["page"]):
+                if "page" in f and str(page) != str(f["page"]):
                     continue
                 f["count"] -= 1
                 if f["count"] <= 0:
@@ -53,6 +65,9 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's delayed ACK of the
+    # headers (~40 ms a response), which would swamp a benchmark's injected latency.
+    disable_nagle_algorithm = True
     server_version = "FakeVendor/1.0"
     state = None  # set by serve()
     gzip = False
@@ -79,12 +94,21 @@ class Handler(BaseHTTPRequestHandler):
             st.stats[parts.path] = st.stats.get(parts.path, 0) + 1
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        # The answer leaves `latency` after the request arrived (the fake's own work counts toward it).
+        self._deadline = time.monotonic() + st.latency if st.latency else None
         try:
-            if st.latency:
-                time.sleep(st.latency)
-            fault = st.take_fault(parts.path, query)
+            page_of = getattr(self.app, "page_of", None)
+            fault = st.take_fault(parts.path, query, page_of(parts.path, query) if page_of else None)
             if fault:
                 mode = fault["mode"]
+                if mode in GOOGLE_QUOTA:
+                    code, reason, status = GOOGLE_QUOTA[mode]
+                    body = {"error": {"code": code, "message": "Quota exceeded (injected)",
+                                      "errors": [{"message": "Quota exceeded", "domain": "usageLimits", "reason": reason}],
+                                      "status": status}}
+                    return self._send(code, {"Content-Type": "application/json"}, json.dumps(body).encode())
+                if mode == "expire_tokens":
+                    self.app.expire_tokens()
                 if mode in ("500", "503"):
                     return self._send(int(mode), {"Content-Type": "application/json"}, b'{"error":"injected"}')
                 if mode == "429":
@@ -114,6 +138,12 @@ class Handler(BaseHTTPRequestHandler):
                 st.in_flight -= 1
 
     def _send(self, status, headers, payload):
+        deadline = getattr(self, "_deadline", None)
+        if deadline is not None:
+            self._deadline = None
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
         if self.gzip and len(payload) > 512 and "gzip" in (self.headers.get("Accept-Encoding") or ""):
             payload = gzip.compress(payload, 1)
             headers = dict(headers, **{"Content-Encoding": "gzip"})
@@ -166,6 +196,9 @@ def serve(args, app):
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(args.tls_client_ca)
         server.socket = context.wrap_socket(server.socket, server_side=True)
+    # Everything built so far (fixtures, pre-rendered pages) lives until exit: keep it out of the cyclic GC, whose
+    # full collections over a benchmark's millions of objects would otherwise stall answers.
+    gc.freeze()
     print(server.server_address[1], flush=True)
 
     def watch_stdin():

@@ -1,0 +1,68 @@
+import Foundation
+import StethoscopeCore
+
+/// The directory from a CSV/HR export with configurable column names. Rows whose `active` column holds an
+/// inactive word (terminated, false, ...) are kept as inactive people, so their devices show as a former
+/// employee's rather than as no one's.
+public enum CSVDirectoryPlugin: SourcePlugin {
+    public static let type = "csv_directory"
+    public static func directory(_ config: PluginConfig, _ env: PluginEnvironment) throws -> any DirectorySource {
+        try CSVDirectory(config)
+    }
+}
+
+struct CSVDirectory: DirectorySource {
+    let name: String
+    let file: URL
+    let columns: [String: String]
+    let inactive: Set<String>
+    static let defaults = ["email": "email", "name": "name", "manager": "manager_email", "title": "title",
+                           "location": "location", "active": "active"]
+
+    init(_ config: PluginConfig) throws {
+        let s = config.section
+        name = config.name
+        guard let file = try s.path("path") else { throw s.error("path", "is required (the CSV file)") }
+        self.file = file
+        var columns = Self.defaults
+        if let c = try s.section("columns") {
+            for key in Self.defaults.keys.sorted() { columns[key] = try c.string(key, default: columns[key]!) }
+            try c.finish()
+        }
+        // The organization is the column the config names (department, cost center, org unit, any other).
+        columns["organization"] = try s.string("organization_field", default: "department")
+        self.columns = columns
+        inactive = Set((try s.stringList("inactive_values") ?? ["false", "no", "0", "inactive", "terminated", "suspended", "disabled", "leaver"])
+            .map { $0.lowercased() })
+        try s.finish()
+    }
+
+    func people(_ context: PullContext) async throws -> [Person] {
+        let table: CSVTable
+        do { table = try CSVTable.read(file) } catch { throw SourceError(name, "\(file.lastPathComponent): \(error)") }
+        guard let emailColumn = table.column(columns["email"]!) else {
+            throw SourceError(name, "\(file.lastPathComponent) has no column '\(columns["email"]!)' (columns: \(table.header.prefix(20).joined(separator: ", ")))")
+        }
+        if table.column(columns["organization"]!) == nil {
+            throw SourceError(name, "\(file.lastPathComponent) has no organization column '\(columns["organization"]!)'")
+        }
+        let index = columns.mapValues { table.column($0) }
+        var people: [Person] = []
+        var raw: [(email: String, manager: String?)] = []
+        for (i, row) in table.rows.enumerated() {
+            guard let email = row.value(emailColumn), email.contains("@") else {
+                context.figures.reject("row \(i + 2): no email")
+                continue
+            }
+            let manager = row.value(index["manager"] ?? nil)
+            let active = row.value(index["active"] ?? nil).map { !inactive.contains($0.lowercased()) } ?? true
+            people.append(Person(email: email, name: row.value(index["name"] ?? nil) ?? email, managerEmail: manager,
+                                 organization: row.value(index["organization"] ?? nil), title: row.value(index["title"] ?? nil),
+                                 location: row.value(index["location"] ?? nil), active: active))
+            raw.append((email, manager))
+        }
+        context.figures.page(records: people.count)
+        _ = DirectoryAudit.report(raw: raw, people: people, context)
+        return people
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import StethoscopeCore
+import StethoscopeSources
+import StethoscopeStore
+import Testing
+
+/// The fixtures and fakes of the cloud sources, started the way the tests need them.
+enum Cloud {
+    static let plugins = FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins")
+    static func fixture(_ plugin: String, _ file: String) -> String {
+        plugins.appendingPathComponent(plugin).appendingPathComponent("fixtures").appendingPathComponent(file).path
+    }
+    static let keyFile = FakeServer.fakes.appendingPathComponent("keys/test-service-account.json").path
+
+    static func google(_ extra: [String] = []) throws -> FakeServer {
+        try FakeServer("fake_google.py", ["--mobile-fixture", fixture("google", "mobiledevices.json"),
+                                          "--chromeos-fixture", fixture("google", "chromeosdevices.json"),
+                                          "--users-fixture", fixture("google", "users.json")] + extra)
+    }
+    static func graph(_ extra: [String] = []) throws -> FakeServer {
+        try FakeServer("fake_graph.py", ["--devices-fixture", fixture("intune", "managedDevices.json"),
+                                         "--users-fixture", fixture("intune", "users.json")] + extra)
+    }
+
+    /// Config keys of a google section pointing at `fake` (token URL included).
+    static func googleKeys(_ fake: FakeServer, key: String = keyFile) -> String {
+        "key_file: \(key), subject: admin@example.com, url: \"\(fake.url)\", token_url: \"\(fake.url)/token\", retry_base_s: 0.01"
+    }
+    static func graphKeys(_ fake: FakeServer, secret: String = "graph-s3cret") -> String {
+        "tenant: contoso.onmicrosoft.com, client_id: 11111111-2222-3333-4444-555555555555, client_secret: \"\(secret)\", "
+            + "url: \"\(fake.url)/v1.0\", token_url: \"\(fake.url)/contoso.onmicrosoft.com/oauth2/v2.0/token\", retry_base_s: 0.01"
+    }
+
+    static func config(_ yaml: String) throws -> StethoscopeConfig {
+        try StethoscopeConfig.parse(yaml: yaml, environment: [:], baseDirectory: FakeServer.repo)
+    }
+    static func env() -> PluginEnvironment { PluginEnvironment(logger: Logger(label: "test")) }
+
+    static func deviceSource(_ yaml: String) throws -> any DeviceSource {
+        let c = try config(yaml)
+        return try PluginRegistry.plugin(for: c.sources[0]).deviceSource(c.sources[0], env())
+    }
+    static func directory(_ yaml: String) throws -> any DirectorySource {
+        let c = try config(yaml)
+        return try PluginRegistry.plugin(for: c.directory!).directory(c.directory!, env())
+    }
+    static func attribution(_ yaml: String) throws -> any AttributionSource {
+        let c = try config(yaml)
+        return try PluginRegistry.plugin(for: c.attribution[0]).attribution(c.attribution[0], env())
+    }
+
+    static func context(_ figures: FigureCounter = FigureCounter(kind: "device", plugin: "test")) -> PullContext {
+        PullContext(asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_772_431_200), figures: figures, logger: Logger(label: "test"))
+    }
+
+    static func temporaryDirectory(_ name: String = #function) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("stethoscope-cloud-\(name.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+extension Database {
+    func rows(_ sql: String) throws -> [[String?]] {
+        let st = try prepare(sql)
+        var out: [[String?]] = []
+        while try st.step() { out.append((0..<st.columnCount).map { st.string($0) }) }
+        return out
+    }
+    /// The first column of the first row.
+    func value(_ sql: String) throws -> String? { try rows(sql).first?.first ?? nil }
+}

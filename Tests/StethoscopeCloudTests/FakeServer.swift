@@ -1,0 +1,1 @@
+../StethoscopeHTTPTests/FakeServer.swift
