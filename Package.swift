@@ -1,5 +1,18 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// Plugin folders also hold a README, a sample config and fixtures, which are not sources. They are found
+/// here, so adding a plugin stays "copy a folder, add one registry line".
+let pluginDocs: [String] = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Sources/StethoscopeSources/Plugins")
+    let folders = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    return folders.sorted().flatMap { folder in
+        ["README.md", "sample.yaml", "fixtures"].map { "Plugins/\(folder)/\($0)" }
+            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent(String($0.dropFirst(8))).path) }
+    }
+}()
 
 let package = Package(
     name: "stethoscope",
@@ -33,22 +46,20 @@ let package = Package(
             ]),
         // The SQLite snapshot store (the source of truth).
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
-        // Source plugins, one folder each under Plugins/, listed in SourceRegistry.swift.
+        // Source plugins, one folder each under Plugins/, listed in PluginRegistry.swift.
         .target(
             name: "StethoscopeSources", dependencies: ["StethoscopeCore", "StethoscopeHTTP", "CODBC"],
-            // Plugin folders also hold docs and sample config; they are not sources.
-            exclude: ["Plugins/demo/README.md", "Plugins/demo/sample.yaml",
-                      "Plugins/jamf/README.md", "Plugins/jamf/sample.yaml", "Plugins/jamf/fixtures",
-                      "Plugins/fleet/README.md", "Plugins/fleet/sample.yaml", "Plugins/fleet/fixtures",
-                      "Plugins/osquery/README.md", "Plugins/osquery/sample.yaml", "Plugins/osquery/fixtures",
-                      "Plugins/sql_inventory/README.md", "Plugins/sql_inventory/sample.yaml", "Plugins/sql_inventory/fixtures"]),
+            exclude: pluginDocs),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
+        // Roll-ups per night and group, retention, and the static HTML trend report.
+        .target(name: "StethoscopeReport", dependencies: ["StethoscopeCore", "StethoscopeStore"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
             dependencies: [
                 "StethoscopeCore", "StethoscopeStore", "StethoscopeSources",
+                "StethoscopeReport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -64,6 +75,7 @@ let package = Package(
         .testTarget(name: "StethoscopeStoreTests", dependencies: ["StethoscopeStore", "CSQLite"]),
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
-        .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources"]),
+        .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources", "StethoscopeApp"]),
+        .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeStore", "StethoscopeApp"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StethoscopeCore
+import StethoscopeReport
 import StethoscopeSources
 import StethoscopeStore
 
@@ -43,6 +44,8 @@ public enum DemoRunner {
             print(try summary(store.database, first: first, last: last, practices: nightly.config.practices))
             print("database: \(db.path)")
             print("config:   \(configFile.path)")
+            let report = try Report.generate(store: store, options: ReportOptions(out: o.out.appendingPathComponent("report")))
+            print("report:   \(report.index.path)")
             // Partial nights are part of the demo (a source is down one night): the demo itself succeeded.
             return worst == .failed ? .failed : .complete
         } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StethoscopeCore
+import StethoscopeReport
 import StethoscopeSources
 import StethoscopeStore
 
@@ -88,6 +89,11 @@ public struct NightlyRun: Sendable {
         let tWrite = Date()
         outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge)))
         outcome.stages.append(("total", tWrite.timeIntervalSince(started)))
+        // Roll-ups and retention pruning (StethoscopeReport); a failure here leaves the snapshot intact.
+        do { try Rollups.afterNight(store: store, asOf: asOf, retentionNights: config.detailRetentionNights) } catch {
+            log.error("roll-up failed; `stethoscope rollup --rebuild` recomputes it", metadata: ["error": "\(error)"])
+        }
+        outcome.stages.append(("rollup", Date().timeIntervalSince(tWrite)))
         outcome.devices = summary.devices
         outcome.carriedForward = summary.carriedForward
         outcome.sourceRecords = records.count

@@ -14,27 +14,29 @@ public struct PullContext: Sendable {
     }
 }
 
-/// A device source: pulls a whole inventory, page by page, into normalized records.
-public protocol DeviceSource: Sendable {
+/// What every configured plugin instance has: the unique name from config, and a cheap probe.
+public protocol ConfiguredSource: Sendable {
     var name: String { get }
-    func pull(_ context: PullContext) async throws -> [SourceRecord]
     /// Proves connectivity and authentication cheaply (`stethoscope check`); returns a one-line summary.
     func check(_ context: PullContext) async throws -> String
 }
 
-extension DeviceSource {
+extension ConfiguredSource {
     public func check(_ context: PullContext) async throws -> String { "configured (no remote endpoint)" }
 }
 
+/// A device source: pulls a whole inventory, page by page, into normalized records.
+public protocol DeviceSource: ConfiguredSource {
+    func pull(_ context: PullContext) async throws -> [SourceRecord]
+}
+
 /// The directory: every person with manager and organization.
-public protocol DirectorySource: Sendable {
-    var name: String { get }
+public protocol DirectorySource: ConfiguredSource {
     func people(_ context: PullContext) async throws -> [Person]
 }
 
 /// An ownership attribution source (bitFit, asset CSV): identifier → owner email.
-public protocol AttributionSource: Sendable {
-    var name: String { get }
+public protocol AttributionSource: ConfiguredSource {
     func assignments(_ context: PullContext) async throws -> [OwnerAssignment]
 }
 

@@ -313,12 +313,7 @@ private struct DeviceWriter {
                 id = database.lastInsertRowID
                 ids[device.key] = id
             }
-            var isCritical = false
-            insertResult.bind(2, id)
-            for result in device.results where result.status == .warn && critical.contains(result.practice) {
-                isCritical = true
-                break
-            }
+            let isCritical: Bool = device.results.contains { $0.status == .warn && critical.contains($0.practice) }
             let d = insertDevice
             d.bind(2, id)
             d.bind(3, device.platform?.rawValue)
@@ -327,7 +322,7 @@ private struct DeviceWriter {
             d.bind(6, device.model)
             d.bind(7, device.deviceName)
             d.bind(8, device.identifiers.map(\.description).joined(separator: " "))
-            d.bind(9, device.sources.joined(separator: ","))
+            d.bind(9, device.sources.sorted().joined(separator: ","))   // sorted: carry-forward and analysts compare it
             d.bind(10, device.records.joined(separator: " "))
             d.bind(11, time: device.lastSync)
             d.bind(12, device.owner)
@@ -339,6 +334,7 @@ private struct DeviceWriter {
             d.bind(18, isCritical)
             try d.run()
             let r = insertResult
+            r.bind(2, id)
             for result in device.results {
                 r.bind(3, result.practice)
                 r.bind(4, result.status.rawValue)

@@ -12,7 +12,7 @@ struct Stethoscope: AsyncParsableCommand {
             Exit codes: 0 complete; 2 failed (nothing written); 3 partial (a source failed, its devices were
             carried forward); 4 export failed; 64 usage error; 78 invalid config; 1 unexpected error.
             """,
-        subcommands: [Run.self, Demo.self, Migrate.self])
+        subcommands: [Run.self, Demo.self, Check.self, Report.self, Rollup.self, Migrate.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -66,4 +66,69 @@ struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create or upgrade a database to the current schema.")
     @Option(help: "The SQLite database.") var db: String
     func run() throws { throw ExitCode(Commands.migrate(database: URL(fileURLWithPath: db)).rawValue) }
+}
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Test connectivity and authentication of every configured source and sink.",
+        discussion: "One line per source with the reason on failure; exit 0 when all pass, 2 when any fails, 78 for an invalid config.")
+
+    @Option(help: "The YAML config file.") var config: String
+    @Option(help: "The SQLite database. Default: the config's `database`.") var db: String?
+    @Option(help: "Seconds to wait for each source.") var timeout: Double = 60
+
+    func run() async throws {
+        let (code, lines) = await StethoscopeApp.Check.run(
+            configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) }, timeoutSeconds: timeout)
+        for line in lines { print(StethoscopeApp.Check.format(line)) }
+        throw ExitCode(code.rawValue)
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the static HTML trend report (with CSV and JSON of every table) from the roll-ups.",
+        discussion: "Prints the path of the report's index.html. Individual employees appear only with --include-people.")
+
+    @Option(help: "The YAML config file.") var config: String
+    @Option(help: "The SQLite database. Default: the config's `database`.") var db: String?
+    @Option(help: "Output folder. Default: the config's `report.out`, else `report/` next to the config.") var out: String?
+    @Option(help: "Nights shown, ending with --as-of. Default: the config's `report.nights`, else 90.") var nights: Int?
+    @Option(name: .customLong("as-of"), help: "The last night shown, YYYY-MM-DD. Default: the newest night.") var asOf: String?
+    @Flag(name: .customLong("include-people"), help: "List individual employees' devices (off: managers and organizations only).")
+    var includePeople = false
+    @Option(name: .customLong("org-chart"), help: "night: each night under its own org chart; current: history under today's.")
+    var orgChart: String = "night"
+
+    func validate() throws {
+        if let nights, !(1...3650).contains(nights) { throw ValidationError("--nights must be 1 to 3650") }
+    }
+
+    func run() throws {
+        let code = Commands.report(
+            configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) },
+            out: out.map { URL(fileURLWithPath: $0) }, nights: nights, asOf: asOf, includePeople: includePeople, chart: orgChart)
+        throw ExitCode(code.rawValue)
+    }
+}
+
+struct Rollup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recompute the roll-ups of every night that still has per-device detail.")
+
+    @Flag(help: "Rebuild all nights (required: roll-ups of single nights are computed by `run`).") var rebuild = false
+    @Option(help: "The YAML config file.") var config: String
+    @Option(help: "The SQLite database. Default: the config's `database`.") var db: String?
+    @Option(name: .customLong("org-chart"), help: "night: each night under its own org chart; current: history under today's.")
+    var orgChart: String = "night"
+
+    func validate() throws {
+        guard rebuild else { throw ValidationError("nothing to do: pass --rebuild") }
+    }
+
+    func run() throws {
+        let code = Commands.rollup(configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) },
+                                   chart: orgChart)
+        throw ExitCode(code.rawValue)
+    }
 }

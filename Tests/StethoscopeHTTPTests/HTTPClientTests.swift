@@ -70,13 +70,13 @@ import Testing
 
     @Test func slowAnswerTimesOutThenRetrySucceeds() async throws {
         let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
-        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 5]])
+        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 9]])
         let figures = FigureCounter(kind: "device", plugin: "jamf")
-        let r = try await session(fake, timeout: 1.5).get(Self.inventory, figures: figures)
+        let r = try await session(fake, timeout: 3).get(Self.inventory, figures: figures)
         #expect(r.attempts == 2)
         #expect(figures.snapshot().errors.isEmpty)
-        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 5]])
-        let error = await #expect(throws: HTTPError.self) { try await session(fake, retries: 0, timeout: 1.5).get(Self.inventory, figures: figures) }
+        try await fake.fault([["mode": "slow", "path": "/api/v3/", "count": 1, "delay_s": 9]])
+        let error = await #expect(throws: HTTPError.self) { try await session(fake, retries: 0, timeout: 3).get(Self.inventory, figures: figures) }
         #expect(error?.kind == .timeout)
         #expect(figures.snapshot().errors["timeout"] == 1)
     }
@@ -139,11 +139,12 @@ import Testing
     }
 
     @Test func expiringTokensAreRenewedBeforeExpiry() async throws {
-        let fake = try FakeServer("fake_jamf.py", ["--generate", "2", "--token-ttl", "2"])
+        // Generous lifetimes: under a loaded CI machine one request can take a second.
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "2", "--token-ttl", "8"])
         let http = session(fake, JamfUserAuth(user: "batch", password: Secret("hunter2-password")))
         let figures = FigureCounter(kind: "device", plugin: "jamf")
         _ = try await http.get(HTTPClientTests.inventory, figures: figures)
-        try await Task.sleep(nanoseconds: 1_700_000_000)  // past 80% of the 2 s lifetime, before expiry
+        try await Task.sleep(nanoseconds: 6_800_000_000)  // past 80% of the 8 s lifetime, before expiry
         _ = try await http.get(HTTPClientTests.inventory, figures: figures)
         #expect(try await fake.stats().paths["/api/v1/auth/token"] == 2)
         #expect(figures.snapshot().errors.isEmpty)  // never sent an expired token

@@ -37,6 +37,9 @@ import Testing
         #expect(try db.rows("PRAGMA journal_mode") == [["wal"]])
         #expect(try db.int("PRAGMA foreign_keys") == 1)
         #expect(try db.int("PRAGMA synchronous") == 1)   // NORMAL
+        #expect(try db.int("PRAGMA cache_size") == -65536)
+        try db.exec("CREATE TABLE t (x)")
+        #expect(try db.int("PRAGMA page_size") == 16384)
     }
 
     @Test func transactionRollsBackOnThrowAndCommitsOtherwise() throws {

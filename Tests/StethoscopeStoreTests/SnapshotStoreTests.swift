@@ -40,7 +40,7 @@ import Testing
         let practices = try db.rows("SELECT practice, position, rating, platforms, on_fail, check_kind, fingerprint FROM practice_definitions ORDER BY position")
         #expect(practices.map { $0[0] ?? "" } == PracticeSet.defaults.enabled.map(\.key))
         #expect(!practices.contains { $0[0] == "sentinelone" })   // disabled
-        #expect(practices[1] == ["os_version", "1", "high", "Android,ChromeOS,Linux,Mac,Windows,iOS", "warn", "os_version", PracticeSet.defaults["os_version"]!.fingerprint])
+        #expect(practices[1] == ["os_version", "1", "high", "Android,ChromeOS,Mac,Windows,iOS", "warn", "os_version", PracticeSet.defaults["os_version"]!.fingerprint])
         #expect(practices.first { $0[0] == "carbon_black" }?[5] == "software")
         #expect(try db.rows("SELECT email, manager_email, organization, title, location, active FROM people ORDER BY email") == [
             ["ada@example.com", "grace@example.com", "Engineering", nil, nil, "1"],
@@ -67,6 +67,20 @@ import Testing
             """) == [["encryption", "warn", "v-encryption", "2026-12-01T04:00:00Z", "jamf"],
                      ["firewall", "ok", "v-firewall", "2026-12-01T04:00:00Z", "jamf"]])
         #expect(try store.nights().map { "\($0.asOf)=\($0.status.rawValue)" } == ["2026-12-01=complete"])
+    }
+
+    /// The sequence is consumed as rows are written (the merge stage streams a night), not collected first.
+    @Test func writesDevicesWhileTheSequenceIsConsumed() throws {
+        let dir = try TempDir()
+        let store = try SnapshotStore(path: dir.db)
+        var seenBeforeEach: [Int] = []
+        let devices = (0..<4).lazy.map { i -> DeviceSnapshot in
+            seenBeforeEach.append((try? store.database.count("devices", asOf: "2026-12-01")) ?? -1)
+            return device("serial:S\(i)", sources: i == 2 ? ["jamf", "intune"] : ["jamf"])
+        }
+        #expect(try store.writeNight(night("2026-12-01"), devices: devices).devices == 4)
+        #expect(seenBeforeEach == [0, 1, 2, 3])
+        #expect(try store.database.rows("SELECT sources FROM devices WHERE sources LIKE '%,%'") == [["intune,jamf"]])
     }
 
     @Test func deviceKeysKeepTheirIDsAcrossNights() throws {

@@ -79,7 +79,8 @@ class Jamf:
             want = "Basic " + base64.b64encode(("%s:%s" % (self.args.user, self.args.password)).encode()).decode()
             if handler.headers.get("Authorization") != want:
                 return fakecommon.json_answer(401, {"httpStatus": 401, "errors": []})
-            expires = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + self.args.token_ttl))
+            at = time.time() + self.args.token_ttl
+            expires = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + ".%03dZ" % int((at % 1) * 1000)
             return fakecommon.json_answer(200, {"token": self.issue(), "expires": expires})
         if path == "/api/oauth/token" and method == "POST":
             if handler.headers.get("Content-Type") != "application/x-www-form-urlencoded":

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import StethoscopeCore
+import StethoscopeReport
+import StethoscopeStore
+
+extension Commands {
+    /// Where the report goes and how many nights it shows, from `report:` in the config.
+    struct ReportSettings {
+        var out: URL?
+        var nights: Int?
+
+        init(_ config: StethoscopeConfig) throws {
+            guard let section = config.report else { return }
+            out = try section.path("out")
+            nights = try section.optionalInt("nights", min: 1, max: 3650)
+            try section.finish()
+        }
+    }
+
+    /// Opens an existing database (a report must not create an empty one where a path was mistyped).
+    static func existingStore(_ url: URL) throws -> SnapshotStore {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ReportError(description: "no database at \(url.path): run `stethoscope run` (or `stethoscope demo`) first")
+        }
+        return try SnapshotStore(path: url)
+    }
+
+    /// `stethoscope report`: writes the static site and prints the path of its index page.
+    public static func report(configFile: URL, database: URL?, out: URL?, nights: Int?, asOf: String?,
+                              includePeople: Bool, chart: String) -> ExitStatus {
+        LogfmtHandler.bootstrap()
+        let config: StethoscopeConfig
+        let settings: ReportSettings
+        do {
+            config = try StethoscopeConfig.load(file: configFile)
+            settings = try ReportSettings(config)
+        } catch {
+            logger.error("invalid config", metadata: ["error": "\(error)"])
+            return .config
+        }
+        guard let chartChoice = OrgChartChoice(rawValue: chart) else {
+            logger.error("invalid --org-chart", metadata: ["value": "\(chart.prefix(20))", "expected": "night|current"])
+            return .usage
+        }
+        if let asOf, !AsOfDate.isValid(asOf) {
+            logger.error("invalid --as-of", metadata: ["value": "\(asOf.prefix(40))", "expected": "YYYY-MM-DD"])
+            return .usage
+        }
+        let dir = out ?? settings.out ?? configFile.deletingLastPathComponent().appendingPathComponent("report")
+        do {
+            let store = try existingStore(database ?? config.database)
+            let result = try Report.generate(store: store, options: ReportOptions(
+                out: dir, nights: nights ?? settings.nights ?? 90, asOf: asOf, includePeople: includePeople, chart: chartChoice))
+            logger.info("report written", metadata: ["pages": "\(result.pages)", "files": "\(result.files)",
+                                                     "seconds": "\(String(format: "%.2f", result.seconds))"])
+            print(result.index.path)
+            return .complete
+        } catch {
+            logger.error("report failed", metadata: ["error": "\(error)"])
+            return .failed
+        }
+    }
+
+    /// `stethoscope rollup --rebuild`: recomputes the roll-ups of every night that still has detail.
+    public static func rollup(configFile: URL, database: URL?, chart: String) -> ExitStatus {
+        LogfmtHandler.bootstrap()
+        let config: StethoscopeConfig
+        do { config = try StethoscopeConfig.load(file: configFile) } catch {
+            logger.error("invalid config", metadata: ["error": "\(error)"])
+            return .config
+        }
+        guard let chartChoice = OrgChartChoice(rawValue: chart) else {
+            logger.error("invalid --org-chart", metadata: ["value": "\(chart.prefix(20))", "expected": "night|current"])
+            return .usage
+        }
+        do {
+            let store = try existingStore(database ?? config.database)
+            let start = Date()
+            let done = try Rollups.rebuild(store, chart: chartChoice)
+            logger.info("roll-ups rebuilt", metadata: [
+                "nights": "\(done.count)", "chart": "\(chartChoice.rawValue)",
+                "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(start)))",
+            ])
+            return .complete
+        } catch {
+            logger.error("rollup failed", metadata: ["error": "\(error)"])
+            return .failed
+        }
+    }
+}

@@ -1,0 +1,532 @@
+import Foundation
+import StethoscopeCore
+import StethoscopeStore
+
+/// Which org chart a roll-up counts under: each night's own, or today's (history re-attributed).
+public enum OrgChartChoice: String, Sendable, CaseIterable {
+    case night, current
+}
+
+/// The kinds of group a roll-up counts (Schemas/sqlite/0003_rollups.sql).
+public enum GroupKind: String, Sendable, CaseIterable {
+    case company, organization, manager, direct
+}
+
+/// A roll-up that cannot be computed (no such night, or its detail was pruned).
+public struct RollupError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// Roll-ups: per night, group, practice and status → devices and people, plus green/critical counts, newly
+/// failing devices, time to fix and data-quality counts. One pass over the night's devices, one transaction.
+public enum Rollups {
+    /// What one night's roll-up did.
+    public struct Summary: Sendable {
+        public var asOf: String
+        public var devices: Int
+        public var groups: Int
+        public var seconds: Double
+    }
+
+    /// The end of each nightly run: roll the night up, then prune detail older than `retentionNights`.
+    public static func afterNight(store: SnapshotStore, asOf: String, retentionNights: Int) throws {
+        try compute(store, asOf: asOf)
+        try prune(store, asOf: asOf, retentionNights: retentionNights)
+    }
+
+    /// Rolls up one night (replacing its roll-ups for `chart`). Needs the night's detail.
+    @discardableResult
+    public static func compute(_ store: SnapshotStore, asOf: String, chart: OrgChartChoice = .night) throws -> Summary {
+        let start = ContinuousClock.now
+        let db = store.database
+        let run = try db.prepare("SELECT detail_pruned FROM runs WHERE as_of = ?1")
+        run.bind(1, asOf)
+        guard try run.step() else { throw RollupError(description: "no night \(asOf) in the database") }
+        guard run.int(0) == 0 else { throw RollupError(description: "night \(asOf) was pruned by retention: its roll-ups are kept as they are") }
+        let chartNight: String = chart == .night ? asOf : (try latestNight(db) ?? asOf)
+        var pass = try RollupPass(db: db, asOf: asOf, org: OrgChart(store.people(asOf: chartNight)), quality: chart == .night)
+        try pass.run()
+        try db.transaction { try pass.write(chart: chart, chartNight: chartNight) }
+        let e = (ContinuousClock.now - start).components
+        return Summary(asOf: asOf, devices: pass.deviceCount, groups: pass.groups.count,
+                       seconds: Double(e.seconds) + Double(e.attoseconds) / 1e18)
+    }
+
+    /// Recomputes every night that still has detail, oldest first (so failing streaks chain night to night).
+    /// Pruned nights keep the roll-ups they have.
+    @discardableResult
+    public static func rebuild(_ store: SnapshotStore, chart: OrgChartChoice = .night) throws -> [Summary] {
+        let query = try store.database.prepare("SELECT as_of FROM runs WHERE detail_pruned = 0 ORDER BY as_of")
+        var nights: [String] = []
+        while try query.step() { nights.append(query.string(0) ?? "") }
+        return try nights.map { try compute(store, asOf: $0, chart: chart) }
+    }
+
+    /// Removes per-device detail (devices, practice results, failing streaks) of nights at or before
+    /// `asOf − retentionNights`, rolling such a night up first if it never was. Returns the pruned nights.
+    @discardableResult
+    public static func prune(_ store: SnapshotStore, asOf: String, retentionNights: Int) throws -> [String] {
+        guard retentionNights > 0, let cutoff = AsOfDate.adding(-retentionNights, to: asOf) else { return [] }
+        let db = store.database
+        let query = try db.prepare("SELECT as_of FROM runs WHERE detail_pruned = 0 AND as_of <= ?1 ORDER BY as_of")
+        query.bind(1, cutoff)
+        var nights: [String] = []
+        while try query.step() { nights.append(query.string(0) ?? "") }
+        for night in nights {
+            let has = try db.prepare("SELECT 1 FROM rollup_groups WHERE chart = 'night' AND as_of = ?1 LIMIT 1")
+            has.bind(1, night)
+            if try !has.step() { try compute(store, asOf: night) }
+            try db.transaction {
+                for table in ["failing_since", "practice_results", "devices"] {
+                    let delete = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
+                    delete.bind(1, night)
+                    try delete.run()
+                }
+                let mark = try db.prepare("UPDATE runs SET detail_pruned = 1 WHERE as_of = ?1")
+                mark.bind(1, night)
+                try mark.run()
+            }
+        }
+        return nights
+    }
+
+    static func latestNight(_ db: Database) throws -> String? {
+        let q = try db.prepare("SELECT MAX(as_of) FROM runs")
+        return try q.step() ? q.string(0) : nil
+    }
+}
+
+/// Status codes in roll-up arrays, in column order.
+enum StatusCode {
+    static let names = ["ok", "nudge", "warn", "unknown", "na"]
+    static let count = 5
+}
+
+/// One night's counting pass. Devices arrive ordered by owner, so each person is summed once and then added
+/// to each of their groups (company, organization, every manager up the chain, the direct manager).
+struct RollupPass {
+    let db: Database
+    let asOf: String
+    let day: Int
+    let org: OrgChart
+    let quality: Bool
+
+    var groups: [(kind: GroupKind, id: String)] = []
+    var groupIndex: [String: Int] = [:]
+    var practices: [String] = []
+    var practiceIndex: [String: Int] = [:]
+    /// ",key1,key2,...,": SQLite's instr() of ",key," in it, mapped back by `practiceAtOffset`.
+    var practiceList = ""
+    var practiceAtOffset: [Int: Int] = [:]
+    var managers: Set<String> = []
+    var memberships: [String: [Int]] = [:]
+
+    // Per group × practice × status.
+    var devices: [Int32] = []
+    var people: [Int32] = []
+    // Per group × practice.
+    var newly: [Int32] = []
+    var fixes: [Int: [Int]] = [:]
+    // Per group: devices, stale, people, green, critical, newly failing devices.
+    var totals: [Int32] = []
+    static let totalFields = 6
+
+    // Failing streaks: previous night's failing (device × practice → since day), tonight's.
+    var previous: [Int64: Int32] = [:]
+    var hasPrevious = false
+    var failingTonight: [(device: Int64, practice: Int, since: Int32)] = []
+
+    // Data quality.
+    var sourceIndex: [String: Int] = [:]
+    var sourceNames: [String] = []
+    /// Source lists are few ("jamf,mdm"), so each is split once.
+    var sourceMasks: [String: UInt64] = [:]
+    var platformIndex: [String: Int] = [:]
+    var platformNames: [String] = []
+    var devicePlatform: [Int] = []
+    var deviceSources: [UInt64] = []
+    var platformTotals: [[Int]] = []          // devices, stale, no owner, former owner
+    var sourceCounts: [Int: (devices: Int, unknown: Int)] = [:]
+    var deviceCount = 0
+
+    init(db: Database, asOf: String, org: OrgChart, quality: Bool) throws {
+        self.db = db
+        self.asOf = asOf
+        self.day = AsOfDate.parse(asOf) ?? 0
+        self.org = org
+        self.quality = quality
+        try loadPractices()
+        addGroup(.company, "")
+        addGroup(.organization, "")
+        for email in org.order {
+            guard let p = org[email] else { continue }
+            addGroup(.organization, p.organization ?? "")
+            if let m = p.managerEmail, org[m] != nil { managers.insert(m) }
+        }
+        for m in org.order where managers.contains(m) {
+            addGroup(.manager, m)
+            addGroup(.direct, m)
+        }
+        let cells = groups.count * practices.count
+        devices = [Int32](repeating: 0, count: cells * StatusCode.count)
+        people = devices
+        newly = [Int32](repeating: 0, count: cells)
+        totals = [Int32](repeating: 0, count: groups.count * Self.totalFields)
+    }
+
+    private mutating func addGroup(_ kind: GroupKind, _ id: String) {
+        let key = kind.rawValue + "\u{1}" + id
+        guard groupIndex[key] == nil else { return }
+        groupIndex[key] = groups.count
+        groups.append((kind, id))
+    }
+
+    private func group(_ kind: GroupKind, _ id: String) -> Int? { groupIndex[kind.rawValue + "\u{1}" + id] }
+
+    private mutating func loadPractices() throws {
+        let q = try db.prepare("""
+            SELECT practice FROM practice_definitions WHERE as_of = ?1
+            UNION ALL SELECT DISTINCT practice FROM practice_results WHERE as_of = ?1
+            """)
+        q.bind(1, asOf)
+        while try q.step() {
+            let key = q.string(0) ?? ""
+            if practiceIndex[key] == nil { practiceIndex[key] = practices.count; practices.append(key) }
+        }
+        practiceList = "," + practices.joined(separator: ",") + ","
+        var offset = 1
+        for (i, key) in practices.enumerated() {
+            practiceAtOffset[offset] = i
+            offset += key.utf8.count + 1
+        }
+    }
+
+    /// The groups a device owned by `owner` counts in (cached per owner).
+    private mutating func groupsOf(_ owner: String?) -> [Int] {
+        guard let owner else { return [0, 1] }
+        if let known = memberships[owner] { return known }
+        var out = [0]
+        let person = org[owner]
+        out.append(group(.organization, person?.organization ?? "") ?? 1)
+        if person != nil {
+            if managers.contains(owner), let g = group(.manager, owner) { out.append(g) }
+            let chain = org.chain(of: owner).filter { org[$0] != nil }
+            for m in chain { if let g = group(.manager, m) { out.append(g) } }
+            if let first = chain.first, let g = group(.direct, first) { out.append(g) }
+        }
+        memberships[owner] = out
+        return out
+    }
+
+    mutating func run() throws {
+        try loadPrevious()
+        // Practice and status come back as numbers computed inside SQLite (no string per result row):
+        // the practice as its offset in ",key1,key2,...," and the status as its column index.
+        let q = try db.prepare("""
+            SELECT d.device_id, d.owner, d.stale, d.green, d.critical, d.platform, d.sources,
+                   instr(?2, ',' || r.practice || ','),
+                   CASE r.status WHEN 'ok' THEN 0 WHEN 'nudge' THEN 1 WHEN 'warn' THEN 2 WHEN 'unknown' THEN 3 ELSE 4 END
+            FROM devices d LEFT JOIN practice_results r ON r.as_of = d.as_of AND r.device_id = d.device_id
+            WHERE d.as_of = ?1 ORDER BY d.owner, d.device_id
+            """)
+        q.bind(1, asOf)
+        q.bind(2, practiceList)
+        let P = practices.count
+        var person = PersonSums(practices: P)
+        var owner: String?
+        var started = false
+        var device: Int64 = -1
+        var stale = false
+        var deviceNewly = false
+        while try q.step() {
+            let id = q.int64(0)
+            if id != device || !started {
+                if started && deviceNewly { person.newlyDevices += 1 }
+                deviceNewly = false
+                let o = q.string(1)
+                if !started || o != owner {
+                    if started { flush(&person, owner: owner) }
+                    owner = o
+                    started = true
+                }
+                device = id
+                stale = q.int(2) != 0
+                person.devices += 1
+                deviceCount += 1
+                if stale { person.stale += 1 } else {
+                    if q.int(3) != 0 { person.green += 1 }
+                    if q.int(4) != 0 { person.critical += 1 }
+                }
+                if quality { noteQuality(platform: q.string(5), sources: q.string(6), owner: o, stale: stale) }
+            }
+            guard !q.isNull(7), let p = practiceAtOffset[q.int(7)] else { continue }
+            let s = q.int(8)
+            let key: Int64 = id &* Int64(P) &+ Int64(p)
+            if s == 1 || s == 2 {
+                let since: Int32
+                if let was = previous[key] { since = was } else {
+                    since = Int32(day)
+                    if hasPrevious && !stale { person.newly[p] += 1; deviceNewly = true }
+                }
+                failingTonight.append((id, p, since))
+            } else if s == 0, let was = previous[key], !stale {
+                person.fixes.append((p, day - Int(was)))
+            }
+            if stale { continue }
+            person.add(p * StatusCode.count + s)
+            if quality { noteSourceResult(practice: p, unknown: s == 3, na: s == 4) }
+        }
+        if started {
+            if deviceNewly { person.newlyDevices += 1 }
+            flush(&person, owner: owner)
+        }
+    }
+
+    /// The previous night with detail: its failing results and since when they were failing.
+    private mutating func loadPrevious() throws {
+        let q = try db.prepare("SELECT as_of FROM runs WHERE as_of < ?1 AND detail_pruned = 0 ORDER BY as_of DESC LIMIT 1")
+        q.bind(1, asOf)
+        guard try q.step(), let prev = q.string(0) else { return }
+        hasPrevious = true
+        let prevDay = Int32(AsOfDate.parse(prev) ?? day)
+        let f = try db.prepare("""
+            SELECT r.device_id, instr(?2, ',' || r.practice || ','), CAST(julianday(f.since) - 2440587.5 AS INTEGER)
+            FROM practice_results r
+            LEFT JOIN failing_since f ON f.as_of = r.as_of AND f.device_id = r.device_id AND f.practice = r.practice
+            WHERE r.as_of = ?1 AND r.status IN ('warn', 'nudge')
+            """)
+        f.bind(1, prev)
+        f.bind(2, practiceList)
+        let P = Int64(practices.count)
+        while try f.step() {
+            guard let p = practiceAtOffset[f.int(1)] else { continue }
+            let since: Int32 = f.isNull(2) ? prevDay : Int32(f.int(2))
+            previous[f.int64(0) &* P &+ Int64(p)] = since
+        }
+    }
+
+    private mutating func flush(_ person: inout PersonSums, owner: String?) {
+        let P = practices.count
+        let S = StatusCode.count
+        for g in groupsOf(owner) {
+            let t = g * Self.totalFields
+            totals[t] += Int32(person.devices)
+            totals[t + 1] += Int32(person.stale)
+            if owner != nil { totals[t + 2] += 1 }
+            totals[t + 3] += Int32(person.green)
+            totals[t + 4] += Int32(person.critical)
+            totals[t + 5] += Int32(person.newlyDevices)
+            let base = g * P * S
+            for cell in person.touched {
+                devices[base + cell] += person.counts[cell]
+                if owner != nil { people[base + cell] += 1 }
+            }
+            for p in 0..<P where person.newly[p] > 0 { newly[g * P + p] += person.newly[p] }
+            for (p, nights) in person.fixes { fixes[g * P + p, default: []].append(nights) }
+        }
+        person.reset()
+    }
+
+    private mutating func noteQuality(platform: String?, sources: String?, owner: String?, stale: Bool) {
+        let name = platform ?? ""
+        let pi: Int
+        if let known = platformIndex[name] { pi = known } else {
+            pi = platformNames.count
+            platformIndex[name] = pi
+            platformNames.append(name)
+            platformTotals.append([0, 0, 0, 0])
+        }
+        let list = sources ?? ""
+        if let known = sourceMasks[list] {
+            notePlatform(pi, mask: known, owner: owner, stale: stale)
+            return
+        }
+        var mask: UInt64 = 0
+        for s in list.split(separator: ",") {
+            let n = String(s)
+            let si: Int
+            if let known = sourceIndex[n] { si = known } else {
+                si = sourceNames.count
+                sourceIndex[n] = si
+                sourceNames.append(n)
+            }
+            if si < 64 { mask |= UInt64(1) << UInt64(si) }
+        }
+        sourceMasks[list] = mask
+        notePlatform(pi, mask: mask, owner: owner, stale: stale)
+    }
+
+    private mutating func notePlatform(_ pi: Int, mask: UInt64, owner: String?, stale: Bool) {
+        devicePlatform.append(pi)
+        deviceSources.append(mask)
+        platformTotals[pi][0] += 1
+        if stale { platformTotals[pi][1] += 1 }
+        if let owner {
+            if org[owner]?.active != true { platformTotals[pi][3] += 1 }
+        } else {
+            platformTotals[pi][2] += 1
+        }
+    }
+
+    private mutating func noteSourceResult(practice p: Int, unknown: Bool, na: Bool) {
+        guard !na, var mask = deviceSources.last else { return }
+        let P = practices.count
+        while mask != 0 {
+            let si = mask.trailingZeroBitCount
+            mask &= mask - 1
+            let key = si * P + p
+            var c = sourceCounts[key] ?? (0, 0)
+            c.devices += 1
+            if unknown { c.unknown += 1 }
+            sourceCounts[key] = c
+        }
+    }
+
+    /// Writes the night's roll-ups (the caller holds the transaction).
+    func write(chart: OrgChartChoice, chartNight: String) throws {
+        for table in ["rollup_practices", "rollup_groups"] {
+            let d = try db.prepare("DELETE FROM \(table) WHERE chart = ?1 AND as_of = ?2")
+            d.bind(1, chart.rawValue)
+            d.bind(2, asOf)
+            try d.run()
+        }
+        let P = practices.count
+        let S = StatusCode.count
+        let g = try db.prepare("""
+            INSERT INTO rollup_groups (chart, as_of, group_kind, group_id, devices, stale, people, green, critical,
+                newly_failing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            """)
+        let r = try db.prepare("""
+            INSERT INTO rollup_practices (chart, as_of, group_kind, group_id, practice, ok, nudge, warn, unknown, na,
+                ok_people, nudge_people, warn_people, unknown_people, na_people, newly_failing, fixed, fix_nights)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+            """)
+        for st in [g, r] { st.bind(1, chart.rawValue); st.bind(2, asOf) }
+        for (gi, group) in groups.enumerated() {
+            let t = gi * Self.totalFields
+            g.bind(3, group.kind.rawValue)
+            g.bind(4, group.id)
+            for f in 0..<Self.totalFields { g.bind(5 + f, Int(totals[t + f])) }
+            try g.run()
+            guard totals[t] > 0 else { continue }
+            r.bind(3, group.kind.rawValue)
+            r.bind(4, group.id)
+            for p in 0..<P {
+                let base = (gi * P + p) * S
+                let list = fixes[gi * P + p] ?? []
+                var any = !list.isEmpty || newly[gi * P + p] > 0
+                for s in 0..<S where devices[base + s] > 0 { any = true }
+                guard any else { continue }
+                r.bind(5, practices[p])
+                for s in 0..<S {
+                    r.bind(6 + s, Int(devices[base + s]))
+                    r.bind(11 + s, Int(people[base + s]))
+                }
+                r.bind(16, Int(newly[gi * P + p]))
+                r.bind(17, list.count)
+                r.bind(18, list.sorted().map(String.init).joined(separator: " "))
+                try r.run()
+            }
+        }
+        let state = try db.prepare("""
+            INSERT INTO rollup_state (chart, chart_as_of, computed_at) VALUES (?1, ?2, ?3)
+            ON CONFLICT (chart) DO UPDATE SET chart_as_of = excluded.chart_as_of, computed_at = excluded.computed_at
+            """)
+        state.bind(1, chart.rawValue)
+        state.bind(2, chartNight)
+        state.bind(3, time: Date())
+        try state.run()
+        guard quality else { return }
+        try writeQuality()
+    }
+
+    private func writeQuality() throws {
+        for table in ["rollup_quality", "rollup_sources", "failing_since"] {
+            let d = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
+            d.bind(1, asOf)
+            try d.run()
+        }
+        // Expected sources per platform: those that saw at least half of its devices tonight.
+        var coverage = [[Int]](repeating: [Int](repeating: 0, count: sourceNames.count), count: platformNames.count)
+        for (i, mask) in deviceSources.enumerated() {
+            var m = mask
+            while m != 0 {
+                coverage[devicePlatform[i]][m.trailingZeroBitCount] += 1
+                m &= m - 1
+            }
+        }
+        var expected = [UInt64](repeating: 0, count: platformNames.count)
+        for pi in platformNames.indices {
+            for si in sourceNames.indices where si < 64 && coverage[pi][si] * 2 >= platformTotals[pi][0] {
+                expected[pi] |= UInt64(1) << UInt64(si)
+            }
+        }
+        var fewer = [Int](repeating: 0, count: platformNames.count)
+        for (i, mask) in deviceSources.enumerated() where mask & expected[devicePlatform[i]] != expected[devicePlatform[i]] {
+            fewer[devicePlatform[i]] += 1
+        }
+        let q = try db.prepare("""
+            INSERT INTO rollup_quality (as_of, platform, devices, stale, no_owner, former_owner, fewer_sources,
+                expected_sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """)
+        q.bind(1, asOf)
+        for (pi, name) in platformNames.enumerated() {
+            q.bind(2, name)
+            for f in 0..<4 { q.bind(3 + f, platformTotals[pi][f]) }
+            q.bind(7, fewer[pi])
+            q.bind(8, sourceNames.indices.filter { expected[pi] & (UInt64(1) << UInt64($0)) != 0 }
+                .map { sourceNames[$0] }.sorted().joined(separator: ","))
+            try q.run()
+        }
+        let s = try db.prepare("INSERT INTO rollup_sources (as_of, source, practice, devices, unknown) VALUES (?1, ?2, ?3, ?4, ?5)")
+        s.bind(1, asOf)
+        let P = practices.count
+        for (key, c) in sourceCounts {
+            s.bind(2, sourceNames[key / P])
+            s.bind(3, practices[key % P])
+            s.bind(4, c.devices)
+            s.bind(5, c.unknown)
+            try s.run()
+        }
+        let f = try db.prepare("INSERT INTO failing_since (as_of, device_id, practice, since) VALUES (?1, ?2, ?3, ?4)")
+        f.bind(1, asOf)
+        var dates: [Int32: String] = [:]
+        for row in failingTonight {
+            f.bind(2, row.device)
+            f.bind(3, practices[row.practice])
+            if let known = dates[row.since] { f.bind(4, known) } else {
+                let text = AsOfDate.format(Int(row.since))
+                dates[row.since] = text
+                f.bind(4, text)
+            }
+            try f.run()
+        }
+    }
+}
+
+/// One owner's devices summed before they are added to each of the owner's groups.
+struct PersonSums {
+    var counts: [Int32]
+    var touched: [Int] = []
+    var newly: [Int32]
+    var fixes: [(Int, Int)] = []
+    var devices = 0, stale = 0, green = 0, critical = 0, newlyDevices = 0
+
+    init(practices: Int) {
+        counts = [Int32](repeating: 0, count: practices * StatusCode.count)
+        newly = [Int32](repeating: 0, count: practices)
+    }
+
+    mutating func add(_ cell: Int) {
+        if counts[cell] == 0 { touched.append(cell) }
+        counts[cell] += 1
+    }
+
+    mutating func reset() {
+        for c in touched { counts[c] = 0 }
+        touched.removeAll(keepingCapacity: true)
+        for i in newly.indices where newly[i] != 0 { newly[i] = 0 }
+        fixes.removeAll(keepingCapacity: true)
+        devices = 0; stale = 0; green = 0; critical = 0; newlyDevices = 0
+    }
+}
