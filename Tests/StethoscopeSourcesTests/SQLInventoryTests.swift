@@ -147,6 +147,19 @@ import StethoscopeCore
         #expect(r.platform == .windows)
     }
 
+    /// Unbounded varchar is declared with a nominal size by psqlodbc: a longer value is still read whole.
+    @Test func valuesLongerThanTheDeclaredSizeAreReadWhole() async throws {
+        let figures = FigureCounter(kind: "device", plugin: "sql_inventory")
+        let records = try await source("landesk", """
+            preset: custom
+            query: "SELECT g AS id, CAST(repeat('ab', 600 + g) AS varchar) AS name FROM generate_series(1, 300) AS g"
+            columns: {id: id, name: name}
+            """).pull(pullContext(figures))
+        #expect(records.count == 300)
+        #expect(records.allSatisfy { $0.deviceName?.count == 2 * (600 + Int($0.localID)!) })
+        #expect(figures.snapshot().rejected == 0)
+    }
+
     @Test func wrongPasswordNamesTheSourceAndHidesThePassword() async throws {
         let wrong = "not-the;password}"
         let error = try await #require(throws: SourceError.self) {

@@ -125,7 +125,7 @@ final class ODBCRow {
     var fetched = 0
     /// Row within the fetched block.
     var current = 0
-    /// Values longer than the size the driver declared, cut to it (block mode only).
+    /// Values longer than the size the driver declared that could not be re-read whole, cut (block mode only).
     private(set) var truncatedValues = 0
     private var buffer: UnsafeMutablePointer<SQLWCHAR>
     private var capacity = 512
@@ -196,8 +196,17 @@ final class ODBCRow {
             let b = bound[index]
             let indicator = b.indicators[current]
             if indicator == SQLLEN(SQL_NULL_DATA) { return nil }
-            var units = Int(indicator) / MemoryLayout<SQLWCHAR>.stride
-            if indicator == SQLLEN(SQL_NO_TOTAL) || units > b.width - 1 { truncatedValues += 1; units = b.width - 1 }
+            let units = Int(indicator) / MemoryLayout<SQLWCHAR>.stride
+            if indicator == SQLLEN(SQL_NO_TOTAL) || units > b.width - 1 {
+                // Longer than the driver declared (psqlodbc gives unbounded varchar a nominal 255): position
+                // on the row and read the whole value with SQLGetData; keep the cut value if the driver cannot.
+                if succeeded(SQLSetPos(stmt, SQLSETPOSIROW(current + 1), SQLUSMALLINT(SQL_POSITION), SQLUSMALLINT(SQL_LOCK_NO_CHANGE))),
+                   let whole = try? pieces(index) {
+                    return whole
+                }
+                truncatedValues += 1
+                return ODBCRow.string(b.values + current * b.width, b.width - 1)
+            }
             return ODBCRow.string(b.values + current * b.width, units)
         }
         return try pieces(index)
