@@ -20,6 +20,9 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // The core: model, identifiers, merge, practices, config. No SQLite, HTTP or plugin.
         .target(
@@ -40,11 +43,18 @@ let package = Package(
                       "Plugins/osquery/README.md", "Plugins/osquery/sample.yaml", "Plugins/osquery/fixtures"]),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
+        // Elasticsearch/OpenSearch `_bulk` export of the nights in SQLite (gzip through zlib).
+        .target(
+            name: "StethoscopeExport",
+            dependencies: ["StethoscopeCore", "StethoscopeStore", "StethoscopeHTTP", "CZlib",
+                           .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
             dependencies: [
                 "StethoscopeCore", "StethoscopeStore", "StethoscopeSources",
+                "StethoscopeExport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -60,6 +70,7 @@ let package = Package(
         .testTarget(name: "StethoscopeStoreTests", dependencies: ["StethoscopeStore", "CSQLite"]),
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
+        .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore"]),
         .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources"]),
     ]
 )
