@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "StethoscopeStoreTests", dependencies: ["StethoscopeStore", "CSQLite"]),
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
-        .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore"]),
+        .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore", "StethoscopeHTTP"]),
         .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources"]),
     ]
 )
