@@ -81,57 +81,31 @@ public struct NightExporter: Sendable {
         try ExportLedger(database: store.database).record(asOf: asOf)
     }
 
+    /// Calls `body` with each `_bulk` body of the night, as the export would send them (dry runs, benchmarks).
+    public func bulkBodies(asOf: String, store: SnapshotStore, _ body: (Data) throws -> Void) throws {
+        let reader = try NightDocuments(database: store.database, asOf: asOf, index: config.index.name(asOf: asOf), after: 0)
+        var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
+        while let chunk = try chunks.next() { try body(chunk.body) }
+    }
+
+    /// The `_bulk` URL the export posts to (with its `filter_path`).
+    public var bulkURL: String { BulkSender(config: config, client: client).bulkURL }
+
     /// Streams the night in chunks with up to `maxConnections` in flight; returns why it stopped, if it did.
     private func sendAll(asOf: String, index: String, store: SnapshotStore, ledger: ExportLedger,
                          record: inout ExportRecord) async throws -> ExportStop? {
         let reader = try NightDocuments(database: store.database, asOf: asOf, index: index, after: record.resumeAfter)
+        var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
         let sender = BulkSender(config: config, client: client)
-        var byteLimit = config.chunkBytes
-        var writer = JSONWriter(capacity: byteLimit + 64 * 1024)
-        var starts: [Int] = []
-        var lastID = 0
-        var seq = 0
-        var exhausted = false
         var stop: ExportStop?
         // Chunks done out of order wait here until every chunk before them is done too.
         var done: [Int: ChunkOutcome] = [:]
         var nextToAcknowledge = 0
 
-        func cut() -> BulkChunk? {
-            guard !starts.isEmpty else { return nil }
-            let chunk = BulkChunk(seq: seq, body: Data(writer.bytes), starts: starts, lastDeviceID: lastID)
-            seq += 1
-            writer.bytes.removeAll(keepingCapacity: true)
-            starts.removeAll(keepingCapacity: true)
-            return chunk
-        }
-
-        /// Reads devices until a chunk is full (or the night ends).
-        func nextChunk() throws -> BulkChunk? {
-            while !exhausted {
-                let start = writer.bytes.count
-                guard let id = try reader.next(into: &writer) else { exhausted = true; break }
-                if writer.bytes.count > byteLimit && !starts.isEmpty {
-                    // This document would overflow the chunk: send the chunk without it, start the next with it.
-                    let carried = Array(writer.bytes[start...])
-                    writer.bytes.removeSubrange(start...)
-                    let chunk = cut()
-                    writer.bytes.append(contentsOf: carried)
-                    starts.append(0)
-                    lastID = id
-                    return chunk
-                }
-                starts.append(start)
-                lastID = id
-                if starts.count >= config.chunkDocuments || writer.bytes.count >= byteLimit { return cut() }
-            }
-            return cut()
-        }
-
         try await withThrowingTaskGroup(of: ChunkOutcome.self) { group in
             var inFlight = 0
             func absorb(_ outcome: ChunkOutcome) throws {
-                if let limit = outcome.byteLimit, limit < byteLimit { byteLimit = limit }
+                if let limit = outcome.byteLimit, limit < chunks.byteLimit { chunks.byteLimit = limit }
                 if let s = outcome.stop, stop == nil { stop = s; group.cancelAll() }
                 guard outcome.stop == nil else { return }
                 done[outcome.seq] = outcome
@@ -146,7 +120,7 @@ public struct NightExporter: Sendable {
                 }
                 if advanced { try ledger.write(record, startedAt: nil, finished: false) }
             }
-            while stop == nil, let chunk = try nextChunk() {
+            while stop == nil, let chunk = try chunks.next() {
                 // Chunk numbers restart per attempt; the resume point is a device id, so that is fine.
                 record.sent += chunk.count
                 group.addTask { await sender.send(chunk) }
@@ -159,5 +133,54 @@ public struct NightExporter: Sendable {
             while let outcome = try await group.next() { try absorb(outcome) }
         }
         return stop
+    }
+}
+
+/// Cuts the document stream into chunks that stay under `byteLimit` bytes (a single larger document goes
+/// alone) and `maxDocuments` documents. Holds one chunk's bytes at a time.
+struct ChunkBuilder {
+    let reader: NightDocuments
+    var byteLimit: Int
+    let maxDocuments: Int
+    private var writer: JSONWriter
+    private var starts: [Int] = []
+    private var lastID = 0
+    private var seq = 0
+    private var exhausted = false
+
+    init(reader: NightDocuments, byteLimit: Int, maxDocuments: Int) {
+        self.reader = reader; self.byteLimit = byteLimit; self.maxDocuments = maxDocuments
+        writer = JSONWriter(capacity: byteLimit + 64 * 1024)
+    }
+
+    /// The next chunk, `nil` when the night is done.
+    mutating func next() throws -> BulkChunk? {
+        while !exhausted {
+            let start = writer.bytes.count
+            guard let id = try reader.next(into: &writer) else { exhausted = true; break }
+            if writer.bytes.count > byteLimit && !starts.isEmpty {
+                // This document would overflow the chunk: send the chunk without it, start the next with it.
+                let carried = Array(writer.bytes[start...])
+                writer.bytes.removeSubrange(start...)
+                let chunk = cut()
+                writer.bytes.append(contentsOf: carried)
+                starts.append(0)
+                lastID = id
+                return chunk
+            }
+            starts.append(start)
+            lastID = id
+            if starts.count >= maxDocuments || writer.bytes.count >= byteLimit { return cut() }
+        }
+        return cut()
+    }
+
+    private mutating func cut() -> BulkChunk? {
+        guard !starts.isEmpty else { return nil }
+        let chunk = BulkChunk(seq: seq, body: Data(writer.bytes), starts: starts, lastDeviceID: lastID)
+        seq += 1
+        writer.bytes.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        return chunk
     }
 }
