@@ -35,9 +35,20 @@ func benchReport() async throws {
 
     let out = fm.temporaryDirectory.appendingPathComponent("stethoscope-reportbench-\(UUID().uuidString)")
     defer { try? fm.removeItem(at: out) }
+    // Best of two runs each, every run starting with no output left and nothing waiting to be written back,
+    // so page-cache warmth and the previous run's writeback do not decide the ratio.
+    func best(_ store: SnapshotStore) throws -> ReportResult {
+        var results: [ReportResult] = []
+        for _ in 0..<2 {
+            try? fm.removeItem(at: out)
+            sync()
+            results.append(try Report.generate(store: store, options: ReportOptions(out: out, nights: 90)))
+        }
+        return results.min { $0.seconds < $1.seconds }!
+    }
     let store = try SnapshotStore(path: single)
     let devices = try store.database.int("SELECT devices FROM runs ORDER BY as_of DESC LIMIT 1") ?? 0
-    let first = try Report.generate(store: store, options: ReportOptions(out: out.appendingPathComponent("a"), nights: 90))
+    let first = try best(store)
     print(String(format: "report.full_seconds=%.2f pages=%d files=%d nights=90 people=20000 devices=%d limit_s=15",
                  first.seconds, first.pages, first.files, devices))
 
@@ -47,7 +58,7 @@ func benchReport() async throws {
     print(String(format: "report.rollup_night_seconds=%.2f devices=%d groups=%d limit_s=2", night.seconds, night.devices, night.groups))
 
     let doubled = try SnapshotStore(path: double)
-    let second = try Report.generate(store: doubled, options: ReportOptions(out: out.appendingPathComponent("b"), nights: 90))
+    let second = try best(doubled)
     let devices2 = try doubled.database.int("SELECT COUNT(*) FROM devices WHERE as_of = (SELECT MAX(as_of) FROM runs)") ?? 0
     print(String(format: "report.double_devices_seconds=%.2f single_seconds=%.2f ratio=%.2f devices=%d limit_ratio=1.2",
                  second.seconds, first.seconds, second.seconds / first.seconds, devices2))
@@ -98,7 +109,8 @@ private func fillNights(_ db: Database) throws {
             let asOf = AsOfDate.adding(n, to: benchStart)!
             let from = AsOfDate.adding(n % 10, to: benchStart)!
             try db.exec("""
-                DELETE FROM rollup_practices WHERE as_of = '\(asOf)'; DELETE FROM rollup_groups WHERE as_of = '\(asOf)';
+                DELETE FROM rollup_practices WHERE chart IN ('night', 'current') AND as_of = '\(asOf)';
+                DELETE FROM rollup_groups WHERE chart IN ('night', 'current') AND as_of = '\(asOf)';
                 DELETE FROM rollup_quality WHERE as_of = '\(asOf)'; DELETE FROM rollup_sources WHERE as_of = '\(asOf)';
                 INSERT OR REPLACE INTO runs (as_of, started_at, finished_at, status, practices_hash, people, devices,
                     carried_forward, source_records, merge_conflicts, detail_pruned)

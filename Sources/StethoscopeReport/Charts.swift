@@ -10,6 +10,8 @@ enum Charts {
     struct Series {
         var name: String
         var values: [Double?]
+        /// How the data table prints it (nil: as the table's default).
+        var percent: Bool? = nil
     }
 
     /// Marks shared by every trend chart of a report: which nights were partial, which changed practice rules.
@@ -108,16 +110,20 @@ enum Charts {
         return s
     }
 
-    /// The chart's numbers as a table (under a disclosure, printed open).
-    static func dataTable(_ series: [Series], marks: Marks, percent: Bool) -> String {
-        var s = "<details><summary>Chart data</summary><table><thead><tr><th scope=\"col\">Night</th>"
+    /// The chart's numbers as a table (under a disclosure). `sampled`: only the nights a sparkline would draw
+    /// (for the many-series charts of manager pages, which would otherwise dominate the report's size).
+    static func dataTable(_ series: [Series], marks: Marks, percent: Bool, sampled: Bool = false) -> String {
+        let rows: [Int] = sampled ? sampleIndices(marks.nights.count) : Array(marks.nights.indices)
+        let note = rows.count < marks.nights.count ? " (every \((marks.nights.count + 29) / 30) nights)" : ""
+        var s = "<details><summary>Chart data\(note)</summary><table><thead><tr><th scope=\"col\">Night</th>"
         for ser in series { s += "<th scope=\"col\" class=\"n\">\(h(ser.name))</th>" }
         s += "<th scope=\"col\">Notes</th></tr></thead><tbody>"
-        for (i, night) in marks.nights.enumerated() {
+        for i in rows {
+            let night = marks.nights[i]
             s += "<tr><td>\(h(night))</td>"
             for ser in series {
                 let v = i < ser.values.count ? ser.values[i] : nil
-                s += "<td class=\"n\">\(percent ? pct(v) : (v.map { String(Int($0.rounded())) } ?? "–"))</td>"
+                s += "<td class=\"n\">\(ser.percent ?? percent ? pct(v) : (v.map { String(Int($0.rounded())) } ?? "–"))</td>"
             }
             var notes: [String] = []
             if i < marks.partial.count && marks.partial[i] { notes.append("partial night") }
@@ -127,8 +133,16 @@ enum Charts {
         return s + "</tbody></table></details>"
     }
 
-    /// A small trend line with its first and last values in the title.
-    static func sparkline(_ values: [Double?], label: String, width: Int = 90, height: Int = 22) -> String {
+    /// The nights a sparkline draws: at most 30, evenly spaced back from the last, so it stays small.
+    static func sampleIndices(_ n: Int) -> [Int] {
+        guard n > 30 else { return Array(0..<n) }
+        let step = (n + 29) / 30
+        return Array(stride(from: n - 1, through: 0, by: -step).reversed())
+    }
+
+    /// A small trend line (over sampled nights, joined across missing ones) with first and last values in its title.
+    static func sparkline(_ all: [Double?], label: String, width: Int = 90, height: Int = 22) -> String {
+        let values: [Double?] = sampleIndices(all.count).map { all[$0] }
         let present = values.compactMap { $0 }
         guard present.count >= 1 else { return "<span class=\"note\">no data</span>" }
         let lo = present.min()!, hi = present.max()!
@@ -137,13 +151,13 @@ enum Charts {
         var d = ""
         var pen = false
         for (i, v) in values.enumerated() {
-            guard let v else { pen = false; continue }
+            guard let v else { continue }
             let px = n <= 1 ? Double(width) / 2 : 2 + Double(width - 4) * Double(i) / Double(n - 1)
             let py = 2 + Double(height - 4) * (1 - (v - lo) / span)
             d += (pen ? "L" : "M") + fmt(px) + " " + fmt(py)
             pen = true
         }
-        let summary = "\(label): \(pct(present.first)) to \(pct(present.last)) over \(n) nights"
+        let summary = "\(label): \(pct(present.first)) to \(pct(present.last)) over \(all.count) nights"
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\"><title>\(h(summary))</title>"
         // currentColor: the line takes the cell's text colour, so it stays visible on every band.
         if present.count == 1 { s += "<circle cx=\"\(width / 2)\" cy=\"\(height / 2)\" r=\"2\" fill=\"currentColor\"/>" }

@@ -121,7 +121,9 @@ enum Cell {
         case .text(let s), .link(let s, _): return s
         case .int(let v): return v.map(String.init)
         case .percent(let v), .band(let v), .change(let v), .decimal(let v): return v.map { fixed($0, 4) }
-        case .spark(let values, _): return values.map { $0.map { fixed($0, 4) } ?? "" }.joined(separator: " ")
+        case .spark(let values, _):
+            // The nights the sparkline draws (at most 30), as on the page.
+            return Charts.sampleIndices(values.count).map { values[$0].map { fixed($0, 3) } ?? "" }.joined(separator: " ")
         case .trend(let v, _, _, _): return v.map { fixed($0, 4) }
         }
     }

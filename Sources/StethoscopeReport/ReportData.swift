@@ -156,38 +156,41 @@ struct ReportData {
             }
             for f in 0..<6 { group.totals[n * 6 + f] = Int32(g.int(3 + f)) }
         }
-        // Practice rows: every night for company, organizations and managers; the direct-reports groups are
-        // shown only as of the last night and a week before, so only those nights are read for them.
-        let week = nights[max(0, last - 7)].asOf
-        // Rows come in key order (night, kind, group, practice): the night and group change rarely, so they are
-        // looked up only when they do, and the practice comes back from SQLite as its offset in a list.
+        // Practice rows, night by night (each a key range): every night for the company and organizations; for
+        // managers the nights their sparklines sample plus a week and four weeks back; for direct reports only
+        // the last night and a week before. So the cost grows with groups × sampled nights, never with devices.
         var list = ","
         var practiceAt: [Int: Int] = [:]
         for (i, p) in practices.enumerated() { practiceAt[list.utf8.count] = i; list += p.key + "," }
+        let sampled = Set(Charts.sampleIndices(N)).union([max(0, last - 7), max(0, last - 28)])
         let r = try db.prepare("""
-            SELECT as_of, group_kind, group_id, instr(?5, ',' || practice || ','), ok, nudge, warn, unknown, na,
+            SELECT group_kind, group_id, instr(?5, ',' || practice || ','), ok, nudge, warn, unknown, na,
                    newly_failing, fix_nights
-            FROM rollup_practices WHERE chart = ?1 AND as_of BETWEEN ?2 AND ?3
-              AND (group_kind <> 'direct' OR as_of = ?3 OR as_of = ?4)
+            FROM rollup_practices WHERE chart = ?1 AND as_of = ?2
+              AND group_kind IN ('company', 'organization', ?3, ?4)
             """)
-        r.bind(1, chart.rawValue); r.bind(2, first); r.bind(3, lastAsOf); r.bind(4, week); r.bind(5, list)
-        var lastNight = "", night = -1
-        var lastKind = "", lastID = "", lastGroup: Group?
-        while try r.step() {
-            let asOf = r.string(0) ?? ""
-            if asOf != lastNight { lastNight = asOf; night = nightIndex[asOf] ?? -1 }
-            guard night >= 0, let p = practiceAt[r.int(3)] else { continue }
-            let n = night
-            let kindText = r.string(1) ?? "", id = r.string(2) ?? ""
-            if lastGroup == nil || id != lastID || kindText != lastKind {
-                lastGroup = groups[kindText + "\u{1}" + id]; lastID = id; lastKind = kindText
-            }
-            guard let group = lastGroup else { continue }
-            if group.cells.isEmpty { group.cells = [Int32](repeating: 0, count: P * N * 6) }
-            let base = (p * N + n) * 6
-            for f in 0..<6 { group.cells[base + f] = Int32(r.int(4 + f)) }
-            if let list = r.string(10), !list.isEmpty {
-                for v in list.split(separator: " ") { if let i = Int(v) { group.fixes[p].append(i) } }
+        r.bind(1, chart.rawValue); r.bind(5, list)
+        for (n, night) in nights.enumerated() {
+            r.bind(2, night.asOf)
+            r.bind(3, sampled.contains(n) ? "manager" : "company")
+            r.bind(4, n == last || n == max(0, last - 7) ? "direct" : "company")
+            defer { r.reset() }
+            var lastKind = "", lastID = "", lastGroup: Group?
+            while try r.step() {
+                guard let p = practiceAt[r.int(2)] else { continue }
+                let kindText = r.string(0) ?? "", id = r.string(1) ?? ""
+                if lastGroup == nil || id != lastID || kindText != lastKind {
+                    lastGroup = groups[kindText + "\u{1}" + id]; lastID = id; lastKind = kindText
+                }
+                guard let group = lastGroup else { continue }
+                if group.cells.isEmpty { group.cells = [Int32](repeating: 0, count: P * N * 6) }
+                let base = (p * N + n) * 6
+                for f in 0..<6 { group.cells[base + f] = Int32(r.int(3 + f)) }
+                // Fix times are summed over the window: complete for company and organizations, over the sampled
+                // nights for managers (their pages say so).
+                if let fixes = r.string(9), !fixes.isEmpty {
+                    for v in fixes.split(separator: " ") { if let i = Int(v) { group.fixes[p].append(i) } }
+                }
             }
         }
     }
