@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StethoscopeCore
+import StethoscopeExport
 import StethoscopeStore
 
 /// `stethoscope check`: proves every configured source and sink is reachable and accepts its credentials,
@@ -30,6 +31,13 @@ public enum Check {
         if let d = p.directory { probes.append((d.name, "directory", { try await d.check(context("directory")) })) }
         for s in p.sources { probes.append((s.source.name, "source", { try await s.source.check(context("device")) })) }
         for a in p.attribution { probes.append((a.source.name, "attribution", { try await a.source.check(context("attribution")) })) }
+        let es: ElasticsearchConfig?
+        do { es = try ElasticsearchConfig.from(exportSection: nightly.config.export) } catch {
+            return (.config, [Line(name: "config", kind: "config", ok: false, detail: "\(error)")])
+        }
+        if let es {
+            probes.append(("elasticsearch", "sink", { try await NightExporter(config: es, logger: logger).checkTemplate() }))
+        }
         let db = database ?? nightly.config.database
         probes.append(("database", "sink", {
             let store = try SnapshotStore(path: db)

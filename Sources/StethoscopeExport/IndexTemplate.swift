@@ -88,3 +88,34 @@ extension NightExporter {
         }
     }
 }
+
+extension NightExporter {
+    /// For `stethoscope check`: the cluster answers with these credentials and holds our template, with our
+    /// index pattern and strict mapping. Throws `ExportStop` saying what to fix.
+    public func checkTemplate() async throws -> String {
+        let sender = BulkSender(config: config, client: client)
+        let request = try sender.request(method: "GET", url: config.url + "/_index_template/" + config.templateName,
+                                         body: nil, label: "index template check", contentType: "application/json")
+        let response: HTTPResponse
+        do { response = try await client.send(request) } catch let error as HTTPError {
+            throw ExportStop(.connection, "\(error)")
+        }
+        let body = String(decoding: response.body, as: UTF8.self)
+        switch response.status {
+        case 200..<300:
+            guard body.contains(config.index.wildcard) else {
+                throw ExportStop(.server, "template '\(config.templateName)' does not cover \(config.index.wildcard): run `stethoscope export --install-template`")
+            }
+            guard body.contains("strict") else {
+                throw ExportStop(.server, "template '\(config.templateName)' is not strict: run `stethoscope export --install-template`")
+            }
+            return "ok: \(config.url), template '\(config.templateName)' for \(config.index.wildcard)"
+        case 404:
+            throw ExportStop(.server, "template '\(config.templateName)' is not installed: run `stethoscope export --install-template`")
+        case 401, 403:
+            throw ExportStop(.auth, "\(config.url) answered HTTP \(response.status): check export.elasticsearch credentials")
+        default:
+            throw ExportStop(.server, "\(request.what): HTTP \(response.status)\(sender.quote(response.body))")
+        }
+    }
+}

@@ -107,3 +107,15 @@ import Testing
         #expect(try exporter.pendingNights(since: asOf, store: temp.store).isEmpty)
     }
 }
+
+@Suite struct CheckTemplateTests {
+    @Test func checkSaysWhetherTheTemplateIsInstalled() async throws {
+        let server = try OpenSearchServer()
+        let exporter = NightExporter(config: testConfig(server.url))
+        await #expect(throws: ExportStop.self) { try await exporter.checkTemplate() }
+        do { _ = try await exporter.checkTemplate() } catch { #expect("\(error)".contains("--install-template")) }
+        try await exporter.installTemplate()
+        let ok = try await exporter.checkTemplate()
+        #expect(ok.contains("stethoscope-*"))
+    }
+}
