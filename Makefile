@@ -43,7 +43,7 @@ test: deps venv
 
 bench: deps
 	$(SWIFT) build -c release --product stethoscope-bench
-	.build/release/stethoscope-bench
+	.build/release/stethoscope-bench $(BENCH)
 
 # Regenerates the embedded copy of Schemas/sqlite (a test fails when it is stale).
 migrations:

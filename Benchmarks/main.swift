@@ -1,10 +1,14 @@
-// `make bench`: release build, one line per figure. The full night runs first so its peak RSS is its own.
-try await benchFullNight()
-benchMerge()
-try benchStore()
-try await benchDemo()
-try await benchJamf()
-try await benchCloud()
-try benchODBC()
-try await benchReport()
-try await benchExport()
+// `make bench`: release build, one line per figure. `stethoscope-bench night merge` runs only those.
+// The full night runs first so its peak RSS is its own.
+let only = Set(CommandLine.arguments.dropFirst())
+func want(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
+
+if want("night") { try await benchFullNight() }
+if want("merge") { benchMerge() }
+if want("store") { try benchStore() }
+if want("demo") { try await benchDemo() }
+if want("jamf") { try await benchJamf() }
+if want("cloud") { try await benchCloud() }
+if want("odbc") { try benchODBC() }
+if want("report") { try await benchReport() }
+if want("export") { try await benchExport() }
