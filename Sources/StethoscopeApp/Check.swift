@@ -17,8 +17,8 @@ public enum Check {
     public static func run(configFile: URL, database: URL?, timeoutSeconds: Double = 60) async -> (ExitStatus, [Line]) {
         LogfmtHandler.bootstrap(level: .warning)
         let logger = Logger(label: "stethoscope.check")
-        let nightly: NightlyRun
-        do { nightly = try NightlyRun.prepare(configFile: configFile, logger: logger) } catch {
+        let nightly: NightlyRun, es: ElasticsearchConfig?
+        do { (nightly, es) = try Commands.prepare(configFile, logger: logger) } catch {
             return (.config, [Line(name: "config", kind: "config", ok: false, detail: "\(error)")])
         }
         let asOf = AsOfDate.of(Date(), in: nightly.config.timeZone)
@@ -31,10 +31,6 @@ public enum Check {
         if let d = p.directory { probes.append((d.name, "directory", { try await d.check(context("directory")) })) }
         for s in p.sources { probes.append((s.source.name, "source", { try await s.source.check(context("device")) })) }
         for a in p.attribution { probes.append((a.source.name, "attribution", { try await a.source.check(context("attribution")) })) }
-        let es: ElasticsearchConfig?
-        do { es = try ElasticsearchConfig.from(exportSection: nightly.config.export) } catch {
-            return (.config, [Line(name: "config", kind: "config", ok: false, detail: "\(error)")])
-        }
         if let es {
             probes.append(("elasticsearch", "sink", { try await NightExporter(config: es, logger: logger).checkTemplate() }))
         }

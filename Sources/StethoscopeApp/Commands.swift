@@ -12,12 +12,8 @@ public enum Commands {
     /// `stethoscope run`: one nightly run. Returns the exit code (README, "Exit codes").
     public static func run(configFile: URL, asOf: String?, database: URL?, metricsFile: URL?) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        let nightly: NightlyRun
-        let exportConfig: ElasticsearchConfig?
-        do {
-            nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
-            exportConfig = try ElasticsearchConfig.from(exportSection: nightly.config.export)
-        } catch {
+        let nightly: NightlyRun, exportConfig: ElasticsearchConfig?
+        do { (nightly, exportConfig) = try prepare(configFile, logger: logger) } catch {
             logger.error("invalid config", metadata: ["error": "\(error)"])
             return .config
         }
@@ -43,6 +39,12 @@ public enum Commands {
             if let metricsFile { try? Metrics.write(RunOutcome(asOf: date, status: .failed), to: metricsFile) }
             return .failed
         }
+    }
+
+    /// Validates the whole config, plugins and export section alike, before anything runs or is probed.
+    static func prepare(_ configFile: URL, logger: Logger) throws -> (NightlyRun, ElasticsearchConfig?) {
+        let nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
+        return (nightly, try ElasticsearchConfig.from(exportSection: nightly.config.export))
     }
 
     /// `stethoscope migrate`: create or upgrade a database.
