@@ -22,7 +22,11 @@ public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvert
         self.parts = parts
     }
 
-    public var description: String { parts.map(String.init).joined(separator: ".") }
+    public var description: String {
+        var s = ""
+        for (i, p) in parts.enumerated() { if i > 0 { s += "." }; s += String(p) }
+        return s
+    }
 
     public static func < (a: VersionNumber, b: VersionNumber) -> Bool {
         for i in 0..<max(a.parts.count, b.parts.count) {

@@ -38,7 +38,7 @@ public enum WindowsVersion {
     /// `v_GS_OPERATING_SYSTEM`): the build first, then a full version, then the release id and product name.
     public static func compose(build: String?, version: String?, release: String?, osName: String?) -> String? {
         let buildNumber = build.flatMap { VersionNumber($0) }
-        if let b = buildNumber, b.parts[0] >= 10_000 { return VersionNumber(parts: [10, 0] + b.parts).description }
+        if let b = buildNumber, b.parts[0] >= 10_000 { return "10.0." + b.description }
         if let v = version.flatMap(number), v.parts.count >= 3 { return v.description }
         if let b = buildNumber, let kernel = version.flatMap({ VersionNumber($0) }), kernel.parts.count == 2, kernel.parts[0] < 10 {
             return VersionNumber(parts: kernel.parts + b.parts).description      // 6.1 + 7601

@@ -44,9 +44,11 @@ import StethoscopeCore
         devices.first { $0.deviceName == name }?.results.first { $0.practice == practice }
     }
 
-    @Test func landeskPresetStreamsDevicesWithNullsDuplicatesAndUnicode() async throws {
+    /// Text read as the driver's UTF-8 (`auto` picks it for psqlodbcw) and as UTF-16 gives the same devices.
+    @Test(arguments: ["text_encoding: auto", "text_encoding: utf8", "text_encoding: utf16"])
+    func landeskPresetStreamsDevicesWithNullsDuplicatesAndUnicode(_ encoding: String) async throws {
         let figures = FigureCounter(kind: "device", plugin: "sql_inventory")
-        let records = try await source("landesk", "preset: landesk\ndatabase_timezone: America/Los_Angeles").pull(pullContext(figures))
+        let records = try await source("landesk", "preset: landesk\ndatabase_timezone: America/Los_Angeles\n\(encoding)").pull(pullContext(figures))
         #expect(records.map(\.localID).sorted() == ["4411", "4412", "4413", "4414", "4415", "4416", "4417"])   // orphan adapter 9999 left out
         #expect(figures.snapshot().records == 7)
         #expect(figures.snapshot().requests == 4)
@@ -148,15 +150,17 @@ import StethoscopeCore
     }
 
     /// Unbounded varchar is declared with a nominal size by psqlodbc: a longer value is still read whole.
-    @Test func valuesLongerThanTheDeclaredSizeAreReadWhole() async throws {
+    @Test(arguments: ["utf8", "utf16"])
+    func valuesLongerThanTheDeclaredSizeAreReadWhole(_ encoding: String) async throws {
         let figures = FigureCounter(kind: "device", plugin: "sql_inventory")
         let records = try await source("landesk", """
             preset: custom
-            query: "SELECT g AS id, CAST(repeat('ab', 600 + g) AS varchar) AS name FROM generate_series(1, 300) AS g"
-            columns: {id: id, name: name}
+            text_encoding: \(encoding)
+            query: "SELECT g AS id, CAST(repeat('aé', 600 + g) AS varchar) AS name, CAST(NULL AS varchar(20)) AS serial FROM generate_series(1, 900) AS g"
+            columns: {id: id, name: name, serial: serial}
             """).pull(pullContext(figures))
-        #expect(records.count == 300)
-        #expect(records.allSatisfy { $0.deviceName?.count == 2 * (600 + Int($0.localID)!) })
+        #expect(records.count == 900)
+        #expect(records.allSatisfy { $0.deviceName == String(repeating: "aé", count: 600 + Int($0.localID)!) && $0.identifiers.isEmpty })
         #expect(figures.snapshot().rejected == 0)
     }
 
@@ -213,10 +217,30 @@ import StethoscopeCore
         #expect(error.message.contains("terminating connection") || error.message.contains("connection"))
     }
 
+    /// A caller that stops reading mid-result (its row handler threw) stops the fetching thread too, and the
+    /// connection serves the next query.
+    @Test func stoppingMidResultStopsTheFetcher() throws {
+        struct Enough: Error {}
+        let c = try ODBCConnection(connectionString: cluster.connectionString("landesk") + ";UID=\(PostgresCluster.user);PWD=\(SQLInventorySource.braced(cluster.password));",
+                                   loginTimeout: 30, redact: nil)
+        var seen = 0
+        #expect(throws: Enough.self) {
+            try c.query("SELECT g AS id, 'x' AS name FROM generate_series(1, 200000) AS g", timeout: 0) { _ in
+                seen += 1
+                if seen == 1000 { throw Enough() }
+            }
+        }
+        #expect(seen == 1000)
+        var count = ""
+        try c.query(#"SELECT COUNT(*) FROM "Computer""#, timeout: 0) { count = try $0.text(0) ?? "" }
+        #expect(count == "7")
+    }
+
     @Test func configMistakesAreRejected() throws {
         #expect(throws: ConfigError.self) { try source("landesk", "preset: custom") }                       // no query
         #expect(throws: ConfigError.self) { try source("landesk", "preset: landesk\ncolumns: {colour: X}") }  // unknown field
         #expect(throws: ConfigError.self) { try source("landesk", "preset: landesk\nskip: [devices]") }
+        #expect(throws: ConfigError.self) { try source("landesk", "preset: landesk\ntext_encoding: latin1") }
         #expect(throws: ConfigError.self) { try source("landesk", "preset: landesk\nqueries: {extra: {sql: SELECT 1}}") }   // no id
         let yaml = """
             sources:

@@ -13,13 +13,16 @@ struct SQLInterpretation: Sendable {
 struct DeviceRows {
     var scalars = [String?](repeating: nil, count: SQLField.allCases.count)
     var macs: [String] = []
-    var volumes: Set<Volume> = []
+    /// BitLocker volumes, each once (an array: a device has one or two).
+    var volumes: [Volume] = []
     var firewall: [(on: Bool, raw: String)] = []
     var software: [Software] = []
     var softwareSeen: Set<Software> = []
     var findings: [(id: String, reason: String?)] = []
 
     struct Volume: Hashable { var protection: String?, conversion: String?, percent: String? }
+
+    init(id: String) { scalars[SQLField.id.index] = id }
 
     subscript(_ f: SQLField) -> String? { scalars[f.index] }
 }
@@ -33,17 +36,37 @@ struct SQLDeviceSet {
     var findingsQueried = false
     var orphanRows = 0
 
+    /// Records already built, by slot: `nil` until built, and again when a later row changes the device.
+    var records: [SourceRecord?] = []
+
+    /// What `add` did with a row.
+    enum Added: Equatable {
+        /// No id: the row names no device.
+        case noID
+        /// The id is not a device of the `devices` query.
+        case orphan
+        case device(Int)
+    }
+
     /// The values of one row, by field (`nil`: NULL or not mapped). A row of `devices` may create a device.
-    mutating func add(_ values: [(SQLField, String?)], creates: Bool) -> Bool {
-        guard let idIndex = values.firstIndex(where: { $0.0 == .id }), let id = values[idIndex].1, !id.isEmpty else { return false }
+    mutating func add(_ values: [(SQLField, String?)], creates: Bool) -> Added {
+        guard let idIndex = values.firstIndex(where: { $0.0 == .id }), let id = values[idIndex].1, !id.isEmpty else { return .noID }
         let slot: Int
-        if let i = byID[id] { slot = i } else {
-            guard creates else { orphanRows += 1; return true }
+        // One hash for a new id (the common case): insert, and put the old slot back if there was one.
+        if creates, let old = byID.updateValue(devices.count, forKey: id) {
+            byID[id] = old
+            slot = old
+            records[old] = nil
+        } else if creates {
             slot = devices.count
-            byID[id] = slot
-            var d = DeviceRows()
-            d.scalars[SQLField.id.index] = id
-            devices.append(d)
+            devices.append(DeviceRows(id: id))
+            records.append(nil)
+        } else if let i = byID[id] {
+            slot = i
+            records[i] = nil
+        } else {
+            orphanRows += 1
+            return .orphan
         }
         var volume = DeviceRows.Volume()
         var software: (name: String, version: String?)?
@@ -66,14 +89,20 @@ struct SQLDeviceSet {
                 default: if d.scalars[field.index] == nil { d.scalars[field.index] = value }
                 }
             }
-            if volume != DeviceRows.Volume() { d.volumes.insert(volume) }
+            if volume != DeviceRows.Volume() && !d.volumes.contains(volume) { d.volumes.append(volume) }
             if let software, !software.name.isEmpty {
                 let s = Software(software.name, version: software.version)
                 if d.softwareSeen.insert(s).inserted { d.software.append(s) }
             }
             if let finding, !finding.id.isEmpty { d.findings.append(finding) }
         }
-        return true
+        return .device(slot)
+    }
+
+    /// Builds the record of `slot` unless it is built and unchanged since.
+    mutating func build(_ slot: Int, source: String, _ how: SQLInterpretation) {
+        guard records[slot] == nil else { return }
+        records[slot] = devices[slot].record(source: source, how, softwareInventoried: softwareInventoried, findingsQueried: findingsQueried)
     }
 }
 
@@ -138,8 +167,8 @@ extension DeviceRows {
     func encryption() -> (ok: Bool?, value: String)? {
         guard !volumes.isEmpty else { return nil }
         var verdicts: [Bool?] = []
-        var texts: [String] = []
-        let ordered = volumes.count == 1 ? Array(volumes)
+        var text = ""
+        let ordered = volumes.count == 1 ? volumes
             : volumes.sorted { ($0.protection ?? "", $0.conversion ?? "", $0.percent ?? "") < ($1.protection ?? "", $1.conversion ?? "", $1.percent ?? "") }
         for v in ordered {
             let protection = v.protection.flatMap(Flag.parse)
@@ -148,13 +177,14 @@ extension DeviceRows {
             var ok: Bool? = protection
             if conversion.map({ $0 != 1 }) == true || percent.map({ $0 < 100 }) == true { ok = false }
             verdicts.append(ok)
-            var parts: [String] = []
-            if let p = v.protection { parts.append("protection \(p)") }
-            if let c = v.conversion { parts.append("conversion \(c)") }
-            if let p = percent { parts.append("\(Int(p))% encrypted") }
-            texts.append("BitLocker " + parts.joined(separator: ", "))
+            if !text.isEmpty { text += "; " }
+            text += "BitLocker"
+            var separator = " "
+            if let p = v.protection { text += separator + "protection " + p; separator = ", " }
+            if let c = v.conversion { text += separator + "conversion " + c; separator = ", " }
+            if let p = percent { text += separator + String(Int(p)) + "% encrypted" }
         }
         let ok: Bool? = verdicts.contains(false) ? false : verdicts.contains(where: { $0 == nil }) ? nil : true
-        return (ok, texts.joined(separator: "; "))
+        return (ok, text)
     }
 }

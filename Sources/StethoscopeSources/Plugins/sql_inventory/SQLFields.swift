@@ -76,23 +76,49 @@ struct SQLQuery: Sendable, Equatable {
 
 /// Yes/no readings as inventory databases spell them; anything else ("Not Installed", "2 - unknown") is no reading.
 enum Flag {
-    /// `text` comes trimmed (values are cleaned as they are read).
+    /// `text` comes trimmed. Compared byte by byte (ASCII case folded): this runs for several columns of
+    /// every row, where `lowercased()` and Foundation's `contains` showed.
     static func parse(_ text: String) -> Bool? {
-        let t = text.lowercased()
-        switch t {
-        case "1", "yes", "y", "true", "t", "on", "enabled", "-1": return true
-        case "0", "no", "n", "false", "f", "off", "disabled": return false
-        default:
+        var text = text
+        return text.withUTF8 { b -> Bool? in
+            if b.count <= 8 {
+                var key: UInt64 = 0
+                for (i, c) in b.enumerated() { key |= UInt64(c >= 65 && c <= 90 ? c | 0x20 : c) << (8 * UInt64(i)) }
+                if let known = words[key] { return known }
+            }
             // "1 - on", "0 - off": LANDESK's coded text.
-            if let code = leadingInt(t), t.contains(" - ") { return code == 1 ? true : code == 0 ? false : nil }
-            return nil
+            guard let code = leadingInt(b), containsDash(b) else { return nil }
+            return code == 1 ? true : code == 0 ? false : nil
         }
     }
 
-    /// The integer a text starts with ("1 - fully encrypted" → 1, "100.0" → 100).
+    /// The yes/no words, as little-endian bytes of their lower-case spelling.
+    private static let words: [UInt64: Bool] = {
+        var out: [UInt64: Bool] = [:]
+        for (word, value) in [("1", true), ("yes", true), ("y", true), ("true", true), ("t", true), ("on", true), ("enabled", true), ("-1", true),
+                              ("0", false), ("no", false), ("n", false), ("false", false), ("f", false), ("off", false), ("disabled", false)] {
+            var key: UInt64 = 0
+            for (i, c) in word.utf8.enumerated() { key |= UInt64(c) << (8 * UInt64(i)) }
+            out[key] = value
+        }
+        return out
+    }()
+
+    private static func containsDash(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard b.count >= 3 else { return false }
+        for i in 0...(b.count - 3) where b[i] == 32 && b[i + 1] == 45 && b[i + 2] == 32 { return true }
+        return false
+    }
+
     static func leadingInt(_ text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { leadingInt($0) }
+    }
+
+    /// The integer a text starts with ("1 - fully encrypted" → 1, "100.0" → 100).
+    static func leadingInt(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
         var value = 0, digits = 0
-        for ch in text.utf8 {
+        for ch in text {
             if ch == 32 && digits == 0 { continue }
             guard ch >= 48 && ch <= 57 else { break }
             value = value &* 10 &+ Int(ch - 48); digits += 1
