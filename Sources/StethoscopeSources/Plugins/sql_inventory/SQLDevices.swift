@@ -9,9 +9,9 @@ struct SQLInterpretation: Sendable {
     var timestamps = SQLTimestamp(timeZone: TimeZone(identifier: "UTC")!)
 }
 
-/// Everything the queries said about one device so far; `record` turns it into a `SourceRecord`.
+/// The lists the queries gave for one device so far (its scalars live in `SQLDeviceSet.scalars`);
+/// `record` turns both into a `SourceRecord`.
 struct DeviceRows {
-    var scalars = [String?](repeating: nil, count: SQLField.allCases.count)
     var macs: [String] = []
     /// BitLocker volumes, each once (an array: a device has one or two).
     var volumes: [Volume] = []
@@ -22,9 +22,18 @@ struct DeviceRows {
 
     struct Volume: Hashable { var protection: String?, conversion: String?, percent: String? }
 
-    init(id: String) { scalars[SQLField.id.index] = id }
+}
 
-    subscript(_ f: SQLField) -> String? { scalars[f.index] }
+/// One device's scalar fields, read from the set's flat storage while its record is built.
+struct DeviceScalars {
+    let storage: ContiguousArray<String?>
+    let base: Int
+    let slots: [Int]
+
+    subscript(_ f: SQLField) -> String? {
+        let s = slots[f.index]
+        return s < 0 ? nil : storage[base + s]
+    }
 }
 
 
@@ -32,6 +41,24 @@ struct DeviceRows {
 struct SQLDeviceSet {
     var byID: [String: Int] = [:]
     var devices: [DeviceRows] = []
+    /// Column of each scalar field in a device's run of `scalars` (by `SQLField.index`), -1 when no query fills it.
+    let slots: [Int]
+    let width: Int
+    /// Every device's scalar fields, `width` per device, in one array: one small array per device cost as
+    /// much to allocate and free as the rest of the fold.
+    private(set) var scalars: ContiguousArray<String?> = []
+
+    /// A set for rows that fill `fields` (the id always).
+    init(fields: some Sequence<SQLField>) {
+        var slots = [Int](repeating: -1, count: SQLField.allCases.count)
+        var width = 0
+        for f in [SQLField.id] + fields.filter({ !$0.isList && $0 != .id }).sorted(by: { $0.index < $1.index }) where slots[f.index] < 0 {
+            slots[f.index] = width
+            width += 1
+        }
+        self.slots = slots
+        self.width = width
+    }
     var softwareInventoried = false
     var findingsQueried = false
     var orphanRows = 0
@@ -59,8 +86,10 @@ struct SQLDeviceSet {
             records[old] = nil
         } else if creates {
             slot = devices.count
-            devices.append(DeviceRows(id: id))
+            devices.append(DeviceRows())
             records.append(nil)
+            scalars.append(id)
+            for _ in 1..<width { scalars.append(nil) }
         } else if let i = byID[id] {
             slot = i
             records[i] = nil
@@ -71,6 +100,7 @@ struct SQLDeviceSet {
         var volume = DeviceRows.Volume()
         var software: (name: String, version: String?)?
         var finding: (id: String, reason: String?)?
+        let base = slot * width
         devices[slot].withRows { d in
             for (field, value) in values {
                 guard let value, !value.isEmpty else { continue }
@@ -86,7 +116,9 @@ struct SQLDeviceSet {
                 case .softwareVersion: software = (software?.name ?? "", value)
                 case .findingID: finding = (value, finding?.reason)
                 case .findingReason: finding = (finding?.id ?? "", value)
-                default: if d.scalars[field.index] == nil { d.scalars[field.index] = value }
+                default:
+                    let s = slots[field.index]
+                    if s >= 0 && scalars[base + s] == nil { scalars[base + s] = value }
                 }
             }
             if volume != DeviceRows.Volume() && !d.volumes.contains(volume) { d.volumes.append(volume) }
@@ -99,10 +131,22 @@ struct SQLDeviceSet {
         return .device(slot)
     }
 
+    /// Every record, built (those not built yet now), moved out of the set.
+    mutating func takeRecords(source: String, _ how: SQLInterpretation) -> [SourceRecord] {
+        var out: [SourceRecord] = []
+        out.reserveCapacity(records.count)
+        for slot in records.indices {
+            build(slot, source: source, how)
+            out.append(records[slot].take()!)
+        }
+        return out
+    }
+
     /// Builds the record of `slot` unless it is built and unchanged since.
     mutating func build(_ slot: Int, source: String, _ how: SQLInterpretation) {
         guard records[slot] == nil else { return }
-        records[slot] = devices[slot].record(source: source, how, softwareInventoried: softwareInventoried, findingsQueried: findingsQueried)
+        records[slot] = devices[slot].record(DeviceScalars(storage: scalars, base: slot * width, slots: slots), source: source, how,
+                                             softwareInventoried: softwareInventoried, findingsQueried: findingsQueried)
     }
 }
 
@@ -110,29 +154,29 @@ extension DeviceRows {
     /// In-place edit without copying the arrays (the device is mutated through its array slot).
     mutating func withRows(_ body: (inout DeviceRows) -> Void) { body(&self) }
 
-    func record(source: String, _ how: SQLInterpretation, softwareInventoried: Bool, findingsQueried: Bool) -> SourceRecord {
+    func record(_ v: DeviceScalars, source: String, _ how: SQLInterpretation, softwareInventoried: Bool, findingsQueried: Bool) -> SourceRecord {
         let ts = how.timestamps
-        var r = SourceRecord(source: source, localID: self[.id] ?? "", platform: how.platform, osName: self[.osName],
-                             deviceName: self[.name])
+        var r = SourceRecord(source: source, localID: v[.id] ?? "", platform: how.platform, osName: v[.osName],
+                             deviceName: v[.name])
         r.osVersion = how.platform == .windows
-            ? WindowsVersion.compose(build: self[.osBuild], version: self[.osVersion], release: self[.osRelease], osName: self[.osName]) ?? self[.osVersion]
-            : self[.osVersion]
+            ? WindowsVersion.compose(build: v[.osBuild], version: v[.osVersion], release: v[.osRelease], osName: v[.osName]) ?? v[.osVersion]
+            : v[.osVersion]
         // Lenovo keeps the friendly model ("ThinkPad T14 Gen 3") in SYSTEMVERSION and a type code in MODEL.
-        if let maker = self[.manufacturer], maker.uppercased().hasPrefix("LENOVO"), let friendly = self[.systemVersion] {
+        if let maker = v[.manufacturer], maker.uppercased().hasPrefix("LENOVO"), let friendly = v[.systemVersion] {
             r.model = friendly
         } else {
-            r.model = self[.model]
+            r.model = v[.model]
         }
-        let lastSync = self[.lastSync].flatMap(ts.parse)
-        let hwScan = self[.hwScan].flatMap(ts.parse)
-        let swScan = self[.swScan].flatMap(ts.parse)
+        let lastSync = v[.lastSync].flatMap(ts.parse)
+        let hwScan = v[.hwScan].flatMap(ts.parse)
+        let swScan = v[.swScan].flatMap(ts.parse)
         r.lastSync = [lastSync, hwScan, swScan].compactMap { $0 }.max()
-        if let s = self[.serial] { r.identifiers.append(RawIdentifier(.serial, s)) }
-        if let d = self[.deviceID] { r.identifiers.append(RawIdentifier(.deviceID, d)) }
+        if let s = v[.serial] { r.identifiers.append(RawIdentifier(.serial, s)) }
+        if let d = v[.deviceID] { r.identifiers.append(RawIdentifier(.deviceID, d)) }
         for m in macs { r.identifiers.append(RawIdentifier(.mac, m)) }
-        if let e = self[.email] { r.ownerHints.append(OwnerHint(.email, e)) }
-        if let u = self[.upn] { r.ownerHints.append(OwnerHint(.upn, u)) }
-        if let u = self[.username] { r.ownerHints.append(OwnerHint(.username, u)) }
+        if let e = v[.email] { r.ownerHints.append(OwnerHint(.email, e)) }
+        if let u = v[.upn] { r.ownerHints.append(OwnerHint(.upn, u)) }
+        if let u = v[.username] { r.ownerHints.append(OwnerHint(.username, u)) }
 
         let hwAt = hwScan ?? lastSync, swAt = swScan ?? lastSync
         if let e = encryption() { r.observations.append(Observation("encryption", satisfied: e.ok, value: e.value, observedAt: hwAt)) }
@@ -144,7 +188,7 @@ extension DeviceRows {
         }
         for (practice, field, findingIDs) in [("screen_lock", SQLField.screenLock, how.screenLockFindings),
                                               ("auto_updates", SQLField.autoUpdates, how.autoUpdatesFindings)] {
-            if let raw = self[field], let on = Flag.parse(raw) {
+            if let raw = v[field], let on = Flag.parse(raw) {
                 r.observations.append(Observation(practice, satisfied: on, value: raw, observedAt: hwAt))
             } else if findingsQueried {
                 let hits = findings.filter { f in findingIDs.contains { $0.caseInsensitiveCompare(f.id) == .orderedSame } }
@@ -155,7 +199,7 @@ extension DeviceRows {
                                                   observedAt: swAt))
             }
         }
-        if let raw = self[.remoteLogin], let on = Flag.parse(raw) {
+        if let raw = v[.remoteLogin], let on = Flag.parse(raw) {
             r.observations.append(Observation("remote_login", satisfied: !on, value: "remote login \(on ? "on" : "off")", observedAt: hwAt))
         }
         r.software = softwareInventoried ? software : nil
@@ -168,6 +212,7 @@ extension DeviceRows {
         guard !volumes.isEmpty else { return nil }
         var verdicts: [Bool?] = []
         var text = ""
+        text.reserveCapacity(96 * volumes.count)
         let ordered = volumes.count == 1 ? volumes
             : volumes.sorted { ($0.protection ?? "", $0.conversion ?? "", $0.percent ?? "") < ($1.protection ?? "", $1.conversion ?? "", $1.percent ?? "") }
         for v in ordered {

@@ -165,7 +165,7 @@ struct SQLInventorySource: DeviceSource {
         let figures = context.figures
         let connection: ODBCConnection
         do { connection = try connect() } catch { figures.error("connect"); throw error }
-        var devices = SQLDeviceSet()
+        var devices = SQLDeviceSet(fields: queries.flatMap(\.columns.keys))
         devices.softwareInventoried = queries.contains { $0.columns[.softwareName] != nil }
         devices.findingsQueried = queries.contains { $0.columns[.findingID] != nil }
         for (n, q) in queries.enumerated() {
@@ -215,8 +215,7 @@ struct SQLInventorySource: DeviceSource {
         if devices.orphanRows > 0 {
             context.logger.info("rows for devices the devices query did not return", metadata: ["source": "\(name)", "rows": "\(devices.orphanRows)"])
         }
-        for slot in devices.devices.indices { devices.build(slot, source: name, interpretation) }
-        let records = devices.records.map { $0! }
+        let records = devices.takeRecords(source: name, interpretation)
         figures.setRecords(records.count)
         return records
     }
@@ -307,11 +306,11 @@ struct SQLInventorySource: DeviceSource {
         }
         let how = SQLInterpretation()
         let start = ContinuousClock.now
-        var devices = SQLDeviceSet()
+        var devices = SQLDeviceSet(fields: fields)
         for values in made {
             if case .device(let slot) = devices.add(values, creates: true) { devices.build(slot, source: "epm", how) }
         }
-        let records = devices.records.map { $0! }
+        let records = devices.takeRecords(source: "epm", how)
         let elapsed = ContinuousClock.now - start
         return Double(records.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
