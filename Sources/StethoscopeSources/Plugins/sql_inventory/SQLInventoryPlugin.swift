@@ -260,14 +260,11 @@ struct SQLInventorySource: DeviceSource {
     public static func sql(_ preset: String, query: String) -> String? {
         SQLPresets.queries(preset).first { $0.name == query }?.sql
     }
-    /// Rows of `sql` fetched with every column read as text and dropped: the driver and server alone.
+    /// Rows of `sql` fetched (bound, packed, handed over) and dropped unread: the driver and server alone.
     public static func bareFetch(connectionString: String, sql: String) throws -> Int {
         let c = try ODBCConnection(connectionString: connectionString, loginTimeout: 30, redact: nil)
         var rows = 0
-        try c.query(sql, timeout: 0) { row in
-            for i in 0..<row.columns.count { _ = try row.text(i) }
-            rows += 1
-        }
+        try c.query(sql, timeout: 0) { _ in rows += 1 }
         return rows
     }
     /// A pull on the calling thread (the benchmark is synchronous).
