@@ -21,7 +21,6 @@ struct DeviceRows {
     var findings: [(id: String, reason: String?)] = []
 
     struct Volume: Hashable { var protection: String?, conversion: String?, percent: String? }
-
 }
 
 /// One device's scalar fields, read from the set's flat storage while its record is built.
@@ -47,6 +46,11 @@ struct SQLDeviceSet {
     /// Every device's scalar fields, `width` per device, in one array: one small array per device cost as
     /// much to allocate and free as the rest of the fold.
     private(set) var scalars: ContiguousArray<String?> = []
+    /// Records already built, by slot: `nil` until built, and again when a later row changes the device.
+    var records: [SourceRecord?] = []
+    var softwareInventoried = false
+    var findingsQueried = false
+    var orphanRows = 0
 
     /// A set for rows that fill `fields` (the id always).
     init(fields: some Sequence<SQLField>) {
@@ -59,12 +63,6 @@ struct SQLDeviceSet {
         self.slots = slots
         self.width = width
     }
-    var softwareInventoried = false
-    var findingsQueried = false
-    var orphanRows = 0
-
-    /// Records already built, by slot: `nil` until built, and again when a later row changes the device.
-    var records: [SourceRecord?] = []
 
     /// What `add` did with a row.
     enum Added: Equatable {

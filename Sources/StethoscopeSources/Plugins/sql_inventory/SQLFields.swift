@@ -21,7 +21,7 @@ enum SQLField: String, CaseIterable, Sendable {
     case softwareName = "software_name", softwareVersion = "software_version"
     case findingID = "finding_id", findingReason = "finding_reason"
 
-    /// The field's slot in `DeviceRows.scalars` (a switch: no hashing per value).
+    /// The field's position in `SQLDeviceSet.slots` (a switch: no hashing per value).
     var index: Int {
         switch self {
         case .id: return 0
