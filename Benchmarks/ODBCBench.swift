@@ -126,4 +126,3 @@ private func require<T>(_ value: T?) throws -> T {
     guard let value else { throw SourceError("bench", "missing value") }
     return value
 }
-

@@ -99,9 +99,11 @@ final class ODBCConnection {
         var statement = Array(sql.utf8)
         let rc = statement.withUnsafeMutableBufferPointer { SQLExecDirect(stmt, $0.baseAddress, SQLINTEGER($0.count)) }
         guard succeeded(rc) || rc == SQL_NO_DATA else { throw fail("query failed") }
-        let result = try ODBCResult(stmt!, text: text)
-        try columns(result.columns)
-        do { return try result.rows(body) } catch let e as ODBCError {
+        do {
+            let result = try ODBCResult(stmt!, text: text)
+            try columns(result.columns)
+            return try result.rows(body)
+        } catch let e as ODBCError {
             throw ODBCError(what: e.what, diagnostics: clean(e.diagnostics))
         }
     }

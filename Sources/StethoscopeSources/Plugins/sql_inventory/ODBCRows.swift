@@ -38,6 +38,25 @@ enum ODBCKind: Equatable {
         default: self = .text(size: size)
         }
     }
+
+    /// The C type the value is fetched as.
+    func cType(_ text: ODBCText) -> Int32 {
+        switch self {
+        case .text: return text.cType
+        case .integer: return SQL_C_SBIGINT
+        case .timestamp: return SQL_C_TYPE_TIMESTAMP
+        }
+    }
+
+    /// Bytes a bound value takes. Text: UTF-8 up to 4 bytes a character; UTF-16 with room for surrogate
+    /// pairs, signs and decimal points; both with the terminator.
+    func boundWidth(_ text: ODBCText) -> Int {
+        switch self {
+        case .text(let size): return text == .utf8 ? size * 4 + 1 : (size * 2 + 8) * MemoryLayout<SQLWCHAR>.stride
+        case .integer: return MemoryLayout<Int64>.stride
+        case .timestamp: return MemoryLayout<SQL_TIMESTAMP_STRUCT>.stride
+        }
+    }
 }
 
 /// The result of one statement, read row by row.
@@ -120,10 +139,10 @@ final class ODBCResult {
         switch kinds[index] {
         case .integer:
             var value: Int64 = 0
-            return try fixed(index, SQL_C_SBIGINT, &value) ? String(value) : nil
+            return try fixed(index, &value) ? String(value) : nil
         case .timestamp:
             var value = SQL_TIMESTAMP_STRUCT()
-            return try fixed(index, SQL_C_TYPE_TIMESTAMP, &value) ? ODBCResult.string(value) : nil
+            return try fixed(index, &value) ? ODBCResult.string(value) : nil
         case .text: return try readText(index).map { decode(pieceBuffer, bytes: $0) }
         }
     }
@@ -155,10 +174,10 @@ final class ODBCResult {
     }
 
     /// One fixed-size value with `SQLGetData`; false for NULL.
-    private func fixed<T: BitwiseCopyable>(_ index: Int, _ cType: Int32, _ value: inout T) throws -> Bool {
+    private func fixed<T: BitwiseCopyable>(_ index: Int, _ value: inout T) throws -> Bool {
         var indicator: SQLLEN = 0
         let rc = withUnsafeMutableBytes(of: &value) {
-            SQLGetData(stmt, SQLUSMALLINT(index + 1), SQLSMALLINT(cType), $0.baseAddress, SQLLEN($0.count), &indicator)
+            SQLGetData(stmt, SQLUSMALLINT(index + 1), SQLSMALLINT(kinds[index].cType(text)), $0.baseAddress, SQLLEN($0.count), &indicator)
         }
         guard succeeded(rc) else { throw error("cannot read column \(columns[index])") }
         return indicator != SQLLEN(SQL_NULL_DATA)
@@ -327,15 +346,7 @@ private final class ODBCRing: @unchecked Sendable {
 
     init?(_ result: ODBCResult) {
         self.result = result
-        let widths = result.kinds.map { kind -> Int in
-            switch kind {
-            // UTF-8: up to 4 bytes a character; UTF-16: room for surrogate pairs, signs and decimal points.
-            // Both with the terminator.
-            case .text(let size): return result.text == .utf8 ? size * 4 + 1 : (size * 2 + 8) * MemoryLayout<SQLWCHAR>.stride
-            case .integer: return MemoryLayout<Int64>.stride
-            case .timestamp: return MemoryLayout<SQL_TIMESTAMP_STRUCT>.stride
-            }
-        }
+        let widths = result.kinds.map { $0.boundWidth(result.text) }
         bound = ODBCBound(widths: widths, rows: ODBCResult.blockRows)
         let stmt = result.stmt
         guard succeeded(SQLSetStmtAttr(stmt, SQL_ATTR_ROW_ARRAY_SIZE, SQLPOINTER(bitPattern: ODBCResult.blockRows), 0)),
@@ -352,13 +363,7 @@ private final class ODBCRing: @unchecked Sendable {
 
     private func bind() -> Bool {
         for (i, kind) in result.kinds.enumerated() {
-            let cType: Int32
-            switch kind {
-            case .text: cType = result.text.cType
-            case .integer: cType = SQL_C_SBIGINT
-            case .timestamp: cType = SQL_C_TYPE_TIMESTAMP
-            }
-            guard succeeded(SQLBindCol(result.stmt, SQLUSMALLINT(i + 1), SQLSMALLINT(cType), bound.values[i],
+            guard succeeded(SQLBindCol(result.stmt, SQLUSMALLINT(i + 1), SQLSMALLINT(kind.cType(result.text)), bound.values[i],
                                        SQLLEN(bound.widths[i]), bound.indicators[i])) else { return false }
         }
         return true

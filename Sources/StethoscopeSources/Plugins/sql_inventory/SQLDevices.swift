@@ -51,6 +51,8 @@ struct SQLDeviceSet {
     var softwareInventoried = false
     var findingsQueried = false
     var orphanRows = 0
+    /// The device whose rows the last query is handing out now (see `streamed`).
+    private var streaming: Int?
 
     /// A set for rows that fill `fields` (the id always).
     init(fields: some Sequence<SQLField>) {
@@ -127,6 +129,15 @@ struct SQLDeviceSet {
             if let finding, !finding.id.isEmpty { d.findings.append(finding) }
         }
         return .device(slot)
+    }
+
+    /// A row of the last query touched `slot`: the device before it is built once the rows move on to
+    /// another device (joins hand out a device's rows together), while the driver fetches the next block;
+    /// a device touched again later is built again at the end.
+    mutating func streamed(_ slot: Int, source: String, _ how: SQLInterpretation) {
+        guard slot != streaming else { return }
+        if let done = streaming { build(done, source: source, how) }
+        streaming = slot
     }
 
     /// Every record, built (those not built yet now), moved out of the set.

@@ -173,11 +173,7 @@ struct SQLInventorySource: DeviceSource {
             var plan: [(column: Int, fields: [SQLField])] = []
             var unreported = 0
             let creates = q.name == "devices"
-            // During the last query, a device's record is built as soon as the rows move on to another
-            // device (joins hand out a device's rows together), on this thread while the driver fetches
-            // the next block; a device touched again later is built again at the end.
             let last = n == queries.count - 1
-            var streaming: Int?
             var truncated = 0
             var values: [(SQLField, String?)] = []
             values.reserveCapacity(q.columns.count)
@@ -193,11 +189,7 @@ struct SQLInventorySource: DeviceSource {
                     switch devices.add(values, creates: creates) {
                     case .noID: figures.reject("\(q.name): row \(row.fetched) has no id")
                     case .orphan: break
-                    case .device(let slot):
-                        if last && streaming != slot {
-                            if let done = streaming { devices.build(done, source: name, interpretation) }
-                            streaming = slot
-                        }
+                    case .device(let slot): if last { devices.streamed(slot, source: name, interpretation) }
                     }
                     if creates {
                         unreported += 1
@@ -305,7 +297,7 @@ struct SQLInventorySource: DeviceSource {
         let start = ContinuousClock.now
         var devices = SQLDeviceSet(fields: fields)
         for values in made {
-            if case .device(let slot) = devices.add(values, creates: true) { devices.build(slot, source: "epm", how) }
+            if case .device(let slot) = devices.add(values, creates: true) { devices.streamed(slot, source: "epm", how) }
         }
         let records = devices.takeRecords(source: "epm", how)
         let elapsed = ContinuousClock.now - start
