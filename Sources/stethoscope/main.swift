@@ -12,6 +12,7 @@ struct Stethoscope: AsyncParsableCommand {
             Exit codes: 0 complete; 2 failed (nothing written); 3 partial (a source failed, its devices were
             carried forward); 4 export failed; 64 usage error; 78 invalid config; 1 unexpected error.
             """,
+        version: StethoscopeVersion.description,
         subcommands: [Run.self, Demo.self, Check.self, Export.self, Report.self, Rollup.self, Migrate.self])
 }
 
