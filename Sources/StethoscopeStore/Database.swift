@@ -189,3 +189,8 @@ public final class Statement {
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 }
+
+extension Database {
+    /// The SQLite library this process runs with (not the headers it was built against), for `--version`.
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}

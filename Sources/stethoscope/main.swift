@@ -14,6 +14,7 @@ struct Stethoscope: AsyncParsableCommand {
             devices, nothing written); 64 usage error (including --as-of after tomorrow); 75 database locked by another
             process; 78 invalid config; 1 unexpected error.
             """,
+        version: StethoscopeVersion.description,
         subcommands: [Run.self, Demo.self, Check.self, Export.self, Report.self, Rollup.self, Migrate.self])
 }
 
