@@ -39,8 +39,9 @@ public struct NightlyRun: Sendable {
         return NightlyRun(config: config, plugins: plugins, logger: logger)
     }
 
-    /// Runs the night `asOf` (default: today in the configured time zone) into `store`.
-    public func run(asOf: String, now: Date, store: SnapshotStore) async throws -> RunOutcome {
+    /// Runs the night `asOf` (default: today in the configured time zone) into `store`. Without `force`, a re-run
+    /// that would replace a stored night with fewer than `safety.min_rerun_share` of its devices throws `RerunRefused`.
+    public func run(asOf: String, now: Date, store: SnapshotStore, force: Bool = false) async throws -> RunOutcome {
         let started = Date()
         var outcome = RunOutcome(asOf: asOf, status: .complete)
         var log = logger
@@ -86,15 +87,33 @@ public struct NightlyRun: Sendable {
             asOf: asOf, startedAt: started, finishedAt: Date(), status: outcome.status, figures: pulled.figures,
             people: orgChart.order.compactMap { orgChart[$0] }, practices: config.practices, conflicts: merged.conflicts,
             failedSources: Set(pulled.failedDevice), sourceRecords: records.count)
-        let summary = try store.writeNight(night, devices: merged.groups.lazy.map { evaluator.evaluate($0, records) })
-        let tWrite = Date()
-        outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge)))
-        outcome.stages.append(("total", tWrite.timeIntervalSince(started)))
-        // Roll-ups and retention pruning (StethoscopeReport); a failure here leaves the snapshot intact.
-        do { try Rollups.afterNight(store: store, asOf: asOf, retentionNights: config.detailRetentionNights) } catch {
-            log.error("roll-up failed; `stethoscope rollup --rebuild` recomputes it", metadata: ["error": "\(error)"])
+        let stored = force ? nil : try store.storedDevices(asOf: asOf)
+        let share = config.safety.minRerunShare
+        var rollupSeconds = 0.0
+        let summary = try store.writeNight(night, devices: merged.groups.lazy.map { evaluator.evaluate($0, records) }) { written in
+            // Both inside the night's transaction: a refused re-run or a failed roll-up leaves the stored state as it was.
+            if let stored, Double(written.devices) < share * Double(stored) {
+                throw RerunRefused(asOf: asOf, stored: stored, found: written.devices, share: share)
+            }
+            rollupSeconds = try Rollups.compute(store, asOf: asOf).seconds
         }
-        outcome.stages.append(("rollup", Date().timeIntervalSince(tWrite)))
+        let tWrite = Date()
+        outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge) - rollupSeconds))
+        outcome.stages.append(("total", tWrite.timeIntervalSince(started)))
+        // Retention counts back from the newest complete night that is not in the future (DESIGN.md, "Safety rules");
+        // a failure here leaves the committed night as it is.
+        do {
+            let pruned = try Rollups.prune(store, asOf: asOf, retentionNights: config.detailRetentionNights,
+                                           today: AsOfDate.of(Date(), in: config.timeZone))
+            if let first = pruned.first, let last = pruned.last {
+                log.info("retention pruned detail", metadata: [
+                    "nights": "\(pruned.count)", "first": "\(first)", "last": "\(last)",
+                    "detail_nights": "\(config.detailRetentionNights)"])
+            }
+        } catch {
+            log.error("retention pruning failed; the night is committed", metadata: ["error": "\(error)"])
+        }
+        outcome.stages.append(("rollup", rollupSeconds + Date().timeIntervalSince(tWrite)))
         outcome.devices = summary.devices
         outcome.carriedForward = summary.carriedForward
         outcome.sourceRecords = records.count
@@ -104,6 +123,19 @@ public struct NightlyRun: Sendable {
             "seconds": "\(String(format: "%.2f", tWrite.timeIntervalSince(started)))",
         ])
         return outcome
+    }
+
+    /// A re-run refused because it would replace a stored night with far fewer devices (README, exit code 6).
+    public struct RerunRefused: Error, CustomStringConvertible, Sendable {
+        public var asOf: String
+        public var stored: Int
+        public var found: Int
+        public var share: Double
+        public var description: String {
+            "night \(asOf) is stored with \(stored) devices but this re-run found \(found), fewer than "
+                + "\(Int((share * 100).rounded()))% of them (safety.min_rerun_share): the stored night is kept; "
+                + "pass --force to replace it"
+        }
     }
 
     struct Pulled: Sendable {

@@ -24,6 +24,8 @@ public struct StethoscopeConfig: Sendable {
     public var detailRetentionNights: Int
     /// The folder of the config file: relative paths in plugin sections resolve against it.
     public var baseDirectory: URL
+    /// `safety:`: guards against losing history by mistake and against overlapping writers.
+    public var safety = SafetySettings()
 
     public static func load(file: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StethoscopeConfig {
         guard let data = FileManager.default.contents(atPath: file.path) else {
@@ -62,11 +64,12 @@ public struct StethoscopeConfig: Sendable {
             retention = try r.int("detail_nights", default: 120, min: 1)
             try r.finish()
         }
+        let safety = try SafetySettings(root.section("safety"))
         try root.finish()
         return StethoscopeConfig(
             timeZone: tz, database: database, staleAfterDays: stale, directory: directory, sources: sources,
             attribution: attribution, practices: practices, extraPlaceholderSerials: placeholders, export: export,
-            report: report, detailRetentionNights: retention, baseDirectory: baseDirectory)
+            report: report, detailRetentionNights: retention, baseDirectory: baseDirectory, safety: safety)
     }
 
     private static func plugin(_ s: ConfigSection, defaultName: String?) throws -> PluginConfig {
@@ -79,6 +82,26 @@ public struct StethoscopeConfig: Sendable {
             throw s.error("name", "use letters, digits, '-', '_' or '.' only")
         }
         return PluginConfig(name: name, type: type, section: s)
+    }
+}
+
+/// `safety: {min_rerun_share, lock_wait_s}` (README, "Configuration").
+public struct SafetySettings: Sendable {
+    /// Re-running a stored night is refused (unless `--force`) when it would hold fewer than this share of the
+    /// stored night's devices; 0 turns the check off.
+    public var minRerunShare: Double = 0.5
+    /// How long `run`, `export` and `rollup` wait for another process's lock on the database before exiting 75.
+    public var lockWaitSeconds: Double = 600
+
+    public init() {}
+
+    init(_ section: ConfigSection?) throws {
+        guard let section else { return }
+        minRerunShare = try section.double("min_rerun_share", default: minRerunShare, min: 0)
+        guard minRerunShare <= 1 else { throw section.error("min_rerun_share", "must be at most 1, found \(minRerunShare)") }
+        lockWaitSeconds = try section.double("lock_wait_s", default: lockWaitSeconds, min: 0)
+        guard lockWaitSeconds <= 86_400 else { throw section.error("lock_wait_s", "must be at most 86400, found \(lockWaitSeconds)") }
+        try section.finish()
     }
 }
 

@@ -92,6 +92,12 @@ public final class Database {
         return statement.int(0)
     }
 
+    /// The file of the main database, `nil` for an in-memory or temporary one.
+    public var filename: String? {
+        guard let name = sqlite3_db_filename(handle, "main"), name.pointee != 0 else { return nil }
+        return String(cString: name)
+    }
+
     /// Rows changed by the last INSERT/UPDATE/DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }

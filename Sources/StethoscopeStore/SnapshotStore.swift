@@ -53,8 +53,11 @@ public final class SnapshotStore {
     /// Writes (or replaces) one night in one transaction: on any error the previous state stays as it was.
     /// `devices` is consumed once, lazily. Devices seen only by `night.failedSources` are then carried forward
     /// from the last complete night before it (DESIGN.md, "Snapshots and history").
+    /// `beforeCommit` runs inside the transaction once the night is written (the run's roll-ups and its re-run check):
+    /// when it throws, nothing of the night is committed, so a night never exists without its roll-ups.
     @discardableResult
-    public func writeNight(_ night: NightRecord, devices: some Sequence<DeviceSnapshot>) throws -> NightWriteSummary {
+    public func writeNight(_ night: NightRecord, devices: some Sequence<DeviceSnapshot>,
+                           beforeCommit: (NightWriteSummary) throws -> Void = { _ in }) throws -> NightWriteSummary {
         guard AsOfDate.isValid(night.asOf) else { throw InvalidNight(description: "invalid as-of date '\(night.asOf)'") }
         let start = ContinuousClock.now
         var summary = try database.transaction { () -> NightWriteSummary in
@@ -75,6 +78,7 @@ public final class SnapshotStore {
             update.bind(2, written.carriedForward)
             update.bind(3, night.asOf)
             try update.run()
+            try beforeCommit(written)
             return written
         }
         let elapsed = (ContinuousClock.now - start).components
@@ -88,6 +92,13 @@ public final class SnapshotStore {
             "SELECT as_of FROM runs WHERE status = 'complete' AND as_of < ? ORDER BY as_of DESC LIMIT 1")
         query.bind(1, asOf)
         return try query.step() ? query.string(0) : nil
+    }
+
+    /// The devices of the stored night `asOf` (carried-forward ones included), `nil` when there is no such night.
+    public func storedDevices(asOf: String) throws -> Int? {
+        let query = try database.prepare("SELECT devices FROM runs WHERE as_of = ?")
+        query.bind(1, asOf)
+        return try query.step() ? query.int(0) : nil
     }
 
     /// Every stored night, oldest first.
