@@ -15,4 +15,13 @@ extension SnapshotStore {
         }
         return out
     }
+
+    /// Records per source that succeeded on a night (`run_sources`), the baseline of the record-drop check.
+    public func sourceRecords(asOf: String) throws -> [String: Int] {
+        let st = try database.prepare("SELECT source, records FROM run_sources WHERE as_of = ?1 AND status = 'ok'")
+        st.bind(1, asOf)
+        var out: [String: Int] = [:]
+        while try st.step() { out[st.string(0) ?? ""] = st.int(1) }
+        return out
+    }
 }
