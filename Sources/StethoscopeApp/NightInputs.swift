@@ -78,4 +78,26 @@ extension NightlyRun {
             }
         }
     }
+
+    /// Gives each failed attribution entry the owners it decided on the last complete night (by device key, in
+    /// its place in the precedence order), as a failed directory keeps the last complete night's people: an
+    /// outage of bitFit must not strip its devices of their owners. The night is partial all the same.
+    func carryAttributionForward(_ pulled: inout Pulled, asOf: String, store: SnapshotStore, logger: Logger) throws {
+        guard !pulled.failedAttribution.isEmpty, let last = try store.lastCompleteNight(before: asOf) else { return }
+        var lists: [String: [OwnerAssignment]] = [:]
+        for (via, list) in pulled.assignments where lists[via] == nil { lists[via] = list }
+        for name in pulled.failedAttribution {
+            // A key is `kind:value` (`mac:AA:BB:…` splits at the first colon); suffixed duplicates are skipped.
+            let carried = try store.attributedOwners(asOf: last, via: name).compactMap { row -> OwnerAssignment? in
+                guard let colon = row.deviceKey.firstIndex(of: ":"), !row.deviceKey.contains("#"),
+                      let kind = IdentifierKind(rawValue: String(row.deviceKey[..<colon])) else { return nil }
+                return OwnerAssignment(RawIdentifier(kind, String(row.deviceKey[row.deviceKey.index(after: colon)...])), email: row.owner)
+            }
+            lists[name] = carried
+            logger.warning("attribution failed; using the owners it gave on the last complete night", metadata: [
+                "source": "\(name)", "devices": "\(carried.count)", "from": "\(last)",
+            ])
+        }
+        pulled.assignments = plugins.attribution.map(\.source.name).compactMap { name in lists[name].map { (name, $0) } }
+    }
 }

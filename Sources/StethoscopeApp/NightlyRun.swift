@@ -55,6 +55,7 @@ public struct NightlyRun: Sendable {
         var pulled = await pullAll(asOf: asOf, now: now, logger: log)
         clampFutureTimes(&pulled, now: now, logger: log)
         try rejectRecordDrops(&pulled, asOf: asOf, store: store, logger: log)
+        try carryAttributionForward(&pulled, asOf: asOf, store: store, logger: log)
         let tPull = Date()
         outcome.stages.append(("pull", tPull.timeIntervalSince(started)))
         outcome.sources = pulled.figures.sorted { $0.key < $1.key }.map { ($0.key, $0.value.kind, $0.value.records, $0.value.failure != nil) }

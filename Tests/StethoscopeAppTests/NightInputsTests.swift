@@ -81,6 +81,33 @@ import StethoscopeStore
         #expect(quality.contains("partial"))
     }
 
+    @Test func aFailedAttributionSourceKeepsTheOwnersItGaveOnTheLastCompleteNight() async throws {
+        let dir = try temporaryDirectory()
+        let db = dir.appendingPathComponent("s.db")
+        let common = "seed: 3, people: 300"
+        func config(_ assets: String) throws -> URL {
+            try write("""
+                directory: {type: demo, \(common)}
+                sources:
+                  - {name: jamf, type: demo, feed: jamf, \(common)}
+                  - {name: mdm, type: demo, feed: mdm, \(common)}
+                  - {name: google, type: demo, feed: google, \(common)}
+                attribution:
+                  - {name: assets, \(assets)}
+                """, in: dir)
+        }
+        #expect(await Commands.run(configFile: try config("type: demo, feed: assets, \(common)"), asOf: "2026-10-01", database: db, metricsFile: nil) == .complete)
+        #expect(await Commands.run(configFile: try config("type: asset_csv, path: gone.csv"), asOf: "2026-10-02", database: db, metricsFile: nil) == .partial)
+        let d = try self.db(db)
+        #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-10-01' AND owner_via = 'assets'") > 0)
+        #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-10-02' AND owner_via = 'assets'") > 0)
+        // No device the list gave an owner last night lost it tonight.
+        #expect(try d.count("""
+            SELECT count(*) FROM devices a JOIN devices b ON b.device_id = a.device_id AND b.as_of = '2026-10-02'
+            WHERE a.as_of = '2026-10-01' AND a.owner_via = 'assets' AND (b.owner IS NULL OR b.owner <> a.owner)
+            """) == 0)
+    }
+
     @Test func jobsNightlyExitsThreeAndItsMetricsNameTheFailedAttribution() throws {
         let dir = try temporaryDirectory()
         let file = try write("""
