@@ -14,15 +14,23 @@ public enum Commands {
 
     /// `stethoscope run`: one nightly run. Returns the exit code (README, "Exit codes"). `allowFuture` accepts an
     /// as-of date after tomorrow (tests); `force` replaces a stored night even with far fewer devices; `lockWait`
-    /// overrides `safety.lock_wait_s`.
+    /// overrides `safety.lock_wait_s`; `acceptDrop` names sources whose record-count drop tonight is real.
     public static func run(configFile: URL, asOf: String?, database: URL?, metricsFile: URL?,
-                           allowFuture: Bool = false, force: Bool = false, lockWait: Double? = nil) async -> ExitStatus {
+                           allowFuture: Bool = false, force: Bool = false, lockWait: Double? = nil,
+                           acceptDrop: [String] = []) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        let nightly: NightlyRun, exportConfig: ElasticsearchConfig?
+        var nightly: NightlyRun, exportConfig: ElasticsearchConfig?
         do { (nightly, exportConfig) = try prepare(configFile, logger: logger) } catch {
             logger.error("invalid config", metadata: ["error": "\(error)"])
             return .config
         }
+        let names = Set(([nightly.config.directory].compactMap { $0 } + nightly.config.sources + nightly.config.attribution).map(\.name))
+        for name in acceptDrop where !names.contains(name) {
+            logger.error("invalid --accept-drop: no source of that name", metadata: [
+                "value": "\(name.prefix(60))", "names": "\(names.sorted().joined(separator: ","))"])
+            return .usage
+        }
+        nightly.acceptedDrops = Set(acceptDrop)
         let tz = nightly.config.timeZone
         let today = AsOfDate.of(Date(), in: tz)
         let date = asOf ?? today
@@ -124,6 +132,16 @@ enum Metrics {
             "# HELP stethoscope_failed_sources Sources that failed in the last run.",
             "# TYPE stethoscope_failed_sources gauge",
             "stethoscope_failed_sources \(o.failedSources.count)",
+            "# HELP stethoscope_source_failed Whether each source, directory and attribution entry failed in the last run (1 failed).",
+            "# TYPE stethoscope_source_failed gauge",
+        ]
+        for s in o.sources { lines.append("stethoscope_source_failed{source=\"\(s.name)\",kind=\"\(s.kind)\"} \(s.failed ? 1 : 0)") }
+        lines += [
+            "# HELP stethoscope_source_records_by_source Records each source returned in the last run.",
+            "# TYPE stethoscope_source_records_by_source gauge",
+        ]
+        for s in o.sources { lines.append("stethoscope_source_records_by_source{source=\"\(s.name)\",kind=\"\(s.kind)\"} \(s.records)") }
+        lines += [
             "# HELP stethoscope_stage_seconds Duration of each stage of the last run.",
             "# TYPE stethoscope_stage_seconds gauge",
         ]

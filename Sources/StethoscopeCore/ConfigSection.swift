@@ -152,11 +152,20 @@ public final class ConfigSection: @unchecked Sendable {
         try optionalInt(key, min: min, max: max) ?? value
     }
 
-    public func double(_ key: String, default value: Double, min: Double? = nil) throws -> Double {
+    /// A number within `min...max`. Both bounds are required: every number the config gives ends up in an
+    /// integer somewhere (milliseconds for curl, nanoseconds for a sleep), and an unbounded one such as
+    /// `timeout_s: 1e308` would trap there instead of being named here.
+    public func double(_ key: String, default value: Double, min: Double, max: Double) throws -> Double {
         guard let s = try scalar(key, expected: "a number") else { return value }
-        guard let v = Double(s), v.isFinite else { throw error(key, "expected a number, found '\(s.prefix(40))'") }
-        if let min, v < min { throw error(key, "must be at least \(min), found \(v)") }
+        guard let v = Double(try expand(s, key: key)), v.isFinite else { throw error(key, "expected a number, found '\(s.prefix(40))'") }
+        if v < min { throw error(key, "must be at least \(Self.format(min)), found \(Self.format(v))") }
+        if v > max { throw error(key, "must be at most \(Self.format(max)), found \(Self.format(v))") }
         return v
+    }
+
+    /// `30` rather than `30.0`; exponents stay for huge values.
+    static func format(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
     }
 
     public func bool(_ key: String, default value: Bool) throws -> Bool {

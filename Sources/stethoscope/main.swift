@@ -47,10 +47,15 @@ struct Run: AsyncParsableCommand {
         if let lockWait, !(0...86_400).contains(lockWait) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
     }
 
+    @Option(name: .customLong("accept-drop"),
+            help: "A source whose record count really fell more than max_record_drop since the last complete night (repeatable).")
+    var acceptDrop: [String] = []
+
     func run() async throws {
         let code = await Commands.run(
             configFile: URL(fileURLWithPath: config), asOf: asOf, database: db.map { URL(fileURLWithPath: $0) },
-            metricsFile: metrics.map { URL(fileURLWithPath: $0) }, allowFuture: allowFuture, force: force, lockWait: lockWait)
+            metricsFile: metrics.map { URL(fileURLWithPath: $0) }, allowFuture: allowFuture, force: force, lockWait: lockWait,
+            acceptDrop: acceptDrop)
         throw ExitCode(code.rawValue)
     }
 }
@@ -92,6 +97,11 @@ struct Check: AsyncParsableCommand {
     @Option(help: "The YAML config file.") var config: String
     @Option(help: "The SQLite database. Default: the config's `database`.") var db: String?
     @Option(help: "Seconds to wait for each source.") var timeout: Double = 60
+
+    func validate() throws {
+        // Converted to nanoseconds for the wait: out of range it would trap, not time out.
+        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be more than 0 and at most 86400 seconds") }
+    }
 
     func run() async throws {
         let (code, lines) = await StethoscopeApp.Check.run(
