@@ -61,7 +61,7 @@ public enum Check {
     }
 
     public static func format(_ line: Line) -> String {
-        "\(line.ok ? "ok  " : "FAIL") \(line.kind.padding(toLength: 11, withPad: " ", startingAt: 0)) \(line.name): \(line.detail)"
+        "\(line.ok ? "ok  " : "FAIL") \(line.kind.padding(toLength: 11, withPad: " ", startingAt: 0)) \(line.name): \(Redactor.redact(line.detail))"
     }
 
     struct TimedOut: Error, CustomStringConvertible {
