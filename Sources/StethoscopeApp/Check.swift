@@ -49,7 +49,7 @@ public enum Check {
                         let detail = try await withTimeout(timeoutSeconds) { try await probe.2() }
                         return (i, Line(name: probe.0, kind: probe.1, ok: true, detail: detail))
                     } catch {
-                        return (i, Line(name: probe.0, kind: probe.1, ok: false, detail: "\(error)"))
+                        return (i, Line(name: probe.0, kind: probe.1, ok: false, detail: Redactor.redact("\(error)")))
                     }
                 }
             }

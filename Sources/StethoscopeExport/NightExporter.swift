@@ -42,7 +42,10 @@ public struct NightExporter: Sendable {
         var record = ExportRecord(asOf: asOf, index: index, status: .running, documents: documents, sent: 0, ok: 0,
                                   failed: 0, resumeAfter: 0, attempts: (previous?.attempts ?? 0) + 1, itemErrors: [],
                                   failure: nil)
+        // An export stopped by a version without generations starts over: its documents carry none, and the
+        // clean-up at the end would delete the acknowledged prefix it did not send again.
         let resuming = resume && previous.map { $0.status == .failed || $0.status == .running } == true && previous?.index == index
+            && previous?.generation != nil
         // A fresh export starts a generation; a resumed one keeps its own, so the documents it already sent count.
         record.generation = NightExporter.newGeneration()
         if resuming, let previous {

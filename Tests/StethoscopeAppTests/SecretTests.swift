@@ -127,7 +127,7 @@ func mode(_ url: URL) -> Int {
         for file in files where file.lastPathComponent != "c.yaml" {
             let bytes = try Data(contentsOf: file)
             for needle in needles where bytes.range(of: Data(needle.utf8)) != nil {
-                Issue.record("\(file.lastPathComponent) holds \(needle == bitfitToken || needle == fleetToken ? "a whole secret" : "a secret or its prefix")")
+                Issue.record("\(file.lastPathComponent) holds secret number \(needles.firstIndex(of: needle)!) (of \(needles.count); every 4th a whole secret)")
             }
         }
     }
@@ -151,7 +151,7 @@ func mode(_ url: URL) -> Int {
         #expect(mode(report) & 0o007 == 0 && mode(report) & 0o050 == 0o050)
         let pages = everyFile(report)
         #expect(pages.count > 5)
-        for page in pages { #expect(mode(page) & 0o007 == 0, "\(page.lastPathComponent)") }
+        #expect(pages.filter { mode($0) & 0o007 != 0 }.map(\.lastPathComponent) == [])
 
         // Jobs/nightly: its log and the database it makes.
         let job = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

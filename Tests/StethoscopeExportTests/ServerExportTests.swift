@@ -104,6 +104,22 @@ import Testing
         #expect(try await ids(server, "stethoscope-2026.12", asOf: asOf) == expectedIDs(asOf, 25))
     }
 
+    @Test func anExportStoppedBeforeGenerationsExistedStartsOverInsteadOfResuming() async throws {
+        let server = try OpenSearchServer()
+        let temp = try TempStore()
+        try temp.night(asOf, devices: 30)
+        let exporter = NightExporter(config: testConfig(server.url))
+        try await exporter.installTemplate()
+        // A failed export row of the version before: 10 devices acknowledged, no generation.
+        let ledger = ExportLedger(database: temp.store.database)
+        try ledger.write(ExportRecord(asOf: asOf, index: "stethoscope-2026.12", status: .failed, documents: 30, sent: 10, ok: 10,
+                                      failed: 0, resumeAfter: try temp.deviceID(asOf, nth: 10), attempts: 1, itemErrors: [],
+                                      failure: "connection refused"), startedAt: Date(), finished: true)
+        let record = try await exporter.export(asOf: asOf, store: temp.store)
+        #expect(record.status == .complete && record.ok == 30 && record.sent == 30 && record.generation != nil)
+        #expect(try await ids(server, "stethoscope-2026.12", asOf: asOf) == expectedIDs(asOf, 30))
+    }
+
     @Test func installingTheTemplateUpgradesIndicesMadeByTheFirstTemplate() async throws {
         let server = try OpenSearchServer()
         let temp = try TempStore()
