@@ -80,12 +80,16 @@ public enum Redactor {
         return out
     }
 
-    /// A short, single-line piece of `body` for an error message: redacted first, then cut to `limit` characters.
-    public static func excerpt(_ body: Data, limit: Int = 200) -> String {
+    /// A short, single-line piece of `body` for an error message: redacted first (registered secrets and
+    /// `also`, e.g. the credentials a request sent), then cut to `limit` characters.
+    public static func excerpt(_ body: Data, limit: Int = 200, also: [String] = []) -> String {
         // Only the start is shown, but a secret starting inside it may run past it: redact a window long
-        // enough to hold any registered form starting before the cut.
-        let longest = registry.lock.withLock { registry.ordered.first?.utf8.count ?? 0 }
-        let window = String(decoding: body.prefix(limit * 4 + longest + 64), as: UTF8.self)
+        // enough to hold any registered form starting before the cut (not the whole body, which may be large).
+        let longest = max(registry.lock.withLock { registry.ordered.first?.utf8.count ?? 0 }, also.map(\.utf8.count).max() ?? 0)
+        var window = String(decoding: body.prefix(limit * 4 + longest + 64), as: UTF8.self)
+        for secret in also.sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
+            window = window.replacingOccurrences(of: secret, with: marker)
+        }
         let text = redact(window).replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
         return String(text.prefix(limit))
     }

@@ -107,9 +107,7 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
             detail += " (authentication failed)"
         } else if !response.body.isEmpty {
             // Redacted whole before the cut (`Redactor.excerpt`): a secret crossing it would leave its prefix.
-            var body = String(decoding: response.body, as: UTF8.self)
-            for secret in secrets where !secret.isEmpty { body = body.replacingOccurrences(of: secret, with: Redactor.marker) }
-            detail += ": \(Redactor.excerpt(Data(body.utf8)))"
+            detail += ": \(Redactor.excerpt(response.body, also: secrets))"
         }
         return HTTPError(.status, source: request.source, what: request.what, status: response.status,
                          detail: detail, attempts: response.attempts)
