@@ -134,10 +134,8 @@ public struct SafetySettings: Sendable {
 
     init(_ section: ConfigSection?) throws {
         guard let section else { return }
-        minRerunShare = try section.double("min_rerun_share", default: minRerunShare, min: 0)
-        guard minRerunShare <= 1 else { throw section.error("min_rerun_share", "must be at most 1, found \(minRerunShare)") }
-        lockWaitSeconds = try section.double("lock_wait_s", default: lockWaitSeconds, min: 0)
-        guard lockWaitSeconds <= 86_400 else { throw section.error("lock_wait_s", "must be at most 86400, found \(lockWaitSeconds)") }
+        minRerunShare = try section.double("min_rerun_share", default: minRerunShare, min: 0, max: 1)
+        lockWaitSeconds = try section.double("lock_wait_s", default: lockWaitSeconds, min: 0, max: 86_400)
         try section.finish()
     }
 }

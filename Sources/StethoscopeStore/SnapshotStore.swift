@@ -207,7 +207,7 @@ private struct NightHeaderWriter {
             insert.bind(11, f.seconds)
             insert.bind(12, f.rejected)
             insert.bind(13, String(decoding: try encoder.encode(f.errors), as: UTF8.self))
-            insert.bind(14, f.failure)
+            insert.bind(14, f.failure.map(Redactor.redact))
             insert.bind(15, String(decoding: try encoder.encode(f.rejectedReasons), as: UTF8.self))
             try insert.run()
         }

@@ -16,6 +16,19 @@ struct Stethoscope: AsyncParsableCommand {
             """,
         version: StethoscopeVersion.description,
         subcommands: [Run.self, Demo.self, Check.self, Export.self, Report.self, Rollup.self, Migrate.self])
+
+    /// Before anything else: files the process creates (database, WAL, report, metrics) get no world access,
+    /// whatever umask cron or a shell gave it (a stricter one is kept).
+    static func main() async {
+        let inherited = umask(0)
+        umask(inherited | 0o027)
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct Run: AsyncParsableCommand {
