@@ -98,7 +98,7 @@ struct EachRecord<Record: Decodable>: Decodable {
 extension Array {
     /// The records that decoded; each one that did not is counted as rejected and logged as a warning, naming
     /// the list, the page and what was missing (never a value).
-    func accepted<Record>(_ what: String, page: Int, _ context: PullContext) -> [Record] where Element == EachRecord<Record> {
+    func accepted<Record>(_ what: String, page: Int, source: String, _ context: PullContext) -> [Record] where Element == EachRecord<Record> {
         var out: [Record] = []
         out.reserveCapacity(count)
         for item in self {
@@ -107,7 +107,7 @@ extension Array {
             case .failure(let error):
                 let reason = "\(what) page \(page): record rejected: \(SourceHTTP.describe(error))"
                 context.figures.reject(reason)
-                context.logger.warning("\(reason)")
+                context.logger.warning("\(source): \(reason)")
             }
         }
         return out

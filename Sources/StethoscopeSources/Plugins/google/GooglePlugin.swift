@@ -71,7 +71,7 @@ struct GoogleDevices: DeviceSource {
         var out: [SourceRecord] = []
         var index = 0
         try await api.pages(mobilePath, what: "mobile devices", MobilePage.self, figures: context.figures) { page in
-            let list = (page.mobiledevices ?? []).accepted("mobile devices", page: index, context)
+            let list = (page.mobiledevices ?? []).accepted("mobile devices", page: index, source: name, context)
             index += 1
             out.reserveCapacity(out.count + list.count)
             for d in list { out.append(GoogleMapping.mobile(d, source: name)) }
@@ -84,7 +84,7 @@ struct GoogleDevices: DeviceSource {
         var out: [SourceRecord] = []
         var index = 0
         try await api.pages(chromePath, what: "chromeos devices", ChromePage.self, figures: context.figures) { page in
-            let list = (page.chromeosdevices ?? []).accepted("chromeos devices", page: index, context)
+            let list = (page.chromeosdevices ?? []).accepted("chromeos devices", page: index, source: name, context)
             index += 1
             for d in list { if let r = GoogleMapping.chromeOS(d, source: name, now: context.now) { out.append(r) } }
             return list.count
@@ -150,7 +150,7 @@ struct GoogleDirectory: DirectorySource {
         var raw: [(email: String, manager: String?)] = []
         var index = 0
         try await api.pages(path, what: "users", UsersPage.self, figures: context.figures) { page in
-            let users = (page.users ?? []).accepted("users", page: index, context)
+            let users = (page.users ?? []).accepted("users", page: index, source: name, context)
             index += 1
             for u in users {
                 let org = u.organizations?.first { $0.primary == true } ?? u.organizations?.first
