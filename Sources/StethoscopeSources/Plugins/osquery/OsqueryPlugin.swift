@@ -77,7 +77,7 @@ struct OsquerySource: DeviceSource {
         self.rules = rules
         osVersionQuery = try s.optionalString("os_version_query")
         systemInfoQuery = try s.optionalString("system_info_query")
-        allowEmpty = try s.bool("allow_empty", default: false)
+        allowEmpty = config.allowEmpty
         try s.finish()
     }
 
