@@ -116,6 +116,129 @@ import Testing
     }
 }
 
+/// Issue 14, HTTP layer: credentials at send time, renewals, decode retries, honest request counts, vendor auth errors.
+@Suite struct CredentialsAtSendTests {
+    @Test func aCrawlLongerThanTheTokenLifetimeFinishes() async throws {
+        // 3 s tokens; 160 one-computer pages at 200 ms each behind 5 connections: about 6.5 s, over two lifetimes.
+        // Attaching the token when a page is queued sent most pages with a dead token (and their one re-try too).
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "160", "--token-ttl", "3", "--latency-ms", "200"])
+        let source = try SourceHarness.source("""
+            sources:
+              - {name: jamf-long, type: jamf, url: "\(fake.url)", username: batch, password: hunter2-password, page_size: 1,
+                 applications: false, services: false, retry_base_s: 0.01}
+            """)
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let records = try await source.pull(SourceHarness.context(figures))
+        #expect(records.count == 160)
+        let stats = try await fake.stats()
+        let tokens = stats.paths["/api/v1/auth/token"] ?? 0
+        #expect(tokens >= 2)  // the crawl outlived a token
+        let f = figures.snapshot()
+        // At most one 401 per renewal, and each 401 is re-sent (a retry), never a failure.
+        #expect(f.errors.filter { $0.key != "http_401" }.isEmpty)
+        #expect((f.errors["http_401"] ?? 0) <= tokens - 1)
+        #expect(f.requests == stats.paths.values.reduce(0, +))
+        #expect(f.retries == (f.errors["http_401"] ?? 0))
+    }
+
+    @Test func concurrent401sOfOneTokenShareOneRenewal() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3", "--latency-ms", "300"])
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
+        o.maxConnections = 4
+        let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-share-\(fake.port)", baseURL: fake.url,
+                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        _ = try await http.get(HTTPClientTests.inventory, figures: nil)
+        // The first of four concurrent requests revokes every token; all four carry the same dead one.
+        try await fake.fault([["mode": "expire_tokens", "path": "/api/v3/", "count": 1]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { _ = try await http.get(HTTPClientTests.inventory, figures: figures) } }
+            try await group.waitForAll()
+        }
+        #expect(try await fake.stats().paths["/api/v1/auth/token"] == 2)  // one renewal for the generation
+        let f = figures.snapshot()
+        #expect(f.errors["http_401"] == f.retries)
+        #expect(f.retries >= 1)
+    }
+
+    @Test func libcurlsOwnResendOnADeadReusedConnectionIsCounted() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: 1, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
+        let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-reuse-\(fake.port)", baseURL: fake.url,
+                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        _ = try await http.get(HTTPClientTests.inventory, figures: figures)  // opens (and keeps) a connection
+        try await fake.fault([["mode": "drop_reused", "path": "/api/v3/", "count": 1]])
+        let r = try await http.get(HTTPClientTests.inventory, figures: figures)
+        #expect(r.status == 200)
+        let stats = try await fake.stats()
+        #expect(stats.paths["/api/v3/computers-inventory"] == 3)  // 1 + the dropped one + curl's re-send
+        let f = figures.snapshot()
+        #expect(f.requests == stats.paths.values.reduce(0, +))
+        #expect(f.retries == 1)
+        #expect(r.attempts == 2)
+    }
+
+    @Test func a200ThatDoesNotParseIsFetchedAgain() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
+        let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-parse-\(fake.port)", baseURL: fake.url,
+                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        struct Page: Decodable { var totalCount: Int }
+        try await fake.fault([["mode": "malformed", "path": "/api/v3/", "count": 1], ["mode": "truncated", "path": "/api/v3/", "count": 1]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let page = try await http.getJSON(Page.self, HTTPClientTests.inventory, what: "page 0", figures: figures)
+        #expect(page.totalCount == 3)
+        #expect(figures.snapshot().retries == 2)
+        #expect(figures.snapshot().requests == 4)  // token + 3 attempts
+        // Beyond the budget: the page fails, named, as malformed.
+        try await fake.fault([["mode": "malformed", "path": "/api/v3/", "count": 3]])
+        let error = await #expect(throws: HTTPError.self) { try await http.getJSON(Page.self, HTTPClientTests.inventory, what: "page 0", figures: figures) }
+        #expect(error?.kind == .decode)
+        #expect(error?.description.hasPrefix("jamf-parse-\(fake.port): page 0: malformed JSON") == true)
+        #expect(error?.attempts == 3)
+    }
+
+    @Test func authenticationFailuresNameTheVendorsCodeNeverTheSecret() async throws {
+        let graph = try FakeServer("fake_graph.py")
+        var o = HTTPOptions()
+        o.retry = .none
+        let entra = SourceHTTP(client: HTTPClient.shared, source: "entra", baseURL: graph.url,
+                               auth: OAuthClientCredentials(tokenURL: "/contoso.onmicrosoft.com/oauth2/v2.0/token", clientID: "11111111-2222-3333-4444-555555555555",
+                                                            clientSecret: Secret("wrong-SECRET-graph"), scope: "https://graph.microsoft.com/.default"),
+                               options: o)
+        let e1 = await #expect(throws: HTTPError.self) { try await entra.get("/deviceManagement/managedDevices", figures: nil) }
+        #expect(e1?.kind == .auth)
+        #expect(e1?.description.contains("invalid_client") == true)
+        #expect(e1?.description.contains("AADSTS7000215") == true)
+        #expect(e1?.description.contains("SECRET") == false)
+        let jamf = try FakeServer("fake_jamf.py")
+        let client = SourceHTTP(client: HTTPClient.shared, source: "jamf", baseURL: jamf.url,
+                                auth: OAuthClientCredentials(tokenURL: "/api/oauth/token", clientID: "stethoscope", clientSecret: Secret("nope-QUUX")), options: o)
+        let e2 = await #expect(throws: HTTPError.self) { try await client.get(HTTPClientTests.inventory, figures: nil) }
+        #expect(e2?.description.contains("invalid_client") == true)
+        #expect(e2?.description.contains("QUUX") == false)
+    }
+
+    @Test func retryBudgetIsConfigurableWithVendorDefaults() throws {
+        func options(_ yaml: String, _ vendor: RetryPolicy) throws -> RetryPolicy {
+            let config = try StethoscopeConfig.parse(yaml: "sources:\n  - {name: s, type: t\(yaml)}", environment: [:])
+            let s = config.sources[0].section
+            let o = try HTTPOptions.read(s, defaultRetry: vendor)
+            try s.finish(allowing: ["type", "name"])
+            return o.retry
+        }
+        #expect(try options("", .google) == RetryPolicy.google)
+        #expect(RetryPolicy.google.maxDelay == 32 && RetryPolicy.google.baseDelay == 1)
+        #expect(try options("", .graph) == RetryPolicy.graph)
+        let custom = try options(", retries: 2, retry_base_s: 0.25, retry_max_delay_s: 4, retry_max_wait_s: 9", .google)
+        #expect(custom == RetryPolicy(maxAttempts: 3, baseDelay: 0.25, maxDelay: 4, maxTotalWait: 9))
+    }
+}
+
 @Suite struct AuthTests {
     func session(_ fake: FakeServer, _ auth: any HTTPAuth) -> SourceHTTP {
         var o = HTTPOptions()

@@ -25,7 +25,7 @@ public enum IntunePlugin: SourcePlugin {
         let tokenURL = try s.string("token_url", default: "https://login.microsoftonline.com/\(tenant)/oauth2/v2.0/token")
         let auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: try s.string("client_id"),
                                           clientSecret: try s.requiredSecret("client_secret"), scope: "https://graph.microsoft.com/.default")
-        return SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: try HTTPOptions.read(s, defaultConnections: 4))
+        return SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: try HTTPOptions.read(s, defaultConnections: 4, defaultRetry: .graph))
     }
 
     /// Follows `@odata.nextLink` verbatim until it is absent, decoding each page as it arrives; like the Google
