@@ -45,6 +45,7 @@ public final class HTTPClient: Sendable {
                 countResends(response.resends, request.figures)
                 if response.status == 401, let authorizer = request.authorizer, let authorization, !reauthed {
                     reauthed = true
+                    request.figures?.error("http_401")
                     await authorizer.invalidate(authorization)
                     request.figures?.retry()
                     attempt -= 1  // a re-authentication is not a transient failure: it spends no retry budget

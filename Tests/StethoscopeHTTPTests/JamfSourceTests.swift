@@ -194,8 +194,9 @@ import Testing
         let figures = FigureCounter(kind: "device", plugin: "jamf")
         let records = try await source.pull(SourceHarness.context(figures))
         #expect(records.count == 5)
-        #expect(figures.snapshot().retries == 1)
+        #expect(figures.snapshot().retries == 2)  // the 500's retry and the re-send after re-authenticating
         #expect(try await fake.stats().paths["/api/v1/auth/token"] == 2)  // the 401 re-authenticated once
+        #expect(figures.snapshot().requests == (try await fake.stats().paths.values.reduce(0, +)))
     }
 
     @Test func checkAndItsFailuresNeverShowSecrets() async throws {

@@ -68,6 +68,11 @@ class Jamf:
             self.tokens[token] = time.time() + self.args.token_ttl
         return token
 
+    def expire_tokens(self):
+        """Every issued token dies at once (a server restart, a revocation): the `expire_tokens` fault."""
+        with self.lock:
+            self.tokens.clear()
+
     def authorized(self, handler, classic=False):
         if classic and self.args.classic_basic and handler.headers.get("Authorization") == self.basic():
             return True
