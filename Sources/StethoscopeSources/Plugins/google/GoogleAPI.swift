@@ -70,7 +70,12 @@ struct GoogleAPI: Sendable {
             let response = try await current.task.value
             let early = JSONScan.topLevelString("nextPageToken", in: response.body)
             if let early { pending = (early, fetch(early, page + 1)) }
-            let decoded = try http.decode(Page.self, response, what: "\(what) page \(page)")
+            // A 200 that does not parse is fetched again (the early request, if any, is reconciled below).
+            var received: HTTPResponse? = response
+            let decoded: Page = try await http.retryingDecode(what: "\(what) page \(page)", figures: figures) {
+                if let r = received { received = nil; return r }
+                return try await fetch(current.token, page).value
+            }
             figures.page(records: try handle(decoded))
             if let token = decoded.nextPageToken {
                 guard seen.insert(token).inserted else {

@@ -50,7 +50,12 @@ public enum IntunePlugin: SourcePlugin {
                Self.origin(of: early) == origin || !early.hasPrefix("http") {
                 pending = (early, try fetch(early, page + 1))
             }
-            let decoded = try http.decode(GraphPage<Item>.self, response, what: "\(what) page \(page)")
+            // A 200 that does not parse is fetched again (the early request, if any, is reconciled below).
+            var received: HTTPResponse? = response
+            let decoded: GraphPage<Item> = try await http.retryingDecode(what: "\(what) page \(page)", figures: figures) {
+                if let r = received { received = nil; return r }
+                return try await http.get(current.link, label: "\(what) page \(page)", figures: figures)
+            }
             handle(decoded.value)
             figures.page(records: decoded.value.count)
             if let link = decoded.nextLink {
