@@ -59,7 +59,7 @@ public struct StethoscopeConfig: Sendable {
         // for the run, so listing them there is enough; an explicit `practices: <key>: enabled:` still wins.
         // The plugin itself rejects names it does not know.
         for source in sources {
-            for key in try source.section.stringList("extra_practices") ?? [] {
+            for key in try source.section.peekStringList("extra_practices") ?? [] {
                 guard let i = practices.definitions.firstIndex(where: { $0.key == key }) else { continue }
                 if try practicesSection?.section(key)?.has("enabled") == true { continue }
                 practices.definitions[i].enabled = true

@@ -167,6 +167,10 @@ import Testing
               sip: {enabled: false}
             """, environment: [:])
         #expect(off.practices["sip"]?.enabled == false)
+        // A plugin that does not take extra_practices still rejects the key.
+        #expect(throws: ConfigError.self) {
+            try SourceHarness.source("sources:\n  - {name: f, type: fleet, url: \"https://x\", token: t, extra_practices: [sip]}")
+        }
         // Evaluation judges the observation with the shipped definition.
         let enabled = config.practices.enabled.map(\.key)
         #expect(enabled.contains("sip") && enabled.contains("auto_login") && !enabled.contains("gatekeeper"))
