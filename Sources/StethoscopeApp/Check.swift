@@ -49,7 +49,7 @@ public enum Check {
                         let detail = try await withTimeout(timeoutSeconds) { try await probe.2() }
                         return (i, Line(name: probe.0, kind: probe.1, ok: true, detail: detail))
                     } catch {
-                        return (i, Line(name: probe.0, kind: probe.1, ok: false, detail: "\(error)"))
+                        return (i, Line(name: probe.0, kind: probe.1, ok: false, detail: Redactor.redact("\(error)")))
                     }
                 }
             }
@@ -61,7 +61,7 @@ public enum Check {
     }
 
     public static func format(_ line: Line) -> String {
-        "\(line.ok ? "ok  " : "FAIL") \(line.kind.padding(toLength: 11, withPad: " ", startingAt: 0)) \(line.name): \(line.detail)"
+        "\(line.ok ? "ok  " : "FAIL") \(line.kind.padding(toLength: 11, withPad: " ", startingAt: 0)) \(line.name): \(Redactor.redact(line.detail))"
     }
 
     struct TimedOut: Error, CustomStringConvertible {

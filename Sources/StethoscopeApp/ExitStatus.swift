@@ -9,8 +9,14 @@ public enum ExitStatus: Int32, Sendable {
     case partial = 3
     /// The snapshot is safe, but exporting it failed.
     case exportFailed = 4
+    /// The night committed (complete), but the `--metrics` file could not be written: a warning, the night is safe.
+    case metricsNotWritten = 5
+    /// Nothing written: the re-run would have replaced a stored night with far fewer devices (`--force` replaces it).
+    case rerunRefused = 6
     /// Bad command-line usage.
     case usage = 64
+    /// Another process held the database's lock for longer than `safety.lock_wait_s` (EX_TEMPFAIL).
+    case lockHeld = 75
     /// The config file is invalid (the message names the key path).
     case config = 78
 }

@@ -7,8 +7,9 @@ import StethoscopeStore
 extension Commands {
     /// `stethoscope export`: (re)send or resume one night (`asOf`), catch up every night not yet exported
     /// since `since`, and/or install the index template. Exit 4 when any export failed or had rejected documents.
+    /// Holds the database's lock (`lockWait` overrides `safety.lock_wait_s`; exit 75 when it stays held).
     public static func export(configFile: URL, database: URL?, asOf: String?, since: String?,
-                              installTemplate: Bool) async -> ExitStatus {
+                              installTemplate: Bool, lockWait: Double? = nil) async -> ExitStatus {
         LogfmtHandler.bootstrap()
         let config: StethoscopeConfig
         let es: ElasticsearchConfig
@@ -28,9 +29,22 @@ extension Commands {
             return .usage
         }
         let exporter = NightExporter(config: es, logger: logger)
+        let databaseFile = database ?? config.database
+        let lock: DatabaseLock
+        do {
+            lock = try DatabaseLock.acquire(database: databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds,
+                                            purpose: "export")
+        } catch let held as DatabaseLock.Held {
+            logger.error("database is locked; nothing exported", metadata: ["error": "\(held)"])
+            return .lockHeld
+        } catch {
+            logger.error("export failed", metadata: ["error": "\(error)"])
+            return .exportFailed
+        }
+        defer { withExtendedLifetime(lock) {} }
         do {
             if installTemplate { try await exporter.installTemplate() }
-            let store = try SnapshotStore(path: database ?? config.database)
+            let store = try SnapshotStore(path: databaseFile)
             var nights: [String] = []
             if let since { nights = try exporter.pendingNights(since: since, store: store) }
             if let asOf, !nights.contains(asOf) { nights.append(asOf) }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StethoscopeCore
 
 /// Plain, parseable log lines (logfmt) on stderr: `ts=… level=info msg="…" key=value`. Under cron these are
 /// what lands in the log file; on a terminal the progress display adds a live line above them.
@@ -16,9 +17,10 @@ public struct LogfmtHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "ts=\(Timestamp.iso(Date())) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
+        // Every value is redacted before quoting (quoting would escape a secret holding `"` or `\`).
+        var line = "ts=\(Timestamp.iso(Date())) level=\(event.level.rawValue) msg=\(Self.quote(Redactor.redact(event.message.description)))"
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        for key in merged.keys.sorted() { line += " \(key)=\(Self.quote(merged[key]!.description))" }
+        for key in merged.keys.sorted() { line += " \(key)=\(Self.quote(Redactor.redact(merged[key]!.description)))" }
         Terminal.shared.log(line)
     }
 

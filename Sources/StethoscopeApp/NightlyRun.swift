@@ -13,6 +13,8 @@ public struct RunOutcome: Sendable {
     public var carriedForward: Int = 0
     public var sourceRecords: Int = 0
     public var failedSources: [String] = []
+    /// Every configured source, directory and attribution entry: its kind, records and whether it failed.
+    public var sources: [(name: String, kind: String, records: Int, failed: Bool)] = []
     /// Stage name → seconds, in order (pull, merge, evaluate_write, total).
     public var stages: [(String, Double)] = []
 
@@ -27,6 +29,8 @@ public struct NightlyRun: Sendable {
     public var config: StethoscopeConfig
     public var plugins: ConfiguredPlugins
     public var logger: Logger
+    /// Sources whose record drop the operator accepted for this run (`run --accept-drop NAME`).
+    public var acceptedDrops: Set<String> = []
 
     public init(config: StethoscopeConfig, plugins: ConfiguredPlugins, logger: Logger) {
         self.config = config; self.plugins = plugins; self.logger = logger
@@ -35,23 +39,30 @@ public struct NightlyRun: Sendable {
     /// Loads and validates the config and builds every plugin; throws `ConfigError` naming the key path.
     public static func prepare(configFile: URL, logger: Logger) throws -> NightlyRun {
         let config = try StethoscopeConfig.load(file: configFile)
+        try config.validateForRun()
         let plugins = try ConfiguredPlugins(config, environment: PluginEnvironment(logger: logger))
         return NightlyRun(config: config, plugins: plugins, logger: logger)
     }
 
-    /// Runs the night `asOf` (default: today in the configured time zone) into `store`.
-    public func run(asOf: String, now: Date, store: SnapshotStore) async throws -> RunOutcome {
+    /// Runs the night `asOf` (default: today in the configured time zone) into `store`. Without `force`, a re-run
+    /// that would replace a stored night with fewer than `safety.min_rerun_share` of its devices throws `RerunRefused`.
+    public func run(asOf: String, now: Date, store: SnapshotStore, force: Bool = false) async throws -> RunOutcome {
         let started = Date()
         var outcome = RunOutcome(asOf: asOf, status: .complete)
         var log = logger
         log[metadataKey: "as_of"] = "\(asOf)"
         log.info("run started", metadata: ["sources": "\(plugins.sources.count)"])
 
-        let pulled = await pullAll(asOf: asOf, now: now, logger: log)
+        var pulled = await pullAll(asOf: asOf, now: now, logger: log)
+        clampFutureTimes(&pulled, now: now, logger: log)
+        try rejectRecordDrops(&pulled, asOf: asOf, store: store, logger: log)
+        try carryAttributionForward(&pulled, asOf: asOf, store: store, logger: log)
         let tPull = Date()
         outcome.stages.append(("pull", tPull.timeIntervalSince(started)))
+        outcome.sources = pulled.figures.sorted { $0.key < $1.key }.map { ($0.key, $0.value.kind, $0.value.records, $0.value.failure != nil) }
 
-        var failed = Set(pulled.failedDevice)
+        // Any failure, attribution included, makes the night partial (DESIGN.md, "Safety rules").
+        var failed = Set(pulled.failedDevice).union(pulled.failedAttribution)
         var people = pulled.people
         if plugins.directory != nil, people == nil {
             // Without tonight's directory, keep last complete night's people so owners and groups stay stable.
@@ -85,16 +96,35 @@ public struct NightlyRun: Sendable {
         let night = NightRecord(
             asOf: asOf, startedAt: started, finishedAt: Date(), status: outcome.status, figures: pulled.figures,
             people: orgChart.order.compactMap { orgChart[$0] }, practices: config.practices, conflicts: merged.conflicts,
-            failedSources: Set(pulled.failedDevice), sourceRecords: records.count)
-        let summary = try store.writeNight(night, devices: merged.groups.lazy.map { evaluator.evaluate($0, records) })
-        let tWrite = Date()
-        outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge)))
-        outcome.stages.append(("total", tWrite.timeIntervalSince(started)))
-        // Roll-ups and retention pruning (StethoscopeReport); a failure here leaves the snapshot intact.
-        do { try Rollups.afterNight(store: store, asOf: asOf, retentionNights: config.detailRetentionNights) } catch {
-            log.error("roll-up failed; `stethoscope rollup --rebuild` recomputes it", metadata: ["error": "\(error)"])
+            failedSources: Set(pulled.failedDevice), sourceRecords: records.count,
+            staleBefore: now.addingTimeInterval(-Double(config.staleAfterDays) * 86400))
+        let stored = force ? nil : try store.storedDevices(asOf: asOf)
+        let share = config.safety.minRerunShare
+        var rollupSeconds = 0.0
+        let summary = try store.writeNight(night, devices: merged.groups.lazy.map { evaluator.evaluate($0, records) }) { written in
+            // Both inside the night's transaction: a refused re-run or a failed roll-up leaves the stored state as it was.
+            if let stored, Double(written.devices) < share * Double(stored) {
+                throw RerunRefused(asOf: asOf, stored: stored, found: written.devices, share: share)
+            }
+            rollupSeconds = try Rollups.compute(store, asOf: asOf).seconds
         }
-        outcome.stages.append(("rollup", Date().timeIntervalSince(tWrite)))
+        let tWrite = Date()
+        outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge) - rollupSeconds))
+        outcome.stages.append(("total", tWrite.timeIntervalSince(started)))
+        // Retention counts back from the newest complete night that is not in the future (DESIGN.md, "Safety rules");
+        // a failure here leaves the committed night as it is.
+        do {
+            let pruned = try Rollups.prune(store, asOf: asOf, retentionNights: config.detailRetentionNights,
+                                           today: AsOfDate.of(Date(), in: config.timeZone))
+            if let first = pruned.first, let last = pruned.last {
+                log.info("retention pruned detail", metadata: [
+                    "nights": "\(pruned.count)", "first": "\(first)", "last": "\(last)",
+                    "detail_nights": "\(config.detailRetentionNights)"])
+            }
+        } catch {
+            log.error("retention pruning failed; the night is committed", metadata: ["error": "\(error)"])
+        }
+        outcome.stages.append(("rollup", rollupSeconds + Date().timeIntervalSince(tWrite)))
         outcome.devices = summary.devices
         outcome.carriedForward = summary.carriedForward
         outcome.sourceRecords = records.count
@@ -106,6 +136,19 @@ public struct NightlyRun: Sendable {
         return outcome
     }
 
+    /// A re-run refused because it would replace a stored night with far fewer devices (README, exit code 6).
+    public struct RerunRefused: Error, CustomStringConvertible, Sendable {
+        public var asOf: String
+        public var stored: Int
+        public var found: Int
+        public var share: Double
+        public var description: String {
+            "night \(asOf) is stored with \(stored) devices but this re-run found \(found), fewer than "
+                + "\(Int((share * 100).rounded()))% of them (safety.min_rerun_share): the stored night is kept; "
+                + "pass --force to replace it"
+        }
+    }
+
     struct Pulled: Sendable {
         var records: [SourceRecord] = []
         var people: [Person]?
@@ -113,6 +156,7 @@ public struct NightlyRun: Sendable {
         var assignments: [(via: String, assignments: [OwnerAssignment])] = []
         var figures: [String: SourceFigures] = [:]
         var failedDevice: [String] = []
+        var failedAttribution: [String] = []
     }
 
     enum PullResult: Sendable {
@@ -133,15 +177,18 @@ public struct NightlyRun: Sendable {
             l[metadataKey: "source"] = "\(name)"
             return PullContext(asOf: asOf, now: now, figures: c, logger: l)
         }
-        var jobs: [(name: String, kind: String, context: PullContext, index: Int)] = []
+        var jobs: [(name: String, kind: String, context: PullContext, index: Int, allowEmpty: Bool)] = []
         if let d = plugins.directory {
-            jobs.append((d.name, "directory", context(d.name, kind: "directory", plugin: config.directory?.type ?? ""), 0))
+            jobs.append((d.name, "directory", context(d.name, kind: "directory", plugin: config.directory?.type ?? ""), 0,
+                         config.directory?.allowEmpty ?? false))
         }
         for (i, s) in plugins.sources.enumerated() {
-            jobs.append((s.source.name, "device", context(s.source.name, kind: "device", plugin: s.plugin), i))
+            jobs.append((s.source.name, "device", context(s.source.name, kind: "device", plugin: s.plugin), i,
+                         config.sources.indices.contains(i) && config.sources[i].allowEmpty))
         }
         for (i, a) in plugins.attribution.enumerated() {
-            jobs.append((a.source.name, "attribution", context(a.source.name, kind: "attribution", plugin: a.plugin), i))
+            jobs.append((a.source.name, "attribution", context(a.source.name, kind: "attribution", plugin: a.plugin), i,
+                         config.attribution.indices.contains(i) && config.attribution[i].allowEmpty))
         }
         let progress = ProgressDisplay(counters: jobs.map { ($0.name, counters[$0.name]!) })
         progress.start()
@@ -156,10 +203,21 @@ public struct NightlyRun: Sendable {
             for (jobIndex, job) in jobs.enumerated() {
                 group.addTask {
                     do {
+                        // An empty pull is an error for its source unless the config says `allow_empty: true`.
+                        let empty = SourceError(job.name, "returned no records (set allow_empty: true if that is expected)")
                         switch job.kind {
-                        case "directory": return .directory(try await plugins.directory!.people(job.context))
-                        case "device": return .device(job.index, try await plugins.sources[job.index].source.pull(job.context))
-                        default: return .attribution(job.index, try await plugins.attribution[job.index].source.assignments(job.context))
+                        case "directory":
+                            let people = try await plugins.directory!.people(job.context)
+                            if people.isEmpty && !job.allowEmpty { throw empty }
+                            return .directory(people)
+                        case "device":
+                            let records = try await plugins.sources[job.index].source.pull(job.context)
+                            if records.isEmpty && !job.allowEmpty { throw empty }
+                            return .device(job.index, records)
+                        default:
+                            let list = try await plugins.attribution[job.index].source.assignments(job.context)
+                            if list.isEmpty && !job.allowEmpty { throw empty }
+                            return .attribution(job.index, list)
                         }
                     } catch {
                         return .failure(String(describing: error), jobIndex)
@@ -186,6 +244,7 @@ public struct NightlyRun: Sendable {
                     let job = jobs[jobIndex]
                     counters[job.name]!.fail(message)
                     if job.kind == "device" { pulled.failedDevice.append(job.name) }
+                    if job.kind == "attribution" { pulled.failedAttribution.append(job.name) }
                     logger.error("source failed", metadata: ["source": "\(job.name)", "kind": "\(job.kind)", "error": "\(message)"])
                 }
             }

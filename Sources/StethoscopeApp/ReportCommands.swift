@@ -74,8 +74,21 @@ extension Commands {
             logger.error("invalid --org-chart", metadata: ["value": "\(chart.prefix(20))", "expected": "night|current"])
             return .usage
         }
+        let databaseFile = database ?? config.database
+        var lock: DatabaseLock?
+        // A missing database is reported by `existingStore` below (no lock file is made where a path was mistyped).
+        if FileManager.default.fileExists(atPath: databaseFile.path) { do {
+            lock = try DatabaseLock.acquire(database: databaseFile, waitSeconds: config.safety.lockWaitSeconds, purpose: "rollup")
+        } catch let held as DatabaseLock.Held {
+            logger.error("database is locked; nothing rebuilt", metadata: ["error": "\(held)"])
+            return .lockHeld
+        } catch {
+            logger.error("rollup failed", metadata: ["error": "\(error)"])
+            return .failed
+        } }
+        defer { withExtendedLifetime(lock) {} }
         do {
-            let store = try existingStore(database ?? config.database)
+            let store = try existingStore(databaseFile)
             let start = Date()
             let done = try Rollups.rebuild(store, chart: chartChoice)
             logger.info("roll-ups rebuilt", metadata: [

@@ -6,6 +6,12 @@ public struct PluginConfig: Sendable {
     public var name: String
     public var type: String
     public var section: ConfigSection
+    /// `allow_empty: true` (any plugin): an empty pull is a valid answer for this source. Without it, a source,
+    /// directory or attribution list that yields nothing fails for the night instead of recording an empty one.
+    /// Plugins read it to accept their own "nothing there" cases (a CSV with a header only, no log files).
+    public var allowEmpty: Bool = false
+    /// `max_record_drop` (any plugin): this source's override of the top-level share (0...1).
+    public var maxRecordDrop: Double?
 }
 
 /// The whole config file, validated. Plugin sections are handed to their plugins, which validate their own keys.
@@ -22,8 +28,16 @@ public struct StethoscopeConfig: Sendable {
     public var export: ConfigSection?
     public var report: ConfigSection?
     public var detailRetentionNights: Int
+    /// `max_record_drop`: a source whose record count falls by more than this share below its count on the last
+    /// complete night is treated as failed for the night (a vendor that returns half its inventory must not
+    /// look like half the fleet vanished). 1 turns the check off.
+    public var maxRecordDrop: Double
+    /// The line of `sources:` (or nil when absent), for the error of a config that cannot run a night.
+    var sourcesLine: Int?
     /// The folder of the config file: relative paths in plugin sections resolve against it.
     public var baseDirectory: URL
+    /// `safety:`: guards against losing history by mistake and against overlapping writers.
+    public var safety = SafetySettings()
 
     public static func load(file: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StethoscopeConfig {
         guard let data = FileManager.default.contents(atPath: file.path) else {
@@ -44,15 +58,20 @@ public struct StethoscopeConfig: Sendable {
         let stale = try root.int("stale_after_days", default: 14, min: 1, max: 3650)
 
         let directory = try root.section("directory").map { try plugin($0, defaultName: "directory") }
-        var names = Set<String>()
-        let sources = try root.sections("sources").map { s -> PluginConfig in
-            let p = try plugin(s, defaultName: nil)
-            guard names.insert(p.name).inserted else { throw s.error("name", "source name '\(p.name)' is used twice") }
-            return p
-        }
+        let sources = try root.sections("sources").map { try plugin($0, defaultName: nil) }
         let attribution = try root.sections("attribution").enumerated().map { i, s in
             try plugin(s, defaultName: "attribution-\(i + 1)")
         }
+        // One name, one entry: run_sources, carry-forward, logs and `--accept-drop` all key on it.
+        var owners: [String: ConfigSection] = [:]
+        for p in [directory].compactMap({ $0 }) + sources + attribution {
+            if let first = owners[p.name] {
+                throw p.section.error("name", "'\(p.name)' is used twice: it is already the name of \(first.path) "
+                                      + "(sources, the directory and attribution entries each need their own name)")
+            }
+            owners[p.name] = p.section
+        }
+        let maxDrop = try root.double("max_record_drop", default: 0.3, min: 0, max: 1)
         let practicesSection = try root.section("practices")
         var practices = try PracticeOverrides.apply(practicesSection, to: .defaults)
         // A source's `extra_practices` (Jamf: sip, gatekeeper, auto_login) turns those shipped-but-off practices on
@@ -70,14 +89,34 @@ public struct StethoscopeConfig: Sendable {
         let report = try root.section("report")
         var retention = 120
         if let r = try root.section("retention") {
-            retention = try r.int("detail_nights", default: 120, min: 1)
+            retention = try r.int("detail_nights", default: 120, min: 1, max: 36_500)
             try r.finish()
         }
+        let safety = try SafetySettings(root.section("safety"))
         try root.finish()
         return StethoscopeConfig(
             timeZone: tz, database: database, staleAfterDays: stale, directory: directory, sources: sources,
             attribution: attribution, practices: practices, extraPlaceholderSerials: placeholders, export: export,
-            report: report, detailRetentionNights: retention, baseDirectory: baseDirectory)
+            report: report, detailRetentionNights: retention, maxRecordDrop: maxDrop,
+            sourcesLine: root.has("sources") ? root.error("sources", "").line : nil, baseDirectory: baseDirectory,
+            safety: safety)
+    }
+
+    /// What a config needs to run a night (`run`, `check`, `demo`), beyond being valid: at least one device
+    /// source. Without one a run would record a "complete" night of 0 devices over a good one. `report`,
+    /// `rollup` and `export` only read the database, so they accept such a config.
+    public func validateForRun() throws {
+        guard !sources.isEmpty else {
+            throw ConfigError(path: "sources", message: sourcesLine == nil
+                              ? "is required to run a night (at least one device source)"
+                              : "is empty: at least one device source is required to run a night", line: sourcesLine)
+        }
+    }
+
+    /// The record-drop share in force for the source named `name`.
+    public func maxRecordDrop(for name: String) -> Double {
+        let all = [directory].compactMap { $0 } + sources + attribution
+        return all.first { $0.name == name }?.maxRecordDrop ?? maxRecordDrop
     }
 
     private static func plugin(_ s: ConfigSection, defaultName: String?) throws -> PluginConfig {
@@ -89,7 +128,26 @@ public struct StethoscopeConfig: Sendable {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw s.error("name", "use letters, digits, '-', '_' or '.' only")
         }
-        return PluginConfig(name: name, type: type, section: s)
+        return PluginConfig(name: name, type: type, section: s, allowEmpty: try s.bool("allow_empty", default: false),
+                            maxRecordDrop: s.has("max_record_drop") ? try s.double("max_record_drop", default: 0.3, min: 0, max: 1) : nil)
+    }
+}
+
+/// `safety: {min_rerun_share, lock_wait_s}` (README, "Configuration").
+public struct SafetySettings: Sendable {
+    /// Re-running a stored night is refused (unless `--force`) when it would hold fewer than this share of the
+    /// stored night's devices; 0 turns the check off.
+    public var minRerunShare: Double = 0.5
+    /// How long `run`, `export` and `rollup` wait for another process's lock on the database before exiting 75.
+    public var lockWaitSeconds: Double = 600
+
+    public init() {}
+
+    init(_ section: ConfigSection?) throws {
+        guard let section else { return }
+        minRerunShare = try section.double("min_rerun_share", default: minRerunShare, min: 0, max: 1)
+        lockWaitSeconds = try section.double("lock_wait_s", default: lockWaitSeconds, min: 0, max: 86_400)
+        try section.finish()
     }
 }
 

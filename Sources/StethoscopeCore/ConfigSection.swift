@@ -36,10 +36,31 @@ public final class ConfigSection: @unchecked Sendable {
                              baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> ConfigSection {
         let node: Node?
         do { node = try Yams.compose(yaml: yaml) } catch {
-            throw ConfigError(path: "", message: "not valid YAML: \(String(describing: error).prefix(300))")
+            throw yamlError(error)
         }
         guard let node else { return ConfigSection(pairs: [], path: "", line: nil, environment: environment, baseDirectory: baseDirectory) }
         return try ConfigSection.mapping(node, path: "", environment: environment, baseDirectory: baseDirectory)
+    }
+
+    /// A parse error by line, column and libyaml's problem only: Yams' own text quotes the offending line,
+    /// which may hold a literal secret (`password: "hunter2`).
+    static func yamlError(_ error: any Error) -> ConfigError {
+        func at(_ mark: Mark) -> String { "line \(mark.line), column \(mark.column)" }
+        func why(_ context: YamlError.Context?, _ problem: String) -> String {
+            (context.map { "\($0.text) (\(at($0.mark))): " } ?? "") + problem
+        }
+        switch error as? YamlError {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            return ConfigError(path: "", message: "not valid YAML at \(at(mark)): \(why(context, problem))", line: mark.line)
+        case .duplicatedKeysInMapping(_, let context):
+            return ConfigError(path: "", message: "not valid YAML: a key is given twice in the mapping at \(at(context.mark))",
+                               line: context.mark.line)
+        case .reader(let problem, let offset, _, _):
+            return ConfigError(path: "", message: "not valid YAML: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
+        default:
+            return ConfigError(path: "", message: "not valid YAML")
+        }
     }
 
     static func mapping(_ node: Node, path: String, environment: [String: String], baseDirectory: URL) throws -> ConfigSection {
@@ -119,7 +140,10 @@ public final class ConfigSection: @unchecked Sendable {
     }
 
     public func optionalString(_ key: String) throws -> String? {
-        try scalar(key, expected: "a string").map { try expand($0, key: key) }
+        guard let value = try scalar(key, expected: "a string").map({ try expand($0, key: key) }) else { return nil }
+        // `https://user:${PW}@host`: the userinfo is a secret in a plain string; register it for redaction.
+        if value.contains("@") { Redactor.registerUserinfo(in: value) }
+        return value
     }
 
     public func string(_ key: String) throws -> String {
@@ -152,11 +176,20 @@ public final class ConfigSection: @unchecked Sendable {
         try optionalInt(key, min: min, max: max) ?? value
     }
 
-    public func double(_ key: String, default value: Double, min: Double? = nil) throws -> Double {
+    /// A number within `min...max`. Both bounds are required: every number the config gives ends up in an
+    /// integer somewhere (milliseconds for curl, nanoseconds for a sleep), and an unbounded one such as
+    /// `timeout_s: 1e308` would trap there instead of being named here.
+    public func double(_ key: String, default value: Double, min: Double, max: Double) throws -> Double {
         guard let s = try scalar(key, expected: "a number") else { return value }
-        guard let v = Double(s), v.isFinite else { throw error(key, "expected a number, found '\(s.prefix(40))'") }
-        if let min, v < min { throw error(key, "must be at least \(min), found \(v)") }
+        guard let v = Double(try expand(s, key: key)), v.isFinite else { throw error(key, "expected a number, found '\(s.prefix(40))'") }
+        if v < min { throw error(key, "must be at least \(Self.format(min)), found \(Self.format(v))") }
+        if v > max { throw error(key, "must be at most \(Self.format(max)), found \(Self.format(v))") }
         return v
+    }
+
+    /// `30` rather than `30.0`; exponents stay for huge values.
+    static func format(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
     }
 
     public func bool(_ key: String, default value: Bool) throws -> Bool {
@@ -213,13 +246,18 @@ public final class ConfigSection: @unchecked Sendable {
         let file = try optionalString(fileKey)
         switch (direct, file) {
         case (.some, .some): throw error(key, "give either \(key) or \(fileKey), not both")
-        case (.some(let v), nil): return Secret(v)
+        case (.some(let v), nil):
+            guard !v.isEmpty else { throw error(key, "is empty (an empty secret is never right; check the variable or value)") }
+            return Secret(v)
         case (nil, .some(let path)):
             let url = resolve(path)
             guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
                 throw error(fileKey, "cannot read secret file \(url.path)")
             }
-            return Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            // An empty file (a failed deploy, a truncated copy) would otherwise send an empty credential.
+            guard !value.isEmpty else { throw error(fileKey, "secret file \(url.path) is empty") }
+            return Secret(value)
         case (nil, nil): return nil
         }
     }

@@ -74,7 +74,8 @@ public final class FigureCounter: @unchecked Sendable {
             if figures.rejectedReasons.count < 10 { figures.rejectedReasons.append(reason) }
         }
     }
-    public func fail(_ message: String) { lock.withLock { figures.failure = message } }
+    /// Records why the source failed; the text goes to the database and the report, so it is redacted here.
+    public func fail(_ message: String) { lock.withLock { figures.failure = Redactor.redact(message) } }
     public func setRecords(_ n: Int) { lock.withLock { figures.records = n } }
 
     /// A copy with `seconds` filled in.

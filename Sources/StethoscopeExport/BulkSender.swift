@@ -151,7 +151,7 @@ struct BulkSender: Sendable {
     }
 
     private func record(_ error: String, _ outcome: inout ChunkOutcome) {
-        if outcome.errors.count < BulkSender.maxRecordedErrors { outcome.errors.append(String(error.prefix(300))) }
+        if outcome.errors.count < BulkSender.maxRecordedErrors { outcome.errors.append(String(Redactor.redact(error).prefix(300))) }
     }
 
     /// The `_id` of an item, read back from its action line (for errors the server gave without one).
@@ -166,10 +166,7 @@ struct BulkSender: Sendable {
     /// A short, single-line piece of an error body, with the credential blanked should a server echo it.
     func quote(_ body: Data) -> String {
         guard !body.isEmpty else { return "" }
-        var text = String(decoding: body.prefix(200), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-        if let secret = config.authorization?.reveal(), !secret.isEmpty {
-            text = text.replacingOccurrences(of: secret, with: "<redacted>")
-        }
-        return ": " + text
+        // The authorization is a registered `Secret`: `excerpt` blanks it (and every other secret) before the cut.
+        return ": " + Redactor.excerpt(body)
     }
 }

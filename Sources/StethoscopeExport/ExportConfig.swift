@@ -64,7 +64,7 @@ public struct ElasticsearchConfig: Sendable {
         case (.some, nil, nil): throw es.error("password", "is required with username (give password or password_file)")
         }
         let tls = TLSOptions(caFile: try es.path("ca_file")?.path)
-        let timeout = try es.double("timeout_s", default: 120, min: 1)
+        let timeout = try es.double("timeout_s", default: 120, min: 1, max: 86_400)
         let config = ElasticsearchConfig(
             url: url, index: index, templateName: templateName, authorization: authorization, tls: tls,
             timeouts: HTTPTimeouts(connect: min(10, timeout), total: timeout),
@@ -73,8 +73,8 @@ public struct ElasticsearchConfig: Sendable {
             chunkDocuments: try es.int("chunk_documents", default: 10_000, min: 1, max: 1_000_000),
             gzip: try es.bool("gzip", default: false),
             retry: RetryPolicy(maxAttempts: try es.int("max_attempts", default: 6, min: 1, max: 100),
-                               baseDelay: try es.double("retry_base_s", default: 0.5, min: 0),
-                               maxDelay: 30, maxTotalWait: try es.double("retry_max_wait_s", default: 300, min: 0)))
+                               baseDelay: try es.double("retry_base_s", default: 0.5, min: 0, max: 600),
+                               maxDelay: 30, maxTotalWait: try es.double("retry_max_wait_s", default: 300, min: 0, max: 86_400)))
         try es.finish()
         return config
     }

@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeCore
 import StethoscopeStore
 
 /// How an export of a night ended (`exports.status`).
@@ -25,6 +26,11 @@ public struct ExportRecord: Sendable, Equatable {
     public var attempts: Int
     public var itemErrors: [String]
     public var failure: String?
+    /// Carried by every document this export sent; documents of the night with another generation are deleted
+    /// once every document was answered (`nil` in rows written before schema version 8).
+    public var generation: String? = nil
+    /// Documents of devices no longer in the night that this attempt deleted from the index (not stored).
+    public var removed: Int = 0
 }
 
 /// The `exports` table: which night went where and how far, written as the export goes so a crash or a
@@ -35,7 +41,7 @@ struct ExportLedger {
 
     func record(asOf: String) throws -> ExportRecord? {
         let st = try database.prepare("""
-            SELECT index_name, status, documents, sent, ok, failed, resume_after, attempts, item_errors, failure
+            SELECT index_name, status, documents, sent, ok, failed, resume_after, attempts, item_errors, failure, generation
             FROM exports WHERE as_of = ?1 AND target = ?2
             """)
         st.bind(1, asOf)
@@ -44,7 +50,8 @@ struct ExportLedger {
         return ExportRecord(
             asOf: asOf, index: st.string(0) ?? "", status: ExportStatus(rawValue: st.string(1) ?? "") ?? .failed,
             documents: st.int(2), sent: st.int(3), ok: st.int(4), failed: st.int(5), resumeAfter: st.int(6),
-            attempts: st.int(7), itemErrors: ExportLedger.decodeErrors(st.string(8) ?? "[]"), failure: st.string(9))
+            attempts: st.int(7), itemErrors: ExportLedger.decodeErrors(st.string(8) ?? "[]"), failure: st.string(9),
+            generation: st.string(10))
     }
 
     /// Nights of the store on or after `since`, oldest first, with their export status (nil: never exported).
@@ -73,14 +80,14 @@ struct ExportLedger {
     func write(_ r: ExportRecord, startedAt: Date?, finished: Bool) throws {
         let st = try database.prepare("""
             INSERT INTO exports (as_of, target, index_name, status, started_at, finished_at, documents, sent, ok, failed,
-                                 resume_after, attempts, item_errors, failure)
-            VALUES (?1, ?2, ?3, ?4, COALESCE(?5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                                 resume_after, attempts, item_errors, failure, generation)
+            VALUES (?1, ?2, ?3, ?4, COALESCE(?5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
             ON CONFLICT (as_of, target) DO UPDATE SET
                 index_name = excluded.index_name, status = excluded.status,
                 started_at = COALESCE(?5, exports.started_at), finished_at = excluded.finished_at,
                 documents = excluded.documents, sent = excluded.sent, ok = excluded.ok, failed = excluded.failed,
                 resume_after = excluded.resume_after, attempts = excluded.attempts,
-                item_errors = excluded.item_errors, failure = excluded.failure
+                item_errors = excluded.item_errors, failure = excluded.failure, generation = excluded.generation
             """)
         st.bind(1, r.asOf)
         st.bind(2, ExportLedger.target)
@@ -94,8 +101,9 @@ struct ExportLedger {
         st.bind(10, r.failed)
         st.bind(11, r.resumeAfter)
         st.bind(12, r.attempts)
-        st.bind(13, ExportLedger.encodeErrors(r.itemErrors))
-        st.bind(14, r.failure)
+        st.bind(13, ExportLedger.encodeErrors(r.itemErrors.map(Redactor.redact)))
+        st.bind(14, r.failure.map(Redactor.redact))
+        st.bind(15, r.generation)
         try st.run()
     }
 

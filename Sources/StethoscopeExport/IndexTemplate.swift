@@ -9,7 +9,7 @@ public enum IndexTemplate {
 {
   "index_patterns": ["stethoscope-*"],
   "priority": 100,
-  "_meta": {"description": "Stethoscope nightly device snapshots: one document per device per night, _id <as-of>:<device key>", "version": 1},
+  "_meta": {"description": "Stethoscope nightly device snapshots: one document per device per night, _id <as-of>:<device key>", "version": 2},
   "template": {
     "settings": {
       "number_of_shards": 1,
@@ -21,6 +21,7 @@ public enum IndexTemplate {
         "as_of": {"type": "date", "format": "strict_date"},
         "device_key": {"type": "keyword"},
         "device_id": {"type": "long"},
+        "generation": {"type": "keyword"},
         "platform": {"type": "keyword"},
         "os_name": {"type": "keyword"},
         "os_version": {"type": "keyword"},
@@ -81,9 +82,31 @@ extension NightExporter {
         switch response.status {
         case 200..<300:
             logger.info("index template installed", metadata: ["name": "\(config.templateName)", "pattern": "\(config.index.wildcard)"])
+            try await addFieldsToExistingIndices(sender)
         case 401, 403:
             throw ExportStop(.auth, "\(config.url) refused the template with HTTP \(response.status): check export.elasticsearch credentials")
         default:
+            throw ExportStop(.server, "\(request.what): HTTP \(response.status)\(sender.quote(response.body))")
+        }
+    }
+}
+
+extension NightExporter {
+    /// Fields added since version 1 of the template. A template applies only to indices created after it, and
+    /// existing indices are `dynamic: strict`: without these their next document would be rejected.
+    static let addedFields = #"{"properties": {"generation": {"type": "keyword"}}}"#
+
+    /// Adds `addedFields` to the indices that already match the pattern (none yet is fine).
+    func addFieldsToExistingIndices(_ sender: BulkSender) async throws {
+        let request = try sender.request(method: "PUT", url: config.url + "/" + config.index.wildcard
+                                            + "/_mapping?ignore_unavailable=true&allow_no_indices=true",
+                                         body: Data(NightExporter.addedFields.utf8), label: "mapping of existing indices",
+                                         contentType: "application/json")
+        let response: HTTPResponse
+        do { response = try await client.send(request) } catch let error as HTTPError {
+            throw ExportStop(.connection, "\(error)")
+        }
+        guard (200..<300).contains(response.status) || response.status == 404 else {
             throw ExportStop(.server, "\(request.what): HTTP \(response.status)\(sender.quote(response.body))")
         }
     }
@@ -105,6 +128,9 @@ extension NightExporter {
         case 200..<300:
             guard body.contains(config.index.wildcard) else {
                 throw ExportStop(.server, "template '\(config.templateName)' does not cover \(config.index.wildcard): run `stethoscope export --install-template`")
+            }
+            guard body.contains("\"generation\"") else {
+                throw ExportStop(.server, "template '\(config.templateName)' is outdated (no generation field): run `stethoscope export --install-template`")
             }
             guard body.contains("strict") else {
                 throw ExportStop(.server, "template '\(config.templateName)' is not strict: run `stethoscope export --install-template`")

@@ -7,13 +7,15 @@ import StethoscopeStore
 /// (both are stored in that order), so memory holds one device at a time, never the night; only the night's
 /// directory (for owner organization and manager chain) and practice ratings are loaded up front.
 ///
-/// Document fields (README.md, "Document"): as_of, device_key, device_id, platform, os_name, os_version, model,
+/// Document fields (README.md, "Document"): as_of, device_key, device_id, generation, platform, os_name, os_version, model,
 /// device_name, sources, last_sync, owner, owner_name, organization, managers, owner_method, owner_via, stale,
 /// virtual, carried_forward, carried_from, green, critical, practices[{key, status, rating, value, details,
 /// observed_at, source}].
 final class NightDocuments {
     let asOf: String
     let index: String
+    /// The export's generation, written into every document (see `NightExporter.removeOtherGenerations`).
+    let generation: String
     private let devices: Statement
     private let practices: Statement
     private let people: OrgChart
@@ -22,9 +24,10 @@ final class NightDocuments {
     private var practicePending = false
     private var practicesDone = false
 
-    init(database: Database, asOf: String, index: String, after: Int) throws {
+    init(database: Database, asOf: String, index: String, generation: String, after: Int) throws {
         self.asOf = asOf
         self.index = index
+        self.generation = generation
         let store = try NightDocuments.people(database, asOf)
         people = OrgChart(store)
         var ratings: [String: String] = [:]
@@ -74,6 +77,7 @@ final class NightDocuments {
         out.field("as_of", asOf)
         out.field("device_key", key)
         out.field("device_id", id)
+        out.field("generation", generation)
         out.field("platform", devices.string(2))
         out.field("os_name", devices.string(3))
         out.field("os_version", devices.string(4))

@@ -11,6 +11,10 @@ import StethoscopeStore
 /// `exports` table. Chunks are built one after another from a streaming cursor and up to `max_connections`
 /// are in flight; the resume point moves only over chunks whose every item was answered, so a failed export
 /// picks up where the acknowledged prefix ends.
+///
+/// The index holds exactly the night's devices: every document carries the export's `generation`, and once
+/// every document of the night was answered the night's documents of any other generation are deleted
+/// (`_delete_by_query`) — those of devices a re-run of the night no longer has.
 public struct NightExporter: Sendable {
     public var config: ElasticsearchConfig
     public var client: HTTPClient
@@ -38,10 +42,16 @@ public struct NightExporter: Sendable {
         var record = ExportRecord(asOf: asOf, index: index, status: .running, documents: documents, sent: 0, ok: 0,
                                   failed: 0, resumeAfter: 0, attempts: (previous?.attempts ?? 0) + 1, itemErrors: [],
                                   failure: nil)
+        // An export stopped by a version without generations starts over: its documents carry none, and the
+        // clean-up at the end would delete the acknowledged prefix it did not send again.
         let resuming = resume && previous.map { $0.status == .failed || $0.status == .running } == true && previous?.index == index
+            && previous?.generation != nil
+        // A fresh export starts a generation; a resumed one keeps its own, so the documents it already sent count.
+        record.generation = NightExporter.newGeneration()
         if resuming, let previous {
             record.sent = previous.sent; record.ok = previous.ok; record.failed = previous.failed
             record.resumeAfter = previous.resumeAfter; record.itemErrors = previous.itemErrors
+            if let generation = previous.generation { record.generation = generation }
         }
         var log = logger
         log[metadataKey: "as_of"] = "\(asOf)"
@@ -50,10 +60,15 @@ public struct NightExporter: Sendable {
         try ledger.write(record, startedAt: resuming ? nil : Date(), finished: false)
 
         let started = ContinuousClock.now
-        let stop = try await sendAll(asOf: asOf, index: index, store: store, ledger: ledger, record: &record)
+        var stop = try await sendAll(asOf: asOf, index: index, store: store, ledger: ledger, record: &record)
+        if stop == nil {
+            do { record.removed = try await removeOtherGenerations(asOf: asOf, index: index, generation: record.generation ?? "") } catch let s as ExportStop {
+                stop = s
+            }
+        }
         if let stop {
             record.status = .failed
-            record.failure = String(stop.description.prefix(500))
+            record.failure = String(Redactor.redact(stop.description).prefix(500))
             log.error("export failed", metadata: ["error": "\(stop.description)", "resume_after": "\(record.resumeAfter)"])
         } else {
             record.status = record.failed > 0 ? .partial : .complete
@@ -63,7 +78,7 @@ public struct NightExporter: Sendable {
             + Double((ContinuousClock.now - started).components.seconds)
         log.info("export finished", metadata: [
             "status": "\(record.status.rawValue)", "ok": "\(record.ok)", "failed": "\(record.failed)",
-            "sent": "\(record.sent)", "seconds": "\(String(format: "%.2f", seconds))",
+            "sent": "\(record.sent)", "removed": "\(record.removed)", "seconds": "\(String(format: "%.2f", seconds))",
         ])
         for error in record.itemErrors.prefix(5) { log.warning("document rejected", metadata: ["error": "\(error)"]) }
         return record
@@ -83,7 +98,8 @@ public struct NightExporter: Sendable {
 
     /// Calls `body` with each `_bulk` body of the night, as the export would send them (dry runs, benchmarks).
     public func bulkBodies(asOf: String, store: SnapshotStore, _ body: (Data) throws -> Void) throws {
-        let reader = try NightDocuments(database: store.database, asOf: asOf, index: config.index.name(asOf: asOf), after: 0)
+        let reader = try NightDocuments(database: store.database, asOf: asOf, index: config.index.name(asOf: asOf),
+                                        generation: "dry-run", after: 0)
         var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
         while let chunk = try chunks.next() { try body(chunk.body) }
     }
@@ -91,10 +107,64 @@ public struct NightExporter: Sendable {
     /// The `_bulk` URL the export posts to (with its `filter_path`).
     public var bulkURL: String { BulkSender(config: config, client: client).bulkURL }
 
+    /// A new export generation: unique per export (a re-run and re-export within one second still differs).
+    static func newGeneration() -> String {
+        String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(20))
+    }
+
+    /// Deletes the night's documents of other generations from `index` once this generation's are all answered:
+    /// devices of an earlier snapshot of the night that the current one no longer has (and documents of older
+    /// exports, already overwritten by this one when their device is still there). Refreshes first, since the
+    /// index refreshes only every 30 s and `_delete_by_query` sees only refreshed documents. Returns the count.
+    func removeOtherGenerations(asOf: String, index: String, generation: String) async throws -> Int {
+        let sender = BulkSender(config: config, client: client)
+        let options = "ignore_unavailable=true&allow_no_indices=true"
+        _ = try await post(index + "/_refresh?" + options, nil, "refresh before removing stale documents", index: index)
+        // Both values are plain: a YYYY-MM-DD night of the store and a hex generation.
+        let query = #"{"query":{"bool":{"filter":[{"term":{"as_of":"\#(asOf)"}}],"must_not":[{"term":{"generation":"\#(generation)"}}]}}}"#
+        let response = try await post(index + "/_delete_by_query?conflicts=proceed&refresh=true&" + options,
+                                      query, "removing documents of devices no longer in the night", index: index)
+        struct Answer: Decodable { var deleted: Int?; var failures: [Failure]?; struct Failure: Decodable {} }
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: response.body) else {
+            throw ExportStop(.answer, "the _delete_by_query answer is not readable JSON\(sender.quote(response.body))")
+        }
+        guard (answer.failures ?? []).isEmpty else {
+            throw ExportStop(.server, "\((answer.failures ?? []).count) documents of devices no longer in the night could not be deleted"
+                             + sender.quote(response.body))
+        }
+        return answer.deleted ?? 0
+    }
+
+    /// POSTs to `path` of the cluster; 2xx or an `ExportStop` saying what to check.
+    private func post(_ path: String, _ body: String?, _ label: String, index: String) async throws -> HTTPResponse {
+        let sender = BulkSender(config: config, client: client)
+        let request = try sender.request(method: "POST", url: config.url + "/" + path, body: body.map { Data($0.utf8) },
+                                         label: label, contentType: "application/json")
+        let response: HTTPResponse
+        do { response = try await client.send(request) } catch let error as HTTPError {
+            throw ExportStop(.connection, "\(error)")
+        }
+        switch response.status {
+        case 200..<300: return response
+        case 401, 403:
+            throw ExportStop(.auth, "\(config.url) refused \(label) with HTTP \(response.status): check export.elasticsearch "
+                             + "credentials and the user's delete privilege on \(index)")
+        default:
+            throw ExportStop(RetryPolicy.isRetryable(status: response.status) ? .server : .answer,
+                             "\(request.what): HTTP \(response.status)\(sender.quote(response.body))")
+        }
+    }
+
     /// Streams the night in chunks with up to `maxConnections` in flight; returns why it stopped, if it did.
     private func sendAll(asOf: String, index: String, store: SnapshotStore, ledger: ExportLedger,
                          record: inout ExportRecord) async throws -> ExportStop? {
-        let reader = try NightDocuments(database: store.database, asOf: asOf, index: index, after: record.resumeAfter)
+        // The night is read through a connection of its own. On the store's connection the open cursor would hold a
+        // read snapshot, and the ledger's progress writes would then have to upgrade it: after any concurrent commit
+        // that fails at once with SQLITE_BUSY_SNAPSHOT (517). Apart, the writes wait for the write lock like any writer.
+        let readConnection = try store.database.filename.map { try Database(path: URL(fileURLWithPath: $0)) }
+        let reader = try NightDocuments(database: readConnection ?? store.database, asOf: asOf, index: index,
+                                         generation: record.generation ?? "",
+                                         after: record.resumeAfter)
         var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
         let sender = BulkSender(config: config, client: client)
         var stop: ExportStop?

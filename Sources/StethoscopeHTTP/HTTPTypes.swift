@@ -104,7 +104,7 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        "\(source): \(what): \(detail)" + (attempts > 1 ? " (after \(attempts) attempts)" : "")
+        Redactor.redact("\(source): \(what): \(detail)" + (attempts > 1 ? " (after \(attempts) attempts)" : ""))
     }
 
     /// The figure key errors are counted under (`http_500`, `timeout`, ...).
@@ -117,10 +117,8 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
         if request.isAuth {
             detail += " (authentication failed)"
         } else if !response.body.isEmpty {
-            var text = String(decoding: response.body.prefix(200), as: UTF8.self)
-                .replacingOccurrences(of: "\n", with: " ")
-            for secret in secrets where !secret.isEmpty { text = text.replacingOccurrences(of: secret, with: "<redacted>") }
-            detail += ": \(text)"
+            // Redacted whole before the cut (`Redactor.excerpt`): a secret crossing it would leave its prefix.
+            detail += ": \(Redactor.excerpt(response.body, also: secrets))"
         }
         return HTTPError(.status, source: request.source, what: request.what, status: response.status,
                          detail: detail, attempts: response.attempts)

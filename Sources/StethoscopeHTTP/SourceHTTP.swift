@@ -17,14 +17,14 @@ public struct HTTPOptions: Sendable {
         var o = HTTPOptions()
         o.tls = TLSOptions(caFile: try s.path("ca_file")?.path, clientCert: try s.path("client_cert")?.path,
                            clientKey: try s.path("client_key")?.path)
-        o.timeouts = HTTPTimeouts(connect: try s.double("connect_timeout_s", default: 10, min: 0.05),
-                                  total: try s.double("timeout_s", default: 120, min: 0.05))
+        o.timeouts = HTTPTimeouts(connect: try s.double("connect_timeout_s", default: 10, min: 0.05, max: 3600),
+                                  total: try s.double("timeout_s", default: 120, min: 0.05, max: 86_400))
         o.maxConnections = try s.int("max_connections", default: defaultConnections, min: 1, max: 64)
-        o.maxResponseBytes = try s.int("max_response_mb", default: 256, min: 1) << 20
+        o.maxResponseBytes = try s.int("max_response_mb", default: 256, min: 1, max: 65_536) << 20
         o.retry = RetryPolicy(maxAttempts: try s.int("retries", default: defaultRetry.maxAttempts - 1, min: 0, max: 20) + 1,
-                              baseDelay: try s.double("retry_base_s", default: defaultRetry.baseDelay, min: 0),
-                              maxDelay: try s.double("retry_max_delay_s", default: defaultRetry.maxDelay, min: 0),
-                              maxTotalWait: try s.double("retry_max_wait_s", default: defaultRetry.maxTotalWait, min: 0))
+                              baseDelay: try s.double("retry_base_s", default: defaultRetry.baseDelay, min: 0, max: 600),
+                              maxDelay: try s.double("retry_max_delay_s", default: defaultRetry.maxDelay, min: 0, max: 3600),
+                              maxTotalWait: try s.double("retry_max_wait_s", default: defaultRetry.maxTotalWait, min: 0, max: 86_400))
         return o
     }
 }

@@ -32,6 +32,10 @@ public enum Report {
         let start = ContinuousClock.now
         let data = try ReportData.load(store, options: options)
         try FileManager.default.createDirectory(at: options.out, withIntermediateDirectories: true)
+        // The report names people and their devices' weaknesses: readable by the owner's group (a web server's),
+        // never by everyone, even when the folder existed with wider rights.
+        var folder = stat()
+        if stat(options.out.path, &folder) == 0 { chmod(options.out.path, folder.st_mode & 0o7770) }
         var site = Site(data: data, out: options.out, includePeople: options.includePeople)
         try site.writeAll()
         let e = (ContinuousClock.now - start).components
@@ -456,7 +460,7 @@ struct Site {
         let sources = Table(name: "sources", caption: "Source failures and errors",
                             columns: ["Night", "Source", "Kind", "Status", "Records", "Errors", "Failure"],
                             rows: d.sourceRuns.reversed().map { [.text($0.asOf), .text($0.source), .text($0.kind), .text($0.status), .int($0.records),
-                                                                  .text($0.errors), .text($0.failure ?? "")] })
+                                                                  .text($0.errors), .text(Redactor.redact($0.failure ?? ""))] })
         let conflicts = Table(name: "conflicts", caption: "Merge conflicts on \(lastAsOf) (records that shared an identifier but were kept apart)",
                               columns: ["Shared identifier", "Conflicting identifiers", "Records"],
                               rows: d.conflicts.map { [.text($0.shared), .text($0.conflicting), .text($0.records)] }, shownLimit: 200)

@@ -28,7 +28,8 @@ public enum Rollups {
         public var seconds: Double
     }
 
-    /// The end of each nightly run: roll the night up, then prune detail older than `retentionNights`.
+    /// Rolls the night up, then prunes detail by retention (tests and tools; `stethoscope run` rolls up inside the
+    /// night's own transaction and prunes after it commits).
     public static func afterNight(store: SnapshotStore, asOf: String, retentionNights: Int) throws {
         try compute(store, asOf: asOf)
         try prune(store, asOf: asOf, retentionNights: retentionNights)
@@ -62,11 +63,23 @@ public enum Rollups {
         return try nights.map { try compute(store, asOf: $0, chart: chart) }
     }
 
+    /// The night retention counts back from: the newest *complete* night on or before `today` (DESIGN.md, "Safety
+    /// rules"), so a night dated in the future (a typo, a clock that jumped) or a partial night never moves the cut.
+    public static func retentionReference(_ store: SnapshotStore, today: String) throws -> String? {
+        let q = try store.database.prepare("SELECT MAX(as_of) FROM runs WHERE status = 'complete' AND as_of <= ?1")
+        q.bind(1, today)
+        return try q.step() ? q.string(0) : nil
+    }
+
     /// Removes per-device detail (devices, practice results, failing streaks) of nights at or before
-    /// `asOf − retentionNights`, rolling such a night up first if it never was. Returns the pruned nights.
+    /// `reference − retentionNights`, rolling such a night up first if it never was. The reference is the earlier of
+    /// `asOf` and `retentionReference(today:)` (today: the current UTC date unless given); with no complete night
+    /// nothing is pruned. Returns the pruned nights.
     @discardableResult
-    public static func prune(_ store: SnapshotStore, asOf: String, retentionNights: Int) throws -> [String] {
-        guard retentionNights > 0, let cutoff = AsOfDate.adding(-retentionNights, to: asOf) else { return [] }
+    public static func prune(_ store: SnapshotStore, asOf: String, retentionNights: Int, today: String? = nil) throws -> [String] {
+        let today = today ?? AsOfDate.of(Date(), in: TimeZone(identifier: "UTC")!)
+        guard retentionNights > 0, let newest = try retentionReference(store, today: today),
+              let cutoff = AsOfDate.adding(-retentionNights, to: min(asOf, newest)) else { return [] }
         let db = store.database
         let query = try db.prepare("SELECT as_of FROM runs WHERE detail_pruned = 0 AND as_of <= ?1 ORDER BY as_of")
         query.bind(1, cutoff)

@@ -92,6 +92,12 @@ public final class Database {
         return statement.int(0)
     }
 
+    /// The file of the main database, `nil` for an in-memory or temporary one.
+    public var filename: String? {
+        guard let name = sqlite3_db_filename(handle, "main"), name.pointee != 0 else { return nil }
+        return String(cString: name)
+    }
+
     /// Rows changed by the last INSERT/UPDATE/DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
@@ -182,4 +188,9 @@ public final class Statement {
         let count = Int(sqlite3_column_bytes(handle, Int32(column)))
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
+}
+
+extension Database {
+    /// The SQLite library this process runs with (not the headers it was built against), for `--version`.
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
 }

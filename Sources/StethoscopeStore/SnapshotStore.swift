@@ -15,13 +15,17 @@ public struct NightRecord: Sendable {
     /// Device sources that failed tonight: devices only they saw are carried forward.
     public var failedSources: Set<String>
     public var sourceRecords: Int
+    /// Tonight's staleness cutoff (`now − stale_after_days`): carried-forward devices whose `last_sync` is older
+    /// (or missing) are stale tonight, whatever they were on the night they come from. `nil` keeps their flag.
+    public var staleBefore: Date?
 
     public init(asOf: String, startedAt: Date, finishedAt: Date, status: RunStatus,
                 figures: [String: SourceFigures] = [:], people: [Person] = [], practices: PracticeSet = .defaults,
-                conflicts: [MergeConflict] = [], failedSources: Set<String> = [], sourceRecords: Int = 0) {
+                conflicts: [MergeConflict] = [], failedSources: Set<String> = [], sourceRecords: Int = 0,
+                staleBefore: Date? = nil) {
         self.asOf = asOf; self.startedAt = startedAt; self.finishedAt = finishedAt; self.status = status
         self.figures = figures; self.people = people; self.practices = practices; self.conflicts = conflicts
-        self.failedSources = failedSources; self.sourceRecords = sourceRecords
+        self.failedSources = failedSources; self.sourceRecords = sourceRecords; self.staleBefore = staleBefore
     }
 }
 
@@ -53,8 +57,11 @@ public final class SnapshotStore {
     /// Writes (or replaces) one night in one transaction: on any error the previous state stays as it was.
     /// `devices` is consumed once, lazily. Devices seen only by `night.failedSources` are then carried forward
     /// from the last complete night before it (DESIGN.md, "Snapshots and history").
+    /// `beforeCommit` runs inside the transaction once the night is written (the run's roll-ups and its re-run check):
+    /// when it throws, nothing of the night is committed, so a night never exists without its roll-ups.
     @discardableResult
-    public func writeNight(_ night: NightRecord, devices: some Sequence<DeviceSnapshot>) throws -> NightWriteSummary {
+    public func writeNight(_ night: NightRecord, devices: some Sequence<DeviceSnapshot>,
+                           beforeCommit: (NightWriteSummary) throws -> Void = { _ in }) throws -> NightWriteSummary {
         guard AsOfDate.isValid(night.asOf) else { throw InvalidNight(description: "invalid as-of date '\(night.asOf)'") }
         let start = ContinuousClock.now
         var summary = try database.transaction { () -> NightWriteSummary in
@@ -75,6 +82,7 @@ public final class SnapshotStore {
             update.bind(2, written.carriedForward)
             update.bind(3, night.asOf)
             try update.run()
+            try beforeCommit(written)
             return written
         }
         let elapsed = (ContinuousClock.now - start).components
@@ -88,6 +96,13 @@ public final class SnapshotStore {
             "SELECT as_of FROM runs WHERE status = 'complete' AND as_of < ? ORDER BY as_of DESC LIMIT 1")
         query.bind(1, asOf)
         return try query.step() ? query.string(0) : nil
+    }
+
+    /// The devices of the stored night `asOf` (carried-forward ones included), `nil` when there is no such night.
+    public func storedDevices(asOf: String) throws -> Int? {
+        let query = try database.prepare("SELECT devices FROM runs WHERE as_of = ?")
+        query.bind(1, asOf)
+        return try query.step() ? query.int(0) : nil
     }
 
     /// Every stored night, oldest first.
@@ -119,8 +134,9 @@ public final class SnapshotStore {
                 sources, records, last_sync, owner, owner_method, owner_via, stale, virtual, carried_forward,
                 carried_from, green, critical)
             SELECT ?1, p.device_id, p.platform, p.os_name, p.os_version, p.model, p.device_name, p.identifiers,
-                p.sources, p.records, p.last_sync, p.owner, p.owner_method, p.owner_via, p.stale, p.virtual, 1,
-                ?2, p.green, p.critical
+                p.sources, p.records, p.last_sync, p.owner, p.owner_method, p.owner_via,
+                CASE WHEN ?4 IS NULL THEN p.stale WHEN p.last_sync IS NULL OR p.last_sync < ?4 THEN 1 ELSE 0 END,
+                p.virtual, 1, ?2, p.green, p.critical
             FROM devices p
             WHERE p.as_of = ?2 AND p.sources IN (SELECT value FROM json_each(?3))
               AND NOT EXISTS (SELECT 1 FROM devices t WHERE t.as_of = ?1 AND t.device_id = p.device_id)
@@ -128,6 +144,7 @@ public final class SnapshotStore {
         copyDevices.bind(1, night.asOf)
         copyDevices.bind(2, from)
         copyDevices.bind(3, String(decoding: try JSONEncoder().encode(carried), as: UTF8.self))
+        copyDevices.bind(4, time: night.staleBefore)   // ISO text of one fixed width: compares as time
         try copyDevices.run()
         let devices = database.changes
         let copyResults = try database.prepare("""
@@ -190,7 +207,7 @@ private struct NightHeaderWriter {
             insert.bind(11, f.seconds)
             insert.bind(12, f.rejected)
             insert.bind(13, String(decoding: try encoder.encode(f.errors), as: UTF8.self))
-            insert.bind(14, f.failure)
+            insert.bind(14, f.failure.map(Redactor.redact))
             insert.bind(15, String(decoding: try encoder.encode(f.rejectedReasons), as: UTF8.self))
             try insert.run()
         }

@@ -15,4 +15,28 @@ extension SnapshotStore {
         }
         return out
     }
+
+    /// Records per source that succeeded on a night (`run_sources`), the baseline of the record-drop check.
+    public func sourceRecords(asOf: String) throws -> [String: Int] {
+        let st = try database.prepare("SELECT source, records FROM run_sources WHERE as_of = ?1 AND status = 'ok'")
+        st.bind(1, asOf)
+        var out: [String: Int] = [:]
+        while try st.step() { out[st.string(0) ?? ""] = st.int(1) }
+        return out
+    }
+
+    /// Device key → owner of the devices whose owner the attribution entry `via` decided on a night: what a
+    /// failed attribution source said last time, so its devices keep their owners through an outage.
+    public func attributedOwners(asOf: String, via: String) throws -> [(deviceKey: String, owner: String)] {
+        let st = try database.prepare("""
+            SELECT k.device_key, d.owner FROM devices d JOIN device_keys k ON k.device_id = d.device_id
+            WHERE d.as_of = ?1 AND d.owner_method = 'attribution' AND d.owner_via = ?2 AND d.owner IS NOT NULL
+            ORDER BY k.device_key
+            """)
+        st.bind(1, asOf)
+        st.bind(2, via)
+        var out: [(deviceKey: String, owner: String)] = []
+        while try st.step() { out.append((st.string(0) ?? "", st.string(1) ?? "")) }
+        return out
+    }
 }

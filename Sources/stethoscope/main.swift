@@ -10,9 +10,25 @@ struct Stethoscope: AsyncParsableCommand {
         abstract: "Nightly device-posture snapshots and trend reports.",
         discussion: """
             Exit codes: 0 complete; 2 failed (nothing written); 3 partial (a source failed, its devices were
-            carried forward); 4 export failed; 64 usage error; 78 invalid config; 1 unexpected error.
+            carried forward); 4 export failed; 5 night written but the metrics file not; 6 re-run refused (far fewer
+            devices, nothing written); 64 usage error (including --as-of after tomorrow); 75 database locked by another
+            process; 78 invalid config; 1 unexpected error.
             """,
+        version: StethoscopeVersion.description,
         subcommands: [Run.self, Demo.self, Check.self, Export.self, Report.self, Rollup.self, Migrate.self])
+
+    /// Before anything else: files the process creates (database, WAL, report, metrics) get no world access,
+    /// whatever umask cron or a shell gave it (a stricter one is kept).
+    static func main() async {
+        let inherited = umask(0)
+        umask(inherited | 0o027)
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct Run: AsyncParsableCommand {
@@ -28,13 +44,31 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "The SQLite database. Default: the config's `database`.")
     var db: String?
 
-    @Option(name: .long, help: "Write Prometheus textfile metrics here (atomically) after the run.")
+    @Option(name: .long, help: "Write Prometheus textfile metrics here after the run (atomically when a regular file; exit 5 if it cannot be written).")
     var metrics: String?
+
+    @Flag(name: .customLong("allow-future"), help: "Accept an --as-of after tomorrow (tests; refused with exit 64 otherwise).")
+    var allowFuture = false
+
+    @Flag(help: "Replace a stored night even when the re-run found far fewer devices (safety.min_rerun_share).")
+    var force = false
+
+    @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
+    var lockWait: Double?
+
+    func validate() throws {
+        if let lockWait, !(0...86_400).contains(lockWait) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
+    }
+
+    @Option(name: .customLong("accept-drop"),
+            help: "A source whose record count really fell more than max_record_drop since the last complete night (repeatable).")
+    var acceptDrop: [String] = []
 
     func run() async throws {
         let code = await Commands.run(
             configFile: URL(fileURLWithPath: config), asOf: asOf, database: db.map { URL(fileURLWithPath: $0) },
-            metricsFile: metrics.map { URL(fileURLWithPath: $0) })
+            metricsFile: metrics.map { URL(fileURLWithPath: $0) }, allowFuture: allowFuture, force: force, lockWait: lockWait,
+            acceptDrop: acceptDrop)
         throw ExitCode(code.rawValue)
     }
 }
@@ -76,6 +110,11 @@ struct Check: AsyncParsableCommand {
     @Option(help: "The YAML config file.") var config: String
     @Option(help: "The SQLite database. Default: the config's `database`.") var db: String?
     @Option(help: "Seconds to wait for each source.") var timeout: Double = 60
+
+    func validate() throws {
+        // Converted to nanoseconds for the wait: out of range it would trap, not time out.
+        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be more than 0 and at most 86400 seconds") }
+    }
 
     func run() async throws {
         let (code, lines) = await StethoscopeApp.Check.run(
@@ -156,7 +195,11 @@ struct Export: AsyncParsableCommand {
     @Flag(name: .customLong("install-template"), help: "Install or update the index template first.")
     var installTemplate = false
 
+    @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
+    var lockWait: Double?
+
     func validate() throws {
+        if let lockWait, !(0...86_400).contains(lockWait) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
         if asOf != nil && since != nil { throw ValidationError("give --as-of or --since, not both") }
         if asOf == nil && since == nil && !installTemplate {
             throw ValidationError("give --as-of DATE, --since DATE or --install-template")
@@ -166,7 +209,7 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let code = await Commands.export(
             configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) }, asOf: asOf,
-            since: since, installTemplate: installTemplate)
+            since: since, installTemplate: installTemplate, lockWait: lockWait)
         throw ExitCode(code.rawValue)
     }
 }

@@ -54,4 +54,39 @@ import Testing
         let log = try String(contentsOf: dir.appendingPathComponent("nightly.log"), encoding: .utf8)
         #expect(log.contains("not starting"))
     }
+
+    /// A state or log folder the job cannot create or write is exit 73 naming it, not 75 "another run holds the lock".
+    @Test func anUnwritableStateOrLogFolderIsExit73() throws {
+        let dir = try temporaryDirectory()
+        let config = dir.appendingPathComponent("c.yaml")
+        try "database: \(dir.path)/s.db\n".write(to: config, atomically: true, encoding: .utf8)
+        // A regular file where a folder should be: not even root can create folders below it.
+        let plain = dir.appendingPathComponent("plain")
+        try "x".write(to: plain, atomically: true, encoding: .utf8)
+        func job(state: URL, log: URL) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            var env = ProcessInfo.processInfo.environment
+            env["STETHOSCOPE_BIN"] = stethoscopeBinary().path
+            env["STETHOSCOPE_STATE"] = state.path
+            env["STETHOSCOPE_LOG"] = log.path
+            p.environment = env
+            p.arguments = [Self.job.path, "--config", config.path, "--as-of", "2026-10-02"]
+            let err = Pipe()
+            p.standardError = err
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let badState = plain.appendingPathComponent("state")
+        let (stateCode, stateMessage) = try job(state: badState, log: dir.appendingPathComponent("log/nightly.log"))
+        #expect(stateCode == 73)
+        #expect(stateMessage.contains("cannot write state folder \(badState.path)"), "\(stateMessage)")
+        let badLog = plain.appendingPathComponent("log/nightly.log")
+        let (logCode, logMessage) = try job(state: dir.appendingPathComponent("state"), log: badLog)
+        #expect(logCode == 73)
+        #expect(logMessage.contains("cannot write log folder \(badLog.deletingLastPathComponent().path)"), "\(logMessage)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("s.db").path))
+    }
 }

@@ -118,17 +118,8 @@ import StethoscopeStore
         }
         #expect(!FileManager.default.fileExists(atPath: db.path))
         #expect(await Commands.run(configFile: dir.appendingPathComponent("missing.yaml"), asOf: nil, database: db, metricsFile: nil) == .config)
-        let ok = try write("sources: []\n", in: dir)
+        let ok = try write("sources:\n  - {name: a, type: demo, feed: jamf, people: 20}\n", in: dir)
         #expect(await Commands.run(configFile: ok, asOf: "2026-13-01", database: db, metricsFile: nil) == .usage)
-    }
-
-    @Test func anEmptyCompanyIsAValidNight() async throws {
-        let dir = try temporaryDirectory()
-        let file = try write("timezone: Europe/Amsterdam\n", in: dir)
-        let db = dir.appendingPathComponent("s.db")
-        #expect(await Commands.run(configFile: file, asOf: "2026-10-01", database: db, metricsFile: nil) == .complete)
-        let rows = try SnapshotStore(path: db).database.rows("SELECT status, devices, people FROM runs")
-        #expect(rows == [["complete", "0", "0"]])
     }
 
     @Test func rerunningANightReplacesIt() async throws {

@@ -112,4 +112,26 @@ import Testing
             try await NightExporter(config: config).export(asOf: "2026-11-02", store: temp.store)
         }
     }
+
+    /// Another process commits to the database while the export is part-way (an analyst's write, a tool that
+    /// does not take the lock): the export's progress writes wait their turn instead of failing with SQLite
+    /// error 517 (SQLITE_BUSY_SNAPSHOT), and every document arrives.
+    @Test func aConcurrentCommitMidExportDoesNotFailIt() async throws {
+        let server = try OpenSearchServer()
+        let proxy = try FaultProxy(upstream: server.url)
+        let temp = try TempStore()
+        try temp.night(asOf, devices: 120)
+        try await NightExporter(config: testConfig(server.url)).installTemplate()
+        let db = temp.dir.appendingPathComponent("test.db").path
+        let sql = "CREATE TABLE IF NOT EXISTS concurrent_writer (x); INSERT INTO concurrent_writer VALUES (1);"
+        let fault = "[{\"mode\": \"commit_sql\", \"db\": \"\(db)\", \"sql\": \"\(sql)\", \"count\": 2}]"
+        try await proxy.fault(fault)
+        let record = try await NightExporter(config: testConfig(proxy.url, chunkDocuments: 20, maxConnections: 1))
+            .export(asOf: asOf, store: temp.store)
+        #expect(try await proxy.stats().faults_applied["commit_sql"] == 2)
+        #expect(record.status == .complete, "\(record.failure ?? "")")
+        #expect(record.ok == 120 && record.failed == 0)
+        #expect(try await server.count() == 120)
+        #expect(try temp.store.database.int("SELECT COUNT(*) FROM concurrent_writer") == 2)
+    }
 }

@@ -91,7 +91,7 @@ import Testing
         try temp.night("2026-12-01", devices: 30)
         try temp.night("2026-11-30", devices: 5)   // another night's rows must not leak in
         let after = try temp.deviceID("2026-12-01", nth: 10)
-        let reader = try NightDocuments(database: temp.store.database, asOf: "2026-12-01", index: "ix", after: after)
+        let reader = try NightDocuments(database: temp.store.database, asOf: "2026-12-01", index: "ix", generation: "g1", after: after)
         var writer = JSONWriter()
         var ids: [Int] = []
         while let id = try reader.next(into: &writer) { ids.append(id) }

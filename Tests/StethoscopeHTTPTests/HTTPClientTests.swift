@@ -166,7 +166,9 @@ import Testing
         let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
         var o = HTTPOptions()
         o.retry = RetryPolicy(maxAttempts: 1, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
-        let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-reuse-\(fake.port)", baseURL: fake.url,
+        // A client of its own, so no other test's transfers prune the connection this test reuses.
+        let client = HTTPClient()
+        let http = SourceHTTP(client: client, source: "jamf-reuse-\(fake.port)", baseURL: fake.url,
                               auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
         let figures = FigureCounter(kind: "device", plugin: "jamf")
         _ = try await http.get(HTTPClientTests.inventory, figures: figures)  // opens (and keeps) a connection
@@ -304,6 +306,35 @@ import Testing
         #expect(error?.status == 400)
         #expect(error?.description.contains("bad request from") == true)
         #expect(error?.description.contains("ECHO") == false)
+    }
+
+    /// The echoed token crosses the 200-byte cut of the quoted body: redacting after the cut would leave its start.
+    @Test func aCredentialCrossingTheCutOfAnErrorBodyLeavesNoPrefix() async throws {
+        let token = "tok-CUT-" + UUID().uuidString
+        let fake = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                                                    "--token", token])
+        // 170 filler bytes + "bad request from Bearer " (24): the token starts at byte 194.
+        try await fake.fault([["mode": "echo_auth", "path": "/api/v1/fleet/me", "count": 1, "pad": 170]])
+        let error = await #expect(throws: HTTPError.self) {
+            try await session(fake, StaticBearer(token: Secret(token))).get("/api/v1/fleet/me", figures: nil)
+        }
+        #expect(error?.description.contains("xxxxxxxxxx") == true)
+        #expect(error?.description.contains("tok-CU") == false, "\(error?.description ?? "")")
+    }
+
+    /// A secret the config resolved for another source (here a second token) is blanked in this source's error
+    /// too: the server echoes a credential this request did not send.
+    @Test func anyResolvedSecretIsBlankedInAnotherSourcesError() async throws {
+        let own = "tok-OWN-" + UUID().uuidString
+        let other = Secret("other-source-" + UUID().uuidString)
+        let fake = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                                                    "--token", own])
+        try await fake.fault([["mode": "echo_500", "path": "/api/v1/fleet/me", "count": 10]])
+        let error = await #expect(throws: HTTPError.self) {
+            try await session(fake, StaticBearer(token: Secret(own))).get("/api/v1/fleet/me?note=" + other.reveal(), figures: nil)
+        }
+        #expect(error?.description.contains("HTTP 500") == true)
+        #expect(error?.description.contains("other-source") == false, "\(error?.description ?? "")")
     }
 
     @Test func staticBearerIsRequired() async throws {

@@ -150,6 +150,22 @@ import Testing
         #expect(try db.rows("SELECT DISTINCT as_of FROM rollup_groups ORDER BY 1").map { $0[0] } == Fixture.nights)
     }
 
+    /// Retention counts back from the newest complete night that is not in the future (DESIGN.md, "Safety rules").
+    @Test func retentionIgnoresPartialAndFutureNightsAsItsReference() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir, rollups: false)
+        // Fixture nights 2026-11-01 … 05; one far in the future, and a partial night after the complete ones.
+        try store.writeNight(NightRecord(asOf: "2026-11-06", startedAt: Fixture.t0, finishedAt: Fixture.t0, status: .partial), devices: [])
+        try store.writeNight(NightRecord(asOf: "2062-12-03", startedAt: Fixture.t0, finishedAt: Fixture.t0, status: .complete), devices: [])
+        let complete = try store.database.rows("SELECT MAX(as_of) FROM runs WHERE status = 'complete' AND as_of < '2062-01-01'")[0][0]!
+        #expect(try Rollups.retentionReference(store, today: "2026-12-03") == complete)
+        // Keeping two nights, counted from that night whatever the run's own date: the future night prunes nothing more.
+        let pruned = try Rollups.prune(store, asOf: "2062-12-03", retentionNights: 2, today: "2026-12-03")
+        #expect(pruned == Fixture.nights.filter { $0 <= AsOfDate.adding(-2, to: complete)! })
+        #expect(try store.database.rows("SELECT as_of FROM runs WHERE detail_pruned = 0 ORDER BY 1").map { $0[0]! }
+                == Fixture.nights.filter { $0 > AsOfDate.adding(-2, to: complete)! } + ["2026-11-06", "2062-12-03"])
+    }
+
     @Test func currentChartReattributesHistory() throws {
         let dir = try TempDir()
         let store = try Fixture.store(dir)

@@ -15,6 +15,8 @@ Everything is forwarded unchanged except `_bulk` requests that meet a queued fau
 - `slow`         wait `delay_s` seconds, then forward
 - `drop`         read the request, close the connection without an answer
 - `drop_after`   forward, then close the connection without passing the answer on (indexed, but unacknowledged)
+- `commit_sql`   a concurrent writer: run `sql` (a script) on the SQLite database `db` and commit it, then forward
+                 (the exporter's open read snapshot of that database is then stale)
 
 `GET /_proxy/stats` answers {"bulk_requests", "bulk_items", "faults_applied": {mode: n}, "max_in_flight",
 "largest_body"}. gzip request bodies are decompressed before forwarding.
@@ -23,6 +25,7 @@ import argparse
 import gzip
 import json
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -130,6 +133,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.drop()
         if mode == "slow":
             time.sleep(float(fault.get("delay_s", 1)))
+        if mode == "commit_sql":
+            con = sqlite3.connect(fault["db"], timeout=30)
+            con.executescript(fault["sql"])
+            con.commit()
+            con.close()
         lines = body.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()

@@ -6,6 +6,10 @@ JSON body {"faults": [{"path": "/api/", "mode": "500", "count": 1, "page": 2, "r
 "delay_s": 3}]} or from the command line (`--fault MODE:PATH[:COUNT[:PAGE]]`); `GET /_stats` answers
 request counts per path. `--latency-ms` delays every answer (the benchmark's 100 ms).
 
+`echo_500` is a careless server: it answers 500 with the whole request (request line with the full URL and
+query, every header, the body) as its error body, after `--echo-pad N` filler bytes (or the fault's "pad"), so a
+test can place a credential across a client's cut of the quoted body.
+
 `drop_reused` reads a request that arrives on a kept-alive connection (not the connection's first) and closes
 the connection without answering, as a server or load balancer does when its idle timeout races the client's
 reuse; libcurl then re-sends the request on a fresh connection by itself. The server counts both.
@@ -22,7 +26,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth",
+MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth", "echo_500",
          # Google-style quota answers, a 429 without Retry-After, and "every issued token just expired".
          "403_rate_limit", "403_quota", "429_no_retry_after", "expire_tokens", "drop_reused"}
 
@@ -34,8 +38,9 @@ GOOGLE_QUOTA = {
 
 
 class State:
-    def __init__(self, latency_ms):
+    def __init__(self, latency_ms, echo_pad=0):
         self.lock = threading.Lock()
+        self.echo_pad = echo_pad
         self.latency = latency_ms / 1000.0
         self.faults = []
         self.stats = {}
@@ -130,8 +135,13 @@ class Handler(BaseHTTPRequestHandler):
                                       b'{"httpStatus": 401, "errors": [{"code": "INVALID_TOKEN", "description": "Unauthorized", "id": "0", "field": null}]}')
                 if mode == "echo_auth":
                     # A careless server quoting the request's credentials back in an error.
-                    echoed = ("bad request from %s" % self.headers.get("Authorization")).encode()
+                    echoed = ("x" * int(fault.get("pad", st.echo_pad)) + "bad request from %s" % self.headers.get("Authorization")).encode()
                     return self._send(400, {"Content-Type": "text/plain"}, echoed)
+                if mode == "echo_500":
+                    pad = int(fault.get("pad", st.echo_pad))
+                    echoed = ("x" * pad + "%s %s %s\n" % (method, self.path, self.request_version)).encode()
+                    echoed += "".join("%s: %s\n" % (k, v) for k, v in self.headers.items()).encode() + b"\n" + body
+                    return self._send(500, {"Content-Type": "text/plain"}, echoed)
                 if mode == "slow":
                     time.sleep(float(fault.get("delay_s", 5)))
                 if mode == "close":
@@ -182,6 +192,7 @@ def base_arguments(description):
     p.add_argument("--token-ttl", type=float, default=1800, help="seconds a token lives")
     p.add_argument("--fault", action="append", default=[], help="MODE:PATH[:COUNT[:PAGE]]")
     p.add_argument("--gzip", action="store_true", help="gzip answers when the client accepts it")
+    p.add_argument("--echo-pad", type=int, default=0, help="filler bytes before the request an echo_500 fault echoes")
     p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (key in --tls-key)")
     p.add_argument("--tls-key")
     p.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
@@ -189,7 +200,7 @@ def base_arguments(description):
 
 
 def serve(args, app):
-    state = State(args.latency_ms)
+    state = State(args.latency_ms, args.echo_pad)
     for spec in args.fault:
         parts = spec.split(":")
         f = {"mode": parts[0], "path": parts[1] if len(parts) > 1 else "/"}

@@ -15,10 +15,13 @@ struct AssetCSV: AttributionSource {
     let file: URL
     let email: String
     let identifiers: [(IdentifierKind, String)]
+    /// `allow_empty`: a register with no usable row is a valid, empty list.
+    let allowEmpty: Bool
 
     init(_ config: PluginConfig) throws {
         let s = config.section
         name = config.name
+        allowEmpty = config.allowEmpty
         guard let file = try s.path("path") else { throw s.error("path", "is required (the CSV file)") }
         self.file = file
         var email = "owner_email", ids: [(IdentifierKind, String)] = [(.serial, "serial"), (.mac, "mac")]
@@ -52,6 +55,12 @@ struct AssetCSV: AttributionSource {
             for (kind, column) in columns {
                 if let v = row.value(column) { out.append(OwnerAssignment(RawIdentifier(kind, v), email: owner)) }
             }
+        }
+        // An empty register would silently strip every device of the owners it gave: fail the source instead.
+        if out.isEmpty && !allowEmpty {
+            let why = table.rows.isEmpty ? "has a header but no rows"
+                : "has no row with an owner email and an identifier (\(table.rows.count) rows)"
+            throw SourceError(name, "\(file.lastPathComponent) \(why) (set allow_empty: true if an empty list is expected)")
         }
         context.figures.page(records: out.count)
         return out

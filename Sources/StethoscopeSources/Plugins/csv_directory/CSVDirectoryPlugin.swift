@@ -16,12 +16,15 @@ struct CSVDirectory: DirectorySource {
     let file: URL
     let columns: [String: String]
     let inactive: Set<String>
+    /// `allow_empty`: a file with a header only (or no valid row) is a valid, empty directory.
+    let allowEmpty: Bool
     static let defaults = ["email": "email", "name": "name", "manager": "manager_email", "title": "title",
                            "location": "location", "active": "active"]
 
     init(_ config: PluginConfig) throws {
         let s = config.section
         name = config.name
+        allowEmpty = config.allowEmpty
         guard let file = try s.path("path") else { throw s.error("path", "is required (the CSV file)") }
         self.file = file
         var columns = Self.defaults
@@ -60,6 +63,13 @@ struct CSVDirectory: DirectorySource {
                                  organization: row.value(index["organization"] ?? nil), title: row.value(index["title"] ?? nil),
                                  location: row.value(index["location"] ?? nil), active: active))
             raw.append((email, manager))
+        }
+        // An export cut short (header only) or with every row unreadable is a broken input, not a company
+        // with nobody in it: failing keeps last night's people instead of orphaning every device.
+        if people.isEmpty && !allowEmpty {
+            let why = table.rows.isEmpty ? "has a header but no rows"
+                : "has no valid rows (\(table.rows.count) rejected; first: \(context.figures.snapshot().rejectedReasons.first ?? "?"))"
+            throw SourceError(name, "\(file.lastPathComponent) \(why) (set allow_empty: true if an empty directory is expected)")
         }
         context.figures.page(records: people.count)
         _ = DirectoryAudit.report(raw: raw, people: people, context)

@@ -30,7 +30,7 @@ struct FleetSource: DeviceSource {
         guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw s.error("url", "expected an http(s) URL") }
         let token = try s.requiredSecret("token")
         pageSize = try s.int("page_size", default: 100, min: 1, max: 10_000)
-        teamID = try s.optionalInt("team_id", min: 0)
+        teamID = try s.optionalInt("team_id", min: 0, max: Int(Int32.max))
         var map: [String: String] = [:]
         if let p = try s.section("policies") {
             for key in p.keys { map[key] = try p.string(key) }

@@ -45,8 +45,8 @@ struct SQLInventorySource: DeviceSource {
         connectionString = cs
         password = try s.secret("password")
         sessionSQL = try s.stringList("session_sql") ?? []
-        loginTimeout = try s.int("login_timeout_s", default: 30, min: 1)
-        queryTimeout = try s.int("query_timeout_s", default: 1800, min: 0)
+        loginTimeout = try s.int("login_timeout_s", default: 30, min: 1, max: 3600)
+        queryTimeout = try s.int("query_timeout_s", default: 1800, min: 0, max: 604_800)
         switch try s.choice("text_encoding", ["auto", "utf8", "utf16"], default: "auto") {
         case "utf8": textEncoding = .utf8
         case "utf16": textEncoding = .utf16

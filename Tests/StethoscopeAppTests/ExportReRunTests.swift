@@ -1,0 +1,111 @@
+import Foundation
+import StethoscopeHTTP
+import StethoscopeStore
+import Testing
+
+/// Issue 13, "Elasticsearch stays in step with SQLite", through the real binary and osmem-server: `run` exports
+/// the night, a re-run of the night with fewer devices exports again, and the index then holds exactly the
+/// devices of the night's snapshot in SQLite, counted by `_id`.
+@Suite struct ExportReRunTests {
+    /// osmem-server from the venv (`$PYTHON`), on a free port; exits when its stdin closes.
+    final class OSMem: @unchecked Sendable {
+        let process = Process()
+        private let stdin = Pipe()
+        let url: String
+
+        init() throws {
+            let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
+            let resolve = Process()
+            resolve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            resolve.arguments = [python, "-c", "import osmem_server; print(osmem_server.resolve_binary())"]
+            let out = Pipe()
+            resolve.standardOutput = out
+            try resolve.run()
+            let binary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            resolve.waitUntilExit()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["--addr", "127.0.0.1:0", "--no-ja"]
+            let stdout = Pipe()
+            process.standardInput = stdin
+            process.standardOutput = stdout
+            try process.run()
+            var line = Data()
+            while true {
+                let byte = stdout.fileHandleForReading.readData(ofLength: 1)
+                if byte.isEmpty || byte == Data("\n".utf8) { break }
+                line.append(byte)
+            }
+            struct Ready: Decodable { var url: String }
+            url = try JSONDecoder().decode(Ready.self, from: line).url
+        }
+
+        deinit {
+            try? stdin.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+
+        /// The `_id`s of the night `asOf` in `index`, after a refresh.
+        func ids(_ index: String, asOf: String) async throws -> Set<String> {
+            _ = try await HTTPClient.shared.send(HTTPRequest(method: "POST", url: "\(url)/\(index)/_refresh", source: "test", retry: .none))
+            let r = try await HTTPClient.shared.send(HTTPRequest(
+                method: "POST", url: "\(url)/\(index)/_search", headers: ["Content-Type": "application/json"],
+                body: Data(#"{"size": 10000, "_source": false, "query": {"term": {"as_of": "\#(asOf)"}}}"#.utf8),
+                source: "test", retry: .none))
+            struct Hits: Decodable { struct H: Decodable { struct One: Decodable { var _id: String }; var hits: [One] }; var hits: H }
+            return Set(try JSONDecoder().decode(Hits.self, from: r.body).hits.hits.map(\._id))
+        }
+    }
+
+    func stethoscope(_ arguments: [String]) throws -> Int32 {
+        let p = Process()
+        p.executableURL = stethoscopeBinary()
+        p.arguments = arguments
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    @Test func reRunningANightWithFewerDevicesLeavesOnlyItsDevicesInTheIndex() async throws {
+        let server = try OSMem()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("c.yaml")
+        let db = dir.appendingPathComponent("s.db")
+        func write(people: Int) throws {
+            try """
+                database: \(db.path)
+                directory: {type: demo, people: \(people)}
+                sources:
+                  - {name: jamf, type: demo, feed: jamf, people: \(people)}
+                export:
+                  elasticsearch: {url: "\(server.url)", chunk_documents: 20}
+                """.write(to: config, atomically: true, encoding: .utf8)
+        }
+        func snapshot(_ asOf: String) throws -> Set<String> {
+            let rows = try Database(path: db).rows("""
+                SELECT k.device_key FROM devices d JOIN device_keys k USING (device_id) WHERE d.as_of = '\(asOf)'
+                """)
+            return Set(rows.map { "\(asOf):" + ($0[0] ?? "") })
+        }
+        try write(people: 80)
+        #expect(try stethoscope(["export", "--config", config.path, "--install-template"]) == 0)
+        #expect(try stethoscope(["run", "--config", config.path, "--as-of", "2026-12-01"]) == 0)
+        #expect(try stethoscope(["run", "--config", config.path, "--as-of", "2026-12-02"]) == 0)
+        let before = try snapshot("2026-12-01")
+        #expect(try await server.ids("stethoscope-2026.12", asOf: "2026-12-01") == before)
+
+        // The night is re-run with a smaller fleet: its snapshot, and then its documents, shrink.
+        try write(people: 50)
+        #expect(try stethoscope(["run", "--config", config.path, "--as-of", "2026-12-01"]) == 0)
+        let after = try snapshot("2026-12-01")
+        #expect(after.count < before.count && !after.isEmpty)
+        #expect(try await server.ids("stethoscope-2026.12", asOf: "2026-12-01") == after)
+        // The other night of the same index is untouched; a repeated export changes nothing.
+        #expect(try await server.ids("stethoscope-2026.12", asOf: "2026-12-02") == (try snapshot("2026-12-02")))
+        #expect(try stethoscope(["export", "--config", config.path, "--as-of", "2026-12-01"]) == 0)
+        #expect(try await server.ids("stethoscope-2026.12", asOf: "2026-12-01") == after)
+    }
+}
