@@ -117,7 +117,9 @@ extension PracticeSet {
         PracticeDefinition(
             key: "screen_lock", title: "Screen lock",
             description: "The screen locks with a password or passcode after a short idle time.",
-            rating: .high, platforms: all),
+            // No source can read a Chromebook's lock setting (the Directory API has none), so by default it is
+            // `na` there rather than an `unknown` that would keep every Chromebook from being green.
+            rating: .high, platforms: all.subtracting([.chromeOS])),
         PracticeDefinition(
             key: "firewall", title: "Firewall",
             description: "The host firewall is on.", rating: .medium, platforms: computers,
@@ -143,7 +145,8 @@ extension PracticeSet {
             description: "Android Debug Bridge is off.", rating: .medium, platforms: [.android], onFail: .nudge),
         PracticeDefinition(
             key: "developer_options", title: "Developer options off",
-            description: "Android developer options are off.", rating: .low, platforms: [.android], onFail: .nudge),
+            description: "Android developer options are off; a Chromebook is not in developer boot mode.",
+            rating: .low, platforms: [.android, .chromeOS], onFail: .nudge),
         PracticeDefinition(
             key: "verified_boot", title: "Verified boot",
             description: "The device boots in verified mode (ChromeOS not in developer mode).",

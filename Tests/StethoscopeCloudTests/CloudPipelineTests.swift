@@ -75,7 +75,7 @@ import Testing
         for p in ["jailbreak", "encryption", "adb", "developer_options", "screen_lock", "os_version"] {
             #expect(try status("R58N41ABCDE", p) == "ok", "pixel \(p)")
         }
-        #expect(try status("R58N41ABCDE", "unknown_sources") == "unknown")   // not a device-wide setting on Android 14
+        #expect(try status("R58N41ABCDE", "unknown_sources") == "na")   // not a device-wide setting on Android 14
         #expect(try device("R58N41ABCDE")[6]?.contains("imei:356938035643809") == true)
         let moto = try device("ZY22CAROL7")
         #expect(moto[0] == "Android" && moto[2] == "carol@example.com")   // "Carol@Example.com" resolved

@@ -37,7 +37,7 @@ import Testing
         #expect(sync.identifiers.contains(RawIdentifier(.serial, "fvfxc0deq6l4")))   // Google Sync: deviceId is the serial
         let pixel = try #require(records.first { $0.localID == "AFiQxQ8x1Example01" })
         #expect(pixel.identifiers.contains(RawIdentifier(.deviceID, "3f2a9c1e7b0d4e55")))
-        #expect(!pixel.observations.contains { $0.practice == "unknown_sources" })   // Android 14
+        #expect(pixel.observations.first { $0.practice == "unknown_sources" }?.notApplicable == true)   // Android 14: na
         #expect(pixel.lastSync == ISODate.parse("2026-03-01T21:47:09.902Z"))
         let cros = try #require(records.first { $0.localID == "8a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d" })
         #expect(cros.ownerHints == [OwnerHint(.email, "carol@example.com"), OwnerHint(.email, "someone-else@example.com")])

@@ -1,6 +1,7 @@
 import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
+import StethoscopeStore
 import Testing
 
 /// The client against the strict fake Jamf server over real sockets.
@@ -121,24 +122,57 @@ import Testing
     @Test func aCrawlLongerThanTheTokenLifetimeFinishes() async throws {
         // 3 s tokens; 160 one-computer pages at 200 ms each behind 5 connections: about 6.5 s, over two lifetimes.
         // Attaching the token when a page is queued sent most pages with a dead token (and their one re-try too).
+        // The night runs in the `stethoscope` binary, so this test's timing does not depend on how busy the test
+        // process's thread pool is, and its figures are read back from `run_sources`.
         let fake = try FakeServer("fake_jamf.py", ["--generate", "160", "--token-ttl", "3", "--latency-ms", "200"])
-        let source = try SourceHarness.source("""
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("long-crawl-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let config = dir.appendingPathComponent("c.yaml")
+        try """
+            database: \(dir.path)/s.db
             sources:
               - {name: jamf-long, type: jamf, url: "\(fake.url)", username: batch, password: hunter2-password, page_size: 1,
                  applications: false, services: false, retry_base_s: 0.01}
-            """)
-        let figures = FigureCounter(kind: "device", plugin: "jamf")
-        let records = try await source.pull(SourceHarness.context(figures))
-        #expect(records.count == 160)
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let status = try await Self.stethoscope(["run", "--config", config.path, "--as-of", "2026-03-02"])
+        #expect(status == 0)
+        let db = try SnapshotStore(path: dir.appendingPathComponent("s.db")).database
+        let row = try db.prepare("SELECT status, records, requests, retries, errors FROM run_sources WHERE as_of = '2026-03-02' AND source = 'jamf-long'")
+        #expect(try row.step())
+        #expect(row.string(0) == "ok")
+        #expect(row.int(1) == 160)
         let stats = try await fake.stats()
         let tokens = stats.paths["/api/v1/auth/token"] ?? 0
         #expect(tokens >= 2)  // the crawl outlived a token
-        let f = figures.snapshot()
-        // At most one 401 per renewal, and each 401 is re-sent (a retry), never a failure.
-        #expect(f.errors.filter { $0.key != "http_401" }.isEmpty)
-        #expect((f.errors["http_401"] ?? 0) <= tokens - 1)
-        #expect(f.requests == stats.paths.values.reduce(0, +))
-        #expect(f.retries == (f.errors["http_401"] ?? 0))
+        // Requests and retries are what the server saw; at most one 401 per renewal, each re-sent, none failed.
+        #expect(row.int(2) == stats.paths.values.reduce(0, +))
+        let errors = try JSONDecoder().decode([String: Int].self, from: Data((row.string(4) ?? "{}").utf8))
+        #expect(errors.keys.allSatisfy { $0 == "http_401" }, "\(errors)")
+        #expect((errors["http_401"] ?? 0) <= tokens - 1)
+        #expect(row.int(3) == (errors["http_401"] ?? 0))
+    }
+
+    /// Runs the built binary without blocking a thread of the test process while it works.
+    static func stethoscope(_ arguments: [String]) async throws -> Int32 {
+        var binary = URL(fileURLWithPath: ".build/debug/stethoscope")
+        if let path = ProcessInfo.processInfo.environment["STETHOSCOPE_BIN"] {
+            binary = URL(fileURLWithPath: path)
+        } else {
+            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            for _ in 0..<4 where !FileManager.default.isExecutableFile(atPath: binary.path) {
+                binary = dir.appendingPathComponent("stethoscope")
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        return try await withCheckedThrowingContinuation { continuation in
+            p.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try p.run() } catch { p.terminationHandler = nil; continuation.resume(throwing: error) }
+        }
     }
 
     @Test func concurrent401sOfOneTokenShareOneRenewal() async throws {

@@ -21,7 +21,7 @@ struct BitFit: AttributionSource {
     struct Users: Decodable { var items: [User] }
     struct User: Decodable { var id: Int; var email: String?; var status: String? }
     struct Assets: Decodable { var items: [Asset] }
-    struct Asset: Decodable { var id: Int; var serial_number: String?; var is_deleted: Bool? }
+    struct Asset: Decodable { var id: Int; var serial_number: String?; @LooseBool var is_deleted: Bool? }
     struct Detail: Decodable {
         var item: Item
         struct Item: Decodable { var serial_number: String?; var fields: [Field]? }
