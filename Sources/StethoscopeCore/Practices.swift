@@ -162,5 +162,16 @@ extension PracticeSet {
             rating: .high, platforms: [.mac, .windows, .linux],
             check: .software(SoftwareRule(names: ["SentinelOne", "SentinelAgent", "sentinel-agent", "SentinelOne Extensions"])),
             enabled: false),
+        // Off unless a source lists them in its `extra_practices` (Jamf), which turns them on for the run.
+        PracticeDefinition(
+            key: "sip", title: "System Integrity Protection",
+            description: "macOS System Integrity Protection is enabled.", rating: .high, platforms: [.mac], enabled: false),
+        PracticeDefinition(
+            key: "gatekeeper", title: "Gatekeeper",
+            description: "macOS Gatekeeper only lets signed apps run.", rating: .medium, platforms: [.mac], enabled: false),
+        PracticeDefinition(
+            key: "auto_login", title: "Automatic login off",
+            description: "The Mac asks for a password at startup instead of logging a user in automatically.",
+            rating: .medium, platforms: [.mac], enabled: false),
     ])
 }

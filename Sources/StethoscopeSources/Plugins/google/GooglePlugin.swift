@@ -28,7 +28,7 @@ public enum GooglePlugin: SourcePlugin {
         let auth = try GoogleServiceAccountAuth(key: key, subject: subject, scopes: scopes, tokenURL: try s.optionalString("token_url"),
                                                 keyPath: s.keyPath("key_file"))
         let customer = try s.string("customer", default: "my_customer")
-        let options = try HTTPOptions.read(s, defaultConnections: 4)
+        let options = try HTTPOptions.read(s, defaultConnections: 4, defaultRetry: .google)
         return (GoogleAPI(http: SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: options)), customer)
     }
 }
