@@ -138,5 +138,13 @@ import Testing
             """.write(to: config, atomically: true, encoding: .utf8)
         let (denied, deniedLines) = await Check.run(configFile: config, database: nil, timeoutSeconds: 30)
         #expect(denied == .failed && deniedLines.first?.ok == false)
+        let delegated = try Cloud.google()
+        try """
+            database: \(dir.path)/s.db
+            directory: {type: google, name: gdir, \(Cloud.googleKeys(delegated))}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let (allowed, allowedLines) = await Check.run(configFile: config, database: nil, timeoutSeconds: 30)
+        #expect(allowed == .complete && allowedLines.first?.detail == "ok: directory users readable")
+        #expect(try await delegated.stats().paths["/admin/directory/v1/users"] == 1)
     }
 }
