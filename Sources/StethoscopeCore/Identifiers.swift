@@ -19,9 +19,10 @@ public struct IdentifierNormalizer: Sendable {
         "mac:00:05:9A:3C:7A:00",   // Cisco AnyConnect's virtual adapter, on every machine that runs it
         "mac:00:50:56:C0:00:01",   // VMware Workstation/Fusion host adapter vmnet1, on every host
         "mac:00:50:56:C0:00:08",   // VMware Workstation/Fusion host adapter vmnet8, on every host
-        "udid:03000200-0400-0500-0006-000700080009",   // AMI BIOS default SMBIOS UUID (cloned boards, mini PCs)
+        // SMBIOS UUIDs left at a firmware default by boards whose maker never set one, as inventory vendors list them.
+        "udid:03000200-0400-0500-0006-000700080009",
         "udid:00020003-0004-0005-0006-000700080009",   // the same default read in the other byte order
-        "udid:FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",   // SMBIOS "not set, but settable"
+        "udid:FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",   // SMBIOS: "not set, but settable"
         "udid:FEFEFEFE-FEFE-FEFE-FEFE-FEFEFEFEFEFE",
         "udid:07090201-0103-0301-0807-060504030201",
         "udid:58585858-5858-5858-5858-585858585858",   // "XXXXXXXXXXXXXXXX"
