@@ -101,9 +101,11 @@ import Testing
         let bitfit = try FakeServer("fake_bitfit.py", ["--fixture", Cloud.fixture("bitfit", "bitfit.json")])
         let dir = try Cloud.temporaryDirectory()
         let config = dir.appendingPathComponent("c.yaml")
+        let demo = "sources: [{name: demo, type: demo, feed: jamf, people: 40}]\n"
         try """
             database: \(dir.path)/s.db
             directory: {type: intune, name: entra, \(Cloud.graphKeys(graph, secret: "wrong-graph-secret"))}
+            sources: [{name: demo, type: demo, feed: jamf, people: 40}]
             attribution:
               - {name: bitfit-bad, type: bitfit, url: "\(bitfit.url)", api_token: wrong-bitfit-token, retries: 1}
               - {name: bitfit-good, type: bitfit, url: "\(bitfit.url)", api_token: bitfit-t0ken}
@@ -111,8 +113,8 @@ import Testing
             """.write(to: config, atomically: true, encoding: .utf8)
         let (code, lines) = await Check.run(configFile: config, database: nil, timeoutSeconds: 30)
         #expect(code == .failed)
-        #expect(lines.map(\.name) == ["entra", "bitfit-bad", "bitfit-good", "assets-missing", "database"])
-        #expect(lines.map(\.ok) == [false, false, true, false, true])
+        #expect(lines.map(\.name) == ["entra", "demo", "bitfit-bad", "bitfit-good", "assets-missing", "database"])
+        #expect(lines.map(\.ok) == [false, true, false, true, false, true])
         let text = lines.map(Check.format).joined(separator: "\n")
         #expect(!text.contains("wrong-graph-secret") && !text.contains("wrong-bitfit-token") && !text.contains("bitfit-t0ken"))
         let bitfitStats = try await bitfit.stats()
@@ -122,11 +124,12 @@ import Testing
         try """
             database: \(dir.path)/s.db
             directory: {type: intune, name: entra, \(Cloud.graphKeys(graph))}
+            sources: [{name: demo, type: demo, feed: jamf, people: 40}]
             """.write(to: config, atomically: true, encoding: .utf8)
         let (good, goodLines) = await Check.run(configFile: config, database: nil, timeoutSeconds: 30)
         #expect(good == .complete && goodLines.first?.detail == "ok: directory users readable")
         #expect(try await graphQueries(graph).last.map { $0.path == "/v1.0/users" && $0.query["$top"] == "1" } == true)
-        try "database: \(dir.path)/s.db\ndirectory: {type: csv_directory, path: \(dir.path)/missing.csv}\n"
+        try ("database: \(dir.path)/s.db\ndirectory: {type: csv_directory, path: \(dir.path)/missing.csv}\n" + demo)
             .write(to: config, atomically: true, encoding: .utf8)
         #expect(await Check.run(configFile: config, database: nil, timeoutSeconds: 30).0 == .failed)
 
@@ -135,6 +138,7 @@ import Testing
         try """
             database: \(dir.path)/s.db
             directory: {type: google, name: gdir, \(Cloud.googleKeys(google))}
+            sources: [{name: demo, type: demo, feed: jamf, people: 40}]
             """.write(to: config, atomically: true, encoding: .utf8)
         let (denied, deniedLines) = await Check.run(configFile: config, database: nil, timeoutSeconds: 30)
         #expect(denied == .failed && deniedLines.first?.ok == false)
@@ -142,6 +146,7 @@ import Testing
         try """
             database: \(dir.path)/s.db
             directory: {type: google, name: gdir, \(Cloud.googleKeys(delegated))}
+            sources: [{name: demo, type: demo, feed: jamf, people: 40}]
             """.write(to: config, atomically: true, encoding: .utf8)
         let (allowed, allowedLines) = await Check.run(configFile: config, database: nil, timeoutSeconds: 30)
         #expect(allowed == .complete && allowedLines.first?.detail == "ok: directory users readable")
