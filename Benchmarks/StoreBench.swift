@@ -148,7 +148,7 @@ private func rawInsert(_ url: URL, _ night: BenchNight) throws -> Int {
         sqlite3_bind_text(device, 5, d.osVersion, -1, t)
         sqlite3_bind_text(device, 6, d.model, -1, t)
         sqlite3_bind_text(device, 7, d.deviceName, -1, t)
-        sqlite3_bind_text(device, 8, d.identifiers.map(\.description).joined(separator: " "), -1, t)
+        sqlite3_bind_text(device, 8, IdentifiersJSON.encode(d.identifiers), -1, t)
         sqlite3_bind_text(device, 9, d.sources.joined(separator: ","), -1, t)
         sqlite3_bind_text(device, 10, d.records.joined(separator: " "), -1, t)
         sqlite3_bind_text(device, 11, lastSync, -1, t)

@@ -80,7 +80,7 @@ public struct NightlyRun: Sendable {
 
         let orgChart = OrgChart(people ?? [])
         for problem in orgChart.problems.prefix(20) { log.warning("directory: \(problem)") }
-        let normalizer = IdentifierNormalizer(extraPlaceholders: config.extraPlaceholderSerials)
+        let normalizer = IdentifierNormalizer(extraPlaceholders: config.extraPlaceholderSerials, sharedIdentifiers: config.sharedIdentifiers)
         let merged = DeviceMerger(normalizer: normalizer).merge(pulled.records)
         let tMerge = Date()
         outcome.stages.append(("merge", tMerge.timeIntervalSince(tPull)))
@@ -93,11 +93,14 @@ public struct NightlyRun: Sendable {
             attribution: NightEvaluator.attributionMap(pulled.assignments, normalizer: normalizer),
             attributionPrecedence: pulled.assignments.map(\.via))
         let records = pulled.records
-        let night = NightRecord(
+        var night = NightRecord(
             asOf: asOf, startedAt: started, finishedAt: Date(), status: outcome.status, figures: pulled.figures,
-            people: orgChart.order.compactMap { orgChart[$0] }, practices: config.practices, conflicts: merged.conflicts,
+            people: orgChart.directoryPeople, practices: config.practices, conflicts: merged.conflicts,
             failedSources: Set(pulled.failedDevice), sourceRecords: records.count,
             staleBefore: now.addingTimeInterval(-Double(config.staleAfterDays) * 86400))
+        // `people` keeps what the directory said; the flags say where the run's org chart differs from it.
+        night.managerCycles = Set(orgChart.inCycles)
+        night.duplicateEmails = orgChart.ambiguous
         let stored = force ? nil : try store.storedDevices(asOf: asOf)
         let share = config.safety.minRerunShare
         var rollupSeconds = 0.0

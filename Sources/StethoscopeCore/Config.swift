@@ -25,6 +25,8 @@ public struct StethoscopeConfig: Sendable {
     public var practices: PracticeSet
     /// Serials that are not identifiers, beyond the built-in placeholders.
     public var extraPlaceholderSerials: [String]
+    /// Identifiers many machines share (`kind:value` or a bare value), beyond `IdentifierNormalizer.builtInShared`.
+    public var sharedIdentifiers: [String] = []
     public var export: ConfigSection?
     public var report: ConfigSection?
     public var detailRetentionNights: Int
@@ -85,6 +87,10 @@ public struct StethoscopeConfig: Sendable {
             }
         }
         let placeholders = try root.stringList("placeholder_serials") ?? []
+        let shared = try root.stringList("shared_identifiers") ?? []
+        if let bad = IdentifierNormalizer.unknownKind(in: shared) {
+            throw root.error("shared_identifiers[\(bad)]", "'\(shared[bad].prefix(60))' names no identifier kind (use \(IdentifierKind.allCases.map(\.rawValue).joined(separator: ", ")), or a bare value)")
+        }
         let export = try root.section("export")
         let report = try root.section("report")
         var retention = 120
@@ -94,12 +100,14 @@ public struct StethoscopeConfig: Sendable {
         }
         let safety = try SafetySettings(root.section("safety"))
         try root.finish()
-        return StethoscopeConfig(
+        var config = StethoscopeConfig(
             timeZone: tz, database: database, staleAfterDays: stale, directory: directory, sources: sources,
             attribution: attribution, practices: practices, extraPlaceholderSerials: placeholders, export: export,
             report: report, detailRetentionNights: retention, maxRecordDrop: maxDrop,
             sourcesLine: root.has("sources") ? root.error("sources", "").line : nil, baseDirectory: baseDirectory,
             safety: safety)
+        config.sharedIdentifiers = shared
+        return config
     }
 
     /// What a config needs to run a night (`run`, `check`, `demo`), beyond being valid: at least one device

@@ -62,16 +62,21 @@ public struct NightEvaluator: Sendable {
         let stale = lastSync.map { now.timeIntervalSince($0) > Double(staleAfterDays) * 86400 } ?? true
 
         // Owner: the sources' own hints first (most recent record first), then attribution in precedence order.
-        var owner: String?, method = OwnerMethod.none, via: String?
+        // An email several directory users share names nobody in particular: it is skipped, and when nothing
+        // else names an owner the device says why (`ambiguous_email`).
+        var owner: String?, method = OwnerMethod.none, via: String?, ambiguous = false
         search: for r in recs {
             for h in r.ownerHints {
-                if let email = orgChart.resolve(h) { owner = email; method = .sourceHint; via = r.source; break search }
+                guard let email = orgChart.resolve(h) else { continue }
+                if orgChart.isAmbiguous(email) { ambiguous = true; continue }
+                owner = email; method = .sourceHint; via = r.source; break search
             }
         }
         if owner == nil {
             var best: (email: String, via: String)?
             for id in group.identifiers {
                 guard let a = attribution[id], orgChart[a.email] != nil else { continue }
+                if orgChart.isAmbiguous(a.email) { ambiguous = true; continue }
                 if let b = best, !precedes(a.via, b.via) { continue }
                 best = a
             }
@@ -84,10 +89,11 @@ public struct NightEvaluator: Sendable {
             model: first(\.model), deviceName: first(\.deviceName), identifiers: group.identifiers,
             sources: sources, records: recs.map(label).sorted(), lastSync: lastSync, owner: owner,
             ownerMethod: method, ownerVia: via, stale: stale, isVirtual: recs.contains { $0.isVirtual },
-            results: results(recs, platform: platform, osVersion: first(\.osVersion)))
+            results: results(recs, platform: platform, osName: first(\.osName), osVersion: first(\.osVersion)),
+            ownerReason: owner == nil && ambiguous ? "ambiguous_email" : nil)
     }
 
-    private func results(_ recs: [SourceRecord], platform: Platform?, osVersion: String?) -> [PracticeResult] {
+    private func results(_ recs: [SourceRecord], platform: Platform?, osName: String?, osVersion: String?) -> [PracticeResult] {
         // The most recent observation of each practice across the device's records.
         var best = [(obs: Observation, source: String, at: Date)?](repeating: nil, count: practices.count)
         for r in recs {
@@ -108,7 +114,7 @@ public struct NightEvaluator: Sendable {
                 // A source that knows the OS gets no more updates (a Chromebook past its auto-update expiration)
                 // fails the practice whatever the version number says.
                 if let b = best[i], b.obs.satisfied == false { return observed(p, b, platform) }
-                return versionResult(p, platform: platform, version: osVersion, rules: rules[platform] ?? [], recs: recs)
+                return versionResult(p, platform: platform, osName: osName, version: osVersion, rules: rules[platform] ?? [], recs: recs)
             case .software(let rule):
                 if let b = best[i] { return observed(p, b, platform) }
                 return softwareResult(p, rule: rule, names: softwareNames[i], platform: platform, recs: recs)
@@ -130,12 +136,23 @@ public struct NightEvaluator: Sendable {
         rules.last { ($0.from ?? "") <= asOf }
     }
 
-    private func versionResult(_ p: PracticeDefinition, platform: Platform, version: String?, rules: [VersionRule],
+    private func versionResult(_ p: PracticeDefinition, platform: Platform, osName: String?, version: String?, rules: [VersionRule],
                                recs: [SourceRecord]) -> PracticeResult {
         let source = recs.first { $0.osVersion != nil }
         // Windows comes as builds, release ids or kernel versions; WindowsVersion puts them on one scale.
         func parse(_ text: String) -> VersionNumber? {
             platform == .windows ? WindowsVersion.number(text) : VersionNumber(text)
+        }
+        // Windows known only by its name ("Microsoft Windows 7", no build): a product that gets no security
+        // updates at all fails whatever the version rule says, as it would with its version.
+        if platform == .windows, version.flatMap(parse).map({ $0.parts.count < 3 }) ?? true {
+            for text in [version, osName].compactMap({ $0 }) {
+                guard let name = WindowsVersion.unsupportedProduct(named: text) else { continue }
+                let named = recs.first { $0.osVersion == text || $0.osName == text }
+                return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: text,
+                                      details: "unsupported Windows: \(name) gets no security updates (known by name only)",
+                                      observedAt: named?.lastSync, source: named?.source)
+            }
         }
         guard let text = version, let v = parse(text) else {
             return PracticeResult(practice: p.key, status: p.onMissing, value: version, details: "no OS version reported")

@@ -45,6 +45,9 @@ public struct DeviceSnapshot: Sendable {
     public var ownerMethod: OwnerMethod
     /// Which source or attribution plugin decided the owner (`nil` with `.none`).
     public var ownerVia: String?
+    /// Why no owner was found when that is worth knowing: `ambiguous_email` (a hint or attribution named an email
+    /// that several directory users have, so it names nobody in particular). `nil` otherwise.
+    public var ownerReason: String?
     public var stale: Bool
     public var isVirtual: Bool
     public var results: [PracticeResult]
@@ -52,11 +55,11 @@ public struct DeviceSnapshot: Sendable {
     public init(key: String, platform: Platform?, osName: String?, osVersion: String?, model: String?,
                 deviceName: String?, identifiers: [Identifier], sources: [String], records: [String],
                 lastSync: Date?, owner: String?, ownerMethod: OwnerMethod, ownerVia: String?, stale: Bool,
-                isVirtual: Bool, results: [PracticeResult]) {
+                isVirtual: Bool, results: [PracticeResult], ownerReason: String? = nil) {
         self.key = key; self.platform = platform; self.osName = osName; self.osVersion = osVersion
         self.model = model; self.deviceName = deviceName; self.identifiers = identifiers; self.sources = sources
         self.records = records; self.lastSync = lastSync; self.owner = owner; self.ownerMethod = ownerMethod
-        self.ownerVia = ownerVia; self.stale = stale; self.isVirtual = isVirtual; self.results = results
+        self.ownerVia = ownerVia; self.ownerReason = ownerReason; self.stale = stale; self.isVirtual = isVirtual; self.results = results
     }
 
     /// Green: every applicable practice is `ok` (DESIGN.md).

@@ -66,6 +66,38 @@ public enum WindowsVersion {
         }
     }
 
+    /// Names a Windows product that gets no security updates when the text names one and holds no full version:
+    /// "Microsoft Windows 7 Professional", "Windows XP", "Windows Server 2008 R2" (the products before Windows 10
+    /// that `unsupported` names by kernel version). `nil` for Windows 10 and 11 and for unknown names.
+    public static func unsupportedProduct(named text: String) -> String? {
+        let words = text.uppercased().split { !$0.isLetter && !$0.isNumber && $0 != "." }.map(String.init)
+        guard let at = words.firstIndex(where: { $0 == "WINDOWS" || $0 == "WIN" }) else { return nil }
+        var rest = Array(words[(at + 1)...])
+        var server = false
+        if rest.first == "SERVER" { server = true; rest.removeFirst() }
+        guard let product = rest.first else { return nil }
+        let r2 = rest.dropFirst().first == "R2"
+        if server {
+            switch product {
+            case "2000": return "Windows 2000 Server"
+            case "2003": return r2 ? "Windows Server 2003 R2" : "Windows Server 2003"
+            case "2008": return r2 ? "Windows Server 2008 R2" : "Windows Server 2008"
+            case "2012": return r2 ? "Windows Server 2012 R2" : "Windows Server 2012"
+            default: return nil
+            }
+        }
+        switch product {
+        case "XP": return "Windows XP"
+        case "VISTA": return "Windows Vista"
+        case "7": return "Windows 7"
+        case "8": return "Windows 8"
+        case "8.1": return "Windows 8.1"
+        case "2000": return "Windows 2000"
+        case "NT", "95", "98", "ME": return "Windows \(product == "ME" ? "Me" : product)"
+        default: return nil
+        }
+    }
+
     /// "Windows 10 22H2", "Windows 11 23H2" for a known build; `nil` otherwise.
     public static func releaseName(_ v: VersionNumber) -> String? {
         guard v.parts.count >= 3, v.parts[0] == 10 else { return nil }

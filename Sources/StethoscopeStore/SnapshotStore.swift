@@ -9,7 +9,11 @@ public struct NightRecord: Sendable {
     public var status: RunStatus
     /// What each source, directory and attribution plugin did, by source name (the kind is inside).
     public var figures: [String: SourceFigures]
+    /// The directory as it was given (a manager link cut to break a cycle is kept here), one person per email.
     public var people: [Person]
+    /// People on a manager cycle, and emails more than one directory user had (`people.manager_cycle`, `duplicate_email`).
+    public var managerCycles: Set<String> = []
+    public var duplicateEmails: Set<String> = []
     public var practices: PracticeSet
     public var conflicts: [MergeConflict]
     /// Device sources that failed tonight: devices only they saw are carried forward.
@@ -131,10 +135,10 @@ public final class SnapshotStore {
         guard !carried.isEmpty else { return (0, 0) }
         let copyDevices = try database.prepare("""
             INSERT INTO devices (as_of, device_id, platform, os_name, os_version, model, device_name, identifiers,
-                sources, records, last_sync, owner, owner_method, owner_via, stale, virtual, carried_forward,
+                sources, records, last_sync, owner, owner_method, owner_via, owner_reason, stale, virtual, carried_forward,
                 carried_from, green, critical)
             SELECT ?1, p.device_id, p.platform, p.os_name, p.os_version, p.model, p.device_name, p.identifiers,
-                p.sources, p.records, p.last_sync, p.owner, p.owner_method, p.owner_via,
+                p.sources, p.records, p.last_sync, p.owner, p.owner_method, p.owner_via, p.owner_reason,
                 CASE WHEN ?4 IS NULL THEN p.stale WHEN p.last_sync IS NULL OR p.last_sync < ?4 THEN 1 ELSE 0 END,
                 p.virtual, 1, ?2, p.green, p.critical
             FROM devices p
@@ -237,8 +241,8 @@ private struct NightHeaderWriter {
 
     private func writePeople() throws {
         let insert = try database.prepare("""
-            INSERT INTO people (as_of, email, name, manager_email, organization, title, location, active)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO people (as_of, email, name, manager_email, organization, title, location, active, manager_cycle, duplicate_email)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         insert.bind(1, night.asOf)
         for person in night.people {
@@ -249,6 +253,8 @@ private struct NightHeaderWriter {
             insert.bind(6, person.title)
             insert.bind(7, person.location)
             insert.bind(8, person.active)
+            insert.bind(9, !night.managerCycles.isEmpty && night.managerCycles.contains(person.email))
+            insert.bind(10, !night.duplicateEmails.isEmpty && night.duplicateEmails.contains(person.email))
             try insert.run()
         }
     }
@@ -295,8 +301,8 @@ private struct DeviceWriter {
         insertDevice = try database.prepare("""
             INSERT INTO devices (as_of, device_id, platform, os_name, os_version, model, device_name, identifiers,
                 sources, records, last_sync, owner, owner_method, owner_via, stale, virtual, carried_forward,
-                carried_from, green, critical)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, NULL, ?17, ?18)
+                carried_from, green, critical, owner_reason)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, NULL, ?17, ?18, ?19)
             """)
         insertResult = try database.prepare("""
             INSERT INTO practice_results (as_of, device_id, practice, status, value, details, observed_at, source)
@@ -338,7 +344,7 @@ private struct DeviceWriter {
             d.bind(5, device.osVersion)
             d.bind(6, device.model)
             d.bind(7, device.deviceName)
-            d.bind(8, device.identifiers.map(\.description).joined(separator: " "))
+            d.bind(8, IdentifiersJSON.encode(device.identifiers))
             d.bind(9, device.sources.sorted().joined(separator: ","))   // sorted: carry-forward and analysts compare it
             d.bind(10, device.records.joined(separator: " "))
             d.bind(11, time: device.lastSync)
@@ -349,6 +355,7 @@ private struct DeviceWriter {
             d.bind(16, device.isVirtual)
             d.bind(17, device.isGreen)
             d.bind(18, isCritical)
+            d.bind(19, device.ownerReason)
             try d.run()
             let r = insertResult
             r.bind(2, id)
@@ -365,5 +372,42 @@ private struct DeviceWriter {
             rows += device.results.count
         }
         return NightWriteSummary(devices: count, carriedForward: 0, practiceRows: rows, seconds: 0)
+    }
+}
+
+/// `devices.identifiers`: a JSON array of `{"kind","value"}` objects in the device's order (strongest first), written
+/// by hand on the hot path in the compact form SQLite's own `json_object` gives, so migrated and new rows look alike.
+public enum IdentifiersJSON {
+    public static func encode(_ identifiers: [Identifier]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(identifiers.count * 40 + 2)
+        out.append(UInt8(ascii: "["))
+        for (i, id) in identifiers.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"kind":""#.utf8)
+            escape(id.kind.rawValue, into: &out)
+            out.append(contentsOf: #"","value":""#.utf8)
+            escape(id.value, into: &out)
+            out.append(contentsOf: #""}"#.utf8)
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// JSON string escaping (RFC 8259): quote, backslash and control characters; everything else as UTF-8.
+    static let hex = Array("0123456789abcdef".utf8)
+
+    static func escape(_ text: String, into out: inout [UInt8]) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+            case 0x09: out.append(contentsOf: #"\t"#.utf8)
+            case 0..<0x20: out.append(contentsOf: #"\u00"#.utf8); out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 15)])
+            default: out.append(byte)
+            }
+        }
     }
 }

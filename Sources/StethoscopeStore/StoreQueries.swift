@@ -2,16 +2,21 @@ import Foundation
 import StethoscopeCore
 
 extension SnapshotStore {
-    /// The directory as stored for a night (empty when that night does not exist).
+    /// The directory as stored for a night (empty when that night does not exist), as the directory gave it: manager
+    /// links on a cycle included (`OrgChart` cuts them again). An email that several directory users had
+    /// (`duplicate_email`) comes twice, so an `OrgChart` of these people knows it is ambiguous, as the run did.
     public func people(asOf: String) throws -> [Person] {
         let st = try database.prepare("""
-            SELECT email, name, manager_email, organization, title, location, active FROM people WHERE as_of = ?1 ORDER BY email
+            SELECT email, name, manager_email, organization, title, location, active, duplicate_email FROM people
+            WHERE as_of = ?1 ORDER BY email
             """)
         st.bind(1, asOf)
         var out: [Person] = []
         while try st.step() {
-            out.append(Person(email: st.string(0) ?? "", name: st.string(1) ?? "", managerEmail: st.string(2),
-                              organization: st.string(3), title: st.string(4), location: st.string(5), active: st.int(6) != 0))
+            let person = Person(email: st.string(0) ?? "", name: st.string(1) ?? "", managerEmail: st.string(2),
+                                organization: st.string(3), title: st.string(4), location: st.string(5), active: st.int(6) != 0)
+            out.append(person)
+            if st.int(7) != 0 { out.append(person) }
         }
         return out
     }

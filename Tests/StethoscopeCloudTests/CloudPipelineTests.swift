@@ -76,10 +76,10 @@ import Testing
             #expect(try status("R58N41ABCDE", p) == "ok", "pixel \(p)")
         }
         #expect(try status("R58N41ABCDE", "unknown_sources") == "na")   // not a device-wide setting on Android 14
-        #expect(try device("R58N41ABCDE")[6]?.contains("imei:356938035643809") == true)
+        #expect(try device("R58N41ABCDE")[6]?.contains(#"{"kind":"imei","value":"356938035643809"}"#) == true)
         let moto = try device("ZY22CAROL7")
         #expect(moto[0] == "Android" && moto[2] == "carol@example.com")   // "Carol@Example.com" resolved
-        #expect(moto[6]?.contains("imei:352099001761481") == true)
+        #expect(moto[6]?.contains(#"{"kind":"imei","value":"352099001761481"}"#) == true)
         for (p, s) in [("unknown_sources", "warn"), ("adb", "nudge"), ("developer_options", "nudge"), ("encryption", "warn"),
                        ("screen_lock", "warn"), ("os_version", "warn")] {
             #expect(try status("ZY22CAROL7", p) == s, "moto \(p)")
@@ -92,7 +92,7 @@ import Testing
         // ChromeOS: the recent managed user beats the annotated user; developer mode fails verified boot.
         let cros = try device("5CD1234XYZ")
         #expect(cros[0] == "ChromeOS" && cros[2] == "carol@example.com" && cros[5] == "122.0.6261.132")
-        #expect(cros[6]?.contains("mac:3C:5A:B4:F0:A1:B2") == true)
+        #expect(cros[6]?.contains(#"{"kind":"mac","value":"3C:5A:B4:F0:A1:B2"}"#) == true)
         #expect(try status("5CD1234XYZ", "verified_boot") == "ok")
         #expect(try status("5CD1234XYZ", "encryption") == "ok")
         let dev = try device("5CDDEVMODE2")

@@ -54,11 +54,11 @@ import Testing
                    d.owner_via, d.stale, d.carried_forward, d.carried_from, d.green, d.critical
             FROM devices d JOIN device_keys k USING (device_id) ORDER BY k.device_key
             """) == [
-            ["serial:CRIT1", "Mac", "serial:CRIT1 mac:AA:BB:CC:00:00:01", "jamf", "jamf/serial:CRIT1", "2026-12-01T05:00:00Z",
+            ["serial:CRIT1", "Mac", #"[{"kind":"serial","value":"CRIT1"},{"kind":"mac","value":"AA:BB:CC:00:00:01"}]"#, "jamf", "jamf/serial:CRIT1", "2026-12-01T05:00:00Z",
              "linus@example.com", "source_hint", "jamf", "0", "0", nil, "0", "1"],
-            ["serial:GREEN1", "Mac", "serial:GREEN1 mac:AA:BB:CC:00:00:01", "intune,jamf", "intune/serial:GREEN1 jamf/serial:GREEN1",
+            ["serial:GREEN1", "Mac", #"[{"kind":"serial","value":"GREEN1"},{"kind":"mac","value":"AA:BB:CC:00:00:01"}]"#, "intune,jamf", "intune/serial:GREEN1 jamf/serial:GREEN1",
              "2026-12-01T05:00:00Z", "ada@example.com", "source_hint", "intune", "0", "0", nil, "1", "0"],
-            ["serial:NUDGE1", "Mac", "serial:NUDGE1 mac:AA:BB:CC:00:00:01", "jamf", "jamf/serial:NUDGE1", "2026-12-01T05:00:00Z",
+            ["serial:NUDGE1", "Mac", #"[{"kind":"serial","value":"NUDGE1"},{"kind":"mac","value":"AA:BB:CC:00:00:01"}]"#, "jamf", "jamf/serial:NUDGE1", "2026-12-01T05:00:00Z",
              nil, "none", nil, "0", "0", nil, "0", "0"],
         ])
         #expect(try db.rows("""

@@ -63,6 +63,9 @@ class Graph:
         self.lock = threading.Lock()
         self.cache = {}
         self.secret = secrets.token_hex(6)
+        # Every query string a Graph list or item call carried, in order, for tests that assert what was asked
+        # for (`GET /_queries`, no token needed: it is the fake's own control endpoint).
+        self.queries = []
 
     def expire_tokens(self):
         with self.lock:
@@ -123,6 +126,10 @@ class Graph:
         return pages
 
     def __call__(self, handler, method, path, query, body):
+        if path == "/_queries":
+            with self.lock:
+                recorded = list(self.queries)
+            return fakecommon.json_answer(200, {"queries": recorded})
         parts = path.strip("/").split("/")
         if method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             return self.token(handler, parts[0], body)
@@ -133,6 +140,8 @@ class Graph:
             return graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
         if method != "GET":
             return graph_error(405, "BadRequest", "method not allowed")
+        with self.lock:
+            self.queries.append({"path": path, "query": {k: v[0] for k, v in query.items()}})
         if path.startswith("/v1.0/deviceManagement/managedDevices/"):
             ident = path.rsplit("/", 1)[1]
             for d in self.lists["devices"]:

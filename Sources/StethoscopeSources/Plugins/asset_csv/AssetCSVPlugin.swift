@@ -40,12 +40,23 @@ struct AssetCSV: AttributionSource {
         try s.finish()
     }
 
-    func assignments(_ context: PullContext) async throws -> [OwnerAssignment] {
+    /// Reads the file and checks its owner and identifier columns, as a pull would.
+    func check(_ context: PullContext) async throws -> String {
+        let (table, _, _) = try read()
+        return "ok: \(file.lastPathComponent), \(table.rows.count) rows"
+    }
+
+    private func read() throws -> (CSVTable, Int, [(IdentifierKind, Int)]) {
         let table: CSVTable
         do { table = try CSVTable.read(file) } catch { throw SourceError(name, "\(file.lastPathComponent): \(error)") }
         guard let emailColumn = table.column(email) else { throw SourceError(name, "\(file.lastPathComponent) has no column '\(email)'") }
         let columns = identifiers.compactMap { kind, header in table.column(header).map { (kind, $0) } }
         guard !columns.isEmpty else { throw SourceError(name, "\(file.lastPathComponent) has none of the identifier columns") }
+        return (table, emailColumn, columns)
+    }
+
+    func assignments(_ context: PullContext) async throws -> [OwnerAssignment] {
+        let (table, emailColumn, columns) = try read()
         var out: [OwnerAssignment] = []
         for (i, row) in table.rows.enumerated() {
             guard let owner = row.value(emailColumn), owner.contains("@") else {

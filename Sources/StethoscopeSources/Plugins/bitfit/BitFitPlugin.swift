@@ -44,6 +44,13 @@ struct BitFit: AttributionSource {
         "/\(p)?\(query.isEmpty ? "" : query + "&")api_token=\(GoogleAPI.queryEscape(token.reveal()))"
     }
 
+    /// One small request with the token: a user search that matches nobody (a wrong token is refused all the same).
+    func check(_ context: PullContext) async throws -> String {
+        let r = try await http.get(path("users", "search=stethoscope-check%40invalid"), label: "check", figures: context.figures)
+        _ = try http.decode(Users.self, r, what: "users check")
+        return "ok: users readable"
+    }
+
     func assignments(_ context: PullContext) async throws -> [OwnerAssignment] {
         let users = try await http.getJSON(Users.self, path("users"), label: "users", what: "users", figures: context.figures).items
         context.figures.page(records: users.count)

@@ -40,7 +40,13 @@ struct CSVDirectory: DirectorySource {
         try s.finish()
     }
 
-    func people(_ context: PullContext) async throws -> [Person] {
+    /// Reads the file and checks its email and organization columns, as a pull would.
+    func check(_ context: PullContext) async throws -> String {
+        let (table, _) = try read()
+        return "ok: \(file.lastPathComponent), \(table.rows.count) rows"
+    }
+
+    private func read() throws -> (CSVTable, Int) {
         let table: CSVTable
         do { table = try CSVTable.read(file) } catch { throw SourceError(name, "\(file.lastPathComponent): \(error)") }
         guard let emailColumn = table.column(columns["email"]!) else {
@@ -49,6 +55,11 @@ struct CSVDirectory: DirectorySource {
         if table.column(columns["organization"]!) == nil {
             throw SourceError(name, "\(file.lastPathComponent) has no organization column '\(columns["organization"]!)'")
         }
+        return (table, emailColumn)
+    }
+
+    func people(_ context: PullContext) async throws -> [Person] {
+        let (table, emailColumn) = try read()
         let index = columns.mapValues { table.column($0) }
         var people: [Person] = []
         var raw: [(email: String, manager: String?)] = []

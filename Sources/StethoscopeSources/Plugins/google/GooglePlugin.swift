@@ -114,6 +114,7 @@ struct GoogleDirectory: DirectorySource {
     let name: String
     let api: GoogleAPI
     let path: String
+    let checkPath: String
     let organization: OrganizationField
 
     enum OrganizationField: Sendable {
@@ -142,6 +143,7 @@ struct GoogleDirectory: DirectorySource {
         self.api = api
         let scope = domain.map { "domain=\(GoogleAPI.queryEscape($0))" } ?? "customer=\(GoogleAPI.queryEscape(customer))"
         path = "/admin/directory/v1/users?\(scope)&projection=full&maxResults=\(pageSize)"
+        checkPath = "/admin/directory/v1/users?\(scope)&projection=full&maxResults=1"
         try s.finish()
     }
 
@@ -165,6 +167,13 @@ struct GoogleDirectory: DirectorySource {
         }
         _ = DirectoryAudit.report(raw: raw, people: people, context)
         return people
+    }
+
+    /// A token (with the user scope delegated) and one user: proves the directory is readable.
+    func check(_ context: PullContext) async throws -> String {
+        let r = try await api.get(checkPath, label: "check", figures: context.figures)
+        _ = try api.http.decode(UsersPage.self, r, what: "users check")
+        return "ok: directory users readable"
     }
 
     func organizationValue(_ u: GoogleUser, _ org: GoogleUser.Organization?) -> String? {

@@ -48,7 +48,19 @@ struct EntraUser: Decodable {
     struct OrgData: Decodable { var costCenter: String?; var division: String? }
     struct Manager: Decodable { var mail: String?; var userPrincipalName: String? }
 
-    static let select = "displayName,mail,userPrincipalName,accountEnabled,department,jobTitle,officeLocation,companyName,employeeOrgData"
+    /// What every directory pull needs; the organization field adds its own property (`select(organizationField:)`).
+    static let baseSelect = "displayName,mail,userPrincipalName,accountEnabled,jobTitle,officeLocation"
+
+    /// Only the properties the configured `organization_field` needs: smaller pages, and no `employeeOrgData` (which
+    /// needs more consent in some tenants) unless cost center or division is asked for.
+    static func select(organizationField field: String) -> String {
+        switch field {
+        case "cost_center", "division": return baseSelect + ",employeeOrgData"
+        case "company_name": return baseSelect + ",companyName"
+        case "office_location": return baseSelect
+        default: return baseSelect + ",department"
+        }
+    }
 }
 
 /// For `Benchmarks/CloudBench.swift`: the `$select` the source sends, so the fake can pre-render those pages.

@@ -171,7 +171,7 @@ struct EntraDirectory: DirectorySource {
     func people(_ context: PullContext) async throws -> [Person] {
         var people: [Person] = []
         var raw: [(email: String, manager: String?)] = []
-        let first = "/users?$select=\(EntraUser.select)&$expand=manager($select=mail,userPrincipalName)&$top=\(pageSize)"
+        let first = "/users?$select=\(EntraUser.select(organizationField: field))&$expand=manager($select=mail,userPrincipalName)&$top=\(pageSize)"
         try await IntunePlugin.pages(http, first, what: "users", EntraUser.self, figures: context.figures) { list in
             for u in list {
                 guard let email = u.mail.nonEmpty ?? u.userPrincipalName.nonEmpty else {
@@ -195,4 +195,13 @@ struct EntraDirectory: DirectorySource {
         _ = DirectoryAudit.report(raw: raw, people: people, context)
         return people
     }
+
+    /// A token and one user: proves the app may read users (`User.Read.All`), not only devices.
+    func check(_ context: PullContext) async throws -> String {
+        let r = try await http.get("/users?$select=id&$top=1", label: "check", figures: context.figures)
+        _ = try http.decode(GraphPage<CheckedUser>.self, r, what: "users check")
+        return "ok: directory users readable"
+    }
+
+    struct CheckedUser: Decodable { var id: String? }
 }
