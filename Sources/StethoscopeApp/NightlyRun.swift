@@ -98,7 +98,7 @@ public struct NightlyRun: Sendable {
         if !failed.isEmpty { outcome.status = .partial }
 
         let orgChart = OrgChart(people ?? [])
-        for problem in orgChart.problems.prefix(20) { log.warning("directory: \(problem)") }
+        for problem in orgChart.problems.prefix(20) { log.warning("directory problem", metadata: ["problem": "\(problem)"]) }
         let normalizer = IdentifierNormalizer(extraPlaceholders: config.extraPlaceholderSerials)
         let mergeStage = StageProgress("merge")
         let merged = DeviceMerger(normalizer: normalizer).merge(pulled.records)

@@ -102,6 +102,22 @@ import Testing
         #expect(check.stdout.isEmpty && check.stderr.isEmpty, "promtool: \(check.stdout) \(check.stderr)")
     }
 
+    /// An export that fails (nothing listens) is its own stage inside `total` and a failed sink; exit 4, and the
+    /// file still passes promtool.
+    @Test func aFailedExportIsAStageAndAFailedSink() throws {
+        let dir = try Cloud.temporaryDirectory()
+        let file = try Self.config(dir, "export: {elasticsearch: {url: \"http://127.0.0.1:9\", max_attempts: 1, timeout_s: 5}}")
+        let metrics = dir.appendingPathComponent("m.prom")
+        let ran = try Self.run(Self.binary, ["run", "--config", file.path, "--as-of", "2026-10-02", "--metrics", metrics.path])
+        #expect(ran.code == 4, "\(ran.stderr.suffix(2000))")
+        let prom = try String(contentsOf: metrics, encoding: .utf8)
+        #expect(prom.contains("stethoscope_sink_failed{sink=\"elasticsearch\",kind=\"elasticsearch\"} 1"))
+        #expect(Self.samples(prom, "stethoscope_stage_seconds").map(\.labels).suffix(2) == ["{stage=\"export\"}", "{stage=\"total\"}"])
+        #expect(ran.stderr.split(separator: "\n").contains { $0.contains("msg=\"stage done\"") && $0.contains("stage=export") })
+        let check = try Self.promtool(metrics)
+        #expect(check.code == 0 && check.stdout.isEmpty && check.stderr.isEmpty, "promtool: \(check.stdout) \(check.stderr)")
+    }
+
     /// Jobs/nightly's file (the run's series plus the job's own) passes promtool too.
     @Test func jobsNightlyMetricsPassPromtool() throws {
         let dir = try Cloud.temporaryDirectory()
