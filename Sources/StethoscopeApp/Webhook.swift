@@ -63,6 +63,10 @@ struct NightSummary: Encodable, Sendable {
         var change: Int
         /// Devices newly failing tonight.
         var newlyFailing: Int
+
+        enum CodingKeys: String, CodingKey {
+            case practice, failing, previousFailing = "previous_failing", change, newlyFailing = "newly_failing"
+        }
     }
     var asOf: String
     var status: String
@@ -84,6 +88,23 @@ struct NightSummary: Encodable, Sendable {
         case criticalRate = "critical_rate", previousAsOf = "previous_as_of", greenRateChange = "green_rate_change"
         case criticalRateChange = "critical_rate_change", partialSources = "partial_sources"
         case topRegressions = "top_regressions", reportURL = "report_url"
+    }
+
+    /// Every key always present: an unknown value is `null`, not a missing key (receivers template on the keys).
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(asOf, forKey: .asOf)
+        try c.encode(status, forKey: .status)
+        try c.encode(devices, forKey: .devices)
+        try c.encode(carriedForward, forKey: .carriedForward)
+        try c.encode(greenRate, forKey: .greenRate)
+        try c.encode(criticalRate, forKey: .criticalRate)
+        try c.encode(previousAsOf, forKey: .previousAsOf)
+        try c.encode(greenRateChange, forKey: .greenRateChange)
+        try c.encode(criticalRateChange, forKey: .criticalRateChange)
+        try c.encode(partialSources, forKey: .partialSources)
+        try c.encode(topRegressions, forKey: .topRegressions)
+        try c.encode(reportURL, forKey: .reportURL)
     }
 
     /// Reads the summary of night `asOf` from the committed snapshot and its company roll-ups.

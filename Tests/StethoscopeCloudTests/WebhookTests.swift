@@ -30,7 +30,7 @@ import Testing
         let first = try Ops.run(Ops.binary, ["run", "--config", good.path, "--as-of", "2026-10-01"])
         #expect(first.code == 0, "\(first.stderr.suffix(2000))")
         let partial = try Ops.config(dir, hooks, attribution: "attribution:\n  - {name: assets, type: asset_csv, path: missing.csv}")
-        let second = try Ops.run(Ops.binary, ["run", "--config", partial.path, "--as-of", "2026-10-02"])
+        let second = try Ops.run(Ops.binary, ["run", "--config", partial.path, "--as-of", "2026-10-10"])
         #expect(second.code == 3, "\(second.stderr.suffix(2000))")
 
         let got = try Self.received(hook)
@@ -40,10 +40,12 @@ import Testing
         let one = try Self.body(got[0]), two = try Self.body(got[1])
         #expect(one["as_of"] as? String == "2026-10-01")
         #expect(one["status"] as? String == "complete")
-        #expect(one["previous_as_of"] == nil && one["green_rate_change"] == nil)
-        #expect(two["as_of"] as? String == "2026-10-02")
+        #expect(one["previous_as_of"] is NSNull && one["green_rate_change"] is NSNull && one["report_url"] is String)
+        #expect(two["as_of"] as? String == "2026-10-10")
         #expect(two["status"] as? String == "partial")
         #expect(two["previous_as_of"] as? String == "2026-10-01")
+        #expect(Set(two.keys) == ["as_of", "status", "devices", "carried_forward", "green_rate", "critical_rate", "previous_as_of",
+                                  "green_rate_change", "critical_rate_change", "partial_sources", "top_regressions", "report_url"])
         #expect(two["partial_sources"] as? [String] == ["assets"])
         #expect(two["report_url"] as? String == "https://reports.example.com/stethoscope/")
         let devices = two["devices"] as? Int ?? 0
@@ -51,12 +53,34 @@ import Testing
         let green = try #require(two["green_rate"] as? Double), critical = try #require(two["critical_rate"] as? Double)
         #expect((0...1).contains(green) && (0...1).contains(critical))
         #expect(two["green_rate_change"] is Double && two["critical_rate_change"] is Double)
-        #expect(two["top_regressions"] is [Any])
-        // The summary agrees with the stored roll-up.
+        // The summary agrees with the stored roll-ups.
         let db = try SnapshotStore(path: dir.appendingPathComponent("s.db")).database
-        let st = try db.prepare("SELECT green, devices - stale FROM rollup_groups WHERE chart = 'night' AND as_of = '2026-10-02' AND group_kind = 'company'")
-        #expect(try st.step())
-        #expect(abs(green - Double(st.int(0)) / Double(st.int(1))) < 0.0001)
+        func company(_ sql: String, _ night: String) throws -> [Int] {
+            let st = try db.prepare(sql + " WHERE chart = 'night' AND as_of = '\(night)' AND group_kind = 'company' AND group_id = ''")
+            return try st.step() ? (0..<st.columnCount).map { st.int($0) } : []
+        }
+        let tonight = try company("SELECT green, critical, devices - stale FROM rollup_groups", "2026-10-10")
+        let before = try company("SELECT green, critical, devices - stale FROM rollup_groups", "2026-10-01")
+        #expect(abs(green - Double(tonight[0]) / Double(tonight[2])) < 0.0001)
+        #expect(abs(critical - Double(tonight[1]) / Double(tonight[2])) < 0.0001)
+        let change = try #require(two["critical_rate_change"] as? Double)
+        #expect(abs(change - (Double(tonight[1]) / Double(tonight[2]) - Double(before[1]) / Double(before[2]))) < 0.0002)
+        // Regressions: practices whose failing (warn + nudge) devices rose, or that have newly failing ones, biggest first.
+        let regressions = try #require(two["top_regressions"] as? [[String: Any]])
+        #expect(!regressions.isEmpty && regressions.count <= 5)
+        var last = Int.max
+        for r in regressions {
+            let practice = try #require(r["practice"] as? String)
+            let failing = try #require(r["failing"] as? Int), previous = try #require(r["previous_failing"] as? Int)
+            let changed = try #require(r["change"] as? Int), newly = try #require(r["newly_failing"] as? Int)
+            #expect(changed == failing - previous && (changed > 0 || newly > 0) && changed <= last)
+            last = changed
+            let sql = "SELECT warn + nudge, newly_failing FROM rollup_practices"
+            let rowTonight = try db.prepare("\(sql) WHERE chart = 'night' AND as_of = '2026-10-10' AND group_kind = 'company' AND practice = ?")
+            rowTonight.bind(1, practice)
+            #expect(try rowTonight.step())
+            #expect(rowTonight.int(0) == failing && rowTonight.int(1) == newly)
+        }
         for log in [first.stderr, second.stderr] {
             #expect(log.contains("msg=\"webhook posted\""))
             #expect(!log.contains("T0SECRET") && !log.contains("hook-t0ken-secret"))
