@@ -136,6 +136,36 @@ import Testing
         #expect(try Ops.run(Ops.binary, ["run", "--config", partial.path, "--as-of", "2026-10-03"]).code == 3)
     }
 
+    /// A webhook that hangs is cut at `timeout_s` and retried; then it is a failed sink, exit 8.
+    @Test func aHangingWebhookTimesOutAndIsRetried() async throws {
+        let hook = try FakeServer("fake_webhook.py", ["--fault", "slow:/hook:5"])
+        let dir = try Cloud.temporaryDirectory()
+        let file = try Ops.config(dir, """
+            webhooks:
+              - {name: chat, url: "\(hook.url)/hook", timeout_s: 1, max_attempts: 2, retry_base_s: 0.01}
+            """)
+        let ran = try Ops.run(Ops.binary, ["run", "--config", file.path, "--as-of", "2026-10-02"])
+        #expect(ran.code == 8, "\(ran.stderr.suffix(2000))")
+        #expect(ran.stderr.split(separator: "\n").contains { $0.contains("msg=\"webhook failed; the night is committed\"") && $0.contains("no complete answer within 1.0 s (after 2 attempts)") })
+        #expect(try await hook.stats().paths["/hook"] == 2)
+    }
+
+    /// Jobs/nightly passes exit 8 on, and counts the night (it is in the database) as its last success.
+    @Test func jobsNightlyPassesExit8OnAndKeepsTheSuccessTime() throws {
+        let hook = try FakeServer("fake_webhook.py", ["--fault", "500:/hook:100"])
+        let dir = try Cloud.temporaryDirectory()
+        let file = try Ops.config(dir, "webhooks:\n  - {name: chat, url: \"\(hook.url)/hook\", max_attempts: 1}")
+        let job = FakeServer.repo.appendingPathComponent("Jobs/nightly").path
+        let ran = try Ops.run("/bin/bash", [job, "--config", file.path, "--as-of", "2026-10-02"], environment: [
+            "STETHOSCOPE_BIN": Ops.binary, "STETHOSCOPE_STATE": dir.path,
+            "STETHOSCOPE_LOG": dir.appendingPathComponent("nightly.log").path])
+        #expect(ran.code == 8)
+        let prom = try String(contentsOf: dir.appendingPathComponent("stethoscope.prom"), encoding: .utf8)
+        #expect(prom.contains("stethoscope_job_exit_code 8"))
+        #expect(prom.contains("stethoscope_last_success_timestamp_seconds "))
+        #expect(prom.contains("stethoscope_sink_failed{sink=\"chat\",kind=\"webhook\"} 1"))
+    }
+
     /// Bad webhook config is exit 78 naming the key path, before anything runs.
     @Test func badWebhookConfigNamesTheKey() throws {
         let dir = try Cloud.temporaryDirectory()
