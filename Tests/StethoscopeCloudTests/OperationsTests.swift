@@ -8,26 +8,30 @@ import Testing
 @Suite struct OperationsTests {
     struct Ran { var code: Int32; var stdout: String; var stderr: String }
 
-    /// Runs `executable` with `arguments`, stdin closed, and returns its exit code and outputs.
+    /// Runs `executable` with `arguments`, stdin closed, and returns its exit code and outputs. The outputs go to
+    /// files, not pipes: reading a pipe while children come and go can be interrupted (EINTR), which Foundation's
+    /// `readDataToEndOfFile` turns into a crash.
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Ran {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stethoscope-ops-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outFile = dir.appendingPathComponent("out"), errFile = dir.appendingPathComponent("err")
+        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outFile), err = try FileHandle(forWritingTo: errFile)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        // Read both pipes while it runs (a full pipe would block it).
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        while !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
-        return Ran(code: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
+        try out.close()
+        try err.close()
+        return Ran(code: p.terminationStatus, stdout: try String(contentsOf: outFile, encoding: .utf8),
+                   stderr: try String(contentsOf: errFile, encoding: .utf8))
     }
 
     static var binary: String {
@@ -95,7 +99,7 @@ import Testing
         #expect(Self.samples(prom, "stethoscope_devices_carried_forward").count == 1)
         let stages = Self.samples(prom, "stethoscope_stage_seconds")
         #expect(stages.map(\.labels) == ["pull", "merge", "evaluate_write", "rollup", "webhook", "total"].map { "{stage=\"\($0)\"}" })
-        let total = stages.last!.value
+        let total = try #require(stages.last).value
         #expect(total + 0.001 * Double(stages.count) >= stages.dropLast().map(\.value).reduce(0, +))
         let check = try Self.promtool(metrics)
         #expect(check.code == 0, "promtool: \(check.stdout) \(check.stderr)")

@@ -34,7 +34,7 @@ import Testing
         #expect(second.code == 3, "\(second.stderr.suffix(2000))")
 
         let got = try Self.received(hook)
-        #expect(got.count == 2)
+        try #require(got.count == 2)
         #expect(got.allSatisfy { $0["authorization"] as? String == "Bearer hook-t0ken-secret" })
         #expect(got.allSatisfy { $0["path"] as? String == "/services/T0SECRET/B0SECRET" })
         let one = try Self.body(got[0]), two = try Self.body(got[1])
@@ -61,6 +61,7 @@ import Testing
         }
         let tonight = try company("SELECT green, critical, devices - stale FROM rollup_groups", "2026-10-10")
         let before = try company("SELECT green, critical, devices - stale FROM rollup_groups", "2026-10-01")
+        try #require(tonight.count == 3 && before.count == 3)
         #expect(abs(green - Double(tonight[0]) / Double(tonight[2])) < 0.0001)
         #expect(abs(critical - Double(tonight[1]) / Double(tonight[2])) < 0.0001)
         let change = try #require(two["critical_rate_change"] as? Double)
