@@ -10,6 +10,10 @@ static inline CURLcode ccurl_setopt_slist(CURL *h, CURLoption o, struct curl_sli
 /* CURLOPT_WRITEFUNCTION and CURLOPT_HEADERFUNCTION share this signature. */
 static inline CURLcode ccurl_setopt_write_function(CURL *h, CURLoption o, curl_write_callback f) { return curl_easy_setopt(h, o, f); }
 
+/* CURLOPT_PREREQFUNCTION: called right before each request goes out, including libcurl's own re-send on a fresh
+   connection when a reused one turned out dead. */
+static inline CURLcode ccurl_setopt_prereq_function(CURL *h, curl_prereq_callback f) { return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, f); }
+
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
 static inline CURLcode ccurl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }

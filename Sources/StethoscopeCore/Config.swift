@@ -74,7 +74,18 @@ public struct StethoscopeConfig: Sendable {
             owners[p.name] = p.section
         }
         let maxDrop = try root.double("max_record_drop", default: 0.3, min: 0, max: 1)
-        let practices = try PracticeOverrides.apply(root.section("practices"), to: .defaults)
+        let practicesSection = try root.section("practices")
+        var practices = try PracticeOverrides.apply(practicesSection, to: .defaults)
+        // A source's `extra_practices` (Jamf: sip, gatekeeper, auto_login) turns those shipped-but-off practices on
+        // for the run, so listing them there is enough; an explicit `practices: <key>: enabled:` still wins.
+        // The plugin itself rejects names it does not know.
+        for source in sources {
+            for key in try source.section.peekStringList("extra_practices") ?? [] {
+                guard let i = practices.definitions.firstIndex(where: { $0.key == key }) else { continue }
+                if try practicesSection?.section(key)?.has("enabled") == true { continue }
+                practices.definitions[i].enabled = true
+            }
+        }
         let placeholders = try root.stringList("placeholder_serials") ?? []
         let export = try root.section("export")
         let report = try root.section("report")

@@ -217,6 +217,14 @@ public final class ConfigSection: @unchecked Sendable {
         }
     }
 
+    /// `stringList` without marking the key as read: for a look at a key another reader (a plugin) owns, so
+    /// `finish()` still rejects it where that reader does not take it.
+    public func peekStringList(_ key: String) throws -> [String]? {
+        let wasUsed = used.contains(key)
+        defer { if !wasUsed { used.remove(key) } }
+        return try stringList(key)
+    }
+
     public func section(_ key: String) throws -> ConfigSection? {
         guard let n = node(key) else { return nil }
         return try ConfigSection.mapping(n, path: keyPath(key), environment: environment, baseDirectory: baseDirectory)

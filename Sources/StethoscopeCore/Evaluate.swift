@@ -105,6 +105,9 @@ public struct NightEvaluator: Sendable {
             guard p.platforms.contains(platform) else { return PracticeResult(practice: p.key, status: .na) }
             switch p.check {
             case .osVersion(let rules):
+                // A source that knows the OS gets no more updates (a Chromebook past its auto-update expiration)
+                // fails the practice whatever the version number says.
+                if let b = best[i], b.obs.satisfied == false { return observed(p, b, platform) }
                 return versionResult(p, platform: platform, version: osVersion, rules: rules[platform] ?? [], recs: recs)
             case .software(let rule):
                 if let b = best[i] { return observed(p, b, platform) }
@@ -117,7 +120,7 @@ public struct NightEvaluator: Sendable {
     }
 
     private func observed(_ p: PracticeDefinition, _ b: (obs: Observation, source: String, at: Date), _ platform: Platform) -> PracticeResult {
-        let status: Status = b.obs.satisfied.map { $0 ? .ok : p.failStatus(on: platform) } ?? p.onMissing
+        let status: Status = b.obs.notApplicable ? .na : b.obs.satisfied.map { $0 ? .ok : p.failStatus(on: platform) } ?? p.onMissing
         return PracticeResult(practice: p.key, status: status, value: b.obs.value, details: b.obs.details,
                               observedAt: b.at == .distantPast ? nil : b.at, source: b.source)
     }

@@ -36,9 +36,9 @@ public struct IdentifierNormalizer: Sendable {
             let s = raw.value.trimmed.uppercased()
             if s.isEmpty || s.utf8.allSatisfy({ $0 == 48 || $0 == 45 }) { return .failure(.empty) }
             return .success(Identifier(.udid, s))
-        case .deviceID:
+        case .deviceID, .googleDeviceID:
             let s = raw.value.trimmed
-            return s.isEmpty ? .failure(.empty) : .success(Identifier(.deviceID, s))
+            return s.isEmpty ? .failure(.empty) : .success(Identifier(raw.kind, s))
         case .imei:
             let digits = String(decoding: raw.value.utf8.filter { $0 >= 48 && $0 <= 57 }, as: UTF8.self)
             if digits.utf8.count < 14 || digits.utf8.count > 16 || digits.utf8.allSatisfy({ $0 == 48 }) { return .failure(.malformedNumber) }

@@ -37,6 +37,9 @@ public enum IdentifierKind: String, Sendable, CaseIterable, Codable, Hashable, C
     case serial, udid, imei, meid
     /// A vendor's own device id (Google's deviceId, Intune's azureADDeviceId, ...).
     case deviceID = "device_id"
+    /// Google's `deviceId` of a Google Sync device: kept as its own kind, so it is neither a second serial
+    /// (which the merge would drop) nor confused with another vendor's device id.
+    case googleDeviceID = "google_device_id"
     case mac
 
     private var order: Int { IdentifierKind.allCases.firstIndex(of: self)! }
@@ -69,15 +72,24 @@ public struct Identifier: Sendable, Hashable, Comparable, CustomStringConvertibl
 ///
 /// `satisfied` is the source's verdict (true: the practice holds), `nil` when the source reported something it
 /// cannot judge. `value` is the raw, human-readable reading ("FileVault 2 enabled", "jailbroken") kept for analysts.
+/// `notApplicable`: the source knows the practice does not apply to this device (Android 8+ has no device-wide
+/// "unknown sources" switch), so it is `na` rather than `unknown`.
 public struct Observation: Sendable, Hashable {
     public var practice: String
     public var satisfied: Bool?
     public var value: String
     public var details: String?
     public var observedAt: Date?
-    public init(_ practice: String, satisfied: Bool?, value: String, details: String? = nil, observedAt: Date? = nil) {
+    public var notApplicable: Bool
+    public init(_ practice: String, satisfied: Bool?, value: String, details: String? = nil, observedAt: Date? = nil,
+                notApplicable: Bool = false) {
         self.practice = practice; self.satisfied = satisfied; self.value = value
-        self.details = details; self.observedAt = observedAt
+        self.details = details; self.observedAt = observedAt; self.notApplicable = notApplicable
+    }
+
+    /// The practice does not apply to this device, for the reason in `value`.
+    public static func notApplicable(_ practice: String, value: String, details: String? = nil, observedAt: Date? = nil) -> Observation {
+        Observation(practice, satisfied: nil, value: value, details: details, observedAt: observedAt, notApplicable: true)
     }
 }
 

@@ -117,7 +117,9 @@ extension PracticeSet {
         PracticeDefinition(
             key: "screen_lock", title: "Screen lock",
             description: "The screen locks with a password or passcode after a short idle time.",
-            rating: .high, platforms: all),
+            // No source can read a Chromebook's lock setting (the Directory API has none), so by default it is
+            // `na` there rather than an `unknown` that would keep every Chromebook from being green.
+            rating: .high, platforms: all.subtracting([.chromeOS])),
         PracticeDefinition(
             key: "firewall", title: "Firewall",
             description: "The host firewall is on.", rating: .medium, platforms: computers,
@@ -143,7 +145,8 @@ extension PracticeSet {
             description: "Android Debug Bridge is off.", rating: .medium, platforms: [.android], onFail: .nudge),
         PracticeDefinition(
             key: "developer_options", title: "Developer options off",
-            description: "Android developer options are off.", rating: .low, platforms: [.android], onFail: .nudge),
+            description: "Android developer options are off; a Chromebook is not in developer boot mode.",
+            rating: .low, platforms: [.android, .chromeOS], onFail: .nudge),
         PracticeDefinition(
             key: "verified_boot", title: "Verified boot",
             description: "The device boots in verified mode (ChromeOS not in developer mode).",
@@ -159,5 +162,16 @@ extension PracticeSet {
             rating: .high, platforms: [.mac, .windows, .linux],
             check: .software(SoftwareRule(names: ["SentinelOne", "SentinelAgent", "sentinel-agent", "SentinelOne Extensions"])),
             enabled: false),
+        // Off unless a source lists them in its `extra_practices` (Jamf), which turns them on for the run.
+        PracticeDefinition(
+            key: "sip", title: "System Integrity Protection",
+            description: "macOS System Integrity Protection is enabled.", rating: .high, platforms: [.mac], enabled: false),
+        PracticeDefinition(
+            key: "gatekeeper", title: "Gatekeeper",
+            description: "macOS Gatekeeper only lets signed apps run.", rating: .medium, platforms: [.mac], enabled: false),
+        PracticeDefinition(
+            key: "auto_login", title: "Automatic login off",
+            description: "The Mac asks for a password at startup instead of logging a user in automatically.",
+            rating: .medium, platforms: [.mac], enabled: false),
     ])
 }

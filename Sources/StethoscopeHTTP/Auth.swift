@@ -9,6 +9,26 @@ public protocol HTTPAuth: Sendable {
     func invalidate(_ rejected: Secret) async
 }
 
+/// What `HTTPClient` calls around each attempt of an authenticated request: `header` right before the attempt
+/// is sent (under the limiter's permit), `invalidate` with the header a 401 rejected.
+public struct RequestAuthorizer: Sendable {
+    public let header: @Sendable () async throws -> Secret
+    public let invalidate: @Sendable (Secret) async -> Void
+    public init(header: @escaping @Sendable () async throws -> Secret, invalidate: @escaping @Sendable (Secret) async -> Void) {
+        self.header = header; self.invalidate = invalidate
+    }
+}
+
+/// HTTP Basic on every request (Jamf Classic API on servers without `/api/v1/auth/token`).
+public struct HTTPBasic: HTTPAuth {
+    private let header: Secret
+    public init(user: String, password: Secret) {
+        header = Secret("Basic " + Data("\(user):\(password.reveal())".utf8).base64EncodedString())
+    }
+    public func authorization(_ http: SourceHTTP, figures: FigureCounter?) async throws -> Secret { header }
+    public func invalidate(_ rejected: Secret) async {}
+}
+
 /// A fixed bearer token (Fleet API-only users).
 public struct StaticBearer: HTTPAuth {
     private let header: Secret
@@ -46,8 +66,61 @@ public actor TokenCache {
         return token.header
     }
 
+    /// Forgets `rejected` if it is still the current token. Concurrent 401s of one token generation thus cause
+    /// one renewal: the first drops it, the others find a newer token (or the renewal in flight) and share it.
     public func invalidate(_ rejected: Secret) {
         if current?.header.reveal() == rejected.reveal() { current = nil }
+    }
+}
+
+/// The vendor's own words in a failed token answer, for the error: OAuth's `error` and `error_description`
+/// (Entra's `AADSTS…` codes live there, Google's too) or Jamf's `errors[].code`/`description`. Only those
+/// fields are quoted (first line, at most 200 characters each), never the rest of the body.
+struct VendorAuthError: Decodable {
+    var parts: [String] = []
+
+    private enum Keys: String, CodingKey { case error, error_description, errors }
+    private struct JamfError: Decodable { var code: String?; var description: String? }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        // `error` is a string in OAuth answers; anything else (an object) is not quoted.
+        if let e = try? c.decode(String.self, forKey: .error) { parts.append(e) }
+        if let d = try? c.decode(String.self, forKey: .error_description) { parts.append(d) }
+        for e in (try? c.decode([JamfError].self, forKey: .errors)) ?? [] {
+            parts.append([e.code, e.description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "))
+        }
+    }
+
+    /// `invalid_client: AADSTS7000215: Invalid client secret provided.` with `secrets` blanked, or nil.
+    static func describe(_ body: Data, secrets: [String]) -> String? {
+        guard let e = try? JSONDecoder().decode(VendorAuthError.self, from: body) else { return nil }
+        var text = e.parts.map { part in
+            String(part.split(whereSeparator: \.isNewline).first ?? "").prefix(200)
+        }.filter { !$0.isEmpty }.joined(separator: ": ")
+        for secret in secrets where secret.count >= 4 { text = text.replacingOccurrences(of: secret, with: "<redacted>") }
+        return text.isEmpty ? nil : text
+    }
+
+    /// The credentials an auth request carries: secret form fields and the Basic header (encoded and decoded).
+    static func secrets(headers: [String: String], body: Data) -> [String] {
+        var out: [String] = []
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, ["client_secret", "assertion", "password", "refresh_token"].contains(kv[0]) else { continue }
+            out.append(kv[1])
+            if let decoded = kv[1].removingPercentEncoding { out.append(decoded) }
+        }
+        if let auth = headers["Authorization"], auth.hasPrefix("Basic ") {
+            let encoded = String(auth.dropFirst(6))
+            out.append(encoded)
+            if let data = Data(base64Encoded: encoded) {
+                let plain = String(decoding: data, as: UTF8.self)
+                out.append(plain)
+                if let colon = plain.firstIndex(of: ":") { out.append(String(plain[plain.index(after: colon)...])) }
+            }
+        }
+        return out
     }
 }
 

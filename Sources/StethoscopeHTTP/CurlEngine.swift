@@ -12,6 +12,8 @@ final class CurlTransfer: @unchecked Sendable {
     var body = Data()
     var headers: [String: String] = [:]
     var tooLarge = false
+    /// Requests curl put on the wire for this transfer (more than one when it re-sent on a fresh connection).
+    var sends = 0
     var headerList: UnsafeMutablePointer<curl_slist>?
     var easy: UnsafeMutableRawPointer?
 
@@ -28,6 +30,13 @@ private let curlWrite: curl_write_callback = { data, size, count, context in
     if transfer.body.count + n > transfer.request.maxResponseBytes { transfer.tooLarge = true; return 0 }
     if let data { data.withMemoryRebound(to: UInt8.self, capacity: n) { transfer.body.append($0, count: n) } }
     return n
+}
+
+/// Counts each request curl is about to send.
+private let curlPrereq: curl_prereq_callback = { context, _, _, _, _ in
+    guard let context else { return Int32(CURL_PREREQFUNC_OK) }
+    Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue().sends += 1
+    return Int32(CURL_PREREQFUNC_OK)
 }
 
 /// One header line per call; a new status line (after `100 Continue` or a proxy's CONNECT) starts over.
@@ -187,6 +196,8 @@ final class CurlEngine: @unchecked Sendable {
         ccurl_setopt_pointer(easy, CURLOPT_WRITEDATA, context)
         ccurl_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, curlHeader)
         ccurl_setopt_pointer(easy, CURLOPT_HEADERDATA, context)
+        ccurl_setopt_prereq_function(easy, curlPrereq)
+        ccurl_setopt_pointer(easy, CURLOPT_PREREQDATA, context)
         t.easy = easy
         active[easy] = t
         let added = curl_multi_add_handle(multi, easy)
@@ -209,11 +220,16 @@ final class CurlEngine: @unchecked Sendable {
             var connectTime: Double = 0
             ccurl_getinfo_double(easy, CURLINFO_CONNECT_TIME, &connectTime)
             release(easy, t)
+            let resends = max(0, t.sends - 1)
             if code == CURLE_OK {
-                t.continuation.resume(returning: HTTPResponse(status: status, headers: t.headers, body: t.body, wireBytes: Int(downloaded)))
+                var response = HTTPResponse(status: status, headers: t.headers, body: t.body, wireBytes: Int(downloaded))
+                response.resends = resends
+                t.continuation.resume(returning: response)
             } else {
                 let (kind, detail) = classify(code, tooLarge: t.tooLarge, connected: connectTime > 0, t.request)
-                fail(t, kind, detail)
+                var error = HTTPError(kind, source: t.request.source, what: t.request.what, detail: detail)
+                error.resends = resends
+                t.continuation.resume(throwing: error)
             }
         }
     }

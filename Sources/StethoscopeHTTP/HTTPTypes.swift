@@ -42,14 +42,18 @@ public struct HTTPRequest: Sendable {
     public var figures: FigureCounter?
     /// An authentication request: its body (credentials) and the server's answer never appear in errors.
     public var isAuth: Bool
+    /// Supplies `Authorization` for each attempt at the moment it is sent (after the limiter's permit), so a
+    /// request that waited behind the connection limit never carries a token that expired while it waited.
+    public var authorizer: RequestAuthorizer?
 
     public init(method: String = "GET", url: String, headers: [String: String] = [:], body: Data? = nil,
                 source: String, label: String? = nil, limiter: String? = nil, timeouts: HTTPTimeouts = HTTPTimeouts(),
                 tls: TLSOptions = TLSOptions(), maxResponseBytes: Int = 256 << 20, retry: RetryPolicy = RetryPolicy(),
-                figures: FigureCounter? = nil, isAuth: Bool = false) {
+                figures: FigureCounter? = nil, isAuth: Bool = false, authorizer: RequestAuthorizer? = nil) {
         self.method = method; self.url = url; self.headers = headers; self.body = body; self.source = source
         self.label = label; self.limiter = limiter; self.timeouts = timeouts; self.tls = tls
         self.maxResponseBytes = maxResponseBytes; self.retry = retry; self.figures = figures; self.isAuth = isAuth
+        self.authorizer = authorizer
     }
 
     /// `GET https://host/path (page 3)`: what errors say; no query string (it can be long), no headers.
@@ -68,6 +72,11 @@ public struct HTTPResponse: Sendable {
     public var attempts: Int
     /// Body bytes on the wire (smaller than `body` when the server compressed it).
     public var wireBytes: Int
+    /// The `Authorization` the final attempt carried (from `HTTPRequest.authorizer`), so an error quoting the
+    /// body can blank it if the server echoed it.
+    var authorization: Secret?
+    /// Sends libcurl made by itself beyond the first (a dead reused connection), which the server also saw.
+    var resends = 0
     public init(status: Int, headers: [String: String] = [:], body: Data = Data(), attempts: Int = 1, wireBytes: Int? = nil) {
         self.status = status; self.headers = headers; self.body = body; self.attempts = attempts
         self.wireBytes = wireBytes ?? body.count
@@ -86,6 +95,8 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
     public var status: Int?
     public var detail: String
     public var attempts: Int
+    /// Sends libcurl made by itself beyond the first before failing (see `HTTPResponse.resends`).
+    var resends = 0
 
     public init(_ kind: Kind, source: String, what: String, status: Int? = nil, detail: String, attempts: Int = 1) {
         self.kind = kind; self.source = source; self.what = what; self.status = status; self.detail = detail

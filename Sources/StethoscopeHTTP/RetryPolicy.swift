@@ -16,6 +16,18 @@ public struct RetryPolicy: Sendable, Hashable {
     /// No retries at all.
     public static let none = RetryPolicy(maxAttempts: 1)
 
+    /// Jamf Pro has no rate limit of its own; its guidance (and Netflix Stethoscope) is a few retries of 5xx and
+    /// timeouts with exponential backoff: 3 retries from 0.5 s, at most 30 s apart, 2 minutes of waiting in all.
+    public static let jamf = RetryPolicy(maxAttempts: 4, baseDelay: 0.5, maxDelay: 30, maxTotalWait: 120)
+    /// Fleet: the same modest budget (a self-hosted server that is down stays down).
+    public static let fleet = RetryPolicy(maxAttempts: 4, baseDelay: 0.5, maxDelay: 30, maxTotalWait: 120)
+    /// Google's guidance for 403 quota / 429 / 5xx: truncated exponential backoff 1, 2, 4 … seconds up to a
+    /// maximum backoff of 32 s (they say 32 or 64), for 6 retries.
+    public static let google = RetryPolicy(maxAttempts: 7, baseDelay: 1, maxDelay: 32, maxTotalWait: 300)
+    /// Microsoft Graph: wait what `Retry-After` says on 429/503 (honoured as given, within the total budget);
+    /// without it, exponential backoff from 1 s up to 60 s.
+    public static let graph = RetryPolicy(maxAttempts: 6, baseDelay: 1, maxDelay: 60, maxTotalWait: 300)
+
     /// 429 and 5xx are worth another try; other statuses are the server's final word.
     public static func isRetryable(status: Int) -> Bool { status == 429 || (500..<600).contains(status) }
 

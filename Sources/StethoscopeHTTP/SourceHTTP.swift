@@ -11,8 +11,9 @@ public struct HTTPOptions: Sendable {
     public init() {}
 
     /// Reads the common keys: `ca_file`, `client_cert`, `client_key`, `connect_timeout_s`, `timeout_s`,
-    /// `max_connections`, `max_response_mb`, `retries`, `retry_base_s`, `retry_max_wait_s`.
-    public static func read(_ s: ConfigSection, defaultConnections: Int = 4) throws -> HTTPOptions {
+    /// `max_connections`, `max_response_mb`, and the retry budget `retries`, `retry_base_s`, `retry_max_delay_s`,
+    /// `retry_max_wait_s`, whose defaults are the vendor's guidance (`defaultRetry`).
+    public static func read(_ s: ConfigSection, defaultConnections: Int = 4, defaultRetry: RetryPolicy = RetryPolicy()) throws -> HTTPOptions {
         var o = HTTPOptions()
         o.tls = TLSOptions(caFile: try s.path("ca_file")?.path, clientCert: try s.path("client_cert")?.path,
                            clientKey: try s.path("client_key")?.path)
@@ -20,10 +21,10 @@ public struct HTTPOptions: Sendable {
                                   total: try s.double("timeout_s", default: 120, min: 0.05, max: 86_400))
         o.maxConnections = try s.int("max_connections", default: defaultConnections, min: 1, max: 64)
         o.maxResponseBytes = try s.int("max_response_mb", default: 256, min: 1, max: 65_536) << 20
-        o.retry = RetryPolicy(maxAttempts: try s.int("retries", default: 3, min: 0, max: 20) + 1,
-                              baseDelay: try s.double("retry_base_s", default: 0.5, min: 0, max: 600),
-                              maxDelay: 30,
-                              maxTotalWait: try s.double("retry_max_wait_s", default: 120, min: 0, max: 86_400))
+        o.retry = RetryPolicy(maxAttempts: try s.int("retries", default: defaultRetry.maxAttempts - 1, min: 0, max: 20) + 1,
+                              baseDelay: try s.double("retry_base_s", default: defaultRetry.baseDelay, min: 0, max: 600),
+                              maxDelay: try s.double("retry_max_delay_s", default: defaultRetry.maxDelay, min: 0, max: 3600),
+                              maxTotalWait: try s.double("retry_max_wait_s", default: defaultRetry.maxTotalWait, min: 0, max: 86_400))
         return o
     }
 }
@@ -55,28 +56,30 @@ public struct SourceHTTP: Sendable {
                     maxResponseBytes: options.maxResponseBytes, retry: options.retry, figures: figures, isAuth: isAuth)
     }
 
+    /// A request of this source whose credentials are attached when it is sent (see `HTTPRequest.authorizer`).
+    public func authenticated(_ method: String = "GET", _ path: String, headers: [String: String] = [:], body: Data? = nil,
+                              label: String? = nil, figures: FigureCounter?) -> HTTPRequest {
+        var h = headers
+        if h["Accept"] == nil { h["Accept"] = "application/json" }
+        var r = request(method, path, headers: h, body: body, label: label, figures: figures, isAuth: false)
+        if let auth {
+            let http = self
+            r.authorizer = RequestAuthorizer(header: { try await auth.authorization(http, figures: figures) },
+                                             invalidate: { await auth.invalidate($0) })
+        }
+        return r
+    }
+
     /// An authenticated request; a 401 drops the token and tries once more with a fresh one.
     public func send(_ method: String = "GET", _ path: String, headers: [String: String] = [:], body: Data? = nil,
                      label: String? = nil, figures: FigureCounter?) async throws -> HTTPResponse {
-        var reauthed = false
-        while true {
-            var h = headers
-            if h["Accept"] == nil { h["Accept"] = "application/json" }
-            let authorization = try await auth?.authorization(self, figures: figures)
-            if let authorization { h["Authorization"] = authorization.reveal() }
-            let r = request(method, path, headers: h, body: body, label: label, figures: figures, isAuth: false)
-            let response = try await client.send(r)
-            if response.status == 401, let auth, let authorization, !reauthed {
-                reauthed = true
-                await auth.invalidate(authorization)
-                continue
-            }
-            guard response.isSuccess else {
-                let sent = authorization.map { a in [a.reveal()] + a.reveal().split(separator: " ").dropFirst().map(String.init) } ?? []
-                throw HTTPError.status(response, r, secrets: sent)
-            }
-            return response
+        let r = authenticated(method, path, headers: headers, body: body, label: label, figures: figures)
+        let response = try await client.send(r)
+        guard response.isSuccess else {
+            let sent = response.authorization.map { a in [a.reveal()] + a.reveal().split(separator: " ").dropFirst().map(String.init) } ?? []
+            throw HTTPError.status(response, r, secrets: sent)
         }
+        return response
     }
 
     /// `GET` expecting 2xx.
@@ -84,15 +87,56 @@ public struct SourceHTTP: Sendable {
         try await send("GET", path, label: label, figures: figures)
     }
 
-    /// A token request (used by `HTTPAuth` implementations): no auth header of ours, errors never quote bodies.
+    /// `GET` expecting 2xx and a body that decodes as `T`. A 2xx whose body does not decode (a proxy's error
+    /// page, a body cut short behind a correct `Content-Length`) is fetched again like a truncated transfer,
+    /// within the source's retry budget; only then does it fail, naming `what`.
+    public func getJSON<T: Decodable>(_ type: T.Type, _ path: String, label: String? = nil, what: String,
+                                      figures: FigureCounter?) async throws -> T {
+        try await retryingDecode(what: what, figures: figures) { try await get(path, label: label, figures: figures) }
+    }
+
+    /// Runs `fetch` and decodes its body as `T`, fetching again while the body does not decode and the retry
+    /// budget allows.
+    public func retryingDecode<T: Decodable>(what: String, figures: FigureCounter?,
+                                             _ fetch: () async throws -> HTTPResponse) async throws -> T {
+        let policy = options.retry
+        var attempt = 0
+        var waited = 0.0
+        while true {
+            attempt += 1
+            let response = try await fetch()
+            do { return try JSONDecoder().decode(T.self, from: response.body) } catch {
+                if attempt < policy.maxAttempts {
+                    let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
+                    if waited + delay <= policy.maxTotalWait {
+                        figures?.retry()
+                        try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+                        waited += delay
+                        continue
+                    }
+                }
+                figures?.error(HTTPError.Kind.decode.rawValue)
+                throw HTTPError(.decode, source: source, what: what, detail: "malformed JSON (\(response.body.count) bytes): \(Self.describe(error))",
+                                attempts: attempt)
+            }
+        }
+    }
+
+    /// A token request (used by `HTTPAuth` implementations): no auth header of ours, outside the source's
+    /// limiter (requests waiting for this token hold its permits), errors quote only the vendor's error code and
+    /// text (OAuth `error`/`error_description`, Jamf `errors[].code`), with the credentials sent blanked.
     public func authRequest(path: String, headers: [String: String], body: Data, figures: FigureCounter?) async throws -> HTTPResponse {
         var h = headers
         h["Accept"] = "application/json"
-        let r = request("POST", path, headers: h, body: body, label: "authentication", figures: figures, isAuth: true)
+        var r = request("POST", path, headers: h, body: body, label: "authentication", figures: figures, isAuth: true)
+        r.limiter = nil
         let response = try await client.send(r)
         guard response.isSuccess else {
             var e = HTTPError.status(response, r)
             e.kind = .auth
+            if let vendor = VendorAuthError.describe(response.body, secrets: VendorAuthError.secrets(headers: h, body: body)) {
+                e.detail = "HTTP \(response.status) (authentication failed: \(vendor))"
+            }
             throw e
         }
         return response

@@ -251,8 +251,10 @@ import StethoscopeStore
         let quality = try String(contentsOf: dir.appendingPathComponent("report/quality.html"), encoding: .utf8)
         #expect(quality.contains("more than max_record_drop 30%"))
 
-        // The operator confirms the drop is real: the night is rebuilt with tonight's records.
-        #expect(await Commands.run(configFile: shrunk, asOf: "2026-10-02", database: db, metricsFile: nil, acceptDrop: ["jamf"]) == .complete)
+        // The operator confirms the drop is real: the night is rebuilt with tonight's records. Replacing the stored
+        // night (with its carried-forward devices) by far fewer devices is the re-run guard's call: --force too.
+        #expect(await Commands.run(configFile: shrunk, asOf: "2026-10-02", database: db, metricsFile: nil, acceptDrop: ["jamf"]) == .rerunRefused)
+        #expect(await Commands.run(configFile: shrunk, asOf: "2026-10-02", database: db, metricsFile: nil, force: true, acceptDrop: ["jamf"]) == .complete)
         #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-10-02' AND carried_forward = 1") == 0)
         #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-10-02' AND sources LIKE '%jamf%'") > 0)
         // A name that is no source is a usage error, not a silent no-op.

@@ -37,7 +37,7 @@ import Testing
         #expect(sync.identifiers.contains(RawIdentifier(.serial, "fvfxc0deq6l4")))   // Google Sync: deviceId is the serial
         let pixel = try #require(records.first { $0.localID == "AFiQxQ8x1Example01" })
         #expect(pixel.identifiers.contains(RawIdentifier(.deviceID, "3f2a9c1e7b0d4e55")))
-        #expect(!pixel.observations.contains { $0.practice == "unknown_sources" })   // Android 14
+        #expect(pixel.observations.first { $0.practice == "unknown_sources" }?.notApplicable == true)   // Android 14: na
         #expect(pixel.lastSync == ISODate.parse("2026-03-01T21:47:09.902Z"))
         let cros = try #require(records.first { $0.localID == "8a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d" })
         #expect(cros.ownerHints == [OwnerHint(.email, "carol@example.com"), OwnerHint(.email, "someone-else@example.com")])
@@ -94,10 +94,18 @@ import Testing
         #expect(error?.description.contains("mobile devices page 0") == true)
     }
 
-    @Test func malformedPagesNameTheSourceAndPage() async throws {
+    @Test func malformedPagesAreFetchedAgainThenNameTheSourceAndPage() async throws {
         let fake = try Cloud.google()
-        try await fake.fault([["mode": "malformed", "path": "/admin/directory/v1/customer/my_customer/devices/chromeos", "page": 1, "count": 1]])
-        let error = await #expect(throws: HTTPError.self) { try await source(fake, ", chromeos_page_size: 2").pull(Cloud.context()) }
+        let path = "/admin/directory/v1/customer/my_customer/devices/chromeos"
+        // A corrupt 200 and a truncated one: each page is fetched again, and the pull completes.
+        try await fake.fault([["mode": "malformed", "path": path, "page": 1, "count": 1], ["mode": "truncated", "path": path, "page": 0, "count": 1]])
+        let figures = FigureCounter(kind: "device", plugin: "google")
+        let all = try await source(fake, ", chromeos_page_size: 2").pull(Cloud.context(figures))
+        #expect(all.filter { $0.platform == .chromeOS }.count == 2)
+        #expect(figures.snapshot().retries == 2)
+        // Past the budget the page fails, named.
+        try await fake.fault([["mode": "malformed", "path": path, "page": 1, "count": 10]])
+        let error = await #expect(throws: HTTPError.self) { try await source(fake, ", chromeos_page_size: 2, retries: 2").pull(Cloud.context()) }
         #expect(error?.description.hasPrefix("google: chromeos devices page 1: malformed JSON") == true)
     }
 
@@ -141,6 +149,16 @@ import Testing
         let rooted = try #require(records.first { $0.deviceName == "jo-android" })
         #expect(rooted.observations.first { $0.practice == "threat_state" }?.satisfied == false)
         #expect(try await s.check(Cloud.context()) == "ok: managed devices readable")
+    }
+
+    @Test func intuneRefetchesAPageThatDoesNotParse() async throws {
+        let fake = try Cloud.graph()
+        try await fake.fault([["mode": "malformed", "path": "/v1.0/deviceManagement/managedDevices", "page": 1, "count": 1]])
+        let s = try Cloud.deviceSource("sources:\n  - {name: intune, type: intune, \(Cloud.graphKeys(fake)), page_size: 1}")
+        let figures = FigureCounter(kind: "device", plugin: "intune")
+        #expect(try await s.pull(Cloud.context(figures)).count == 4)
+        #expect(figures.snapshot().retries == 1)
+        #expect(figures.snapshot().requests == (try await fake.stats().paths.values.reduce(0, +)))
     }
 
     @Test func badClientSecretFailsWithoutShowingIt() async throws {

@@ -80,7 +80,7 @@ import Testing
         let figures = FigureCounter(kind: "device", plugin: "fleet")
         #expect(try await source(fake).pull(SourceHarness.context(figures)).count == 5)
         #expect(figures.snapshot().retries == 1)
-        try await fake.fault([["mode": "malformed", "path": "/api/v1/fleet/hosts", "page": 2, "count": 1]])
+        try await fake.fault([["mode": "malformed", "path": "/api/v1/fleet/hosts", "page": 2, "count": 4]])
         let error = await #expect(throws: HTTPError.self) { try await source(fake).pull(SourceHarness.context()) }
         #expect(error?.description.hasPrefix("fleet-test: hosts page 2: malformed JSON") == true)
     }
@@ -95,5 +95,45 @@ import Testing
         let expired = await #expect(throws: HTTPError.self) { try await source(expiring).pull(SourceHarness.context()) }
         #expect(expired?.status == 401)
         #expect(expired?.description.contains(Self.token) == false)
+    }
+
+    @Test func aServerThatClampsPerPageIsRePagedWithTheSizeItSent() async throws {
+        let fake = try fake(["--max-per-page", "2"])
+        let figures = FigureCounter(kind: "device", plugin: "fleet")
+        let records = try await source(fake, pageSize: 100).pull(SourceHarness.context(figures))
+        #expect(records.map(\.localID) == ["101", "102", "103", "104", "105"])
+        #expect(figures.snapshot().requests == (try await fake.stats().paths.values.reduce(0, +)))
+    }
+
+    @Test func fewerHostsThanCountedFailsLoudly() async throws {
+        let fake = try fake(["--phantom-hosts", "3"])
+        let error = await #expect(throws: SourceError.self) { try await source(fake).pull(SourceHarness.context()) }
+        #expect(error?.description.contains("fleet-test") == true)
+        #expect(error?.description.contains("received 5 hosts but /hosts/count says 8") == true)
+    }
+
+    @Test func aHostDeletedMidCrawlKeepsTheListAndLeavesEncryptionUnknown() async throws {
+        let fake = try fake(["--deleted", "103"])
+        let records = try await source(fake).pull(SourceHarness.context())
+        #expect(records.count == 5)
+        let ubuntu = try SourceHarness.record(records, "103")
+        #expect(ubuntu.platform == .linux && ubuntu.osVersion == "22.04.4")
+        #expect(SourceHarness.status(ubuntu, "remote_login") == .ok)  // from the list
+        let encryption = try #require(ubuntu.observations.first { $0.practice == "encryption" })
+        #expect(encryption.satisfied == nil)
+        #expect(encryption.value.contains("404") && encryption.details?.contains("deleted") == true)
+        #expect(SourceHarness.status(try SourceHarness.record(records, "104"), "encryption") == .ok)
+    }
+
+    @Test func goZeroAndEpochTimesAreAbsent() async throws {
+        let fake = try fake(["--never-seen", "101,103"])
+        let records = try await source(fake).pull(SourceHarness.context())
+        for id in ["101", "103"] {
+            let r = try SourceHarness.record(records, id)
+            #expect(r.lastSync == nil, "\(id)")
+            #expect(!r.observations.isEmpty)
+            #expect(r.observations.allSatisfy { $0.observedAt == nil }, "\(id)")
+        }
+        #expect(try SourceHarness.record(records, "102").lastSync != nil)
     }
 }

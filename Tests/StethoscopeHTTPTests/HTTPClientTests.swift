@@ -1,6 +1,7 @@
 import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
+import StethoscopeStore
 import Testing
 
 /// The client against the strict fake Jamf server over real sockets.
@@ -113,6 +114,164 @@ import Testing
         #expect(stats.maxInFlight <= 3)
         #expect(stats.maxInFlight >= 2)
         #expect(stats.paths["/api/v1/auth/token"] == 1)  // one token for all concurrent requests
+    }
+}
+
+/// Issue 14, HTTP layer: credentials at send time, renewals, decode retries, honest request counts, vendor auth errors.
+@Suite struct CredentialsAtSendTests {
+    @Test func aCrawlLongerThanTheTokenLifetimeFinishes() async throws {
+        // 3 s tokens; 160 one-computer pages at 200 ms each behind 5 connections: about 6.5 s, over two lifetimes.
+        // Attaching the token when a page is queued sent most pages with a dead token (and their one re-try too).
+        // The night runs in the `stethoscope` binary, so this test's timing does not depend on how busy the test
+        // process's thread pool is, and its figures are read back from `run_sources`.
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "160", "--token-ttl", "3", "--latency-ms", "200"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("long-crawl-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let config = dir.appendingPathComponent("c.yaml")
+        try """
+            database: \(dir.path)/s.db
+            sources:
+              - {name: jamf-long, type: jamf, url: "\(fake.url)", username: batch, password: hunter2-password, page_size: 1,
+                 applications: false, services: false, retry_base_s: 0.01}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let status = try await Self.stethoscope(["run", "--config", config.path, "--as-of", "2026-03-02"])
+        #expect(status == 0)
+        let db = try SnapshotStore(path: dir.appendingPathComponent("s.db")).database
+        let row = try db.prepare("SELECT status, records, requests, retries, errors FROM run_sources WHERE as_of = '2026-03-02' AND source = 'jamf-long'")
+        #expect(try row.step())
+        #expect(row.string(0) == "ok")
+        #expect(row.int(1) == 160)
+        let stats = try await fake.stats()
+        let tokens = stats.paths["/api/v1/auth/token"] ?? 0
+        #expect(tokens >= 2)  // the crawl outlived a token
+        // Requests and retries are what the server saw; at most one 401 per renewal, each re-sent, none failed.
+        #expect(row.int(2) == stats.paths.values.reduce(0, +))
+        let errors = try JSONDecoder().decode([String: Int].self, from: Data((row.string(4) ?? "{}").utf8))
+        #expect(errors.keys.allSatisfy { $0 == "http_401" }, "\(errors)")
+        #expect((errors["http_401"] ?? 0) <= tokens - 1)
+        #expect(row.int(3) == (errors["http_401"] ?? 0))
+    }
+
+    /// Runs the built binary without blocking a thread of the test process while it works.
+    static func stethoscope(_ arguments: [String]) async throws -> Int32 {
+        var binary = URL(fileURLWithPath: ".build/debug/stethoscope")
+        if let path = ProcessInfo.processInfo.environment["STETHOSCOPE_BIN"] {
+            binary = URL(fileURLWithPath: path)
+        } else {
+            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            for _ in 0..<4 where !FileManager.default.isExecutableFile(atPath: binary.path) {
+                binary = dir.appendingPathComponent("stethoscope")
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        return try await withCheckedThrowingContinuation { continuation in
+            p.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try p.run() } catch { p.terminationHandler = nil; continuation.resume(throwing: error) }
+        }
+    }
+
+    @Test func concurrent401sOfOneTokenShareOneRenewal() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3", "--latency-ms", "300"])
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
+        o.maxConnections = 4
+        let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-share-\(fake.port)", baseURL: fake.url,
+                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        _ = try await http.get(HTTPClientTests.inventory, figures: nil)
+        // The first of four concurrent requests revokes every token; all four carry the same dead one.
+        try await fake.fault([["mode": "expire_tokens", "path": "/api/v3/", "count": 1]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { _ = try await http.get(HTTPClientTests.inventory, figures: figures) } }
+            try await group.waitForAll()
+        }
+        #expect(try await fake.stats().paths["/api/v1/auth/token"] == 2)  // one renewal for the generation
+        let f = figures.snapshot()
+        #expect(f.errors["http_401"] == f.retries)
+        #expect(f.retries >= 1)
+    }
+
+    @Test func libcurlsOwnResendOnADeadReusedConnectionIsCounted() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: 1, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
+        // A client of its own, so no other test's transfers prune the connection this test reuses.
+        let client = HTTPClient()
+        let http = SourceHTTP(client: client, source: "jamf-reuse-\(fake.port)", baseURL: fake.url,
+                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        _ = try await http.get(HTTPClientTests.inventory, figures: figures)  // opens (and keeps) a connection
+        try await fake.fault([["mode": "drop_reused", "path": "/api/v3/", "count": 1]])
+        let r = try await http.get(HTTPClientTests.inventory, figures: figures)
+        #expect(r.status == 200)
+        let stats = try await fake.stats()
+        #expect(stats.paths["/api/v3/computers-inventory"] == 3)  // 1 + the dropped one + curl's re-send
+        let f = figures.snapshot()
+        #expect(f.requests == stats.paths.values.reduce(0, +))
+        #expect(f.retries == 1)
+        #expect(r.attempts == 2)
+    }
+
+    @Test func a200ThatDoesNotParseIsFetchedAgain() async throws {
+        let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
+        var o = HTTPOptions()
+        o.retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
+        let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-parse-\(fake.port)", baseURL: fake.url,
+                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        struct Page: Decodable { var totalCount: Int }
+        try await fake.fault([["mode": "malformed", "path": "/api/v3/", "count": 1], ["mode": "truncated", "path": "/api/v3/", "count": 1]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let page = try await http.getJSON(Page.self, HTTPClientTests.inventory, what: "page 0", figures: figures)
+        #expect(page.totalCount == 3)
+        #expect(figures.snapshot().retries == 2)
+        #expect(figures.snapshot().requests == 4)  // token + 3 attempts
+        // Beyond the budget: the page fails, named, as malformed.
+        try await fake.fault([["mode": "malformed", "path": "/api/v3/", "count": 3]])
+        let error = await #expect(throws: HTTPError.self) { try await http.getJSON(Page.self, HTTPClientTests.inventory, what: "page 0", figures: figures) }
+        #expect(error?.kind == .decode)
+        #expect(error?.description.hasPrefix("jamf-parse-\(fake.port): page 0: malformed JSON") == true)
+        #expect(error?.attempts == 3)
+    }
+
+    @Test func authenticationFailuresNameTheVendorsCodeNeverTheSecret() async throws {
+        let graph = try FakeServer("fake_graph.py")
+        var o = HTTPOptions()
+        o.retry = .none
+        let entra = SourceHTTP(client: HTTPClient.shared, source: "entra", baseURL: graph.url,
+                               auth: OAuthClientCredentials(tokenURL: "/contoso.onmicrosoft.com/oauth2/v2.0/token", clientID: "11111111-2222-3333-4444-555555555555",
+                                                            clientSecret: Secret("wrong-SECRET-graph"), scope: "https://graph.microsoft.com/.default"),
+                               options: o)
+        let e1 = await #expect(throws: HTTPError.self) { try await entra.get("/deviceManagement/managedDevices", figures: nil) }
+        #expect(e1?.kind == .auth)
+        #expect(e1?.description.contains("invalid_client") == true)
+        #expect(e1?.description.contains("AADSTS7000215") == true)
+        #expect(e1?.description.contains("SECRET") == false)
+        let jamf = try FakeServer("fake_jamf.py")
+        let client = SourceHTTP(client: HTTPClient.shared, source: "jamf", baseURL: jamf.url,
+                                auth: OAuthClientCredentials(tokenURL: "/api/oauth/token", clientID: "stethoscope", clientSecret: Secret("nope-QUUX")), options: o)
+        let e2 = await #expect(throws: HTTPError.self) { try await client.get(HTTPClientTests.inventory, figures: nil) }
+        #expect(e2?.description.contains("invalid_client") == true)
+        #expect(e2?.description.contains("QUUX") == false)
+    }
+
+    @Test func retryBudgetIsConfigurableWithVendorDefaults() throws {
+        func options(_ yaml: String, _ vendor: RetryPolicy) throws -> RetryPolicy {
+            let config = try StethoscopeConfig.parse(yaml: "sources:\n  - {name: s, type: t\(yaml)}", environment: [:])
+            let s = config.sources[0].section
+            let o = try HTTPOptions.read(s, defaultRetry: vendor)
+            try s.finish(allowing: ["type", "name"])
+            return o.retry
+        }
+        #expect(try options("", .google) == RetryPolicy.google)
+        #expect(RetryPolicy.google.maxDelay == 32 && RetryPolicy.google.baseDelay == 1)
+        #expect(try options("", .graph) == RetryPolicy.graph)
+        let custom = try options(", retries: 2, retry_base_s: 0.25, retry_max_delay_s: 4, retry_max_wait_s: 9", .google)
+        #expect(custom == RetryPolicy(maxAttempts: 3, baseDelay: 0.25, maxDelay: 4, maxTotalWait: 9))
     }
 }
 

@@ -110,15 +110,84 @@ import Testing
         #expect(try await source.check(SourceHarness.context()) == "ok: 5 computers (Classic API)")
     }
 
-    @Test func malformedAndTruncatedPagesNameTheSourceAndPage() async throws {
+    @Test func malformedAndTruncatedPagesAreFetchedAgainThenNameTheSourceAndPage() async throws {
         let fake = try fake()
         let source = try SourceHarness.source(yaml(fake), environment: env)
-        try await fake.fault([["mode": "malformed", "path": "/api/v3/computers-inventory", "page": 1, "count": 1]])
+        // One corrupt 200 and one cut short behind a correct Content-Length: each page is fetched again.
+        try await fake.fault([["mode": "malformed", "path": "/api/v3/computers-inventory", "page": 1, "count": 1],
+                              ["mode": "truncated", "path": "/api/v3/computers-inventory", "page": 2, "count": 1]])
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        #expect(try await source.pull(SourceHarness.context(figures)).count == 5)
+        #expect(figures.snapshot().retries == 2)
+        #expect(figures.snapshot().requests == (try await fake.stats().paths.values.reduce(0, +)))
+        // Past the retry budget (3 retries by default) the page fails, named.
+        try await fake.fault([["mode": "malformed", "path": "/api/v3/computers-inventory", "page": 1, "count": 4]])
         let malformed = await #expect(throws: HTTPError.self) { try await source.pull(SourceHarness.context()) }
         #expect(malformed?.description.hasPrefix("jamf-test: computers-inventory page 1: malformed JSON") == true)
-        try await fake.fault([["mode": "truncated", "path": "/api/v3/computers-inventory", "page": 2, "count": 1]])
+        try await fake.fault([["mode": "truncated", "path": "/api/v3/computers-inventory", "page": 2, "count": 4]])
         let truncated = await #expect(throws: HTTPError.self) { try await source.pull(SourceHarness.context()) }
         #expect(truncated?.description.contains("jamf-test: computers-inventory page 2") == true)
+    }
+
+    @Test func classicWithHTTPBasicOnAServerWithoutTheTokenEndpoint() async throws {
+        let fake = try fake(["--no-token-endpoint", "--classic-basic"])
+        // The token flow cannot work there: the Pro API (and its token endpoint) answers 404.
+        let token = try SourceHarness.source(yaml(fake, "mode: classic"), environment: env)
+        await #expect(throws: HTTPError.self) { try await token.pull(SourceHarness.context()) }
+        let basic = try SourceHarness.source(yaml(fake, "mode: classic\nauth: basic"), environment: env)
+        let figures = FigureCounter(kind: "device", plugin: "jamf")
+        let records = try await basic.pull(SourceHarness.context(figures))
+        #expect(records.map(\.localID) == ["101", "102", "103", "104", "105"])
+        #expect(figures.snapshot().requests == 6)  // list + 5 computers, no token
+        #expect(try await basic.check(SourceHarness.context()) == "ok: 5 computers (Classic API)")
+        let wrong = try SourceHarness.source(yaml(fake, "mode: classic\nauth: basic"), environment: ["JAMF_PASSWORD": "Pa55-LEAK-me"])
+        let error = await #expect(throws: HTTPError.self) { try await wrong.pull(SourceHarness.context()) }
+        #expect(error?.status == 401)
+        #expect(error?.description.contains("LEAK") == false)
+        #expect(error?.description.contains(Data("batch:Pa55-LEAK-me".utf8).base64EncodedString()) == false)
+        // Basic is for the Classic API only.
+        #expect(throws: ConfigError.self) { try SourceHarness.source(yaml(fake, "auth: basic"), environment: env) }
+    }
+
+    @Test func extraPracticesWorkWithoutDefiningThemUnderPractices() throws {
+        let config = try StethoscopeConfig.parse(yaml: """
+            sources:
+              - {name: j, type: jamf, url: "https://x", username: u, password: p, extra_practices: [sip, auto_login]}
+            """, environment: [:])
+        #expect(config.practices["sip"]?.enabled == true)
+        #expect(config.practices["auto_login"]?.enabled == true)
+        #expect(config.practices["gatekeeper"]?.enabled == false)
+        #expect(config.practices["sip"]?.platforms == [.mac])
+        #expect(PracticeSet.defaults.hash == PracticeSet(PracticeSet.defaults.enabled).hash)  // off by default: no rule change
+        // An explicit `enabled` under practices still wins.
+        let off = try StethoscopeConfig.parse(yaml: """
+            sources:
+              - {name: j, type: jamf, url: "https://x", username: u, password: p, extra_practices: [sip]}
+            practices:
+              sip: {enabled: false}
+            """, environment: [:])
+        #expect(off.practices["sip"]?.enabled == false)
+        // A plugin that does not take extra_practices still rejects the key.
+        #expect(throws: ConfigError.self) {
+            try SourceHarness.source("sources:\n  - {name: f, type: fleet, url: \"https://x\", token: t, extra_practices: [sip]}")
+        }
+        // Evaluation judges the observation with the shipped definition.
+        let enabled = config.practices.enabled.map(\.key)
+        #expect(enabled.contains("sip") && enabled.contains("auto_login") && !enabled.contains("gatekeeper"))
+    }
+
+    @Test func autoUpdatesWithNoneOfItsAttributesTakesTheDefaults() async throws {
+        let fake = try fake()
+        let records = try await SourceHarness.source(yaml(fake), environment: env).pull(SourceHarness.context())
+        // 103 and 104 report none of the six Software Update EAs: defaults (3 and 4 off) apply, not "unknown".
+        for id in ["103", "104"] {
+            let r = try SourceHarness.record(records, id)
+            let o = try #require(r.observations.first { $0.practice == "auto_updates" })
+            #expect(o.satisfied == false)
+            #expect(o.value == "off: 3 Install App Updates Enabled, 4 Install OS X Updates Enabled")
+            #expect(o.details?.contains("defaults") == true)
+            #expect(SourceHarness.status(r, "auto_updates") == .nudge)
+        }
     }
 
     @Test func transientFailuresDuringAPullAreRetried() async throws {
@@ -129,8 +198,9 @@ import Testing
         let figures = FigureCounter(kind: "device", plugin: "jamf")
         let records = try await source.pull(SourceHarness.context(figures))
         #expect(records.count == 5)
-        #expect(figures.snapshot().retries == 1)
+        #expect(figures.snapshot().retries == 2)  // the 500's retry and the re-send after re-authenticating
         #expect(try await fake.stats().paths["/api/v1/auth/token"] == 2)  // the 401 re-authenticated once
+        #expect(figures.snapshot().requests == (try await fake.stats().paths.values.reduce(0, +)))
     }
 
     @Test func checkAndItsFailuresNeverShowSecrets() async throws {

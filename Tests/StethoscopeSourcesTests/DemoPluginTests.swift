@@ -311,7 +311,7 @@ enum ReferenceMerger {
             case .imei, .meid:
                 let v = id.value.filter(\.isNumber)
                 return v.isEmpty ? nil : Identifier(id.kind, v)
-            case .deviceID: return id.value.isEmpty ? nil : Identifier(.deviceID, id.value)
+            case .deviceID, .googleDeviceID: return id.value.isEmpty ? nil : Identifier(id.kind, id.value)
             case .mac: return validMAC(id.value).map { Identifier(.mac, String($0, radix: 16)) }
             }
         }

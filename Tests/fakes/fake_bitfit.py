@@ -2,16 +2,20 @@
 """Strict fake bitFit API (shared/sources/bitfit.md): `api_token` query parameter on every call, `Accept: application/json`.
 
 `GET /users` (optionally `search=`), `GET /users/<id>/assets`, `GET /assets/<id>`, from --fixture: a JSON object
-{"users": [user...], "assets": [asset detail item...]} where each asset has `user_id`.
+{"users": [user...], "assets": [asset detail item...]} where each asset has `user_id`. Rude habits (rude.py):
+`--booleans numeric` sends `is_deleted: 0` as the real API does; `--drop-field assets:FIELD:INDEX`.
 """
 import json
 
 import fakecommon
+import rude
 
 
 class BitFit:
     def __init__(self, args, data):
         self.args = args
+        rude.drop_fields(data, args.drop_field)
+        data = rude.booleans(data, args.booleans)   # real bitFit sends is_deleted: 0
         self.users = data["users"]
         self.assets = data["assets"]
 
@@ -45,6 +49,7 @@ def main():
     p = fakecommon.base_arguments(__doc__)
     p.add_argument("--fixture", required=True)
     p.add_argument("--token", default="bitfit-t0ken")
+    rude.add_arguments(p)
     args = p.parse_args()
     with open(args.fixture) as f:
         data = json.load(f)

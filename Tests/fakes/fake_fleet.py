@@ -24,6 +24,12 @@ class Fleet:
         self.args = args
         self.hosts = sorted(hosts, key=lambda h: h["id"])
         self.started = time.time()
+        self.deleted = {int(x) for x in (args.deleted or "").split(",") if x}
+        for h in self.hosts:
+            if str(h["id"]) in (args.never_seen or "").split(","):
+                # Fleet's "never" values: Go's zero time and epoch-like defaults.
+                h.update(seen_time="0001-01-01T00:00:00Z", detail_updated_at="1970-01-01T00:00:00Z",
+                         policy_updated_at="1970-01-02T00:00:00Z", last_enrolled_at="0001-01-01T00:00:00Z")
 
     def __call__(self, handler, method, path, query, body):
         if fakecommon.bearer(handler) != self.args.token:
@@ -37,7 +43,7 @@ class Fleet:
         if path == "/api/v1/fleet/me":
             return fakecommon.json_answer(200, {"user": {"id": 1, "name": "stethoscope", "email": "stethoscope@example.com", "global_role": "observer", "api_only": True}})
         if path == "/api/v1/fleet/hosts/count":
-            return fakecommon.json_answer(200, {"count": len(hosts)})
+            return fakecommon.json_answer(200, {"count": len(hosts) + self.args.phantom_hosts})
         if path == "/api/v1/fleet/hosts":
             if "per_page" not in query:
                 return error(400, "per_page is required by this fake (the default is undocumented)")
@@ -49,6 +55,8 @@ class Fleet:
                 return error(400, "a stable order_key is required")
             if query.get("order_direction", ["asc"])[0] == "desc":
                 hosts = list(reversed(hosts))
+            if self.args.max_per_page and per_page > self.args.max_per_page:
+                per_page = self.args.max_per_page  # silently, as a server with a lower cap (or a proxy) does
             out = []
             for h in hosts[page * per_page:(page + 1) * per_page]:
                 h = {k: v for k, v in h.items() if k not in DETAIL_ONLY}
@@ -60,7 +68,7 @@ class Fleet:
             return fakecommon.json_answer(200, {"hosts": out})
         parts = path.strip("/").split("/")
         if len(parts) >= 5 and parts[:4] == ["api", "v1", "fleet", "hosts"] and parts[4].isdigit():
-            match = [h for h in self.hosts if h["id"] == int(parts[4])]
+            match = [h for h in self.hosts if h["id"] == int(parts[4]) and h["id"] not in self.deleted]
             if not match:
                 return error(404, "Resource Not Found")
             h = match[0]
@@ -75,6 +83,10 @@ def main():
     p = fakecommon.base_arguments(__doc__)
     p.add_argument("--fixture", required=True, help="JSON list of hosts in the host-detail shape")
     p.add_argument("--token", default="fleet-api-token-0123456789")
+    p.add_argument("--max-per-page", type=int, default=0, help="silently clamp per_page to this (0: no clamp)")
+    p.add_argument("--phantom-hosts", type=int, default=0, help="/hosts/count counts this many hosts the list never returns")
+    p.add_argument("--deleted", help="comma-separated host ids listed but deleted: their detail calls answer 404")
+    p.add_argument("--never-seen", help="comma-separated host ids whose timestamps are Fleet's never values")
     args = p.parse_args()
     with open(args.fixture) as f:
         hosts = json.load(f)

@@ -20,6 +20,7 @@ import time
 from urllib.parse import parse_qs
 
 import fakecommon
+import rude
 
 KEYS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keys")
 AUDIENCES = {"https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token"}
@@ -278,6 +279,7 @@ def main():
     p.add_argument("--granted-scopes", help="comma-separated scopes delegated to the service account (default: all three)")
     p.add_argument("--customer-id", default="C03az79cb")
     p.add_argument("--warm", help="comma-separated kind:size pages to pre-render (FULL / full projection)")
+    rude.add_arguments(p)   # --booleans numeric|string, --drop-field mobile:resourceId:3 (real tenants send such records)
     args = p.parse_args()
     lists = {}
     for kind, fixture, n, gen in (("mobile", args.mobile_fixture, args.generate_mobile, generated_mobile),
@@ -288,6 +290,8 @@ def main():
             with open(fixture) as f:
                 items = json.load(f)
         lists[kind] = items + [gen(i) for i in range(n)]
+    rude.drop_fields(lists, args.drop_field)
+    lists = rude.booleans(lists, args.booleans)
     app = Google(args, lists)
     for spec in (args.warm or "").split(","):
         if spec:

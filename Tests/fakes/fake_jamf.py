@@ -68,15 +68,28 @@ class Jamf:
             self.tokens[token] = time.time() + self.args.token_ttl
         return token
 
-    def authorized(self, handler):
+    def expire_tokens(self):
+        """Every issued token dies at once (a server restart, a revocation): the `expire_tokens` fault."""
+        with self.lock:
+            self.tokens.clear()
+
+    def authorized(self, handler, classic=False):
+        if classic and self.args.classic_basic and handler.headers.get("Authorization") == self.basic():
+            return True
         token = fakecommon.bearer(handler)
         with self.lock:
             expiry = self.tokens.get(token)
         return expiry is not None and expiry > time.time()
 
+    def basic(self):
+        return "Basic " + base64.b64encode(("%s:%s" % (self.args.user, self.args.password)).encode()).decode()
+
     def __call__(self, handler, method, path, query, body):
+        if path.startswith("/api/") and self.args.no_token_endpoint:
+            # An older on-premises server: no Jamf Pro API at all, only the Classic API.
+            return 404, {"Content-Type": "text/html"}, b"<html><body>Not Found</body></html>"
         if path == "/api/v1/auth/token" and method == "POST":
-            want = "Basic " + base64.b64encode(("%s:%s" % (self.args.user, self.args.password)).encode()).decode()
+            want = self.basic()
             if handler.headers.get("Authorization") != want:
                 return fakecommon.json_answer(401, {"httpStatus": 401, "errors": []})
             at = time.time() + self.args.token_ttl
@@ -92,7 +105,7 @@ class Jamf:
                 return fakecommon.json_answer(401, {"error": "invalid_client"})
             return fakecommon.json_answer(200, {"access_token": self.issue(), "scope": "api-role:7", "token_type": "Bearer",
                                                 "expires_in": int(self.args.token_ttl)})
-        if not self.authorized(handler):
+        if not self.authorized(handler, classic=path.startswith("/JSSResource/")):
             return fakecommon.json_answer(401, {"httpStatus": 401, "errors": [{"code": "INVALID_TOKEN", "description": "Unauthorized", "id": "0", "field": None}]})
         parts = path.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "api" and parts[2] == "computers-inventory" and method == "GET":
@@ -200,6 +213,8 @@ def main():
     p.add_argument("--client-id", default="stethoscope")
     p.add_argument("--client-secret", default="s3cret-client")
     p.add_argument("--versions", default="v1,v2,v3,v4", help="API versions of computers-inventory served")
+    p.add_argument("--no-token-endpoint", action="store_true", help="404 on every /api/ path (old server: Classic API only)")
+    p.add_argument("--classic-basic", action="store_true", help="the Classic API also takes HTTP Basic credentials")
     p.add_argument("--warm-sections", help="comma-separated sections to pre-render (id:asc)")
     args = p.parse_args()
     computers = []

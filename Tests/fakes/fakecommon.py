@@ -9,6 +9,10 @@ request counts per path. `--latency-ms` delays every answer (the benchmark's 100
 `echo_500` is a careless server: it answers 500 with the whole request (request line with the full URL and
 query, every header, the body) as its error body, after `--echo-pad N` filler bytes (or the fault's "pad"), so a
 test can place a credential across a client's cut of the quoted body.
+
+`drop_reused` reads a request that arrives on a kept-alive connection (not the connection's first) and closes
+the connection without answering, as a server or load balancer does when its idle timeout races the client's
+reuse; libcurl then re-sends the request on a fresh connection by itself. The server counts both.
 """
 import argparse
 import gc
@@ -24,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth", "echo_500",
          # Google-style quota answers, a 429 without Retry-After, and "every issued token just expired".
-         "403_rate_limit", "403_quota", "429_no_retry_after", "expire_tokens",
+         "403_rate_limit", "403_quota", "429_no_retry_after", "expire_tokens", "drop_reused",
          # A proxy's multi-line HTML error page with CRLF line ends and a terminal escape (nginx's 502).
          "html_502"}
 
@@ -55,14 +59,17 @@ class State:
         with self.lock:
             self.faults.append(fault)
 
-    def take_fault(self, path, query, page=None):
+    def take_fault(self, path, query, page=None, reused=False):
         """The first queued fault matching the request, consumed once per use. `page` overrides the `page`
-        query parameter for APIs that page by token (the app's `page_of` tells the page's index)."""
+        query parameter for APIs that page by token (the app's `page_of` tells the page's index).
+        `drop_reused` faults only match requests on a reused connection."""
         if page is None:
             page = query.get("page", ["0"])[0]
         with self.lock:
             for f in self.faults:
                 if not path.startswith(f.get("path", "/")):
+                    continue
+                if f["mode"] == "drop_reused" and not reused:
                     continue
                 if "page" in f and str(page) != str(f["page"]):
                     continue
@@ -100,6 +107,8 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 out = {"paths": st.stats, "max_in_flight": st.max_in_flight}
             return self._send(200, {"Content-Type": "application/json"}, json.dumps(out).encode())
+        served = getattr(self, "_served", 0)  # requests before this one on this connection
+        self._served = served + 1
         with st.lock:
             st.stats[parts.path] = st.stats.get(parts.path, 0) + 1
             st.in_flight += 1
@@ -108,9 +117,12 @@ class Handler(BaseHTTPRequestHandler):
         self._deadline = time.monotonic() + st.latency if st.latency else None
         try:
             page_of = getattr(self.app, "page_of", None)
-            fault = st.take_fault(parts.path, query, page_of(parts.path, query) if page_of else None)
+            fault = st.take_fault(parts.path, query, page_of(parts.path, query) if page_of else None, reused=served > 0)
             if fault:
                 mode = fault["mode"]
+                if mode == "drop_reused":
+                    self.close_connection = True
+                    return
                 if mode in GOOGLE_QUOTA:
                     code, reason, status = GOOGLE_QUOTA[mode]
                     body = {"error": {"code": code, "message": "Quota exceeded (injected)",

@@ -21,7 +21,7 @@ struct BitFit: AttributionSource {
     struct Users: Decodable { var items: [User] }
     struct User: Decodable { var id: Int; var email: String?; var status: String? }
     struct Assets: Decodable { var items: [Asset] }
-    struct Asset: Decodable { var id: Int; var serial_number: String?; var is_deleted: Bool? }
+    struct Asset: Decodable { var id: Int; var serial_number: String?; @LooseBool var is_deleted: Bool? }
     struct Detail: Decodable {
         var item: Item
         struct Item: Decodable { var serial_number: String?; var fields: [Field]? }
@@ -45,7 +45,7 @@ struct BitFit: AttributionSource {
     }
 
     func assignments(_ context: PullContext) async throws -> [OwnerAssignment] {
-        let users = try http.decode(Users.self, try await http.get(path("users"), label: "users", figures: context.figures), what: "users").items
+        let users = try await http.getJSON(Users.self, path("users"), label: "users", what: "users", figures: context.figures).items
         context.figures.page(records: users.count)
         return try await withThrowingTaskGroup(of: [OwnerAssignment].self) { group in
             for user in users {
@@ -60,14 +60,14 @@ struct BitFit: AttributionSource {
 
     func assets(of user: Int, email: String, _ context: PullContext) async throws -> [OwnerAssignment] {
         let what = "assets of user \(user)"
-        let list = try http.decode(Assets.self, try await http.get(path("users/\(user)/assets"), label: what, figures: context.figures), what: what).items
+        let list = try await http.getJSON(Assets.self, path("users/\(user)/assets"), label: what, what: what, figures: context.figures).items
         context.figures.page(records: list.count)
         var out: [OwnerAssignment] = []
         for asset in list where asset.is_deleted != true {
             if let s = asset.serial_number, !s.isEmpty { out.append(OwnerAssignment(RawIdentifier(.serial, s), email: email)) }
             guard details else { continue }
             let w = "asset \(asset.id)"
-            let d = try http.decode(Detail.self, try await http.get(path("assets/\(asset.id)"), label: w, figures: context.figures), what: w).item
+            let d = try await http.getJSON(Detail.self, path("assets/\(asset.id)"), label: w, what: w, figures: context.figures).item
             for f in d.fields ?? [] {
                 guard let v = f.value, !v.isEmpty else { continue }
                 switch f.base_name {

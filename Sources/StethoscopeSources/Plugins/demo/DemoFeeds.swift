@@ -103,7 +103,12 @@ extension DemoWorld {
             switch dev.kind {
             case .android: r.observations = observe(d, eff, lastSync, DemoFeeds.googleAndroid)
             case .iPhone, .iPad: r.observations = observe(d, eff, lastSync, DemoFeeds.googleIOS)
-            case .chromebook: r.observations = observe(d, eff, lastSync, DemoFeeds.googleChrome)
+            case .chromebook:
+                r.observations = observe(d, eff, lastSync, DemoFeeds.googleChrome)
+                // Developer boot mode is both unverified boot and developer options on, as the google plugin maps it.
+                if let boot = r.observations.first(where: { $0.practice == "verified_boot" }) {
+                    r.observations.append(Observation("developer_options", satisfied: boot.satisfied, value: boot.value, observedAt: boot.observedAt))
+                }
             default: break  // Google sync sees Macs and PCs but reports no posture for them
             }
         case .fleet:

@@ -25,7 +25,7 @@ struct FleetHost: Decodable {
     var policies: [Policy]?
     var device_mapping: [DeviceMapping]?
     /// Host detail only.
-    var disk_encryption_enabled: Bool?
+    @LooseBool var disk_encryption_enabled: Bool?
 
     struct MDM: Decodable {
         var os_settings: OSSettings?

@@ -39,45 +39,71 @@ struct FleetSource: DeviceSource {
         policies = map
         encryptionDetail = try s.bool("encryption_detail", default: true)
         detailConcurrency = try s.int("detail_concurrency", default: 4, min: 1, max: 32)
-        let options = try HTTPOptions.read(s, defaultConnections: 4)
+        let options = try HTTPOptions.read(s, defaultConnections: 4, defaultRetry: .fleet)
         try s.finish()
         http = SourceHTTP(client: client, source: name, baseURL: url, auth: StaticBearer(token: token), options: options)
     }
 
     var filter: String { teamID.map { "&team_id=\($0)" } ?? "" }
 
-    func pagePath(_ page: Int) -> String {
-        "/api/v1/fleet/hosts?page=\(page)&per_page=\(pageSize)&order_key=id&order_direction=asc&populate_policies=true&device_mapping=true" + filter
+    func pagePath(_ page: Int, perPage: Int) -> String {
+        "/api/v1/fleet/hosts?page=\(page)&per_page=\(perPage)&order_key=id&order_direction=asc&populate_policies=true&device_mapping=true" + filter
     }
 
-    func fetchPage(_ page: Int, _ context: PullContext) async throws -> [FleetHost] {
-        let response = try await http.get(pagePath(page), label: "page \(page)", figures: context.figures)
-        let hosts = try http.decode(FleetHostsPage.self, response, what: "hosts page \(page)").hosts
+    func fetchPage(_ page: Int, perPage: Int, _ context: PullContext) async throws -> [FleetHost] {
+        let hosts = try await http.getJSON(FleetHostsPage.self, pagePath(page, perPage: perPage), label: "page \(page)", what: "hosts page \(page)",
+                                           figures: context.figures).hosts
         context.figures.page(records: hosts.count)
         return hosts
     }
 
+    func count(_ context: PullContext) async throws -> Int {
+        try await http.getJSON(FleetCount.self, "/api/v1/fleet/hosts/count?" + filter.dropFirst(), label: "count", what: "hosts count",
+                               figures: context.figures).count
+    }
+
     /// `/hosts` returns no total: `/hosts/count` sizes the crawl so pages can be fetched concurrently, and
-    /// paging ends as the docs say, at the first page with fewer than `per_page` hosts.
+    /// paging ends as the docs say, at the first page with fewer than `per_page` hosts. The hosts received are
+    /// then checked against the count: a server that silently clamps `per_page` (sending fewer per page than
+    /// asked, so the first page already looks like the last) is re-paged with the page size it actually
+    /// sent, and if hosts are still missing (and a fresh count agrees they should be there) the source fails
+    /// rather than writing a partial list as complete.
     func pull(_ context: PullContext) async throws -> [SourceRecord] {
-        let count = try http.decode(FleetCount.self, try await http.get("/api/v1/fleet/hosts/count?" + filter.dropFirst(), label: "count", figures: context.figures),
-                                    what: "hosts count").count
-        let pages = max(1, (count + pageSize - 1) / pageSize)
-        var byPage: [[FleetHost]] = Array(repeating: [], count: pages)
-        try await withThrowingTaskGroup(of: (Int, [FleetHost]).self) { group in
-            for page in 0..<pages { group.addTask { (page, try await fetchPage(page, context)) } }
-            for try await (page, hosts) in group { byPage[page] = hosts }
+        let count = try await count(context)
+        var crawl = try await crawl(perPage: pageSize, count: count, context)
+        if crawl.hosts.count < count, crawl.largestPage > 0, crawl.largestPage < pageSize {
+            context.logger.warning("\(name): asked for \(pageSize) hosts per page, the server sent \(crawl.largestPage); paging again with \(crawl.largestPage)")
+            crawl = try await self.crawl(perPage: crawl.largestPage, count: count, context)
         }
-        while byPage[byPage.count - 1].count == pageSize {
-            byPage.append(try await fetchPage(byPage.count, context))
+        if crawl.hosts.count < count {
+            let recount = try await self.count(context)
+            if crawl.hosts.count < recount {
+                throw SourceError(name, "received \(crawl.hosts.count) hosts but /hosts/count says \(recount): the host list is incomplete")
+            }
         }
-        var records = byPage.joined().map { FleetMapping.record($0, source: name, policies: policies) }
+        var records = crawl.hosts.map { FleetMapping.record($0, source: name, policies: policies) }
         if encryptionDetail { try await addEncryptionDetail(&records, context) }
         context.figures.setRecords(records.count)
         return records
     }
 
-    /// Host detail only where the list left encryption open, at most `detailConcurrency` at a time.
+    /// Every page of `perPage` hosts: those `count` implies concurrently, then on while the last one is full.
+    func crawl(perPage: Int, count: Int, _ context: PullContext) async throws -> (hosts: [FleetHost], largestPage: Int) {
+        let pages = max(1, (count + perPage - 1) / perPage)
+        var byPage: [[FleetHost]] = Array(repeating: [], count: pages)
+        try await withThrowingTaskGroup(of: (Int, [FleetHost]).self) { group in
+            for page in 0..<pages { group.addTask { (page, try await fetchPage(page, perPage: perPage, context)) } }
+            for try await (page, hosts) in group { byPage[page] = hosts }
+        }
+        while byPage[byPage.count - 1].count == perPage {
+            byPage.append(try await fetchPage(byPage.count, perPage: perPage, context))
+        }
+        return (Array(byPage.joined()), byPage.map(\.count).max() ?? 0)
+    }
+
+    /// Host detail only where the list left encryption open, at most `detailConcurrency` at a time. A host
+    /// deleted since the list was read answers 404: it keeps what the list said, and encryption is unknown
+    /// with that reason; the source goes on.
     func addEncryptionDetail(_ records: inout [SourceRecord], _ context: PullContext) async throws {
         let needed = records.indices.filter { i in !records[i].observations.contains { $0.practice == "encryption" } }
         try await withThrowingTaskGroup(of: (Int, Observation?).self) { group in
@@ -87,9 +113,15 @@ struct FleetSource: DeviceSource {
                 let id = records[i].localID
                 group.addTask {
                     let what = "host \(id)"
-                    let response = try await http.get("/api/v1/fleet/hosts/\(id)?exclude_software=true", label: what, figures: context.figures)
-                    let host = try http.decode(FleetHostDetail.self, response, what: what).host
-                    return (i, FleetMapping.detailEncryption(host))
+                    do {
+                        let host = try await http.getJSON(FleetHostDetail.self, "/api/v1/fleet/hosts/\(id)?exclude_software=true", label: what,
+                                                          what: what, figures: context.figures).host
+                        return (i, FleetMapping.detailEncryption(host))
+                    } catch let error as HTTPError where error.status == 404 {
+                        context.logger.info("\(name): \(what) is gone (404) since the list was read; encryption left unknown")
+                        return (i, Observation("encryption", satisfied: nil, value: "host detail not found (404)",
+                                               details: "host deleted from Fleet during the crawl"))
+                    }
                 }
             }
             for _ in 0..<detailConcurrency { launch() }
@@ -101,9 +133,8 @@ struct FleetSource: DeviceSource {
     }
 
     func check(_ context: PullContext) async throws -> String {
-        let me = try http.decode(FleetMe.self, try await http.get("/api/v1/fleet/me", label: "check", figures: context.figures), what: "me")
-        let count = try http.decode(FleetCount.self, try await http.get("/api/v1/fleet/hosts/count?" + filter.dropFirst(), label: "count", figures: context.figures),
-                                    what: "hosts count").count
+        let me = try await http.getJSON(FleetMe.self, "/api/v1/fleet/me", label: "check", what: "me", figures: context.figures)
+        let count = try await count(context)
         return "ok: \(count) hosts, authenticated as \(me.user.email ?? me.user.name ?? "API user")"
     }
 }
@@ -132,6 +163,14 @@ enum FleetMapping {
         return (name.isEmpty ? nil : name, String(words[i]))
     }
 
+    /// A Fleet timestamp, or nil for its "never" values: Go's zero time (`0001-01-01T00:00:00Z`) and the
+    /// epoch-like defaults (`1970-01-01…`, `1970-01-02…`) are absent, not observations from 1970.
+    static func time(_ text: String?) -> Date? {
+        guard let date = ISODate.parse(text), date >= neverBefore else { return nil }
+        return date
+    }
+    static let neverBefore = Date(timeIntervalSince1970: 365 * 86_400)  // 1971-01-01
+
     static let ownerOrder = ["identity_provider", "custom", "google_chrome_profiles"]
 
     static func record(_ h: FleetHost, source: String, policies map: [String: String]) -> SourceRecord {
@@ -139,7 +178,7 @@ enum FleetMapping {
         var r = SourceRecord(source: source, localID: String(h.id), platform: platform(h.platform),
                              osName: os.name, osVersion: os.version, model: h.hardware_model,
                              deviceName: h.display_name ?? h.computer_name ?? h.hostname)
-        r.lastSync = ISODate.parse(h.seen_time)
+        r.lastSync = time(h.seen_time)
         if let s = h.hardware_serial, !s.isEmpty { r.identifiers.append(RawIdentifier(.serial, s)) }
         if let u = h.uuid, !u.isEmpty { r.identifiers.append(RawIdentifier(.udid, u)) }
         if let m = h.primary_mac, !m.isEmpty { r.identifiers.append(RawIdentifier(.mac, m)) }
@@ -149,7 +188,7 @@ enum FleetMapping {
         r.ownerHints = owners.map { OwnerHint(.email, $0.email) }
 
         // Policies mapped to one practice must all pass; unanswered ("") policies say nothing.
-        let policyAt = ISODate.parse(h.policy_updated_at)
+        let policyAt = time(h.policy_updated_at)
         var verdicts: [String: (ok: Bool, names: [String], failing: [String])] = [:]
         for p in h.policies ?? [] {
             guard let practice = map[p.name], let response = p.response, response == "pass" || response == "fail" else { continue }
@@ -164,7 +203,7 @@ enum FleetMapping {
         }
         if verdicts["encryption"] == nil, let status = h.mdm?.os_settings?.disk_encryption?.status, !status.isEmpty {
             r.observations.append(Observation("encryption", satisfied: status == "verified", value: "disk encryption \(status.replacingOccurrences(of: "_", with: " "))",
-                                              details: "Fleet MDM OS settings", observedAt: ISODate.parse(h.detail_updated_at)))
+                                              details: "Fleet MDM OS settings", observedAt: time(h.detail_updated_at)))
         }
         return r
     }
@@ -172,6 +211,6 @@ enum FleetMapping {
     static func detailEncryption(_ h: FleetHost) -> Observation? {
         guard let on = h.disk_encryption_enabled else { return nil }
         return Observation("encryption", satisfied: on, value: on ? "disk encrypted" : "disk not encrypted", details: "Fleet host detail",
-                           observedAt: ISODate.parse(h.detail_updated_at))
+                           observedAt: time(h.detail_updated_at))
     }
 }

@@ -21,27 +21,18 @@ struct GoogleAPI: Sendable {
         return e.error?.errors?.compactMap(\.reason) ?? []
     }
 
-    /// An authenticated GET. Like `SourceHTTP.get` (a 401 re-authenticates once; the shared client retries
-    /// 429/5xx), plus: a 403 whose reasons are quota reasons waits and tries again under the source's policy.
-    /// Errors quote only the status and Google's reason codes, never the body.
+    /// An authenticated GET. Like `SourceHTTP.get` (credentials attached when sent, a 401 re-authenticates
+    /// once; the shared client retries 429/5xx), plus: a 403 whose reasons are quota reasons waits and tries
+    /// again under the source's policy. Errors quote only the status and Google's reason codes, never the body.
     func get(_ path: String, label: String, figures: FigureCounter?) async throws -> HTTPResponse {
         let policy = http.options.retry
-        var attempt = 0, waited = 0.0, reauthed = false
+        var attempt = 0, waited = 0.0, sends = 0
         while true {
             attempt += 1
-            let authorization = try await http.auth?.authorization(http, figures: figures)
-            var headers = ["Accept": "application/json"]
-            if let authorization { headers["Authorization"] = authorization.reveal() }
-            let request = HTTPRequest(method: "GET", url: http.url(path), headers: headers, source: http.source, label: label,
-                                      limiter: http.source, timeouts: http.options.timeouts, tls: http.options.tls,
-                                      maxResponseBytes: http.options.maxResponseBytes, retry: http.options.retry, figures: figures)
+            let request = http.authenticated("GET", path, label: label, figures: figures)
             let response = try await http.client.send(request)
+            sends += response.attempts
             if response.isSuccess { return response }
-            if response.status == 401, let authorization, !reauthed {
-                reauthed = true
-                await http.auth?.invalidate(authorization)
-                continue
-            }
             let reasons = Self.reasons(response.body)
             if response.status == 403, reasons.contains(where: Self.quotaReasons.contains), attempt < policy.maxAttempts {
                 let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
@@ -54,7 +45,7 @@ struct GoogleAPI: Sendable {
             }
             let why = reasons.isEmpty ? "" : " (\(reasons.prefix(3).joined(separator: ", ")))"
             throw HTTPError(.status, source: http.source, what: request.what, status: response.status,
-                            detail: "HTTP \(response.status)\(why)", attempts: attempt + response.attempts - 1)
+                            detail: "HTTP \(response.status)\(why)", attempts: sends)
         }
     }
 
@@ -79,7 +70,12 @@ struct GoogleAPI: Sendable {
             let response = try await current.task.value
             let early = JSONScan.topLevelString("nextPageToken", in: response.body)
             if let early { pending = (early, fetch(early, page + 1)) }
-            let decoded = try http.decode(Page.self, response, what: "\(what) page \(page)")
+            // A 200 that does not parse is fetched again (the early request, if any, is reconciled below).
+            var received: HTTPResponse? = response
+            let decoded: Page = try await http.retryingDecode(what: "\(what) page \(page)", figures: figures) {
+                if let r = received { received = nil; return r }
+                return try await fetch(current.token, page).value
+            }
             figures.page(records: try handle(decoded))
             if let token = decoded.nextPageToken {
                 guard seen.insert(token).inserted else {

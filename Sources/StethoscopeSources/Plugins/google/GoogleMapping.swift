@@ -29,10 +29,14 @@ enum GoogleMapping {
         r.lastSync = ISODate.parse(d.lastSync)
         if let s = d.serialNumber.nonEmpty { r.identifiers.append(RawIdentifier(.serial, s)) }
         if let id = d.deviceId.nonEmpty {
-            // Google Sync's deviceId is the device serial; Android and iOS ones are generated ids.
-            let isSync = d.type?.uppercased() == "GOOGLE_SYNC"
-            if !isSync || d.serialNumber.nonEmpty?.uppercased() != id.uppercased() {
-                r.identifiers.append(RawIdentifier(isSync ? .serial : .deviceID, id))
+            if d.type?.uppercased() == "GOOGLE_SYNC" {
+                // Google Sync's deviceId is documented as the device serial but is not always one, so it keeps a
+                // kind of its own: filed as a second serial, the merge would drop it. It stands in for the serial
+                // only when Google sent none, so a Mac seen by Jamf and by Google Sync still merges.
+                r.identifiers.append(RawIdentifier(.googleDeviceID, id))
+                if d.serialNumber.nonEmpty == nil { r.identifiers.append(RawIdentifier(.serial, id)) }
+            } else {
+                r.identifiers.append(RawIdentifier(.deviceID, id))   // Android and iOS: a generated id
             }
         }
         if let v = d.imei.nonEmpty { r.identifiers.append(RawIdentifier(.imei, v)) }
@@ -61,9 +65,15 @@ enum GoogleMapping {
         if platform == .android {
             if let b = d.adbStatus { add("adb", !b, b ? "USB debugging on" : "USB debugging off") }
             if let b = d.developerOptionsStatus { add("developer_options", !b, b ? "developer options on" : "developer options off") }
-            // Android 8 made unknown sources a per-app permission: the device-wide flag means nothing there.
-            let modern = (os.version ?? d.releaseVersion).flatMap(VersionNumber.init).map { $0 >= VersionNumber("8")! } ?? false
-            if let b = d.unknownSourcesStatus, !modern { add("unknown_sources", !b, b ? "unknown sources allowed" : "unknown sources blocked") }
+            // Android 8 made unknown sources a per-app permission: the device-wide flag means nothing there, and
+            // the practice does not apply (`na`, not `unknown`).
+            let version = (os.version ?? d.releaseVersion).flatMap(VersionNumber.init)
+            if let version, version >= VersionNumber("8")! {
+                r.observations.append(.notApplicable("unknown_sources", value: "Android \(version): unknown sources is a per-app permission",
+                                                     details: "Google endpoint management", observedAt: at))
+            } else if let b = d.unknownSourcesStatus {
+                add("unknown_sources", !b, b ? "unknown sources allowed" : "unknown sources blocked")
+            }
         }
         return r
     }
@@ -92,11 +102,31 @@ enum GoogleMapping {
             r.observations.append(Observation("verified_boot", satisfied: verified, value: "boot mode \(mode)", observedAt: at))
             r.observations.append(Observation("developer_options", satisfied: l != "dev", value: l == "dev" ? "developer mode" : "normal mode", observedAt: at))
         }
-        if let end = ISODate.parse(d.autoUpdateThrough) {
+        if let (end, day) = d.autoUpdateEnd {
             let ok = end > now
-            r.observations.append(Observation("auto_updates", satisfied: ok, value: ok ? "updates until \(d.autoUpdateThrough!)" : "auto-update expired \(d.autoUpdateThrough!)",
+            r.observations.append(Observation("auto_updates", satisfied: ok, value: ok ? "updates until \(day)" : "auto-update expired \(day)",
                                               details: d.osUpdateStatus?.state, observedAt: at))
+            // Past its auto-update expiration a Chromebook gets no more ChromeOS updates: it cannot be up to date,
+            // whatever its version number says today.
+            if !ok {
+                r.observations.append(Observation("os_version", satisfied: false, value: "auto-update expired \(day)",
+                                                  details: "no ChromeOS updates after the auto-update expiration (AUE)", observedAt: at))
+            }
         }
         return r
+    }
+}
+
+extension ChromeDevice {
+    /// The auto-update expiration (AUE) and its day as text: `autoUpdateThrough` (a date-time or a date), else
+    /// the deprecated `autoUpdateExpiration` (milliseconds since 1970, an int64 Google sends as a string).
+    var autoUpdateEnd: (Date, String)? {
+        if let text = autoUpdateThrough.nonEmpty {
+            let full = text.count == 10 ? text + "T00:00:00Z" : text
+            return ISODate.parse(full).map { ($0, String(text.prefix(10))) }
+        }
+        guard let ms = autoUpdateExpiration?.text.flatMap(Double.init), ms > 0 else { return nil }
+        let date = Date(timeIntervalSince1970: ms / 1000)
+        return (date, String(ISO8601DateFormatter().string(from: date).prefix(10)))
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
+import StethoscopeCore
+import StethoscopeHTTP
 /// Directory API list pages and resources: only the fields Stethoscope maps. Google omits unknown fields or
 /// sends `""`, so everything is optional and empty strings count as missing.
 struct MobilePage: Decodable, TokenPaged {
-    var mobiledevices: [MobileDevice]?   // absent, not empty, when there are none
+    var mobiledevices: [EachRecord<MobileDevice>]?   // absent, not empty, when there are none
     var nextPageToken: String?
 }
 
@@ -24,15 +26,15 @@ struct MobileDevice: Decodable {
     var deviceCompromisedStatus: String?
     var encryptionStatus: String?
     var devicePasswordStatus: String?
-    var adbStatus: Bool?
-    var developerOptionsStatus: Bool?
-    var unknownSourcesStatus: Bool?
+    @LooseBool var adbStatus: Bool?
+    @LooseBool var developerOptionsStatus: Bool?
+    @LooseBool var unknownSourcesStatus: Bool?
     var securityPatchLevel: String?
     var lastSync: String?
 }
 
 struct ChromePage: Decodable, TokenPaged {
-    var chromeosdevices: [ChromeDevice]?
+    var chromeosdevices: [EachRecord<ChromeDevice>]?
     var nextPageToken: String?
 }
 
@@ -49,6 +51,8 @@ struct ChromeDevice: Decodable {
     var bootMode: String?
     var osUpdateStatus: UpdateStatus?
     var autoUpdateThrough: String?
+    /// Deprecated for `autoUpdateThrough`; older tenants still send it.
+    var autoUpdateExpiration: LooseValue?
     var annotatedUser: String?
     var annotatedAssetId: String?
     var recentUsers: [RecentUser]?
@@ -59,15 +63,15 @@ struct ChromeDevice: Decodable {
 }
 
 struct UsersPage: Decodable, TokenPaged {
-    var users: [GoogleUser]?
+    var users: [EachRecord<GoogleUser>]?
     var nextPageToken: String?
 }
 
 struct GoogleUser: Decodable {
     var primaryEmail: String
     var name: Name?
-    var suspended: Bool?
-    var archived: Bool?
+    @LooseBool var suspended: Bool?
+    @LooseBool var archived: Bool?
     var orgUnitPath: String?
     var organizations: [Organization]?
     var relations: [Relation]?
@@ -75,9 +79,39 @@ struct GoogleUser: Decodable {
 
     struct Name: Decodable { var fullName: String?; var givenName: String?; var familyName: String? }
     struct Organization: Decodable {
-        var title: String?, department: String?, costCenter: String?, location: String?, name: String?, primary: Bool?
+        var title: String?, department: String?, costCenter: String?, location: String?, name: String?
+        @LooseBool var primary: Bool?
     }
     struct Relation: Decodable { var type: String?; var value: String? }
+}
+
+/// One record of a list page, decoded on its own: real tenants send records that lack a required field (a
+/// mobile device without `resourceId`), and such a record is rejected alone, with its error, while the rest of
+/// the page and the source go on.
+struct EachRecord<Record: Decodable>: Decodable {
+    var result: Result<Record, any Error>
+    init(from decoder: any Decoder) throws {
+        do { result = .success(try Record(from: decoder)) } catch { result = .failure(error) }
+    }
+}
+
+extension Array {
+    /// The records that decoded; each one that did not is counted as rejected and logged as a warning, naming
+    /// the list, the page and what was missing (never a value).
+    func accepted<Record>(_ what: String, page: Int, source: String, _ context: PullContext) -> [Record] where Element == EachRecord<Record> {
+        var out: [Record] = []
+        out.reserveCapacity(count)
+        for item in self {
+            switch item.result {
+            case .success(let record): out.append(record)
+            case .failure(let error):
+                let reason = "\(what) page \(page): record rejected: \(SourceHTTP.describe(error))"
+                context.figures.reject(reason)
+                context.logger.warning("\(source): \(reason)")
+            }
+        }
+        return out
+    }
 }
 
 /// A JSON scalar (or list of them) read as text: custom schema fields may be strings, numbers or booleans.
@@ -106,6 +140,7 @@ extension Optional where Wrapped == String {
 /// For `Benchmarks/CloudBench.swift`: what the source does with one mobile page's bytes (decode + map).
 @_spi(Benchmarks) public enum GooglePageDecoding {
     public static func mobile(_ body: Data) throws -> Int {
-        try JSONDecoder().decode(MobilePage.self, from: body).mobiledevices?.map { GoogleMapping.mobile($0, source: "google") }.count ?? 0
+        try JSONDecoder().decode(MobilePage.self, from: body).mobiledevices?.compactMap { try? $0.result.get() }
+            .map { GoogleMapping.mobile($0, source: "google") }.count ?? 0
     }
 }

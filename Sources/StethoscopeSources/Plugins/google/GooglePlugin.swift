@@ -28,7 +28,7 @@ public enum GooglePlugin: SourcePlugin {
         let auth = try GoogleServiceAccountAuth(key: key, subject: subject, scopes: scopes, tokenURL: try s.optionalString("token_url"),
                                                 keyPath: s.keyPath("key_file"))
         let customer = try s.string("customer", default: "my_customer")
-        let options = try HTTPOptions.read(s, defaultConnections: 4)
+        let options = try HTTPOptions.read(s, defaultConnections: 4, defaultRetry: .google)
         return (GoogleAPI(http: SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: options)), customer)
     }
 }
@@ -69,8 +69,10 @@ struct GoogleDevices: DeviceSource {
 
     func pullMobile(_ context: PullContext) async throws -> [SourceRecord] {
         var out: [SourceRecord] = []
+        var index = 0
         try await api.pages(mobilePath, what: "mobile devices", MobilePage.self, figures: context.figures) { page in
-            let list = page.mobiledevices ?? []
+            let list = (page.mobiledevices ?? []).accepted("mobile devices", page: index, source: name, context)
+            index += 1
             out.reserveCapacity(out.count + list.count)
             for d in list { out.append(GoogleMapping.mobile(d, source: name)) }
             return list.count
@@ -80,8 +82,10 @@ struct GoogleDevices: DeviceSource {
 
     func pullChrome(_ context: PullContext) async throws -> [SourceRecord] {
         var out: [SourceRecord] = []
+        var index = 0
         try await api.pages(chromePath, what: "chromeos devices", ChromePage.self, figures: context.figures) { page in
-            let list = page.chromeosdevices ?? []
+            let list = (page.chromeosdevices ?? []).accepted("chromeos devices", page: index, source: name, context)
+            index += 1
             for d in list { if let r = GoogleMapping.chromeOS(d, source: name, now: context.now) { out.append(r) } }
             return list.count
         }
@@ -144,8 +148,11 @@ struct GoogleDirectory: DirectorySource {
     func people(_ context: PullContext) async throws -> [Person] {
         var people: [Person] = []
         var raw: [(email: String, manager: String?)] = []
+        var index = 0
         try await api.pages(path, what: "users", UsersPage.self, figures: context.figures) { page in
-            for u in page.users ?? [] {
+            let users = (page.users ?? []).accepted("users", page: index, source: name, context)
+            index += 1
+            for u in users {
                 let org = u.organizations?.first { $0.primary == true } ?? u.organizations?.first
                 let manager = u.relations?.first { $0.type == "manager" }?.value.nonEmpty
                 let name = u.name?.fullName.nonEmpty ?? [u.name?.givenName, u.name?.familyName].compactMap { $0 }.joined(separator: " ")
@@ -154,7 +161,7 @@ struct GoogleDirectory: DirectorySource {
                                      active: u.suspended != true && u.archived != true))
                 raw.append((u.primaryEmail, manager))
             }
-            return page.users?.count ?? 0
+            return users.count
         }
         _ = DirectoryAudit.report(raw: raw, people: people, context)
         return people

@@ -13,7 +13,7 @@ struct ManagedDevice: Decodable {
     var osVersion: String?
     var model: String?
     var complianceState: String?
-    var isEncrypted: Bool?
+    @LooseBool var isEncrypted: Bool?
     var jailBroken: String?          // "True" / "False" / "Unknown": a string, not a bool
     var userPrincipalName: String?
     var emailAddress: String?
@@ -37,7 +37,7 @@ struct EntraUser: Decodable {
     var displayName: String?
     var mail: String?
     var userPrincipalName: String?
-    var accountEnabled: Bool?
+    @LooseBool var accountEnabled: Bool?
     var department: String?
     var jobTitle: String?
     var officeLocation: String?

@@ -25,7 +25,7 @@ public enum IntunePlugin: SourcePlugin {
         let tokenURL = try s.string("token_url", default: "https://login.microsoftonline.com/\(tenant)/oauth2/v2.0/token")
         let auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: try s.string("client_id"),
                                           clientSecret: try s.requiredSecret("client_secret"), scope: "https://graph.microsoft.com/.default")
-        return SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: try HTTPOptions.read(s, defaultConnections: 4))
+        return SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: try HTTPOptions.read(s, defaultConnections: 4, defaultRetry: .graph))
     }
 
     /// Follows `@odata.nextLink` verbatim until it is absent, decoding each page as it arrives; like the Google
@@ -50,7 +50,12 @@ public enum IntunePlugin: SourcePlugin {
                Self.origin(of: early) == origin || !early.hasPrefix("http") {
                 pending = (early, try fetch(early, page + 1))
             }
-            let decoded = try http.decode(GraphPage<Item>.self, response, what: "\(what) page \(page)")
+            // A 200 that does not parse is fetched again (the early request, if any, is reconciled below).
+            var received: HTTPResponse? = response
+            let decoded: GraphPage<Item> = try await http.retryingDecode(what: "\(what) page \(page)", figures: figures) {
+                if let r = received { received = nil; return r }
+                return try await http.get(current.link, label: "\(what) page \(page)", figures: figures)
+            }
             handle(decoded.value)
             figures.page(records: decoded.value.count)
             if let link = decoded.nextLink {

@@ -39,16 +39,18 @@ struct JamfMapping: Sendable {
             out.append(Observation("remote_login", satisfied: off, value: "remote login \(v.lowercased())",
                                    details: "extension attribute \(remoteLoginEA)", observedAt: at))
         }
-        if autoUpdateEAs.contains(where: { ea[$0.name] != nil }) {
-            var off: [String] = []
-            for setting in autoUpdateEAs {
-                let raw = ea[setting.name]
-                let on = raw == "True" ? true : raw == "False" ? false : setting.default
-                if !on { off.append(setting.name) }
-            }
-            out.append(Observation("auto_updates", satisfied: off.isEmpty, value: off.isEmpty ? "all automatic updates on" : "off: " + off.joined(separator: ", "),
-                                   observedAt: at))
+        // Every value that is neither True nor False (missing included) takes its jamf.md default, also when none
+        // of the six is reported: the defaults then say "off" for app and OS X updates, as Netflix's rule did.
+        let reported = autoUpdateEAs.contains(where: { ea[$0.name] != nil })
+        var off: [String] = []
+        for setting in autoUpdateEAs {
+            let raw = ea[setting.name]
+            let on = raw == "True" ? true : raw == "False" ? false : setting.default
+            if !on { off.append(setting.name) }
         }
+        out.append(Observation("auto_updates", satisfied: off.isEmpty, value: off.isEmpty ? "all automatic updates on" : "off: " + off.joined(separator: ", "),
+                               details: reported ? nil : "no Software Update extension attribute reported; defaults applied",
+                               observedAt: at))
         return out
     }
 

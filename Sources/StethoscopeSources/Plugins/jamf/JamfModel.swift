@@ -44,7 +44,7 @@ struct JamfComputer: Decodable {
     }
     struct DiskEncryption: Decodable {
         var bootPartitionEncryptionDetails: BootPartition?
-        var fileVault2Enabled: Bool?
+        @LooseBool var fileVault2Enabled: Bool?
         struct BootPartition: Decodable {
             var partitionName: String?
             var partitionFileVault2State: String?
@@ -54,8 +54,8 @@ struct JamfComputer: Decodable {
     struct Security: Decodable {
         var sipStatus: String?
         var gatekeeperStatus: String?
-        var autoLoginDisabled: Bool?
-        var firewallEnabled: Bool?
+        @LooseBool var autoLoginDisabled: Bool?
+        @LooseBool var firewallEnabled: Bool?
     }
     struct UserAndLocation: Decodable {
         var username: String?
@@ -129,7 +129,7 @@ struct ClassicComputer: Decodable {
         var filevault2_percent: Int?
     }
     struct Security: Decodable {
-        var firewall_enabled: Bool?
+        @LooseBool var firewall_enabled: Bool?
     }
     struct Software: Decodable {
         var running_services: [String]?

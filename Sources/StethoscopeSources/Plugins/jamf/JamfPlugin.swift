@@ -26,15 +26,20 @@ struct JamfSource: DeviceSource {
         name = config.name
         let url = try s.string("url")
         guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw s.error("url", "expected an http(s) URL") }
+        mode = try s.choice("mode", ["pro", "classic"], default: "pro")
         let auth: any HTTPAuth
-        if let clientID = try s.optionalString("client_id") {
+        if try s.choice("auth", ["token", "basic"], default: "token") == "basic" {
+            // Older and on-premises servers without `/api/v1/auth/token` still take Basic on the Classic API.
+            guard mode == "classic" else { throw s.error("auth", "basic works with mode: classic only (the Pro API takes bearer tokens)") }
+            guard let user = try s.optionalString("username") else { throw s.error("username", "auth: basic needs username + password") }
+            auth = HTTPBasic(user: user, password: try s.requiredSecret("password"))
+        } else if let clientID = try s.optionalString("client_id") {
             auth = OAuthClientCredentials(tokenURL: "/api/oauth/token", clientID: clientID, clientSecret: try s.requiredSecret("client_secret"))
         } else if let user = try s.optionalString("username") {
             auth = JamfUserAuth(user: user, password: try s.requiredSecret("password"))
         } else {
             throw s.error("client_id", "give client_id + client_secret (API client) or username + password")
         }
-        mode = try s.choice("mode", ["pro", "classic"], default: "pro")
         apiVersion = try s.choice("api_version", ["v1", "v2", "v3", "v4"], default: "v3")
         pageSize = try s.int("page_size", default: 100, min: 1, max: 2000)
         sort = try s.string("sort", default: "id:asc")
@@ -62,7 +67,7 @@ struct JamfSource: DeviceSource {
         if try s.bool("applications", default: true) { sections.append("APPLICATIONS") }
         if try s.bool("services", default: true) { sections.append("SERVICES") }
         self.sections = sections
-        let options = try HTTPOptions.read(s, defaultConnections: 5)
+        let options = try HTTPOptions.read(s, defaultConnections: 5, defaultRetry: .jamf)
         try s.finish()
         http = SourceHTTP(client: client, source: name, baseURL: url, auth: auth, options: options)
     }
@@ -74,8 +79,8 @@ struct JamfSource: DeviceSource {
 
     /// One page, decoded and mapped as soon as it arrives.
     func fetchPage(_ page: Int, _ context: PullContext) async throws -> (total: Int, records: [SourceRecord]) {
-        let response = try await http.get(pagePath(page), label: "page \(page)", figures: context.figures)
-        let decoded = try http.decode(JamfPage.self, response, what: "computers-inventory page \(page)")
+        let decoded = try await http.getJSON(JamfPage.self, pagePath(page), label: "page \(page)", what: "computers-inventory page \(page)",
+                                             figures: context.figures)
         let records = decoded.results.map { mapping.record($0, source: name) }
         context.figures.page(records: records.count)
         return (decoded.totalCount, records)
@@ -120,16 +125,16 @@ struct JamfSource: DeviceSource {
 
     /// The Classic API has no paging: the id list, then one call per computer, bounded by the limiter.
     func pullClassic(_ context: PullContext) async throws -> [SourceRecord] {
-        let list = try http.decode(ClassicList.self, try await http.get("/JSSResource/computers", label: "computer list", figures: context.figures),
-                                   what: "computer list")
+        let list = try await http.getJSON(ClassicList.self, "/JSSResource/computers", label: "computer list", what: "computer list",
+                                          figures: context.figures)
         let subset = "General&Location&Hardware&Security&Software&ExtensionAttributes"
         var records: [SourceRecord?] = Array(repeating: nil, count: list.computers.count)
         try await withThrowingTaskGroup(of: (Int, SourceRecord?).self) { group in
             for (i, entry) in list.computers.enumerated() {
                 group.addTask {
                     let what = "computer \(entry.id)"
-                    let response = try await http.get("/JSSResource/computers/id/\(entry.id)/subset/\(subset)", label: what, figures: context.figures)
-                    let computer = try http.decode(ClassicEnvelope.self, response, what: what).computer
+                    let computer = try await http.getJSON(ClassicEnvelope.self, "/JSSResource/computers/id/\(entry.id)/subset/\(subset)",
+                                                          label: what, what: what, figures: context.figures).computer
                     return (i, mapping.record(computer, source: name))
                 }
             }
