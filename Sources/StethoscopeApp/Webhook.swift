@@ -173,7 +173,7 @@ struct NightSummary: Encodable, Sendable {
     }
 
     /// `format: slack`: Slack's incoming-webhook payload, a `text` fallback (notifications, clients without
-    /// blocks) and `blocks` (section blocks in mrkdwn); Mattermost and Rocket.Chat accept the same.
+    /// blocks) and `blocks` (section blocks in mrkdwn).
     func slack() throws -> Data {
         struct Text: Encodable { var type = "mrkdwn"; var text: String }
         struct Block: Encodable { var type = "section"; var text: Text }
