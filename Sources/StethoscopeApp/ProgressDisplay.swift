@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StethoscopeCore
 
 /// On a terminal, one live line with each source's pages, records and rate, refreshed twice a second.
@@ -29,5 +30,75 @@ final class ProgressDisplay: @unchecked Sendable {
         timer?.cancel()
         timer = nil
         Terminal.shared.clearProgress()
+    }
+}
+
+/// One stage of a run or command (pull, merge, evaluate_write, rollup, export, webhook, report). On a terminal it
+/// keeps a live line with the count, rate and ETA when the stage knows its size (elapsed time otherwise); on every
+/// output, cron's log file included, it ends with one `stage done` log line: stage, items, seconds and rate.
+final class StageProgress: @unchecked Sendable {
+    let name: String
+    let total: Int?
+    let started = Date()
+    private let done = Mutex(0)
+    private var timer: DispatchSourceTimer?
+
+    /// `live: false` for a stage that has its own live line (the pull's per-source display).
+    init(_ name: String, total: Int? = nil, live: Bool = true) {
+        self.name = name
+        self.total = total
+        guard live, Terminal.shared.isTTY else { return }
+        let t = DispatchSource.makeTimerSource(queue: .global())
+        t.schedule(deadline: .now() + 0.5, repeating: 0.5)
+        t.setEventHandler { [weak self] in
+            guard let self else { return }
+            Terminal.shared.progress(self.line(now: Date()))
+        }
+        t.resume()
+        timer = t
+        // Shown at once: a stage shorter than the refresh still says it ran.
+        Terminal.shared.progress(line(now: started))
+    }
+
+    /// A stage left by an error: its live line goes too.
+    deinit {
+        guard let timer else { return }
+        timer.cancel()
+        Terminal.shared.clearProgress()
+    }
+
+    func advance(_ n: Int = 1) { done.withLock { $0 += n } }
+
+    /// `evaluate_write 1200/5000 24% 400/s ETA 9s`, or `rollup 3.2s` for a stage of unknown size.
+    func line(now: Date) -> String {
+        let count = done.withLock { $0 }
+        let seconds = now.timeIntervalSince(started)
+        guard count > 0 || total != nil else { return "\(name) \(String(format: "%.1f", seconds))s" }
+        let rate = seconds > 0 ? Double(count) / seconds : 0
+        var text = "\(name) \(count)"
+        if let total, total > 0 {
+            text += "/\(total) \(min(100, count * 100 / total))%"
+            if rate > 0 { text += " \(Int(rate))/s ETA \(Int((Double(max(0, total - count)) / rate).rounded(.up)))s" }
+        } else if rate > 0 {
+            text += " \(Int(rate))/s"
+        }
+        return text
+    }
+
+    /// Stops the live line and logs the stage's one line. `items` overrides the advanced count.
+    @discardableResult
+    func end(_ logger: Logger, items: Int? = nil, metadata: Logger.Metadata = [:]) -> Double {
+        timer?.cancel()
+        timer = nil
+        if Terminal.shared.isTTY { Terminal.shared.clearProgress() }
+        let seconds = Date().timeIntervalSince(started)
+        let count = items ?? done.withLock { $0 }
+        var fields: Logger.Metadata = ["stage": "\(name)", "seconds": "\(String(format: "%.2f", seconds))"]
+        if items != nil || count > 0 || total != nil {
+            fields["items"] = "\(count)"
+            fields["rate"] = "\(seconds > 0 ? Int(Double(count) / seconds) : count)/s"
+        }
+        logger.info("stage done", metadata: fields.merging(metadata) { $1 })
+        return seconds
     }
 }

@@ -50,8 +50,10 @@ extension Commands {
         let dir = out ?? settings.out ?? configFile.deletingLastPathComponent().appendingPathComponent("report")
         do {
             let store = try existingStore(database ?? config.database)
+            let stage = StageProgress("report")
             let result = try Report.generate(store: store, options: ReportOptions(
                 out: dir, nights: nights ?? settings.nights ?? 90, asOf: asOf, includePeople: includePeople, chart: chartChoice))
+            stage.end(logger, items: result.pages)
             logger.info("report written", metadata: ["pages": "\(result.pages)", "files": "\(result.files)",
                                                      "seconds": "\(String(format: "%.2f", result.seconds))"])
             print(result.index.path)

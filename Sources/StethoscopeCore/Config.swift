@@ -29,6 +29,8 @@ public struct StethoscopeConfig: Sendable {
     public var sharedIdentifiers: [String] = []
     public var export: ConfigSection?
     public var report: ConfigSection?
+    /// `webhooks:`: where the night's summary is posted after it committed (read by the app's `WebhookConfig`).
+    public var webhooks: [ConfigSection] = []
     public var detailRetentionNights: Int
     /// `max_record_drop`: a source whose record count falls by more than this share below its count on the last
     /// complete night is treated as failed for the night (a vendor that returns half its inventory must not
@@ -93,6 +95,7 @@ public struct StethoscopeConfig: Sendable {
         }
         let export = try root.section("export")
         let report = try root.section("report")
+        let webhooks = try root.sections("webhooks")
         var retention = 120
         if let r = try root.section("retention") {
             retention = try r.int("detail_nights", default: 120, min: 1, max: 36_500)
@@ -107,6 +110,7 @@ public struct StethoscopeConfig: Sendable {
             sourcesLine: root.has("sources") ? root.error("sources", "").line : nil, baseDirectory: baseDirectory,
             safety: safety)
         config.sharedIdentifiers = shared
+        config.webhooks = webhooks
         return config
     }
 

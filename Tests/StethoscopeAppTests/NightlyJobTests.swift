@@ -35,7 +35,17 @@ import Testing
         #expect(metrics.contains("stethoscope_devices "))
         let log = try String(contentsOf: dir.appendingPathComponent("nightly.log"), encoding: .utf8)
         #expect(log.contains("msg=\"run finished\""))
-        #expect(log.contains("nightly finished exit_code=0"))
+        // The job's own lines are logfmt with fields as fields, like stethoscope's.
+        #expect(log.contains("msg=\"nightly finished\" exit_code=0 seconds="))
+        #expect(log.contains("msg=\"nightly started\" config=\(config.path)"))
+        for line in log.split(separator: "\n") {
+            #expect(line.hasPrefix("ts=") && line.contains(" level=") && line.contains(" msg="), "\(line)")
+            // msg holds the message only: no `key=value` inside its quotes.
+            if let msg = line.range(of: " msg=\"") {
+                let text = line[msg.upperBound...].prefix { $0 != "\"" }
+                #expect(!text.contains("="), "\(line)")
+            }
+        }
 
         // A broken config: exit 78, and the last success time survives.
         let lastSuccess = metrics.split(separator: "\n").first { $0.hasPrefix("stethoscope_last_success_timestamp_seconds") }

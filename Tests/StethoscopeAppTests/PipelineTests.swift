@@ -89,7 +89,7 @@ import StethoscopeStore
         let failure: String? = try d.rows("SELECT failure FROM run_sources WHERE as_of = '2026-11-02' AND source = 'google'").first?[0] ?? nil
         #expect(failure?.contains("google") == true)
         let prom = try String(contentsOf: metrics, encoding: .utf8)
-        #expect(prom.contains("stethoscope_run_status{as_of=\"2026-11-02\"} 1"))
+        #expect(prom.contains("stethoscope_run_status 1"))
         #expect(prom.contains("stethoscope_stage_seconds{stage=\"merge\"}"))
     }
 

@@ -193,7 +193,7 @@ import StethoscopeStore
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let n = read(reader, &buffer, buffer.count)
         let text = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self)
-        #expect(text.contains("stethoscope_run_status{as_of=\"2026-11-01\"} 0"))
+        #expect(text.contains("stethoscope_run_status 0"))
         // A regular file is still replaced atomically (no temporary file left behind).
         let regular = dir.appendingPathComponent("m.prom")
         try "old\n".write(to: regular, atomically: true, encoding: .utf8)

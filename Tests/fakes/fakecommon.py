@@ -28,7 +28,12 @@ from urllib.parse import parse_qs, urlsplit
 
 MODES = {"401", "429", "500", "503", "truncated", "malformed", "slow", "close", "echo_auth", "echo_500",
          # Google-style quota answers, a 429 without Retry-After, and "every issued token just expired".
-         "403_rate_limit", "403_quota", "429_no_retry_after", "expire_tokens", "drop_reused"}
+         "403_rate_limit", "403_quota", "429_no_retry_after", "expire_tokens", "drop_reused",
+         # A proxy's multi-line HTML error page with CRLF line ends and a terminal escape (nginx's 502).
+         "html_502"}
+
+HTML_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+            b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx\x1b[2J</center>\r\n</body>\r\n</html>\r\n")
 
 GOOGLE_QUOTA = {
     "403_rate_limit": (403, "userRateLimitExceeded", "PERMISSION_DENIED"),
@@ -126,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self._send(code, {"Content-Type": "application/json"}, json.dumps(body).encode())
                 if mode == "expire_tokens":
                     self.app.expire_tokens()
+                if mode == "html_502":
+                    return self._send(502, {"Content-Type": "text/html"}, HTML_502)
                 if mode in ("500", "503"):
                     return self._send(int(mode), {"Content-Type": "application/json"}, b'{"error":"injected"}')
                 if mode == "429":

@@ -39,7 +39,7 @@ enum DirectoryAudit {
             context.figures.error("directory_manager_cycle")
         }
         // The run logs duplicates, dangling managers and cycles itself; only the case findings are ours to log.
-        for problem in problems.filter({ $0.contains("case") }).prefix(20) { context.logger.warning("directory: \(problem)") }
+        for problem in problems.filter({ $0.contains("case") }).prefix(20) { context.logger.warning("directory problem", metadata: ["problem": "\(problem)"]) }
         return problems
     }
 }
