@@ -5,6 +5,7 @@ import Glibc
 import Logging
 import StethoscopeCore
 import StethoscopeExport
+import StethoscopeNotify
 import StethoscopeSources
 import StethoscopeStore
 
@@ -19,8 +20,11 @@ public enum Commands {
                            allowFuture: Bool = false, force: Bool = false, lockWait: Double? = nil,
                            acceptDrop: [String] = []) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        var nightly: NightlyRun, exportConfig: ElasticsearchConfig?
-        do { (nightly, exportConfig) = try prepare(configFile, logger: logger) } catch {
+        var nightly: NightlyRun, exportConfig: ElasticsearchConfig?, notifyConfig: NotifyConfig?
+        do {
+            (nightly, exportConfig) = try prepare(configFile, logger: logger)
+            notifyConfig = try NotifyConfig.from(section: nightly.config.notify)
+        } catch {
             logger.error("invalid config", metadata: ["error": "\(error)"])
             return .config
         }
@@ -73,10 +77,15 @@ public enum Commands {
                         "as_of": "\(date)", "file": "\(metricsFile.path)", "error": "\(error)"])
                 }
             }
-            // Export after the snapshot committed; a failed export leaves the snapshot as it is and exits 4.
-            if outcome.status != .failed, !(await exportAfterRun(exportConfig, asOf: date, store: store)) {
-                return .exportFailed
+            // Export, then notify, after the snapshot committed. Neither touches the snapshot: a failed export exits 4,
+            // a failed notify 7 (over a night that is otherwise complete); notify runs even when the export failed.
+            var exported = true, notified = true
+            if outcome.status != .failed {
+                exported = await exportAfterRun(exportConfig, asOf: date, store: store)
+                if let notifyConfig { notified = await notifyNight(notifyConfig, asOf: date, store: store, dryRunOut: nil) }
             }
+            if !exported { return .exportFailed }
+            if !notified, outcome.status == .complete { return .notifyFailed }
             if outcome.status == .complete, !metricsWritten { return .metricsNotWritten }
             return outcome.exitCode
         } catch let refused as NightlyRun.RerunRefused {

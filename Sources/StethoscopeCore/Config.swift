@@ -27,6 +27,8 @@ public struct StethoscopeConfig: Sendable {
     public var extraPlaceholderSerials: [String]
     public var export: ConfigSection?
     public var report: ConfigSection?
+    /// `notify:` (README, "Nudges"): read by StethoscopeNotify's `NotifyConfig`, which validates its keys.
+    public var notify: ConfigSection?
     public var detailRetentionNights: Int
     /// `max_record_drop`: a source whose record count falls by more than this share below its count on the last
     /// complete night is treated as failed for the night (a vendor that returns half its inventory must not
@@ -76,6 +78,7 @@ public struct StethoscopeConfig: Sendable {
         let placeholders = try root.stringList("placeholder_serials") ?? []
         let export = try root.section("export")
         let report = try root.section("report")
+        let notify = try root.section("notify")
         var retention = 120
         if let r = try root.section("retention") {
             retention = try r.int("detail_nights", default: 120, min: 1, max: 36_500)
@@ -86,7 +89,7 @@ public struct StethoscopeConfig: Sendable {
         return StethoscopeConfig(
             timeZone: tz, database: database, staleAfterDays: stale, directory: directory, sources: sources,
             attribution: attribution, practices: practices, extraPlaceholderSerials: placeholders, export: export,
-            report: report, detailRetentionNights: retention, maxRecordDrop: maxDrop,
+            report: report, notify: notify, detailRetentionNights: retention, maxRecordDrop: maxDrop,
             sourcesLine: root.has("sources") ? root.error("sources", "").line : nil, baseDirectory: baseDirectory,
             safety: safety)
     }

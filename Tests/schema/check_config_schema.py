@@ -64,6 +64,10 @@ check("no device source", {"sources": []}, False)
 check("huge timeout", {"sources": [{"name": "j", "type": "jamf", "timeout_s": 1e308}]}, False)
 check("drop share above 1", {"max_record_drop": 1.5}, False)
 check("allow_empty and drop share", {"max_record_drop": 0.5, "sources": [{"name": "o", "type": "osquery", "allow_empty": True, "max_record_drop": 0.9}]}, True)
+check("notify smtp", {"notify": {"from": "it@example.com", "smtp": {"url": "smtp://mail:587", "username": "u", "password_file": "/p"},
+                              "campaigns": [{"name": "fv", "subject": "FileVault", "platforms": ["Mac"]}]}}, True)
+check("notify without delivery", {"notify": {"from": "it@example.com"}}, False)
+check("notify typo", {"notify": {"from": "it@example.com", "dry_run": {"out": "x"}, "cadance": {}}}, False)
 check("dated rules", {"practices": {"os_version": {"versions": {"Mac": [{"required": "14"}, {"from": "2026-11-01", "required": "15"}]}}}}, True)
 
 print(f"{passed} passed, {failed} failed")
