@@ -38,8 +38,10 @@ public enum Content {
         <title>\(escape(title))</title>
         </head>
         <body style="margin:0;padding:0;background:#f4f5f7;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1f2328">
-        <main style="max-width:680px;margin:0 auto;padding:24px;background:#ffffff">
+        <main>
+        <div style="max-width:680px;margin:0 auto;padding:24px;background:#ffffff">
         \(body)
+        </div>
         </main>
         </body>
         </html>
@@ -61,7 +63,8 @@ public enum Content {
             h += "<p style=\"margin:0 0 12px\">\(escape(intro))</p>\n"
         }
         let lead = m.reminder > 0 ? "A reminder: " : ""
-        let count = needs.count == 1 ? "one of your devices needs" : "\(needs.count) of your devices need"
+        var count = needs.count == 1 ? "one of your devices needs" : "\(needs.count) of your devices need"
+        if lead.isEmpty { count = count.prefix(1).uppercased() + count.dropFirst() }
         t += "\(lead)\(count) a few minutes of your attention to turn green. Here is exactly what to do.\n"
         h += "<p style=\"margin:0 0 16px\">\(escape(lead + count)) a few minutes of your attention to turn green. Here is exactly what to do.</p>\n"
         for d in m.devices where !d.green {
