@@ -24,7 +24,7 @@ first() { (cd "$1" && ls $2 2>/dev/null | head -1); }
 pages=("$REPORT/index.html" "$REPORT/organizations.html" "$REPORT/managers.html" "$REPORT/practices.html"
        "$REPORT/quality.html" "$REPORT/$(first "$REPORT" 'org-*.html')" "$REPORT/$(first "$REPORT" 'manager-*.html')"
        "$REPORT/$(first "$REPORT" 'practice-*.html')" "$WORK/people/$(first "$WORK/people" 'manager-*.html')"
-       "$WORK/people/quality.html" "$WORK/demo/notify/index.html" "$WORK/demo/notify/0001.html")
+       "$WORK/people/quality.html" "$REPORT/nudges.html" "$WORK/demo/notify/index.html" "$WORK/demo/notify/0001.html")
 
 failed=0
 browser() { timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run --enable-logging=stderr --v=0 "$@"; }
