@@ -124,6 +124,7 @@ public struct Planner: Sendable {
                   MailAddress.isValid(email) else { continue }
             // Items per selection: device id:practice → nights failing (stale devices are out of compliance and
             // never need action; they are mentioned in a message sent for other reasons).
+            var sinceUnknown: Set<String> = []
             func items(_ select: (NightData.DeviceRow, NightData.Result, NightData.PracticeRow) -> Bool, min: Int) -> [String: Int] {
                 var out: [String: Int] = [:]
                 for d in devices where !d.stale {
@@ -131,6 +132,7 @@ public struct Planner: Sendable {
                         guard let p = night.practices[r.practice], select(d, r, p) else { continue }
                         let n = night.nightsFailing(r)
                         if n >= min { out["\(d.id):\(r.practice)"] = n }
+                        if r.since == nil { sinceUnknown.insert("\(d.id):\(r.practice)") }
                     }
                 }
                 return out
@@ -153,7 +155,12 @@ public struct Planner: Sendable {
 
             func streakStart(_ items: [String: Int]) -> String {
                 let longest = items.values.max() ?? 1
-                return AsOfDate.adding(-(longest - 1), to: asOf) ?? asOf
+                let start = AsOfDate.adding(-(longest - 1), to: asOf) ?? asOf
+                // `unknown` has no failing_since: without a look-back over a whole reminder cycle it would look like a
+                // new streak, and be messaged, every night.
+                guard items.keys.contains(where: sinceUnknown.contains) else { return start }
+                let cycle = config.cadence.remindEveryNights * (config.cadence.maxReminders + 1)
+                return min(start, AsOfDate.adding(-cycle, to: asOf) ?? start)
             }
             var included: [(name: String, items: [String: Int])] = []
             for s in selections {

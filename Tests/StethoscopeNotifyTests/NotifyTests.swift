@@ -124,6 +124,25 @@ extension Database {
         #expect(share > 0.15 && share < 0.45)
     }
 
+    @Test func unknownResultsWithoutAFailingStreakAreNotMessagedEveryNight() async throws {
+        let (_, store) = try await demoStore()
+        let db = store.database
+        let config = try notifyConfig("  selection: {statuses: [unknown], nudge_ratings: []}",
+                                      cadence: "{quiet_weekdays: [], remind_every_nights: 7}")
+        for day in 1...4 {
+            _ = try await Notifier(config: config).run(database: db, asOf: String(format: "2026-11-%02d", day), transport: RecordingTransport())
+        }
+        let rows = try db.rows("SELECT person, items FROM notifications WHERE kind = 'person' ORDER BY person, as_of")
+        #expect(!rows.isEmpty)
+        var told: [String: Set<String>] = [:]
+        for row in rows {
+            let items = Set(row[1]!.split(separator: " ").map(String.init))
+            // A repeat within the reminder interval must name something new.
+            if let before = told[row[0]!] { #expect(!items.isSubset(of: before), "\(row[0]!) messaged again for the same unknowns") }
+            told[row[0]!, default: []].formUnion(items)
+        }
+    }
+
     @Test func campaignsCombineWithTheDigestIntoOneMessage() async throws {
         let (_, store) = try await demoStore()
         let db = store.database
