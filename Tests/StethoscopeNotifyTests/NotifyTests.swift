@@ -214,3 +214,50 @@ extension Database {
         #expect(try db.rows("SELECT error FROM notifications WHERE state = 'failed'").first?[0] == "550 no such user")
     }
 }
+
+@Suite struct NotifyLimitsTests {
+    @Test func capQuietDayAndManagerDigests() async throws {
+        let (_, store) = try await demoStore()
+        let db = store.database
+        let night = try NightData.load(db, asOf: "2026-11-06")
+        // The per-run cap keeps the longest-failing people and leaves the rest for the next night.
+        let all = Planner(config: try notifyConfig()).plan(night, history: [:], holdoutHistory: [:])
+        var capped = try notifyConfig(cadence: "{quiet_weekdays: [], max_per_run: 3}")
+        let plan = Planner(config: capped).plan(night, history: [:], holdoutHistory: [:])
+        #expect(all.people.count > 3)
+        #expect(plan.people.count == 3)
+        #expect(plan.deferredByCap == all.people.count - 3)
+        let floor = plan.people.map(\.maxNights).min()!
+        #expect(all.people.filter { $0.maxNights > floor }.allSatisfy { p in plan.people.contains { $0.person == p.person } })
+
+        // 2026-11-01 is a Sunday: a quiet day sends nothing and records no hold-out either.
+        capped = try notifyConfig(holdout: 0.5, cadence: "{quiet_weekdays: [sunday, sat]}")
+        let t = RecordingTransport()
+        let quiet = try await Notifier(config: capped).run(database: db, asOf: "2026-11-01", transport: t)
+        #expect(quiet.quiet && t.sent.isEmpty && quiet.heldOut == 0)
+        #expect(NotifyConfig.weekday(of: "2026-11-01") == 0 && NotifyConfig.weekday(of: "2026-12-03") == 4)
+
+        // Manager digests come from the roll-ups; names only with include_people.
+        let planner = Planner(config: try notifyConfig())
+        #expect(try planner.managerDigests(db, night: night).isEmpty)  // a Friday, the digest goes out on Mondays
+        let digests = try planner.managerDigests(db, night: night, force: true)
+        #expect(!digests.isEmpty)
+        for m in digests {
+            let row = try db.rows("""
+                SELECT devices, stale, green FROM rollup_groups WHERE chart = 'night' AND as_of = '2026-11-06'
+                AND group_kind = 'manager' AND group_id = '\(m.manager)'
+                """).first!
+            let counted = Int(row[0]!)! - Int(row[1]!)!
+            if counted > 0 { #expect(abs(m.greenRate! - Double(Int(row[2]!)!) / Double(counted)) < 1e-12) }
+            #expect(m.longest.isEmpty)
+            #expect(m.previousAsOf == nil)  // no night a week before the demo's sixth
+        }
+        let named = try Planner(config: try notifyConfig("  manager_digest: {include_people: true, top: 3}"))
+            .managerDigests(db, night: night, force: true)
+        let withPeople = try #require(named.first { !$0.longest.isEmpty })
+        let chain = night.chain(of: withPeople.manager)
+        #expect(withPeople.longest.count <= 3)
+        #expect(withPeople.longest.allSatisfy { chain.contains($0.email) })
+        #expect(withPeople.longest.map(\.nights) == withPeople.longest.map(\.nights).sorted(by: >))
+    }
+}
