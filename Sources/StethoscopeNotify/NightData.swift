@@ -31,6 +31,8 @@ public struct NightData: Sendable {
     public var practices: [String: PracticeRow] = [:]
     /// Devices with an owner, by owner, in device-key order.
     public var devicesByOwner: [String: [DeviceRow]] = [:]
+    /// Manager → direct reports (built once: chains are walked for every manager).
+    var reports: [String: [String]] = [:]
 
     public struct NoNight: Error, CustomStringConvertible, Sendable {
         public var asOf: String
@@ -50,6 +52,7 @@ public struct NightData: Sendable {
             night.people[email] = PersonRow(email: email, name: people.string(1) ?? "", manager: people.string(2)?.lowercased(),
                                             organization: people.string(3), active: people.int(4) != 0)
         }
+        for p in night.people.values { if let m = p.manager { night.reports[m, default: []].append(p.email) } }
         let practices = try db.prepare("""
             SELECT practice, title, description, link, rating, position FROM practice_definitions WHERE as_of = ?1
             """)
@@ -104,8 +107,6 @@ public struct NightData: Sendable {
 
     /// Everyone below `manager`, transitively (cycles stop).
     public func chain(of manager: String) -> Set<String> {
-        var reports: [String: [String]] = [:]
-        for p in people.values { if let m = p.manager { reports[m, default: []].append(p.email) } }
         var seen: Set<String> = []
         var stack = reports[manager] ?? []
         while let next = stack.popLast() {
