@@ -66,6 +66,8 @@ let package = Package(
             dependencies: ["StethoscopeCore", "StethoscopeStore", "StethoscopeHTTP", "CZlib",
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]),
+        // Nudges: plans, writes and records the messages of a committed night (no HTTP: transports plug in).
+        .target(name: "StethoscopeNotify", dependencies: ["StethoscopeCore", "StethoscopeStore"]),
         // The nightly run and the commands' logic; the executable is a thin layer over it.
         .target(
             name: "StethoscopeApp",
@@ -73,6 +75,7 @@ let package = Package(
                 "StethoscopeCore", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP",
                 "StethoscopeReport",
                 "StethoscopeExport",
+                "StethoscopeNotify",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -93,6 +96,7 @@ let package = Package(
         .testTarget(
             name: "StethoscopeCloudTests",
             dependencies: ["StethoscopeApp", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP", "CSQLite"]),
+        .testTarget(name: "StethoscopeNotifyTests", dependencies: ["StethoscopeNotify", "StethoscopeStore", "StethoscopeApp"]),
         .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore", "StethoscopeHTTP"]),
     ]
 )

@@ -5,6 +5,7 @@ import Glibc
 import Logging
 import StethoscopeCore
 import StethoscopeExport
+import StethoscopeNotify
 import StethoscopeSources
 import StethoscopeStore
 
@@ -19,10 +20,11 @@ public enum Commands {
                            allowFuture: Bool = false, force: Bool = false, lockWait: Double? = nil,
                            acceptDrop: [String] = []) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        var nightly: NightlyRun, exportConfig: ElasticsearchConfig?, webhooks: [WebhookConfig]
+        var nightly: NightlyRun, exportConfig: ElasticsearchConfig?, webhooks: [WebhookConfig], notifyConfig: NotifyConfig?
         do {
             (nightly, exportConfig) = try prepare(configFile, logger: logger)
             webhooks = try WebhookConfig.from(nightly.config.webhooks)
+            notifyConfig = try NotifyConfig.from(section: nightly.config.notify)
         } catch {
             logger.error("invalid config", metadata: ["error": "\(error)"])
             return .config
@@ -66,9 +68,9 @@ public enum Commands {
         do {
             let store = try SnapshotStore(path: databaseFile)
             var outcome = try await nightly.run(asOf: date, now: now, store: store, force: force)
-            // After the night committed: export, then webhooks. Neither touches the snapshot; each is a stage and a
+            // After the night committed: export, webhooks, then notify. None touches the snapshot; each is a stage and a
             // sink in the metrics, so the metrics file is written after them.
-            var exported = true, webhooksPosted = true
+            var exported = true, webhooksPosted = true, notified = true
             if outcome.status != .failed {
                 if exportConfig != nil {
                     let stage = StageProgress("export")
@@ -83,6 +85,13 @@ public enum Commands {
                     outcome.sinks += posted.map { ($0.name, "webhook", $0.ok) }
                     webhooksPosted = posted.allSatisfy(\.ok)
                 }
+                // Notify runs even when the export failed: the committed night is what it reads.
+                if let notifyConfig {
+                    let stage = StageProgress("notify")
+                    notified = await notifyNight(notifyConfig, asOf: date, store: store, dryRunOut: nil)
+                    outcome.stages.append(("notify", stage.end(logger, metadata: ["as_of": "\(date)"])))
+                    outcome.sinks.append(("notify", "notify", notified))
+                }
                 outcome.finishTotal()
             }
             // The night is committed (unless it failed): a metrics file that cannot be written is a warning, never
@@ -95,9 +104,10 @@ public enum Commands {
                         "as_of": "\(date)", "file": "\(metricsFile.path)", "error": "\(error)"])
                 }
             }
-            // A failed export leaves the snapshot as it is and exits 4; a failed webhook exits 8 when nothing
-            // weightier (failed, export, partial) is to be said (README, "Exit codes").
+            // A failed export leaves the snapshot as it is and exits 4; a failed notify exits 7 and a failed webhook 8
+            // when nothing weightier (failed, export, partial) is to be said (README, "Exit codes").
             if !exported { return .exportFailed }
+            if outcome.status == .complete, !notified { return .notifyFailed }
             if outcome.status == .complete, !webhooksPosted { return .webhookFailed }
             if outcome.status == .complete, !metricsWritten { return .metricsNotWritten }
             return outcome.exitCode

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StethoscopeCore
+import StethoscopeNotify
 import StethoscopeReport
 import StethoscopeSources
 import StethoscopeStore
@@ -28,7 +29,7 @@ public enum DemoRunner {
             let db = o.out.appendingPathComponent("stethoscope.db")
             let configFile = o.out.appendingPathComponent("demo.yaml")
             let yaml = DemoPlugin.demoConfigYAML(seed: o.seed, people: o.people, start: start, nights: o.nights,
-                                                 database: db.path)
+                                                 database: db.path) + notifyYAML
             try yaml.write(to: configFile, atomically: true, encoding: .utf8)
             let nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
             let store = try SnapshotStore(path: db)
@@ -46,6 +47,11 @@ public enum DemoRunner {
             print("config:   \(configFile.path)")
             let report = try Report.generate(store: store, options: ReportOptions(out: o.out.appendingPathComponent("report")))
             print("report:   \(report.index.path)")
+            // Nudges in dry-run mode: the last night's messages (and the weekly manager digests) as files.
+            if let notify = try NotifyConfig.from(section: nightly.config.notify), case .dryRun(let dir) = notify.delivery {
+                _ = await Commands.notifyNight(notify, asOf: last, store: store, dryRunOut: dir, forceManagerDigest: true)
+                print("messages: \(dir.appendingPathComponent("index.html").path)")
+            }
             // Partial nights are part of the demo (a source is down one night): the demo itself succeeded.
             return worst == .failed ? .failed : .complete
         } catch {
@@ -53,6 +59,23 @@ public enum DemoRunner {
             return error is ConfigError ? .config : .failed
         }
     }
+
+    /// The demo's `notify:` section: dry-run delivery into `notify/` next to the config, one campaign.
+    static let notifyYAML = """
+        notify:
+          from: "IT Security <it-security@example.com>"
+          help_url: https://intranet.example.com/device-security
+          dry_run: {out: notify}
+          cadence: {quiet_weekdays: []}
+          manager_digest: {weekday: monday, include_people: true}
+          campaigns:
+            - name: filevault-push
+              practices: [encryption]
+              platforms: [Mac]
+              subject: "FileVault push: encrypt your Mac this week"
+              intro: "This week IT is helping everyone turn on FileVault. It takes two minutes and runs in the background."
+
+        """
 
     /// Per practice: counts by status on the last night, and compliance then against the first night.
     public static func summary(_ db: Database, first: String, last: String, practices: PracticeSet) throws -> String {

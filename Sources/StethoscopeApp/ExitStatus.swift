@@ -13,6 +13,8 @@ public enum ExitStatus: Int32, Sendable {
     case metricsNotWritten = 5
     /// Nothing written: the re-run would have replaced a stored night with far fewer devices (`--force` replaces it).
     case rerunRefused = 6
+    /// The snapshot is safe, but notify failed or some message was not sent (README, "Nudges").
+    case notifyFailed = 7
     /// The night committed complete (and exported, if configured), but a `webhooks:` post failed after its retries.
     case webhookFailed = 8
     /// Bad command-line usage.

@@ -31,6 +31,8 @@ public struct StethoscopeConfig: Sendable {
     public var report: ConfigSection?
     /// `webhooks:`: where the night's summary is posted after it committed (read by the app's `WebhookConfig`).
     public var webhooks: [ConfigSection] = []
+    /// `notify:` (README, "Nudges"): read by StethoscopeNotify's `NotifyConfig`, which validates its keys.
+    public var notify: ConfigSection?
     public var detailRetentionNights: Int
     /// `max_record_drop`: a source whose record count falls by more than this share below its count on the last
     /// complete night is treated as failed for the night (a vendor that returns half its inventory must not
@@ -96,6 +98,7 @@ public struct StethoscopeConfig: Sendable {
         let export = try root.section("export")
         let report = try root.section("report")
         let webhooks = try root.sections("webhooks")
+        let notify = try root.section("notify")
         var retention = 120
         if let r = try root.section("retention") {
             retention = try r.int("detail_nights", default: 120, min: 1, max: 36_500)
@@ -106,7 +109,7 @@ public struct StethoscopeConfig: Sendable {
         var config = StethoscopeConfig(
             timeZone: tz, database: database, staleAfterDays: stale, directory: directory, sources: sources,
             attribution: attribution, practices: practices, extraPlaceholderSerials: placeholders, export: export,
-            report: report, detailRetentionNights: retention, maxRecordDrop: maxDrop,
+            report: report, notify: notify, detailRetentionNights: retention, maxRecordDrop: maxDrop,
             sourcesLine: root.has("sources") ? root.error("sources", "").line : nil, baseDirectory: baseDirectory,
             safety: safety)
         config.sharedIdentifiers = shared

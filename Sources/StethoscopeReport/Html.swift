@@ -273,7 +273,8 @@ enum Page {
         out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>\(h(title)) · Stethoscope</title>"
         out += "<style>\(css)</style></head><body><header><nav aria-label=\"Report sections\">"
         for (file, label) in [("index.html", "Overview"), ("organizations.html", "Organizations"), ("managers.html", "Managers"),
-                              ("practices.html", "Practices"), ("quality.html", "Data quality")] {
+                              ("practices.html", "Practices"), ("quality.html", "Data quality"),
+                              ("nudges.html", "Nudges")] {
             out += file == current ? "<a href=\"\(file)\" aria-current=\"page\">\(label)</a>" : "<a href=\"\(file)\">\(label)</a>"
         }
         out += "</nav></header><main><h1>\(h(title))</h1>\(body)</main><footer class=\"note\" style=\"padding:0 1em 1em\">\(footer)</footer></body></html>\n"

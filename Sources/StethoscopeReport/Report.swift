@@ -37,6 +37,7 @@ public enum Report {
         var folder = stat()
         if stat(options.out.path, &folder) == 0 { chmod(options.out.path, folder.st_mode & 0o7770) }
         var site = Site(data: data, out: options.out, includePeople: options.includePeople)
+        site.nudgeStats = try NudgeStats.load(store.database)
         try site.writeAll()
         let e = (ContinuousClock.now - start).components
         return ReportResult(index: options.out.appendingPathComponent("index.html"), pages: site.pages, files: site.files,
@@ -53,6 +54,8 @@ struct Site {
     var files = 0
     let marks: Charts.Marks
     let generated: String
+    /// From the nudges ledger (README, "Nudges"): the Nudges page.
+    var nudgeStats = NudgeStats()
 
     init(data: ReportData, out: URL, includePeople: Bool) {
         d = data; self.out = out; self.includePeople = includePeople
@@ -107,6 +110,7 @@ struct Site {
         try managers()
         try practices()
         try quality()
+        try nudgesPage(nudgeStats)
     }
 
     // MARK: shared pieces

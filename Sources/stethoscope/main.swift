@@ -11,11 +11,11 @@ struct Stethoscope: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 complete; 2 failed (nothing written); 3 partial (a source failed, its devices were
             carried forward); 4 export failed; 5 night written but the metrics file not; 6 re-run refused (far fewer
-            devices, nothing written); 64 usage error (including --as-of after tomorrow); 75 database locked by another
+            devices, nothing written); 7 notify failed or a message was not sent (the night is safe); 64 usage error (including --as-of after tomorrow); 75 database locked by another
             process; 78 invalid config; 1 unexpected error.
             """,
         version: StethoscopeVersion.description,
-        subcommands: [Run.self, Demo.self, Check.self, Export.self, Report.self, Rollup.self, Migrate.self])
+        subcommands: [Run.self, Demo.self, Check.self, Export.self, Notify.self, Report.self, Rollup.self, Migrate.self])
 
     /// Before anything else: files the process creates (database, WAL, report, metrics) get no world access,
     /// whatever umask cron or a shell gave it (a stricter one is kept).
@@ -210,6 +210,36 @@ struct Export: AsyncParsableCommand {
         let code = await Commands.export(
             configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) }, asOf: asOf,
             since: since, installTemplate: installTemplate, lockWait: lockWait)
+        throw ExitCode(code.rawValue)
+    }
+}
+
+struct Notify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Email each person what to fix on their devices, run campaigns and weekly manager digests (notify:).",
+        discussion: """
+            Reads a committed night and never changes it. The notifications ledger makes it idempotent: a re-run never
+            sends a message twice. --dry-run --out DIR writes .eml files and an index.html preview and sends nothing.
+            Exit 7 when a message was not sent or notify failed; 78 invalid config; 75 database locked.
+            """)
+
+    @Option(help: "The YAML config file (its notify section).") var config: String
+    @Option(help: "The SQLite database. Default: the config's `database`.") var db: String?
+    @Option(name: .customLong("as-of"), help: "The night to notify, YYYY-MM-DD. Default: the newest night.") var asOf: String?
+    @Flag(name: .customLong("dry-run"), help: "Send nothing and record nothing: write the messages to --out.") var dryRun = false
+    @Option(help: "With --dry-run: the folder for the .eml files and index.html.") var out: String?
+    @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another process's lock on the database, then exit 75.")
+    var lockWait: Double?
+
+    func validate() throws {
+        if dryRun != (out != nil) { throw ValidationError("--dry-run and --out DIR go together") }
+        if let lockWait, !(0...86_400).contains(lockWait) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
+    }
+
+    func run() async throws {
+        let code = await Commands.notify(
+            configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) }, asOf: asOf,
+            dryRunOut: out.map { URL(fileURLWithPath: $0) }, lockWait: lockWait)
         throw ExitCode(code.rawValue)
     }
 }

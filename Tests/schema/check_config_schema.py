@@ -68,6 +68,10 @@ check("webhook", {"webhooks": [{"name": "chat", "url_file": "/etc/s/hook", "form
 check("webhook without url", {"webhooks": [{"name": "chat", "format": "json"}]}, False)
 check("webhook bad format", {"webhooks": [{"url": "https://x", "format": "teams"}]}, False)
 check("webhook typo", {"webhooks": [{"url": "https://x", "timeout": 5}]}, False)
+check("notify smtp", {"notify": {"from": "it@example.com", "smtp": {"url": "smtp://mail:587", "username": "u", "password_file": "/p"},
+                              "campaigns": [{"name": "fv", "subject": "FileVault", "platforms": ["Mac"]}]}}, True)
+check("notify without delivery", {"notify": {"from": "it@example.com"}}, False)
+check("notify typo", {"notify": {"from": "it@example.com", "dry_run": {"out": "x"}, "cadance": {}}}, False)
 check("dated rules", {"practices": {"os_version": {"versions": {"Mac": [{"required": "14"}, {"from": "2026-11-01", "required": "15"}]}}}}, True)
 
 print(f"{passed} passed, {failed} failed")

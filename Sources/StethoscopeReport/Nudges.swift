@@ -1,0 +1,185 @@
+import Foundation
+import StethoscopeStore
+
+/// Effectiveness of nudges (the report's Nudges page), from the `notifications` ledger and the per-device detail:
+/// for each selection (the digest, each campaign), the items (device and practice) of people's first message
+/// of a failing streak, against the items the hold-out group would have been sent on the same kind of night.
+/// An item is fixed on the first later night its practice is `ok` on that device.
+struct NudgeStats: Sendable {
+    static let windows = [1, 3, 7, 14]
+
+    struct Group: Sendable {
+        var items = 0
+        /// Per window: (fixed within it, items observed for at least that many nights).
+        var within: [Int: (fixed: Int, eligible: Int)] = [:]
+        var fixNights: [Int] = []
+
+        func rate(_ k: Int) -> Double? {
+            guard let w = within[k], w.eligible > 0 else { return nil }
+            return Double(w.fixed) / Double(w.eligible)
+        }
+
+        var median: Double? {
+            guard !fixNights.isEmpty else { return nil }
+            let s = fixNights.sorted()
+            return s.count % 2 == 1 ? Double(s[s.count / 2]) : Double(s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+    }
+
+    /// (selection, practice or "" for all) → nudged and held-out groups.
+    var groups: [String: [String: (nudged: Group, heldOut: Group)]] = [:]
+    var messages: [String: Int] = [:]
+    var latest: String?
+
+    /// The difference nudged − held out of the fixed-within-k rates, with a normal-approximation 95% interval.
+    static func difference(_ a: Group, _ b: Group, _ k: Int) -> (diff: Double, low: Double, high: Double)? {
+        guard let p1 = a.rate(k), let p2 = b.rate(k), let n1 = a.within[k]?.eligible, let n2 = b.within[k]?.eligible else { return nil }
+        let se = (p1 * (1 - p1) / Double(n1) + p2 * (1 - p2) / Double(n2)).squareRoot()
+        let d = p1 - p2
+        return (d, d - 1.96 * se, d + 1.96 * se)
+    }
+
+    static func load(_ db: Database) throws -> NudgeStats {
+        var stats = NudgeStats()
+        guard try db.int("SELECT count(*) FROM sqlite_master WHERE name = 'notifications'") == 1 else { return stats }
+        let latest = try db.prepare("SELECT MAX(as_of) FROM runs WHERE detail_pruned = 0")
+        stats.latest = try latest.step() ? latest.string(0) : nil
+        guard let last = stats.latest.flatMap(dayNumber) else { return stats }
+
+        // The first message (or hold-out record) of each item per selection and group.
+        struct Key: Hashable { var selection: String, heldOut: Bool, device: Int, practice: String }
+        var first: [Key: Int] = [:]
+        let rows = try db.prepare("""
+            SELECT as_of, kind, campaign, items FROM notifications
+            WHERE (kind = 'person' AND state IN ('sent', 'sending', 'unconfirmed')) OR kind = 'holdout'
+            """)
+        while try rows.step() {
+            guard let t0 = rows.string(0).flatMap(dayNumber) else { continue }
+            let heldOut = rows.string(1) == "holdout"
+            let selections = (rows.string(2) ?? "").split(separator: ",").map(String.init)
+            if !heldOut { for s in selections { stats.messages[s, default: 0] += 1 } }
+            for item in (rows.string(3) ?? "").split(separator: " ") {
+                let parts = item.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, let device = Int(parts[0]) else { continue }
+                for s in selections {
+                    let key = Key(selection: s, heldOut: heldOut, device: device, practice: String(parts[1]))
+                    first[key] = min(first[key] ?? t0, t0)
+                }
+            }
+        }
+        guard !first.isEmpty else { return stats }
+        // The first `ok` after the first message, per item, in one join over a temporary table.
+        try db.exec("CREATE TEMP TABLE IF NOT EXISTS nudge_items (device_id INTEGER, practice TEXT, t0 TEXT); DELETE FROM temp.nudge_items")
+        defer { try? db.exec("DROP TABLE IF EXISTS temp.nudge_items") }
+        try db.transaction {
+            let insert = try db.prepare("INSERT INTO temp.nudge_items VALUES (?1, ?2, ?3)")
+            for t in Set(first.map { "\($0.key.device) \($0.key.practice) \($0.value)" }) {
+                let p = t.split(separator: " ")
+                insert.bind(1, Int(p[0])!); insert.bind(2, String(p[1])); insert.bind(3, dayString(Int(p[2])!))
+                try insert.run()
+            }
+        }
+        var fixedOn: [String: Int] = [:]
+        let fixes = try db.prepare("""
+            SELECT i.device_id, i.practice, i.t0, MIN(r.as_of) FROM temp.nudge_items i
+            JOIN practice_results r ON r.device_id = i.device_id AND r.practice = i.practice AND r.as_of > i.t0 AND r.status = 'ok'
+            GROUP BY i.device_id, i.practice, i.t0
+            """)
+        while try fixes.step() {
+            if let day = fixes.string(3).flatMap(dayNumber), let t0 = fixes.string(2).flatMap(dayNumber) {
+                fixedOn["\(fixes.int(0)) \(fixes.string(1) ?? "") \(t0)"] = day
+            }
+        }
+        for (key, t0) in first {
+            let fix = fixedOn["\(key.device) \(key.practice) \(t0)"]
+            for practice in ["", key.practice] {
+                var pair = stats.groups[key.selection, default: [:]][practice] ?? (Group(), Group())
+                func add(_ g: inout Group) {
+                    g.items += 1
+                    if let fix { g.fixNights.append(fix - t0) }
+                    for k in windows where t0 + k <= last {
+                        var w = g.within[k] ?? (0, 0)
+                        w.eligible += 1
+                        if let fix, fix - t0 <= k { w.fixed += 1 }
+                        g.within[k] = w
+                    }
+                }
+                if key.heldOut { add(&pair.heldOut) } else { add(&pair.nudged) }
+                stats.groups[key.selection, default: [:]][practice] = pair
+            }
+        }
+        return stats
+    }
+
+    static func dayNumber(_ s: String) -> Int? {
+        let p = s.split(separator: "-").compactMap { Int($0) }
+        guard p.count == 3 else { return nil }
+        // Days from civil (Howard Hinnant), as AsOfDate does.
+        let y = p[1] <= 2 ? p[0] - 1 : p[0]
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (p[1] + (p[1] > 2 ? -3 : 9)) + 2) / 5 + p[2] - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func dayString(_ z0: Int) -> String {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        return String(format: "%04d-%02d-%02d", y, m, d)
+    }
+}
+
+extension Site {
+    mutating func nudgesPage(_ stats: NudgeStats) throws {
+        var body = "<p>Whether messages work: for each selection (the person digest and each campaign), the devices' failing "
+            + "practices named in people's first message of a failing streak, against the same selection's hold-out group "
+            + "(never messaged; recorded on the nights they would have been). Fixed within k nights: the practice was ok on a "
+            + "later night at most k nights after the first message, among items observed for at least k nights. "
+            + "Difference: nudged − held out, with a 95% interval (normal approximation).</p>"
+        var tables: [Table] = []
+        if stats.groups.isEmpty {
+            body += "<p class=\"note\">No messages recorded yet (`stethoscope notify` writes the ledger; dry runs record nothing).</p>"
+        }
+        var summary: [[Cell]] = []
+        var effect: [[Cell]] = []
+        var byPractice: [[Cell]] = []
+        for selection in stats.groups.keys.sorted() {
+            let practices = stats.groups[selection] ?? [:]
+            for practice in practices.keys.sorted() {
+                guard let pair = practices[practice] else { continue }
+                for (label, g) in [("nudged", pair.nudged), ("held out", pair.heldOut)] {
+                    let row: [Cell] = [.text(selection)] + (practice.isEmpty ? [] : [.text(practice)]) + [
+                        .text(label), .int(g.items)] + NudgeStats.windows.map { .percent(g.rate($0)) } + [.decimal(g.median)]
+                    if practice.isEmpty { summary.append(row) } else { byPractice.append(row) }
+                }
+                if practice.isEmpty {
+                    for k in NudgeStats.windows {
+                        let d = NudgeStats.difference(pair.nudged, pair.heldOut, k)
+                        effect.append([.text(selection), .int(k), .percent(pair.nudged.rate(k)), .percent(pair.heldOut.rate(k)),
+                                       .change(d?.diff), .change(d?.low), .change(d?.high)])
+                    }
+                }
+            }
+        }
+        let windowColumns = NudgeStats.windows.map { "fixed ≤ \($0) night\($0 == 1 ? "" : "s")" }
+        tables.append(Table(name: "nudges", caption: "Fixes after the first message, nudged and held out",
+                            columns: ["selection", "group", "items"] + windowColumns + ["median nights to fix"], rows: summary))
+        tables.append(Table(name: "effect", caption: "Difference in fix rate (nudged − held out) with 95% interval",
+                            columns: ["selection", "within nights", "nudged", "held out", "difference", "95% low", "95% high"], rows: effect))
+        tables.append(Table(name: "practices", caption: "By practice",
+                            columns: ["selection", "practice", "group", "items"] + windowColumns + ["median nights to fix"],
+                            rows: byPractice, shownLimit: 200))
+        let sent = stats.messages.sorted { $0.key < $1.key }.map { "\(h($0.key)): \($0.value)" }.joined(separator: ", ")
+        if !sent.isEmpty { body += "<p>Messages sent per selection: \(sent).</p>" }
+        body += tables.map { $0.html(page: "nudges") }.joined()
+        try page("nudges.html", title: "Nudges", current: "nudges.html", body: body, tables: tables)
+    }
+}
