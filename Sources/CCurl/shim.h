@@ -10,6 +10,10 @@ static inline CURLcode ccurl_setopt_slist(CURL *h, CURLoption o, struct curl_sli
 /* CURLOPT_WRITEFUNCTION and CURLOPT_HEADERFUNCTION share this signature. */
 static inline CURLcode ccurl_setopt_write_function(CURL *h, CURLoption o, curl_write_callback f) { return curl_easy_setopt(h, o, f); }
 
+/* SMTP uploads: the message bytes come from a read callback; the server's replies per command from the debug one. */
+static inline CURLcode ccurl_setopt_read_function(CURL *h, CURLoption o, curl_read_callback f) { return curl_easy_setopt(h, o, f); }
+static inline CURLcode ccurl_setopt_debug_function(CURL *h, CURLoption o, curl_debug_callback f) { return curl_easy_setopt(h, o, f); }
+
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
 static inline CURLcode ccurl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
