@@ -248,8 +248,12 @@ final class CurlEngine: @unchecked Sendable {
             if let job = activeJobs.removeValue(forKey: easy) {
                 let code = ccurl_msg_result(message)
                 curl_multi_remove_handle(multi, easy)
-                job.finished(easy, code)
-                curl_easy_cleanup(easy)
+                // `finished` resumes the owner, which may drop the job at once; the handle still points into
+                // it (recipient list, error buffer) until the cleanup.
+                withExtendedLifetime(job) {
+                    job.finished(easy, code)
+                    curl_easy_cleanup(easy)
+                }
                 continue
             }
             guard let t = active[easy] else { continue }
