@@ -111,8 +111,8 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
-    /// Queues a job; it shares the multi handle, so its connections live in the same cache as HTTP's and are
-    /// reused by later jobs for the same server (libcurl keeps an SMTP session open between transfers).
+    /// Queues a job. Its connection stays in the multi handle's cache when it ends, so a later job for the
+    /// same server and credentials reuses it (libcurl keeps an SMTP session open between transfers).
     func start(_ job: any CurlJob) {
         let accepted: Bool = lock.withLock {
             if stopping { return false }

@@ -7,8 +7,7 @@ import StethoscopeCore
 /// exponential backoff (honouring `Retry-After`); every attempt holds a permit of the request's limiter, so
 /// a source never has more requests in flight than it is allowed, while waits between retries hold none.
 public final class HTTPClient: Sendable {
-    /// Internal so SMTP delivery shares the thread and the connection cache.
-    let engine = CurlEngine()
+    private let engine = CurlEngine()
     private let limits = LimiterTable()
 
     public init() {}

@@ -127,7 +127,9 @@ public struct SMTPError: Error, CustomStringConvertible, Sendable {
     public init(description: String) { self.description = description }
 }
 
-/// Delivers mail over SMTP with libcurl, on the curl thread and connection cache of an `HTTPClient`.
+/// Delivers mail over SMTP with libcurl, on a `CurlEngine` of its own (one thread, one multi handle): its
+/// connection cache then holds only this transport's sessions, which HTTP traffic in the same process can
+/// never evict (a shared cache closes its oldest idle connection when it fills up).
 ///
 /// `maxConnections` workers take messages in order; each runs one SMTP transaction at a time, and libcurl
 /// keeps the authenticated session open between transactions, so a batch costs one connection per worker.
@@ -142,11 +144,13 @@ public final class SMTPTransport: Sendable {
     private let engine: CurlEngine
     private let pacer: Pacer
 
-    public init(_ config: SMTPConfig, client: HTTPClient = .shared) {
+    public init(_ config: SMTPConfig) {
         self.config = config
-        self.engine = client.engine
+        self.engine = CurlEngine()
         self.pacer = Pacer(perMinute: config.ratePerMinute)
     }
+
+    deinit { engine.stop() }
 
     /// Sends every message; one result per message, in the input order. Never throws: failures are outcomes.
     public func send(_ messages: [SMTPMessage]) async -> [SMTPResult] {
