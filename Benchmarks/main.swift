@@ -12,3 +12,4 @@ if want("cloud") { try await benchCloud() }
 if want("odbc") { try benchODBC() }
 if want("report") { try await benchReport() }
 if want("export") { try await benchExport() }
+if want("smtp") { try await benchSMTP() }

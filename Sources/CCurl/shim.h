@@ -13,6 +13,9 @@ static inline CURLcode ccurl_setopt_write_function(CURL *h, CURLoption o, curl_w
 /* CURLOPT_PREREQFUNCTION: called right before each request goes out, including libcurl's own re-send on a fresh
    connection when a reused one turned out dead. */
 static inline CURLcode ccurl_setopt_prereq_function(CURL *h, curl_prereq_callback f) { return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, f); }
+/* SMTP uploads: the message bytes come from a read callback; the server's replies per command from the debug one. */
+static inline CURLcode ccurl_setopt_read_function(CURL *h, CURLoption o, curl_read_callback f) { return curl_easy_setopt(h, o, f); }
+static inline CURLcode ccurl_setopt_debug_function(CURL *h, CURLoption o, curl_debug_callback f) { return curl_easy_setopt(h, o, f); }
 
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 

@@ -56,6 +56,17 @@ private let curlHeader: curl_write_callback = { data, size, count, context in
     return n
 }
 
+/// A transfer that is not an HTTP request (SMTP): its owner sets the easy handle up and reads the outcome.
+/// Both calls run on the engine thread; the owner resumes its own continuation from `finished`/`abandoned`.
+protocol CurlJob: AnyObject, Sendable {
+    /// Sets the options on a fresh easy handle (the engine adds nothing of its own).
+    func configure(_ easy: UnsafeMutableRawPointer)
+    /// The transfer ended with `code`; the handle is cleaned up right after this returns.
+    func finished(_ easy: UnsafeMutableRawPointer, _ code: CURLcode)
+    /// The transfer never ran or was cut because the engine stopped.
+    func abandoned(_ reason: String)
+}
+
 /// libcurl's multi interface driven by one owned thread.
 ///
 /// Callers queue transfers and sleep on continuations; the thread adds them to the multi handle, runs
@@ -69,6 +80,9 @@ final class CurlEngine: @unchecked Sendable {
     private var stopping = false
     /// Thread-only: transfers added to the multi handle, by easy handle.
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+    private var queuedJobs: [any CurlJob] = []
+    /// Thread-only: jobs added to the multi handle, by easy handle.
+    private var activeJobs: [UnsafeMutableRawPointer: any CurlJob] = [:]
 
     init() {
         precondition(curlGlobal, "curl_global_init failed")
@@ -106,6 +120,17 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
+    /// Queues a job. Its connection stays in the multi handle's cache when it ends, so a later job for the
+    /// same server and credentials reuses it (libcurl keeps an SMTP session open between transfers).
+    func start(_ job: any CurlJob) {
+        let accepted: Bool = lock.withLock {
+            if stopping { return false }
+            queuedJobs.append(job)
+            return true
+        }
+        if accepted { curl_multi_wakeup(multi) } else { job.abandoned("curl engine shut down") }
+    }
+
     /// Stops the thread; transfers still in flight fail as cancelled.
     func stop() {
         lock.withLock { stopping = true }
@@ -115,16 +140,24 @@ final class CurlEngine: @unchecked Sendable {
     private func run() {
         var running: Int32 = 0
         while true {
-            let (start, cancel, stop) = lock.withLock { () -> ([CurlTransfer], [ObjectIdentifier], Bool) in
-                defer { queued = []; cancelled = [] }
-                return (queued, cancelled, stopping)
+            let (start, jobs, cancel, stop) = lock.withLock { () -> ([CurlTransfer], [any CurlJob], [ObjectIdentifier], Bool) in
+                defer { queued = []; queuedJobs = []; cancelled = [] }
+                return (queued, queuedJobs, cancelled, stopping)
             }
             if stop {
                 for t in start { fail(t, .cancelled, "HTTP client shut down") }
                 for (_, t) in active { finishCancelled(t, "HTTP client shut down") }
+                for job in jobs { job.abandoned("curl engine shut down") }
+                for (easy, job) in activeJobs {
+                    curl_multi_remove_handle(multi, easy)
+                    curl_easy_cleanup(easy)
+                    job.abandoned("curl engine shut down")
+                }
+                activeJobs = [:]
                 break
             }
             for t in start { begin(t) }
+            for job in jobs { begin(job) }
             if !cancel.isEmpty {
                 let ids = Set(cancel)
                 for (_, t) in active where ids.contains(ObjectIdentifier(t)) { finishCancelled(t, "cancelled") }
@@ -207,11 +240,34 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
+    private func begin(_ job: any CurlJob) {
+        guard let easy = curl_easy_init() else { return job.abandoned("curl_easy_init failed") }
+        job.configure(easy)
+        activeJobs[easy] = job
+        let added = curl_multi_add_handle(multi, easy)
+        if added != CURLM_OK {
+            activeJobs[easy] = nil
+            curl_easy_cleanup(easy)
+            job.abandoned("curl_multi_add_handle failed (\(added.rawValue))")
+        }
+    }
+
     private func drain() {
         var left: Int32 = 0
         while let message = curl_multi_info_read(multi, &left) {
-            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
-                  let t = active[easy] else { continue }
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            if let job = activeJobs.removeValue(forKey: easy) {
+                let code = ccurl_msg_result(message)
+                curl_multi_remove_handle(multi, easy)
+                // `finished` resumes the owner, which may drop the job at once; the handle still points into
+                // it (recipient list, error buffer) until the cleanup.
+                withExtendedLifetime(job) {
+                    job.finished(easy, code)
+                    curl_easy_cleanup(easy)
+                }
+                continue
+            }
+            guard let t = active[easy] else { continue }
             let code = ccurl_msg_result(message)
             var status: Int = 0
             ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
