@@ -5,14 +5,9 @@ import StethoscopeNotify
 import StethoscopeStore
 
 extension Commands {
-    /// The transport for `notify.smtp`. The SMTP transport lives in StethoscopeHTTP; until it is plugged in here,
-    /// an SMTP config fails notify (exit 7) with this reason instead of pretending to send.
+    /// The transport for `notify.smtp`: StethoscopeHTTP's SMTP client behind notify's `MailTransport`.
     static func makeTransport(_ settings: NotifyConfig.SMTPSettings) throws -> any MailTransport {
-        throw NotifyUnavailable()
-    }
-
-    struct NotifyUnavailable: Error, CustomStringConvertible {
-        var description: String { "SMTP delivery is not available in this build (use notify.dry_run or --dry-run --out DIR)" }
+        try SMTPMailTransport(settings)
     }
 
     /// `stethoscope notify`: plans and sends the messages of one committed night (default: the newest one).
