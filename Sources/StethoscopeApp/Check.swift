@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StethoscopeCore
 import StethoscopeExport
+import StethoscopeNotify
 import StethoscopeStore
 
 /// `stethoscope check`: proves every configured source and sink is reachable and accepts its credentials,
@@ -17,8 +18,11 @@ public enum Check {
     public static func run(configFile: URL, database: URL?, timeoutSeconds: Double = 60) async -> (ExitStatus, [Line]) {
         LogfmtHandler.bootstrap(level: .warning)
         let logger = Logger(label: "stethoscope.check")
-        let nightly: NightlyRun, es: ElasticsearchConfig?
-        do { (nightly, es) = try Commands.prepare(configFile, logger: logger) } catch {
+        let nightly: NightlyRun, es: ElasticsearchConfig?, notify: NotifyConfig?
+        do {
+            (nightly, es) = try Commands.prepare(configFile, logger: logger)
+            notify = try NotifyConfig.from(section: nightly.config.notify)
+        } catch {
             return (.config, [Line(name: "config", kind: "config", ok: false, detail: "\(error)")])
         }
         let asOf = AsOfDate.of(Date(), in: nightly.config.timeZone)
@@ -33,6 +37,13 @@ public enum Check {
         for a in p.attribution { probes.append((a.source.name, "attribution", { try await a.source.check(context("attribution")) })) }
         if let es {
             probes.append(("elasticsearch", "sink", { try await NightExporter(config: es, logger: logger).checkTemplate() }))
+        }
+        if case .smtp(let settings)? = notify?.delivery {
+            // Connect, STARTTLS and AUTH; no message is sent.
+            probes.append(("smtp", "sink", {
+                try await SMTPMailTransport(settings).transport.check()
+                return "ok: \(settings.url) accepts the login"
+            }))
         }
         let db = database ?? nightly.config.database
         probes.append(("database", "sink", {

@@ -48,5 +48,14 @@ import Testing
         let before = try smtp.events("message").count
         #expect(try await CredentialsAtSendTests.stethoscope(["notify", "--config", config.path, "--as-of", "2026-11-03"]) == 0)
         #expect(try smtp.events("message").count == before)
+
+        // `check` logs in over STARTTLS and sends nothing; a wrong password fails it.
+        let logins = try smtp.events("auth").count
+        #expect(try await CredentialsAtSendTests.stethoscope(["check", "--config", config.path, "--db", dir.appendingPathComponent("stethoscope.db").path]) == 0)
+        #expect(try smtp.events("auth").filter { $0["ok"] as? Bool == true }.count > 0)
+        #expect(try smtp.events("auth").count == logins + 1)
+        #expect(try smtp.events("message").count == before)
+        try "not-the-password".write(to: secret, atomically: true, encoding: .utf8)
+        #expect(try await CredentialsAtSendTests.stethoscope(["check", "--config", config.path, "--db", dir.appendingPathComponent("stethoscope.db").path]) == 2)
     }
 }
