@@ -24,7 +24,7 @@ struct BulkChunk: Sendable {
 
 /// Why an export stopped early; the text is for operators and never holds a credential.
 public struct ExportStop: Error, CustomStringConvertible, Sendable {
-    public enum Kind: String, Sendable { case auth, connection, server, retriesExhausted = "retries_exhausted", answer, database }
+    public enum Kind: String, Sendable { case auth, connection, server, retriesExhausted = "retries_exhausted", answer, database, template }
     public var kind: Kind
     public var description: String
     public init(_ kind: Kind, _ description: String) { self.kind = kind; self.description = description }

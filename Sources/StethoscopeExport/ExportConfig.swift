@@ -21,6 +21,27 @@ public struct ElasticsearchConfig: Sendable {
     public var gzip: Bool
     /// Request-level retries (connection errors, 429, 5xx) and item-level retries (429/5xx items) alike.
     public var retry: RetryPolicy
+    /// Settings of the indices the template creates.
+    public var settings: IndexSettings = IndexSettings()
+
+    /// `number_of_shards`, `number_of_replicas`, `refresh_interval` of the template: they apply to indices created
+    /// after `--install-template` (shards cannot change on an existing index).
+    public struct IndexSettings: Sendable, Equatable {
+        public var shards = 1
+        public var replicas = 1
+        /// An Elasticsearch time value (`30s`, `500ms`, `1m`) or `-1` (refresh only when the export asks).
+        public var refreshInterval = "30s"
+        public init(shards: Int = 1, replicas: Int = 1, refreshInterval: String = "30s") {
+            self.shards = shards; self.replicas = replicas; self.refreshInterval = refreshInterval
+        }
+
+        /// Whether `text` is a time value Elasticsearch takes for `refresh_interval`.
+        static func isInterval(_ text: String) -> Bool {
+            if text == "-1" { return true }
+            let digits = text.prefix { $0.isASCII && $0.isNumber }
+            return !digits.isEmpty && digits.count <= 9 && ["ms", "s", "m", "h", "d"].contains(text.dropFirst(digits.count))
+        }
+    }
 
     public init(url: String, index: IndexPattern = IndexPattern.default, templateName: String = "stethoscope",
                 authorization: Secret? = nil, tls: TLSOptions = TLSOptions(), timeouts: HTTPTimeouts = HTTPTimeouts(),
@@ -65,7 +86,7 @@ public struct ElasticsearchConfig: Sendable {
         }
         let tls = TLSOptions(caFile: try es.path("ca_file")?.path)
         let timeout = try es.double("timeout_s", default: 120, min: 1, max: 86_400)
-        let config = ElasticsearchConfig(
+        var config = ElasticsearchConfig(
             url: url, index: index, templateName: templateName, authorization: authorization, tls: tls,
             timeouts: HTTPTimeouts(connect: min(10, timeout), total: timeout),
             maxConnections: try es.int("max_connections", default: 4, min: 1, max: 64),
@@ -75,6 +96,14 @@ public struct ElasticsearchConfig: Sendable {
             retry: RetryPolicy(maxAttempts: try es.int("max_attempts", default: 6, min: 1, max: 100),
                                baseDelay: try es.double("retry_base_s", default: 0.5, min: 0, max: 600),
                                maxDelay: 30, maxTotalWait: try es.double("retry_max_wait_s", default: 300, min: 0, max: 86_400)))
+        let settings = ElasticsearchConfig.IndexSettings(
+            shards: try es.int("number_of_shards", default: 1, min: 1, max: 1024),
+            replicas: try es.int("number_of_replicas", default: 1, min: 0, max: 100),
+            refreshInterval: try es.string("refresh_interval", default: "30s"))
+        guard IndexSettings.isInterval(settings.refreshInterval) else {
+            throw es.error("refresh_interval", "expected a time value such as 30s, 500ms, 1m, or -1 (no periodic refresh)")
+        }
+        config.settings = settings
         try es.finish()
         return config
     }

@@ -26,6 +26,14 @@ struct JSONWriter {
         needsComma = false
     }
 
+    /// `"name":` for a name that comes from data (a practice key), escaped like a string value.
+    mutating func key(escaping name: String) {
+        comma()
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
     /// An array element separator, for arrays of strings or objects.
     mutating func comma() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }

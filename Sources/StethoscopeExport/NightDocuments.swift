@@ -10,7 +10,8 @@ import StethoscopeStore
 /// Document fields (README.md, "Document"): as_of, device_key, device_id, generation, platform, os_name, os_version, model,
 /// device_name, sources, last_sync, owner, owner_name, organization, managers, owner_method, owner_via, stale,
 /// virtual, carried_forward, carried_from, green, critical, practices[{key, status, rating, value, details,
-/// observed_at, source}].
+/// observed_at, source}], status{<practice key>: <status>}. `status` repeats each practice's status as a flat
+/// keyword field (`status.encryption`), because Kibana's Lens cannot aggregate fields of `nested` objects.
 final class NightDocuments {
     let asOf: String
     let index: String
@@ -23,6 +24,8 @@ final class NightDocuments {
     /// Whether `practices` is on a row not yet written (it runs one row ahead of the device being written).
     private var practicePending = false
     private var practicesDone = false
+    /// The current device's (practice, status) pairs, written again as the flat `status` object after `practices`.
+    private var statuses: [(key: String, status: String)] = []
 
     init(database: Database, asOf: String, index: String, generation: String, after: Int) throws {
         self.asOf = asOf
@@ -105,8 +108,12 @@ final class NightDocuments {
         out.field("green", devices.int(16) != 0)
         out.field("critical", devices.int(17) != 0)
         out.key("practices"); out.beginArray()
+        statuses.removeAll(keepingCapacity: true)
         try writePractices(of: id, into: &out)
         out.endArray()
+        out.key("status"); out.beginObject()
+        for (key, status) in statuses { out.key(escaping: key); out.string(status) }
+        out.endObject()
         out.endObject(); out.newline()
         return id
     }
@@ -122,9 +129,11 @@ final class NightDocuments {
             practicePending = false
             if owner < id { continue }   // a result without its device row (cannot happen under the foreign key)
             let practice = practices.string(1) ?? ""
+            let status = practices.string(2)
+            if let status { statuses.append((practice, status)) }
             out.comma(); out.beginObject()
             out.field("key", practice)
-            out.field("status", practices.string(2))
+            out.field("status", status)
             out.field("rating", ratings[practice])
             out.field("value", practices.string(3))
             out.field("details", practices.string(4))

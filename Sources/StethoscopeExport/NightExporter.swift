@@ -60,7 +60,9 @@ public struct NightExporter: Sendable {
         try ledger.write(record, startedAt: resuming ? nil : Date(), finished: false)
 
         let started = ContinuousClock.now
-        var stop = try await sendAll(asOf: asOf, index: index, store: store, ledger: ledger, record: &record)
+        var stop: ExportStop?
+        do { try await requireTemplate(covering: index) } catch let s as ExportStop { stop = s }
+        if stop == nil { stop = try await sendAll(asOf: asOf, index: index, store: store, ledger: ledger, record: &record) }
         if stop == nil {
             do { record.removed = try await removeOtherGenerations(asOf: asOf, index: index, generation: record.generation ?? "") } catch let s as ExportStop {
                 stop = s

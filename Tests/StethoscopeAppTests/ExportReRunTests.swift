@@ -108,4 +108,42 @@ import Testing
         #expect(try stethoscope(["export", "--config", config.path, "--as-of", "2026-12-01"]) == 0)
         #expect(try await server.ids("stethoscope-2026.12", asOf: "2026-12-01") == after)
     }
+
+    /// Issue 16: `export` (and `run`) into an index no installed template covers exits 4 with a message naming
+    /// `--install-template`, and sends nothing (no index built by dynamic mapping); after installing, it exports.
+    @Test func exportingWithoutTheTemplateExitsFourNamingInstallTemplate() async throws {
+        let server = try OSMem()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("c.yaml")
+        try """
+            database: \(dir.appendingPathComponent("s.db").path)
+            directory: {type: demo, people: 30}
+            sources:
+              - {name: jamf, type: demo, feed: jamf, people: 30}
+            export:
+              elasticsearch: {url: "\(server.url)", number_of_replicas: 0}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+            let p = Process()
+            p.executableURL = stethoscopeBinary()
+            p.arguments = arguments
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        #expect(try run(["run", "--config", config.path, "--as-of", "2026-12-01"]).status == 4)
+        let export = try run(["export", "--config", config.path, "--as-of", "2026-12-01"])
+        #expect(export.status == 4)
+        #expect(export.stderr.contains("no index template covers index 'stethoscope-2026.12'") && export.stderr.contains("--install-template"))
+        let index = try await HTTPClient.shared.send(HTTPRequest(url: "\(server.url)/stethoscope-2026.12", source: "test", retry: .none))
+        #expect(index.status == 404)
+
+        #expect(try run(["export", "--config", config.path, "--install-template", "--as-of", "2026-12-01"]).status == 0)
+        #expect(try await !server.ids("stethoscope-2026.12", asOf: "2026-12-01").isEmpty)
+    }
 }

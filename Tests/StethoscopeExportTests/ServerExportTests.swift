@@ -125,7 +125,7 @@ import Testing
         let temp = try TempStore()
         try temp.night(asOf, devices: 10)
         // An index made under version 1 of the template (strict, no generation field) before the upgrade.
-        let old = IndexTemplate.json.replacingOccurrences(of: "        \"generation\": {\"type\": \"keyword\"},\n", with: "")
+        let old = templateVersion1()
         #expect(old != IndexTemplate.json)
         #expect(try await server.call("PUT", "/_index_template/stethoscope", json: old).status == 200)
         #expect(try await server.call("PUT", "/stethoscope-2026.12/_doc/x1", json: #"{"as_of": "2026-11-01"}"#).status < 300)
@@ -192,7 +192,7 @@ import Testing
         let ok = try await exporter.checkTemplate()
         #expect(ok.contains("stethoscope-*"))
         // A template from before the generation field: check says to install it again.
-        let old = IndexTemplate.json.replacingOccurrences(of: "        \"generation\": {\"type\": \"keyword\"},\n", with: "")
+        let old = templateVersion1()
         #expect(try await server.call("PUT", "/_index_template/stethoscope", json: old).status == 200)
         do { _ = try await exporter.checkTemplate(); Issue.record("an outdated template passed the check") } catch {
             #expect("\(error)".contains("outdated") && "\(error)".contains("--install-template"))

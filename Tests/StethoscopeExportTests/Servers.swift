@@ -1,5 +1,6 @@
 import Foundation
 import StethoscopeHTTP
+import Testing
 
 /// The `$PYTHON` of `make test` (a venv with osmem-server), else python3 from the PATH.
 let python: String = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
@@ -64,23 +65,30 @@ final class OpenSearchServer: Sendable {
         }
         url = ready.url
     }
+}
 
-    func call(_ method: String, _ path: String, json: String? = nil, contentType: String = "application/json") async throws -> (status: Int, body: String) {
-        let r = try await HTTPClient.shared.send(HTTPRequest(
-            method: method, url: url + path, headers: ["Content-Type": contentType], body: json.map { Data($0.utf8) },
-            source: "test", retry: .none))
-        return (r.status, String(decoding: r.body, as: UTF8.self))
+/// An Elasticsearch-compatible server on 127.0.0.1 the tests talk to directly.
+protocol SearchServer: Sendable {
+    var url: String { get }
+}
+
+/// noida-db (PyPI `noida-db==0.2.3`, one binary speaking several databases' protocols) with only its
+/// Elasticsearch 8 persona, started on a free port by `Tests/fakes/noida_es.py`, which SIGKILLs it when
+/// its stdin closes (noida-db does not watch its own stdin).
+final class NoidaServer: SearchServer {
+    let child: ChildServer
+    let url: String
+
+    init() throws {
+        child = try ChildServer(python, [fakes.appendingPathComponent("noida_es.py").path])
+        guard child.firstLine.hasPrefix("http://127.0.0.1:") else {
+            throw ServerError(description: "noida-db did not start (pip install noida-db==0.2.3 into \(python)): \(child.firstLine.prefix(300))")
+        }
+        url = child.firstLine
     }
+}
 
-    /// Documents in indices matching `pattern`, after a refresh.
-    func count(_ pattern: String = "stethoscope-*") async throws -> Int {
-        _ = try await call("POST", "/\(pattern)/_refresh")
-        struct Count: Decodable { var count: Int }
-        let (status, body) = try await call("GET", "/\(pattern)/_count")
-        guard status == 200 else { throw ServerError(description: "count: HTTP \(status) \(body)") }
-        return try JSONDecoder().decode(Count.self, from: Data(body.utf8)).count
-    }
-
+extension OpenSearchServer: SearchServer {
     struct Fetched: Decodable {
         var _version: Int?
         var found: Bool
@@ -98,6 +106,8 @@ final class OpenSearchServer: Sendable {
         var carried_forward: Bool
         var last_sync: String?
         var practices: [Practice]
+        /// The flat per-practice statuses (`status.encryption`).
+        var status: [String: String]?
     }
     struct Practice: Decodable, Equatable {
         var key: String
@@ -106,11 +116,43 @@ final class OpenSearchServer: Sendable {
         var value: String?
         var observed_at: String?
     }
+}
 
-    func document(_ index: String, _ id: String) async throws -> Fetched {
+/// The server kinds the Kibana tests run against.
+enum ServerKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case osmem, noida
+    func start() throws -> any SearchServer {
+        switch self {
+        case .osmem: return try OpenSearchServer()
+        case .noida: return try NoidaServer()
+        }
+    }
+    var testDescription: String { rawValue }
+}
+
+/// The answer of `_count`.
+struct CountAnswer: Decodable { var count: Int }
+
+extension SearchServer {
+    func call(_ method: String, _ path: String, json: String? = nil, contentType: String = "application/json") async throws -> (status: Int, body: String) {
+        let r = try await HTTPClient.shared.send(HTTPRequest(
+            method: method, url: url + path, headers: ["Content-Type": contentType], body: json.map { Data($0.utf8) },
+            source: "test", retry: .none))
+        return (r.status, String(decoding: r.body, as: UTF8.self))
+    }
+
+    /// Documents in indices matching `pattern`, after a refresh.
+    func count(_ pattern: String = "stethoscope-*") async throws -> Int {
+        _ = try await call("POST", "/\(pattern)/_refresh")
+        let (status, body) = try await call("GET", "/\(pattern)/_count")
+        guard status == 200 else { throw ServerError(description: "count: HTTP \(status) \(body)") }
+        return try JSONDecoder().decode(CountAnswer.self, from: Data(body.utf8)).count
+    }
+
+    func document(_ index: String, _ id: String) async throws -> OpenSearchServer.Fetched {
         let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? id
         let (_, body) = try await call("GET", "/\(index)/_doc/\(escaped)")
-        return try JSONDecoder().decode(Fetched.self, from: Data(body.utf8))
+        return try JSONDecoder().decode(OpenSearchServer.Fetched.self, from: Data(body.utf8))
     }
 }
 
