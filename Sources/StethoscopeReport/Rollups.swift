@@ -173,7 +173,7 @@ struct RollupPass {
         addGroup(.organization, "")
         for email in org.order {
             guard let p = org[email] else { continue }
-            addGroup(.organization, p.organization ?? "")
+            for path in Self.organizationPath(p.organization ?? "") { addGroup(.organization, path) }
             if let m = p.managerEmail, org[m] != nil { managers.insert(m) }
         }
         for m in org.order where managers.contains(m) {
@@ -185,6 +185,20 @@ struct RollupPass {
         people = devices
         newly = [Int32](repeating: 0, count: cells)
         totals = [Int32](repeating: 0, count: groups.count * Self.totalFields)
+    }
+
+    /// The organization groups a person's organization counts in: an org path ("/Engineering/Platform", as
+    /// Google's orgUnitPath gives it: it starts with "/") counts in itself and every ancestor ("/Engineering"), so a
+    /// parent organization counts its sub-organizations; any other name ("Engineering", "R&D / Ops") is flat.
+    static func organizationPath(_ organization: String) -> [String] {
+        guard organization.hasPrefix("/"), organization.count > 1 else { return [organization] }
+        var out: [String] = []
+        var prefix = ""
+        for part in organization.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + part
+            out.append(prefix)
+        }
+        return out.isEmpty ? [organization] : out
     }
 
     private mutating func addGroup(_ kind: GroupKind, _ id: String) {
@@ -220,7 +234,8 @@ struct RollupPass {
         if let known = memberships[owner] { return known }
         var out = [0]
         let person = org[owner]
-        out.append(group(.organization, person?.organization ?? "") ?? 1)
+        let groups = Self.organizationPath(person?.organization ?? "").compactMap { group(.organization, $0) }
+        out += groups.isEmpty ? [1] : groups
         if person != nil {
             if managers.contains(owner), let g = group(.manager, owner) { out.append(g) }
             let chain = org.chain(of: owner).filter { org[$0] != nil }

@@ -390,5 +390,13 @@ CREATE TABLE exports (
 ALTER TABLE exports ADD COLUMN generation TEXT;
 
 """#),
+        Migration(version: 10, name: "rollup_fixes", sql: #"""
+-- Stethoscope snapshot store, version 10: the roll-up rows that hold fixes, found without reading the rest.
+-- The report counts fixes and time to fix on every night of its window for every group (a manager page and the
+-- overview must agree); fixes are rare status changes, so this partial index makes that read cost the fixes,
+-- not groups x practices x nights.
+CREATE INDEX rollup_practices_fixed ON rollup_practices (chart, as_of) WHERE fixed > 0;
+
+"""#),
     ]
 }
