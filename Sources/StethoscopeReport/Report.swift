@@ -319,10 +319,6 @@ struct Site {
     func weekSummary(_ c: ReportData.Group, worst: (ReportData.Group, Double)?, best: (ReportData.Group, Double)?) -> String {
         let n = d.last, back = min(7, n)
         var sentences: [String] = []
-        func sentence(_ parts: [String]) -> String {
-            let text = parts.joined(separator: "; ")
-            return text.prefix(1).uppercased() + String(text.dropFirst()) + "."
-        }
         if let now = d.greenRate(c, n) {
             if back > 0, let then = d.greenRate(c, n - back) {
                 let change = now - then
@@ -340,13 +336,13 @@ struct Site {
             let down = practiceMoves.filter { $0.1 < -0.0005 }.min { $0.1 < $1.1 }
             let up = practiceMoves.filter { $0.1 > 0.0005 }.max { $0.1 < $1.1 }
             var parts: [String] = []
-            if let worst { parts.append("largest regression: \(groupName(worst.0)) (\(signedPoints(worst.1)) green)") }
+            if let worst { parts.append("group \(groupName(worst.0)) (\(signedPoints(worst.1)) green)") }
             if let down { parts.append("practice \(down.0) (\(signedPoints(down.1)) compliance)") }
-            if !parts.isEmpty { sentences.append(sentence(parts)) }
+            if !parts.isEmpty { sentences.append("Largest regression: " + parts.joined(separator: "; ") + ".") }
             parts = []
-            if let best { parts.append("largest improvement: \(groupName(best.0)) (\(signedPoints(best.1)) green)") }
+            if let best { parts.append("group \(groupName(best.0)) (\(signedPoints(best.1)) green)") }
             if let up { parts.append("practice \(up.0) (\(signedPoints(up.1)) compliance)") }
-            if !parts.isEmpty { sentences.append(sentence(parts)) }
+            if !parts.isEmpty { sentences.append("Largest improvement: " + parts.joined(separator: "; ") + ".") }
         }
         let tonight = max(0, Int(c.totals[n * 6 + 5]))
         var week = 0
