@@ -119,3 +119,45 @@ import Testing
         #expect(axes.allSatisfy { $0 == axes[0] }, "\(axes)")
     }
 }
+
+/// Tables for machines and the order tables come in.
+@Suite struct ExportAndOrderTests {
+    @Test func jsonAndCSVUseStableIDsTypesAndTrendArrays() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        try Report.generate(store: store, options: ReportOptions(out: dir.out))
+        let csv = try String(contentsOf: dir.out.appendingPathComponent("organizations.organizations.csv"), encoding: .utf8)
+        let header = csv.split(separator: "\n")[0].split(separator: ",").map(String.init)
+        #expect(Array(header.prefix(7)) == ["organization", "devices_counted", "green", "green_vs_7_nights", "encryption",
+                                            "encryption_vs_7_nights", "encryption_trend"], "\(header)")
+        #expect(header.allSatisfy { $0.range(of: "^[a-z0-9_]+$", options: .regularExpression) != nil })
+        let data = try Data(contentsOf: dir.out.appendingPathComponent("index.status.json"))
+        struct Column: Decodable { var id: String, label: String, type: String }
+        struct Point: Decodable { var as_of: String; var value: Double? }
+        struct Doc: Decodable { var caption: String; var columns: [Column] }
+        let doc = try JSONDecoder().decode(Doc.self, from: data)
+        let byID = Dictionary(uniqueKeysWithValues: doc.columns.map { ($0.id, $0) })
+        #expect(byID["compliance"]?.type == "ratio" && byID["compliance"]?.label == "Compliance")
+        #expect(byID["vs_7_nights"]?.type == "ratio_change" && byID["fixes"]?.type == "integer")
+        #expect(byID["practice"]?.type == "string" && byID["trend"]?.type == "trend")
+        // Rows: the trend column is an array of {as_of, value} over the report's nights.
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let rows = try #require(object["rows"] as? [[Any]])
+        let trendAt = try #require(doc.columns.firstIndex { $0.id == "trend" })
+        let trend = try JSONDecoder().decode([Point].self, from: JSONSerialization.data(withJSONObject: rows[0][trendAt]))
+        #expect(trend.map(\.as_of) == Fixture.nights)
+    }
+
+    @Test func organizationsAndManagersAreListedWorstFirst() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        try Report.generate(store: store, options: ReportOptions(out: dir.out))
+        for (page, caption) in [("organizations.html", "Compliance by organization"), ("managers.html", "Managers and their whole")] {
+            let html = try String(contentsOf: dir.out.appendingPathComponent(page), encoding: .utf8)
+            let rows = try #require(HTMLTable.rows(html, caption: caption))
+            let column = page == "managers.html" ? 4 : 2
+            let rates = rows.compactMap { Double($0[column].split(separator: "%")[0]) }
+            #expect(rates.count >= 3 && rates == rates.sorted(), "\(page): \(rates)")
+        }
+    }
+}
