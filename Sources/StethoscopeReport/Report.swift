@@ -216,7 +216,7 @@ struct Site {
                 .band(d.compliance(g, p, n)), .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
                 .change(d.delta({ d.compliance(g, p, $0) }, back: 28)),
                 .int(s[0]), .int(s[1]), .int(s[2]), .int(s[3]), .int(s[4]), .percent(d.unknownShare(g, p, n)),
-                .int(s[5]), .int(g.fixes[p].count), .decimal(q.median), .decimal(q.p90),
+                .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(q.median), .decimal(q.p90),
                 .spark(d.series { d.compliance(g, p, $0) }, label: "\(practice.title) compliance"),
             ])
         }
@@ -523,14 +523,14 @@ struct Site {
             body += "<figcaption>Solid: compliance; dashed: unknown share (missing data, counted against compliance).</figcaption>"
             body += "</figure>" + Charts.dataTable([compliance, unknown], marks: marks, percent: true)
             let q = ReportData.quantiles(c.fixes[p])
-            body += "<p>Time to fix across the company over these nights: \(c.fixes[p].count) fix(es), median \(q.median.map { fixed($0, 1) } ?? "–") nights, 90th percentile \(q.p90.map { fixed($0, 0) } ?? "–") nights.</p>"
+            body += "<p>Time to fix across the company over these nights: \(ReportData.total(c.fixes[p])) fix(es), median \(q.median.map { fixed($0, 1) } ?? "–") nights, 90th percentile \(q.p90.map { fixed($0, 0) } ?? "–") nights.</p>"
             var rows: [[Cell]] = []
             for g in [c] + orgs {
                 let s = d.statuses(g, p, n)
                 let gq = ReportData.quantiles(g.fixes[p])
                 rows.append([g.kind == .company ? .text("Whole company") : nameCell(g), .int(d.applicable(g, p, n)), .int(s[0]), .int(s[1]),
                              .int(s[2]), .int(s[3]), .band(d.compliance(g, p, n)), .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
-                             .percent(d.unknownShare(g, p, n)), .int(s[5]), .int(g.fixes[p].count), .decimal(gq.median), .decimal(gq.p90),
+                             .percent(d.unknownShare(g, p, n)), .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(gq.median), .decimal(gq.p90),
                              .spark(d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)) compliance")])
             }
             let byOrg = Table(name: "organizations", caption: "\(practice.title) by organization on \(lastAsOf)",

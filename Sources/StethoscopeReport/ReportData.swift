@@ -32,14 +32,14 @@ struct ReportData {
         var totals: [Int32]
         /// Per practice × night × (ok, nudge, warn, unknown, na, newly failing); allocated on first row.
         var cells: [Int32] = []
-        /// Per practice: nights from first failing to ok, for every fix in the window.
-        var fixes: [[Int]]
+        /// Per practice: fixes in the window by nights from first failing to ok (nights → fixes).
+        var fixes: [[Int: Int]]
 
         init(kind: GroupKind, id: String, nights: Int, practices: Int) {
             self.kind = kind; self.id = id
             totals = [Int32](repeating: 0, count: nights * 6)
             for n in 0..<nights { totals[n * 6] = -1 }
-            fixes = [[Int]](repeating: [], count: practices)
+            fixes = [[Int: Int]](repeating: [:], count: practices)
         }
     }
 
@@ -304,7 +304,7 @@ struct ReportData {
         while try f.step() {
             guard let p = practiceAt[f.int(2)], let group = groups[(f.string(0) ?? "") + "\u{1}" + (f.string(1) ?? "")],
                   let fixes = f.string(3) else { continue }
-            for v in fixes.split(separator: " ") { if let i = Int(v) { group.fixes[p].append(i) } }
+            Rollups.readFixNights(fixes, into: &group.fixes[p])
         }
     }
 
@@ -395,6 +395,27 @@ struct ReportData {
     }
 
     func series(_ f: (Int) -> Double?) -> [Double?] { nights.indices.map(f) }
+
+    /// Fixes in a histogram.
+    static func total(_ h: [Int: Int]) -> Int { h.values.reduce(0, +) }
+
+    /// Median and 90th percentile (nearest rank) of fix times given as a histogram (nights → fixes).
+    static func quantiles(_ h: [Int: Int]) -> (median: Double?, p90: Double?) {
+        let count = total(h)
+        guard count > 0 else { return (nil, nil) }
+        let keys = h.keys.sorted()
+        /// The value at 0-based rank `r`.
+        func at(_ r: Int) -> Int {
+            var seen = 0
+            for k in keys {
+                seen += h[k]!
+                if r < seen { return k }
+            }
+            return keys.last!
+        }
+        let median: Double = count % 2 == 1 ? Double(at(count / 2)) : Double(at(count / 2 - 1) + at(count / 2)) / 2
+        return (median, Double(at(max(0, Int((0.9 * Double(count)).rounded(.up)) - 1))))
+    }
 
     /// Median and 90th percentile (nearest rank) of fix times.
     static func quantiles(_ values: [Int]) -> (median: Double?, p90: Double?) {

@@ -103,6 +103,26 @@ public enum Rollups {
         return nights
     }
 
+    /// `fix_nights` text: nights from first failing to ok, ascending, one token per distinct value — "3" for one
+    /// fix of 3 nights, "3*40" for forty — so its size (and the report's reading of it) is bounded by the distinct
+    /// durations, not by the devices fixed. Older rows hold one plain token per fix; both read the same.
+    static func fixNightsText(_ list: [Int]) -> String {
+        var counts: [Int: Int] = [:]
+        for v in list { counts[v, default: 0] += 1 }
+        return counts.keys.sorted().map { counts[$0]! == 1 ? String($0) : "\($0)*\(counts[$0]!)" }.joined(separator: " ")
+    }
+
+    /// Reads `fix_nights` text into a histogram (nights → fixes), adding to `into`.
+    static func readFixNights(_ text: String, into counts: inout [Int: Int]) {
+        for token in text.split(separator: " ") {
+            if let star = token.firstIndex(of: "*") {
+                if let v = Int(token[..<star]), let c = Int(token[token.index(after: star)...]) { counts[v, default: 0] += c }
+            } else if let v = Int(token) {
+                counts[v, default: 0] += 1
+            }
+        }
+    }
+
     static func latestNight(_ db: Database) throws -> String? {
         let q = try db.prepare("SELECT MAX(as_of) FROM runs")
         return try q.step() ? q.string(0) : nil
@@ -452,7 +472,7 @@ struct RollupPass {
                 }
                 r.bind(16, Int(newly[gi * P + p]))
                 r.bind(17, list.count)
-                r.bind(18, list.sorted().map(String.init).joined(separator: " "))
+                r.bind(18, Rollups.fixNightsText(list))
                 try r.run()
             }
         }

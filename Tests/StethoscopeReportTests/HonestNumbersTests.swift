@@ -161,3 +161,25 @@ import Testing
         }
     }
 }
+
+@Suite struct FixNightsTests {
+    @Test func histogramTextRoundTripsAndKeepsQuantiles() {
+        let list = [3, 1, 3, 3, 7, 1, 2, 3, 9, 3]
+        let text = Rollups.fixNightsText(list)
+        #expect(text == "1*2 2 3*5 7 9")
+        var h: [Int: Int] = [:]
+        Rollups.readFixNights(text, into: &h)
+        Rollups.readFixNights("3 4", into: &h)   // a row written before: one token per fix
+        #expect(h == [1: 2, 2: 1, 3: 6, 4: 1, 7: 1, 9: 1])
+        let all = list + [3, 4]
+        #expect(ReportData.total(h) == all.count)
+        #expect(ReportData.quantiles(h).median == ReportData.quantiles(all).median)
+        #expect(ReportData.quantiles(h).p90 == ReportData.quantiles(all).p90)
+        for n in 1...12 {
+            let values = (0..<n).map { ($0 * 7) % 5 + 1 }
+            var hist: [Int: Int] = [:]
+            for v in values { hist[v, default: 0] += 1 }
+            #expect(ReportData.quantiles(hist).median == ReportData.quantiles(values).median && ReportData.quantiles(hist).p90 == ReportData.quantiles(values).p90)
+        }
+    }
+}
