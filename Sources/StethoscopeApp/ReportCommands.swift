@@ -9,11 +9,15 @@ extension Commands {
     struct ReportSettings {
         var out: URL?
         var nights: Int?
+        var minGroupDevices: Int?
+        var deviceChangePercent: Int?
 
         init(_ config: StethoscopeConfig) throws {
             guard let section = config.report else { return }
             out = try section.path("out")
             nights = try section.optionalInt("nights", min: 1, max: 3650)
+            minGroupDevices = try section.optionalInt("min_group_devices", min: 1, max: 1_000_000)
+            deviceChangePercent = try section.optionalInt("device_change_percent", min: 1, max: 1000)
             try section.finish()
         }
     }
@@ -52,7 +56,8 @@ extension Commands {
             let store = try existingStore(database ?? config.database)
             let stage = StageProgress("report")
             let result = try Report.generate(store: store, options: ReportOptions(
-                out: dir, nights: nights ?? settings.nights ?? 90, asOf: asOf, includePeople: includePeople, chart: chartChoice))
+                out: dir, nights: nights ?? settings.nights ?? 90, asOf: asOf, includePeople: includePeople, chart: chartChoice,
+                minGroupDevices: settings.minGroupDevices ?? 10, deviceChangeThreshold: Double(settings.deviceChangePercent ?? 10) / 100))
             stage.end(logger, items: result.pages)
             logger.info("report written", metadata: ["pages": "\(result.pages)", "files": "\(result.files)",
                                                      "seconds": "\(String(format: "%.2f", result.seconds))"])

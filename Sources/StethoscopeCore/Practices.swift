@@ -74,6 +74,33 @@ public struct PracticeDefinition: Sendable, Hashable {
         }
         return parts.joined(separator: "|")
     }
+
+    /// The rule *in force on `asOf`* as readable "Label: value" lines (dated version rules reduced to the one
+    /// that applies that night), stored per night so a report can both detect a change and say what changed
+    /// ("Mac required: 15.2" one night, "Mac required: 14.0" the night before). Lines never contain a newline.
+    public func fingerprint(asOf: String) -> String {
+        func clean(_ s: String) -> String { s.replacingOccurrences(of: "\n", with: " ") }
+        var lines = ["Title: \(clean(title))", "Rating: \(rating.rawValue)",
+                     "Platforms: " + platforms.map(\.rawValue).sorted().joined(separator: ", "),
+                     "On fail: \(onFail.rawValue)", "On missing: \(onMissing.rawValue)"]
+        for (platform, status) in onFailByPlatform.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            lines.append("On fail on \(platform.rawValue): \(status.rawValue)")
+        }
+        switch check {
+        case .observation: lines.append("Check: observation")
+        case .osVersion(let rules):
+            lines.append("Check: OS version")
+            for (platform, list) in rules.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                guard let rule = list.last(where: { ($0.from ?? "") <= asOf }) else { continue }
+                if let v = rule.required { lines.append("\(platform.rawValue) required: \(clean(v))") }
+                if let v = rule.recommended { lines.append("\(platform.rawValue) recommended: \(clean(v))") }
+            }
+        case .software(let rule):
+            lines.append("Check: software " + clean(rule.names.joined(separator: ", ")))
+            if let v = rule.minimumVersion { lines.append("Minimum version: \(clean(v))") }
+        }
+        return lines.joined(separator: "\n")
+    }
 }
 
 /// The practices in force for a run, in display order.
@@ -90,6 +117,19 @@ public struct PracticeSet: Sendable, Hashable {
             h = (h ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         return String(h, radix: 16)
+    }
+
+    /// Prefix of `hash(asOf:)`: hashes of other forms (older databases) are not compared with these.
+    public static let hashVersion = "r2:"
+
+    /// FNV-1a of the enabled definitions' rules *in force on `asOf`* (`fingerprint(asOf:)`): a dated rule taking
+    /// effect changes it on that night and no other. Stored as `runs.practices_hash`.
+    public func hash(asOf: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in enabled.map({ $0.key + "\n" + $0.fingerprint(asOf: asOf) }).joined(separator: "\n\n").utf8 {
+            h = (h ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return Self.hashVersion + String(h, radix: 16)
     }
 }
 

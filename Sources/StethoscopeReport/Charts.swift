@@ -2,7 +2,8 @@ import Foundation
 
 /// Inline SVG charts. Accessible: `role="img"` with `<title>` and `<desc>`; series differ by colour
 /// (Okabe–Ito, colour-blind safe), dash pattern and a printed label, so they read in greyscale too.
-/// Partial nights are hatched bands, practice-definition changes dotted lines, both labelled.
+/// Partial nights are hatched bands, practice-definition changes dotted lines, device-count moves solid triangles
+/// under the axis; each has a title saying what happened.
 enum Charts {
     static let colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
     static let dashes = ["", "7 3", "2 2", "9 3 2 3", "4 4", "1 3", "12 2"]
@@ -19,21 +20,25 @@ enum Charts {
         var nights: [String]
         var partial: [Bool]
         var changed: [Bool]
+        /// Nights whose device count moved by more than the report's threshold.
+        var moved: [Bool] = []
+        /// Per night: what the chart's notes and mark titles say (partial, what rules changed, the device move).
+        var notes: [[String]] = []
+
+        func note(_ i: Int) -> String { i < notes.count ? notes[i].joined(separator: "; ") : "" }
     }
 
     /// A line chart over the report's nights. `percent`: values are 0...1 and the axis runs 0–100%.
     /// `id` must be unique within the page (it names the title, description and hatch pattern).
     static func line(id: String, title: String, description: String, series: [Series], marks: Marks, percent: Bool,
-                     width: Int = 640, height: Int = 220) -> String {
+                     width: Int = 640, height: Int = 220, floor: Double? = nil) -> String {
         let left = 48.0, right = 110.0, top = 16.0, bottom = 30.0
         let w = Double(width) - left - right, hgt = Double(height) - top - bottom
         let n = marks.nights.count
         var maxV = percent ? 1.0 : 0.0
         var minV = 0.0
         if percent {
-            // Zoom in when every value is high, so a 2-point change is visible; the axis labels say so.
-            let all = series.flatMap { $0.values.compactMap { $0 } }
-            if let lo = all.min(), lo > 0.55 { minV = max(0.5, (lo * 10).rounded(.down) / 10 - 0.1) }
+            minV = floor ?? percentFloor(series.flatMap { $0.values.compactMap { $0 } })
         } else {
             maxV = max(1, series.flatMap { $0.values.compactMap { $0 } }.max() ?? 1)
             maxV = niceCeil(maxV)
@@ -74,11 +79,16 @@ enum Charts {
             }
         }
         for i in 0..<n where i < marks.changed.count && marks.changed[i] {
-            s += "<line x1=\"\(fmt(x(i)))\" x2=\"\(fmt(x(i)))\" y1=\"\(fmt(top))\" y2=\"\(fmt(top + hgt))\" stroke=\"#000\" stroke-dasharray=\"1 3\"><title>\(h(marks.nights[i])): practice definitions changed</title></line>"
+            s += "<line x1=\"\(fmt(x(i)))\" x2=\"\(fmt(x(i)))\" y1=\"\(fmt(top))\" y2=\"\(fmt(top + hgt))\" stroke=\"#000\" stroke-dasharray=\"1 3\"><title>\(h(marks.nights[i])): \(h(marks.note(i).isEmpty ? "practice definitions changed" : marks.note(i)))</title></line>"
             if !changeLabelled {
                 s += "<text x=\"\(fmt(x(i) + 3))\" y=\"\(fmt(top + 10))\" font-size=\"10\">rules changed</text>"
                 changeLabelled = true
             }
+        }
+        // Device-count moves: a solid triangle under the axis (distinct from the dotted rule-change line).
+        for i in 0..<n where i < marks.moved.count && marks.moved[i] {
+            let bx = x(i), by = top + hgt
+            s += "<path d=\"M\(fmt(bx)) \(fmt(by - 7))L\(fmt(bx - 4)) \(fmt(by))L\(fmt(bx + 4)) \(fmt(by))Z\" fill=\"#000\"><title>\(h(marks.nights[i])): \(h(marks.note(i)))</title></path>"
         }
         // Series; end labels are collected and spread apart so close lines stay readable.
         var ends: [(y: Double, x: Double, text: String, colour: String)] = []
@@ -110,6 +120,13 @@ enum Charts {
         return s
     }
 
+    /// The bottom of a percent axis: zoomed in when every value is high, so a 2-point change is visible (the axis
+    /// labels say so). Small multiples of one kind pass the floor of all their values, so they share one range.
+    static func percentFloor(_ values: [Double]) -> Double {
+        guard let lo = values.min(), lo > 0.55 else { return 0 }
+        return max(0.5, (lo * 10).rounded(.down) / 10 - 0.1)
+    }
+
     /// The chart's numbers as a table (under a disclosure). `sampled`: only the nights a sparkline would draw
     /// (for the many-series charts of manager pages, which would otherwise dominate the report's size).
     static func dataTable(_ series: [Series], marks: Marks, percent: Bool, sampled: Bool = false) -> String {
@@ -125,10 +142,7 @@ enum Charts {
                 let v = i < ser.values.count ? ser.values[i] : nil
                 s += "<td class=\"n\">\(ser.percent ?? percent ? pct(v) : (v.map { String(Int($0.rounded())) } ?? "–"))</td>"
             }
-            var notes: [String] = []
-            if i < marks.partial.count && marks.partial[i] { notes.append("partial night") }
-            if i < marks.changed.count && marks.changed[i] { notes.append("practice definitions changed") }
-            s += "<td>\(notes.joined(separator: "; "))</td></tr>"
+            s += "<td>\(h(marks.note(i)))</td></tr>"
         }
         return s + "</tbody></table></details>"
     }

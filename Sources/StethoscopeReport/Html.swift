@@ -72,6 +72,8 @@ enum Cell {
     case percent(Double?)
     /// A compliance rate shown with its colour band (the number is always printed too).
     case band(Double?)
+    /// A green-device rate shown with its own bands (they separate groups around 50%, not 90%).
+    case greenBand(Double?)
     /// A change in percentage points.
     case change(Double?)
     case decimal(Double?)
@@ -85,8 +87,8 @@ enum Cell {
         case .link(let s, let href): return "<td><a href=\"\(h(href))\">\(h(s))</a></td>"
         case .int(let v): return "<td class=\"n\">\(v.map(String.init) ?? "–")</td>"
         case .percent(let v): return "<td class=\"n\">\(pct(v))</td>"
-        case .band(let v):
-            let b = Band.of(v)
+        case .band(let v), .greenBand(let v):
+            let b = isGreen ? Band.green(v) : Band.of(v)
             return "<td class=\"n \(b.css)\" title=\"\(b.name)\">\(pct(v))<span class=\"bn\"> \(b.mark)</span></td>"
         case .change(let v):
             let arrow = v.map { $0 > 0.0005 ? "▲ " : ($0 < -0.0005 ? "▼ " : "") } ?? ""
@@ -109,10 +111,43 @@ enum Cell {
         return [plain]
     }
 
-    /// The exported column names for a column headed `name`.
-    func exportedColumns(_ name: String) -> [String] {
-        if case .trend = self { return [name, "\(name) vs 7 nights", "\(name) trend"] }
-        return [name]
+    /// The exported column ids for a column with id `id`.
+    func exportedColumns(_ id: String) -> [String] {
+        if case .trend = self { return [id, "\(id)_vs_7_nights", "\(id)_trend"] }
+        return [id]
+    }
+
+    /// The documented types of the exported columns (README, "Report"): `string`, `integer`, `ratio` (0–1),
+    /// `ratio_change` (a difference of ratios), `number`, `trend` (JSON: an array of {as_of, value}).
+    var exportedTypes: [String] {
+        switch self {
+        case .text, .link: return ["string"]
+        case .int: return ["integer"]
+        case .percent, .band, .greenBand: return ["ratio"]
+        case .change: return ["ratio_change"]
+        case .decimal: return ["number"]
+        case .spark: return ["trend"]
+        case .trend: return ["ratio", "ratio_change", "trend"]
+        }
+    }
+
+    /// The trend values as JSON: the nights the sparkline draws, `[{"as_of": "…", "value": 0.5}, …]`.
+    static func trendJSON(_ values: [Double?], nights: [String]) -> String {
+        "[" + Charts.sampleIndices(values.count).map { i in
+            "{\"as_of\":" + jsonString(i < nights.count ? nights[i] : "") + ",\"value\":" + (values[i].map { fixed($0, 4) } ?? "null") + "}"
+        }.joined(separator: ",") + "]"
+    }
+
+    /// The JSON values of this cell's exported columns.
+    func json(nights: [String]) -> [String] {
+        switch self {
+        case .spark(let values, _): return [Cell.trendJSON(values, nights: nights)]
+        case .trend(let v, let change, let values, _):
+            return [v.map { fixed($0, 4) } ?? "null", change.map { fixed($0, 4) } ?? "null", Cell.trendJSON(values, nights: nights)]
+        default:
+            guard let v = plain else { return ["null"] }
+            return [isNumber ? v : jsonString(v)]
+        }
     }
 
     /// The value for CSV (nil: empty).
@@ -120,12 +155,17 @@ enum Cell {
         switch self {
         case .text(let s), .link(let s, _): return s
         case .int(let v): return v.map(String.init)
-        case .percent(let v), .band(let v), .change(let v), .decimal(let v): return v.map { fixed($0, 4) }
+        case .percent(let v), .band(let v), .greenBand(let v), .change(let v), .decimal(let v): return v.map { fixed($0, 4) }
         case .spark(let values, _):
             // The nights the sparkline draws (at most 30), as on the page.
             return Charts.sampleIndices(values.count).map { values[$0].map { fixed($0, 3) } ?? "" }.joined(separator: " ")
         case .trend(let v, _, _, _): return v.map { fixed($0, 4) }
         }
+    }
+
+    var isGreen: Bool {
+        if case .greenBand = self { return true }
+        return false
     }
 
     var isTrend: Bool {
@@ -135,23 +175,50 @@ enum Cell {
 
     var isNumber: Bool {
         switch self {
-        case .int, .percent, .band, .change, .decimal, .trend: return true
+        case .int, .percent, .band, .greenBand, .change, .decimal, .trend: return true
         default: return false
         }
     }
 }
 
-/// Compliance bands: colour from a sequential palette that stays ordered in greyscale, plus a printed mark.
+/// Colour bands, chosen per measure: compliance separates around 90%, the green-device rate (a device is green only
+/// when every practice is ok, so rates sit much lower) around 50%. Colours come from a sequential palette that
+/// stays ordered in greyscale; each band also prints a mark (never ▲ or ▼, which mean change), and every
+/// text/background pair has a WCAG contrast of at least 4.5:1 (tested).
 struct Band {
     var css: String, name: String, mark: String
-    static func of(_ v: Double?) -> Band {
+
+    /// Band classes in order, best first: background, text colour and mark.
+    static let palette: [(css: String, background: String, text: String, mark: String)] = [
+        ("b0", "#ffffd4", "#111111", ""), ("b1", "#fed98e", "#111111", "·"), ("b2", "#fe9929", "#111111", "◆"),
+        ("b3", "#a8460a", "#ffffff", "◼"), ("b4", "#662506", "#ffffff", "■"),
+    ]
+    static let complianceLimits: [(Double, String)] = [(0.95, "95% or more"), (0.90, "90 to 95%"), (0.80, "80 to 90%"), (0.60, "60 to 80%"), (0, "below 60%")]
+    static let greenLimits: [(Double, String)] = [(0.80, "80% or more"), (0.60, "60 to 80%"), (0.40, "40 to 60%"), (0.20, "20 to 40%"), (0, "below 20%")]
+
+    static func of(_ v: Double?) -> Band { band(v, complianceLimits) }
+    static func green(_ v: Double?) -> Band { band(v, greenLimits) }
+
+    private static func band(_ v: Double?, _ limits: [(Double, String)]) -> Band {
         guard let v else { return Band(css: "b-none", name: "no applicable devices", mark: "") }
-        if v >= 0.95 { return Band(css: "b0", name: "95% or more", mark: "") }
-        if v >= 0.90 { return Band(css: "b1", name: "90 to 95%", mark: "·") }
-        if v >= 0.80 { return Band(css: "b2", name: "80 to 90%", mark: "▪") }
-        if v >= 0.60 { return Band(css: "b3", name: "60 to 80%", mark: "▲") }
-        return Band(css: "b4", name: "below 60%", mark: "■")
+        let i = limits.firstIndex { v >= $0.0 } ?? limits.count - 1
+        return Band(css: palette[i].css, name: limits[i].1, mark: palette[i].mark)
     }
+
+    /// The CSS for the bands.
+    static let css: String = palette.map { ".\($0.css){background:\($0.background);color:\($0.text)}" }.joined()
+        + ".b-none{background:#fff}.bn{font-size:.8em}"
+
+    /// The legend every page carries: each band's swatch, mark and range, for both measures.
+    static let legend: String = {
+        func row(_ title: String, _ limits: [(Double, String)]) -> String {
+            "<span>\(title):</span> " + limits.indices.map { i in
+                "<span class=\"\(palette[i].css) lg\">\(palette[i].mark.isEmpty ? "" : palette[i].mark + " ")\(limits[i].1)</span>"
+            }.joined(separator: " ")
+        }
+        return "<p class=\"legend\">Bands (colour and mark; ▲ ▼ are changes) — " + row("Compliance", complianceLimits) + "<br>"
+            + row("Green devices", greenLimits) + "</p>"
+    }()
 }
 
 /// A table shown on a page and written next to it as CSV and JSON for analysts.
@@ -162,6 +229,21 @@ struct Table {
     var rows: [[Cell]]
     /// Rows shown on the page (the files always hold all of them).
     var shownLimit: Int = .max
+    /// Stable snake_case column ids for CSV and JSON (nil: derived from the labels; practice columns pass the
+    /// practice keys, so renaming a title never renames a column).
+    var ids: [String]? = nil
+
+    /// "Median nights to fix" → "median_nights_to_fix".
+    static func snakeCase(_ label: String) -> String {
+        var out = ""
+        for c in label.lowercased().unicodeScalars {
+            if (c >= "a" && c <= "z") || (c >= "0" && c <= "9") { out.unicodeScalars.append(c) } else if !out.isEmpty && !out.hasSuffix("_") { out += "_" }
+        }
+        while out.hasSuffix("_") { out.removeLast() }
+        return out.isEmpty ? "column" : out
+    }
+
+    var columnIDs: [String] { ids ?? columns.map(Table.snakeCase) }
 
     func html(page: String) -> String {
         var out = "<table><caption>\(h(caption))"
@@ -184,10 +266,22 @@ struct Table {
         return out
     }
 
-    /// Column names as exported (a trend cell becomes three columns).
+    /// Column ids as exported (a trend cell becomes three columns).
     var exportColumns: [String] {
-        guard let first = rows.first else { return columns }
-        return columns.enumerated().flatMap { i, c in i < first.count ? first[i].exportedColumns(c) : [c] }
+        let ids = columnIDs
+        guard let first = rows.first else { return ids }
+        return ids.enumerated().flatMap { i, c in i < first.count ? first[i].exportedColumns(c) : [c] }
+    }
+
+    /// Labels and types of the exported columns, for JSON.
+    var exportMeta: [(label: String, type: String)] {
+        guard let first = rows.first else { return columns.map { ($0, "string") } }
+        return columns.enumerated().flatMap { i, c -> [(label: String, type: String)] in
+            guard i < first.count else { return [(c, "string")] }
+            let types = first[i].exportedTypes
+            let labels = types.count == 3 ? [c, "\(c) vs 7 nights", "\(c) trend"] : [c]
+            return zip(labels, types).map { ($0, $1) }
+        }
     }
 
     var csv: String {
@@ -213,18 +307,16 @@ struct Table {
         return v
     }
 
-    var json: String {
-        var out = "{\"caption\":\(jsonString(caption)),\"columns\":[" + exportColumns.map(jsonString).joined(separator: ",") + "],\"rows\":["
+    /// `{"caption", "columns": [{"id", "label", "type"}], "rows": [[…]]}`; trends are arrays of {as_of, value}.
+    func json(nights: [String]) -> String {
+        let ids = exportColumns, meta = exportMeta
+        var out = "{\"caption\":\(jsonString(caption)),\"columns\":["
+        out += ids.indices.map { i in
+            "{\"id\":\(jsonString(ids[i])),\"label\":\(jsonString(i < meta.count ? meta[i].label : ids[i])),\"type\":\"\(i < meta.count ? meta[i].type : "string")\"}"
+        }.joined(separator: ",") + "],\"rows\":["
         for (i, row) in rows.enumerated() {
             if i > 0 { out += "," }
-            out += "[" + row.flatMap { cell in
-                cell.exported.enumerated().map { k, v -> String in
-                    guard let v else { return "null" }
-                    // A trend's third field (the sparkline values) is text.
-                    if cell.isNumber && !(k == 2 && cell.isTrend) { return v }
-                    return jsonString(v)
-                }
-            }.joined(separator: ",") + "]"
+            out += "[" + row.flatMap { $0.json(nights: nights) }.joined(separator: ",") + "]"
         }
         return out + "]}\n"
     }
@@ -257,27 +349,32 @@ enum Page {
         table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}caption{text-align:left;font-weight:600;padding:.3em 0}
         th,td{border:1px solid #bbb;padding:.2em .45em;vertical-align:middle}th{background:#eef1f4;text-align:left}
         .n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.files{font-weight:400;font-size:.85em}
-        .b0{background:#ffffd4}.b1{background:#fed98e}.b2{background:#fe9929}.b3{background:#d95f0e;color:#fff}
-        .b4{background:#993404;color:#fff}.b-none{background:#fff}.bn{font-size:.8em}
+        .legend{font-size:.85em}.legend .lg{padding:0 .4em;border:1px solid #bbb;white-space:nowrap}
         .kpis{display:flex;flex-wrap:wrap;gap:.8em;margin:.6em 0}.kpi{border:1px solid #bbb;padding:.4em .8em;min-width:10em}
         .kpi b{display:block;font-size:1.5em}.grid{display:flex;flex-wrap:wrap;gap:.8em}.grid figure{margin:0}
         figure{margin:.5em 0}figcaption{font-size:.85em;color:#333}.note{color:#444;font-size:.85em}
         .side{display:flex;flex-wrap:wrap;gap:1.5em}.side>section{flex:1 1 480px}
         svg text{font-family:inherit}details{margin:.3em 0 1em}summary{cursor:pointer;color:#0b4f8a}
-        a{color:#0b4f8a}nav.crumbs{margin:.6em 0;font-size:.9em}
-        @media print{header{background:none;color:#000}header a{color:#000}details>*{display:block}a{color:#000}}
+        a{color:#0b4f8a}nav.crumbs{margin:.6em 0;font-size:.9em}.summary{font-size:1.05em;max-width:60em}
+        .changes ul{margin:.2em 0;padding-left:1.4em}
+        @media print{@page{size:landscape;margin:9mm}body{font-size:9pt}main{max-width:none;padding:0}
+        header{background:none;color:#000}header a{color:#000}details>*{display:block}a{color:#000;text-decoration:none}
+        table{font-size:7pt;max-width:100%}thead{display:table-header-group}th{white-space:normal}
+        tr,figure,svg,.kpis,.kpi,caption{break-inside:avoid}h2{break-after:avoid}
+        td svg{display:none}td small{display:inline}td br{display:none}.n{white-space:normal}
+        div[style]{overflow:visible!important}.grid,.side{display:block}.files{display:none}}
         """
 
     static func render(title: String, current: String, body: String, footer: String) -> String {
         var out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>\(h(title)) · Stethoscope</title>"
-        out += "<style>\(css)</style></head><body><header><nav aria-label=\"Report sections\">"
+        out += "<style>\(css)\(Band.css)</style></head><body><header><nav aria-label=\"Report sections\">"
         for (file, label) in [("index.html", "Overview"), ("organizations.html", "Organizations"), ("managers.html", "Managers"),
                               ("practices.html", "Practices"), ("quality.html", "Data quality"),
                               ("nudges.html", "Nudges")] {
             out += file == current ? "<a href=\"\(file)\" aria-current=\"page\">\(label)</a>" : "<a href=\"\(file)\">\(label)</a>"
         }
-        out += "</nav></header><main><h1>\(h(title))</h1>\(body)</main><footer class=\"note\" style=\"padding:0 1em 1em\">\(footer)</footer></body></html>\n"
+        out += "</nav></header><main><h1>\(h(title))</h1>\(body)</main><footer class=\"note\" style=\"padding:0 1em 1em\">\(Band.legend)\(footer)</footer></body></html>\n"
         return out
     }
 }

@@ -12,8 +12,16 @@ public struct ReportOptions: Sendable {
     /// Name individual employees and list their devices (off by default: managers and organizations only).
     public var includePeople: Bool
     public var chart: OrgChartChoice
-    public init(out: URL, nights: Int = 90, asOf: String? = nil, includePeople: Bool = false, chart: OrgChartChoice = .night) {
+    /// Groups with fewer counted devices are left out of "Where to focus" and the regressions and improvements, so
+    /// one device in a tiny team never headlines (config `report: {min_group_devices: 10}`).
+    public var minGroupDevices: Int
+    /// A night whose device count moves by more than this share of the night before is explained by its sources'
+    /// record counts (config `report: {device_change_percent: 10}`).
+    public var deviceChangeThreshold: Double
+    public init(out: URL, nights: Int = 90, asOf: String? = nil, includePeople: Bool = false, chart: OrgChartChoice = .night,
+                minGroupDevices: Int = 10, deviceChangeThreshold: Double = 0.1) {
         self.out = out; self.nights = nights; self.asOf = asOf; self.includePeople = includePeople; self.chart = chart
+        self.minGroupDevices = minGroupDevices; self.deviceChangeThreshold = deviceChangeThreshold
     }
 }
 
@@ -38,6 +46,8 @@ public enum Report {
         if stat(options.out.path, &folder) == 0 { chmod(options.out.path, folder.st_mode & 0o7770) }
         var site = Site(data: data, out: options.out, includePeople: options.includePeople)
         site.nudgeStats = try NudgeStats.load(store.database)
+        site.minGroupDevices = max(1, options.minGroupDevices)
+        site.deviceThreshold = options.deviceChangeThreshold
         try site.writeAll()
         let e = (ContinuousClock.now - start).components
         return ReportResult(index: options.out.appendingPathComponent("index.html"), pages: site.pages, files: site.files,
@@ -53,6 +63,9 @@ struct Site {
     var pages = 0
     var files = 0
     let marks: Charts.Marks
+    let nightDates: [String]
+    var minGroupDevices = 10
+    var deviceThreshold = 0.1
     let generated: String
     /// From the nudges ledger (README, "Nudges"): the Nudges page.
     var nudgeStats = NudgeStats()
@@ -60,6 +73,7 @@ struct Site {
     init(data: ReportData, out: URL, includePeople: Bool) {
         d = data; self.out = out; self.includePeople = includePeople
         marks = data.marks
+        nightDates = data.nights.map(\.asOf)
         generated = ISOTime.string(Date())
     }
 
@@ -94,7 +108,7 @@ struct Site {
         let base = String(file.dropLast(5))
         for t in tables {
             try write("\(base).\(t.name).csv", t.csv)
-            try write("\(base).\(t.name).json", t.json)
+            try write("\(base).\(t.name).json", t.json(nights: nightDates))
         }
         let footer = "Generated \(h(generated)) from \(d.nights.count) night(s) ending \(h(lastAsOf)), under "
             + (d.chart == .night ? "each night's own org chart" : "today's org chart (history re-attributed)")
@@ -154,6 +168,22 @@ struct Site {
         return s + "</div>"
     }
 
+    /// The "What changed" note: rule changes and device-count moves in the window, newest first. `limit`: items
+    /// shown before the rest folds away.
+    func whatChanged(limit: Int = 12) -> String {
+        var items: [String] = []
+        for night in d.nights.reversed() {
+            for change in night.ruleChanges { items.append("<li>\(h(night.asOf)): \(h(change))</li>") }
+            if let move = night.deviceMove { items.append("<li>\(h(night.asOf)): \(h(move))</li>") }
+        }
+        guard !items.isEmpty else {
+            return "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><p class=\"note\">No practice rule changed and no night's device count moved by more than \(fixed(deviceThreshold * 100, 0))% in these nights.</p></section>"
+        }
+        var s = "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><ul>" + items.prefix(limit).joined() + "</ul>"
+        if items.count > limit { s += "<details><summary>\(items.count - limit) earlier</summary><ul>" + items.dropFirst(limit).joined() + "</ul></details>" }
+        return s + "</section>"
+    }
+
     func trendCharts(_ g: ReportData.Group, id: String) -> String {
         let name = groupName(g)
         let green = Charts.Series(name: "Green", values: d.series { d.greenRate(g, $0) })
@@ -162,13 +192,16 @@ struct Site {
         s += Charts.line(id: id + "g", title: "Green-device rate, \(name)",
                          description: "Share of counted devices whose applicable practices are all ok, per night, \(d.nights.first!.asOf) to \(lastAsOf): \(pct(green.values.first ?? nil)) to \(pct(green.values.last ?? nil)).",
                          series: [green], marks: marks, percent: true)
-        s += "<figcaption>Green-device rate. Hatched: partial nights; dotted: practice definitions changed.</figcaption>"
+        s += "<figcaption>Green-device rate. Hatched: partial nights; dotted: practice definitions changed; triangle: device count moved (see What changed).</figcaption>"
         s += "</figure></div><div><figure>"
         s += Charts.line(id: id + "c", title: "Critical devices, \(name)",
                          description: "Devices with a critical-rated practice at warn, per night: \(Int(crit.values.first??.rounded() ?? 0)) to \(Int(crit.values.last??.rounded() ?? 0)).",
                          series: [crit], marks: marks, percent: false)
         s += "<figcaption>Critical devices (a critical-rated practice at warn).</figcaption>"
         s += "</figure></div></div>"
+        if g.kind != .company, marks.changed.contains(true) || marks.moved.contains(true) {
+            s += "<p class=\"note\">Dotted lines and triangles mark rule changes and device-count moves: see <a href=\"index.html#what-changed\">What changed</a> (also in the chart data's notes).</p>"
+        }
         var critical = crit
         critical.percent = false
         s += Charts.dataTable([green, critical], marks: marks, percent: true, sampled: g.kind == .manager)
@@ -187,12 +220,11 @@ struct Site {
                 .band(d.compliance(g, p, n)), .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
                 .change(d.delta({ d.compliance(g, p, $0) }, back: 28)),
                 .int(s[0]), .int(s[1]), .int(s[2]), .int(s[3]), .int(s[4]), .percent(d.unknownShare(g, p, n)),
-                .int(s[5]), .int(g.fixes[p].count), .decimal(q.median), .decimal(q.p90),
+                .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(q.median), .decimal(q.p90),
                 .spark(d.series { d.compliance(g, p, $0) }, label: "\(practice.title) compliance"),
             ])
         }
-        let sampled = g.kind == .manager && d.nights.count > 30
-        return Table(name: name, caption: "Practices on \(lastAsOf)" + (sampled ? " (fixes counted on the sampled nights of the trend)" : ""),
+        return Table(name: name, caption: "Practices on \(lastAsOf) (fixes and time to fix over all \(d.nights.count) night(s))",
                      columns: ["Practice", "Rating", "Compliance", "vs 7 nights", "vs 28 nights", "ok", "nudge", "warn",
                                "unknown", "na", "Unknown share", "Newly failing", "Fixes", "Median nights to fix",
                                "P90 nights to fix", "Trend"],
@@ -204,14 +236,15 @@ struct Site {
         let n = d.last
         var rows: [[Cell]] = []
         for g in groups {
-            var row: [Cell] = [label(g), .int(d.counted(g, n)), .band(d.greenRate(g, n)),
+            var row: [Cell] = [label(g), .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)),
                                .change(d.delta({ d.greenRate(g, $0) }, back: 7)), .int(d.critical(g, n)),
                                .spark(d.series { d.greenRate(g, $0) }, label: "\(groupName(g)) green rate")]
             for p in d.practices.indices { row.append(.band(d.compliance(g, p, n))) }
             rows.append(row)
         }
         let columns = ["Group", "Devices counted", "Green", "Green vs 7 nights", "Critical", "Green trend"] + d.practices.map(\.title)
-        return Table(name: name, caption: caption, columns: columns, rows: rows)
+        let ids = ["group", "devices_counted", "green", "green_vs_7_nights", "critical", "green_trend"] + d.practices.map(\.key)
+        return Table(name: name, caption: caption, columns: columns, rows: rows, ids: ids)
     }
 
     // MARK: overview
@@ -223,58 +256,144 @@ struct Site {
             return
         }
         let n = d.last
-        var body = "<p>As of <b>\(h(lastAsOf))</b> over \(d.nights.count) night(s).</p>" + kpis(c) + trendCharts(c, id: "o")
+        var body = kpis(c) + trendCharts(c, id: "o")
         let partial = d.nights.filter { $0.status == "partial" }.map(\.asOf)
         if !partial.isEmpty { body += "<p class=\"note\">Partial nights (a source failed; its devices were carried forward): \(h(partial.joined(separator: ", "))).</p>" }
-        body += "<h2>Compliance by practice</h2><div class=\"grid\">"
+        body += "<h2>Compliance by practice</h2><p class=\"note\">The small charts share one y-axis range.</p><div class=\"grid\">"
+        let all = d.practices.indices.map { p in d.series { d.compliance(c, p, $0) } }
+        let floor = Charts.percentFloor(all.flatMap { $0.compactMap { $0 } })
         for (p, practice) in d.practices.enumerated() {
-            let values = d.series { d.compliance(c, p, $0) }
+            let values = all[p]
             body += "<figure>" + Charts.line(id: "p\(p)", title: "\(practice.title) compliance",
                                              description: "Compliance per night: \(pct(values.first ?? nil)) to \(pct(values.last ?? nil)).",
                                              series: [Charts.Series(name: pct(values.last ?? nil), values: values)], marks: marks,
-                                             percent: true, width: 300, height: 140)
+                                             percent: true, width: 300, height: 140, floor: floor)
             body += "<figcaption><a href=\"practice-\(slug(practice.key)).html\">\(h(practice.title))</a> (\(h(practice.rating)))</figcaption></figure>"
         }
         body += "</div>"
         let breakdown = practiceTable(c, name: "status")
         body += "<h2>Status breakdown</h2>" + breakdown.html(page: "index")
 
-        // Where to focus.
-        let candidates = d.groups.values.filter { ($0.kind == .manager || $0.kind == .organization) && (d.counted($0, n) ?? 0) >= 5 }
-        func warn(_ g: ReportData.Group) -> Int { d.practices.indices.reduce(0) { $0 + d.statuses(g, $1, n)[2] } }
-        let mostWarn = candidates.map { ($0, warn($0)) }.filter { $0.1 > 0 }
-            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : groupName($0.0) < groupName($1.0) }.prefix(15)
-        let focus = Table(name: "focus-warn", caption: "Groups with the most warn results",
-                          columns: ["Group", "Kind", "Devices counted", "warn results", "Critical devices", "Green"],
-                          rows: mostWarn.map { [nameCell($0.0), .text($0.0.kind.rawValue), .int(d.counted($0.0, n)), .int($0.1),
-                                                .int(d.critical($0.0, n)), .band(d.greenRate($0.0, n))] })
+        // Where to focus: groups of at least `minGroupDevices` counted devices, ranked by the not-green devices they
+        // have beyond the company's own rate (so the CEO's chain, which *is* the company, scores about zero).
+        let candidates = d.groups.values.filter { ($0.kind == .manager || $0.kind == .organization) && (d.counted($0, n) ?? 0) >= minGroupDevices }
+        let companyRate = d.greenRate(c, n) ?? 0
+        let ranked = Site.focusRanking(candidates.map { g in
+            FocusCandidate(key: ReportData.key(g.kind, g.id), name: groupName(g), counted: d.counted(g, n) ?? 0, green: d.greenRate(g, n))
+        }, companyGreen: companyRate, minimum: minGroupDevices)
+        let focus = Table(name: "focus", caption: "Where to focus: groups of \(minGroupDevices) or more devices, most not-green devices beyond the company rate (\(pct(companyRate)) green) first",
+                          columns: ["Group", "Kind", "Devices counted", "Green", "Green vs 7 nights", "Not green devices", "Excess not green", "Critical devices"],
+                          rows: ranked.prefix(15).compactMap { r in
+                              guard let g = d.groups[r.key] else { return nil }
+                              let counted = d.counted(g, n) ?? 0
+                              return [nameCell(g), .text(g.kind.rawValue), .int(counted), .greenBand(d.greenRate(g, n)),
+                                      .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
+                                      .int(counted - Int(g.totals[n * 6 + 3])), .decimal(r.score), .int(d.critical(g, n))]
+                          })
+        // Week-over-week moves use the same minimum, on both nights.
         let moves = candidates.compactMap { g -> (ReportData.Group, Double)? in
-            d.delta({ d.greenRate(g, $0) }, back: 7).map { (g, $0) }
+            guard n - 7 >= 0, (d.counted(g, n - 7) ?? 0) >= minGroupDevices else { return nil }
+            return d.delta({ d.greenRate(g, $0) }, back: 7).map { (g, $0) }
         }
         func moveTable(_ name: String, _ caption: String, _ list: [(ReportData.Group, Double)]) -> Table {
             Table(name: name, caption: caption, columns: ["Group", "Kind", "Devices counted", "Green", "Change vs 7 nights"],
-                  rows: list.map { [nameCell($0.0), .text($0.0.kind.rawValue), .int(d.counted($0.0, n)), .band(d.greenRate($0.0, n)), .change($0.1)] })
+                  rows: list.map { [nameCell($0.0), .text($0.0.kind.rawValue), .int(d.counted($0.0, n)), .greenBand(d.greenRate($0.0, n)), .change($0.1)] })
         }
-        let regressions = moveTable("focus-regressions", "Biggest regressions, week over week (green rate)",
-                                    Array(moves.filter { $0.1 < 0 }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : groupName($0.0) < groupName($1.0) }.prefix(10)))
-        let improvements = moveTable("focus-improvements", "Biggest improvements, week over week (green rate)",
-                                     Array(moves.filter { $0.1 > 0 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : groupName($0.0) < groupName($1.0) }.prefix(10)))
+        let worst = moves.filter { $0.1 < 0 }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : groupName($0.0) < groupName($1.0) }
+        let best = moves.filter { $0.1 > 0 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : groupName($0.0) < groupName($1.0) }
+        let regressions = moveTable("focus-regressions", "Biggest regressions, week over week (green rate; groups of \(minGroupDevices) or more devices)",
+                                    Array(worst.prefix(10)))
+        let improvements = moveTable("focus-improvements", "Biggest improvements, week over week (green rate; groups of \(minGroupDevices) or more devices)",
+                                     Array(best.prefix(10)))
         let newly = Table(name: "newly-failing", caption: "Newly failing devices on \(lastAsOf), by practice",
                           columns: ["Practice", "Newly failing", "warn", "nudge"],
                           rows: d.practices.enumerated().map { p, practice in
                               let s = d.statuses(c, p, n)
                               return [.link(practice.title, href: "practice-\(slug(practice.key)).html"), .int(s[5]), .int(s[2]), .int(s[1])]
-                          })
+                          }.sorted { ($0[1].plain.flatMap { Int($0) } ?? 0) > ($1[1].plain.flatMap { Int($0) } ?? 0) })
         body += "<h2>Where to focus</h2>" + focus.html(page: "index") + "<div class=\"side\"><section>" + regressions.html(page: "index")
             + "</section><section>" + improvements.html(page: "index") + "</section></div>" + newly.html(page: "index")
+        body = "<p>As of <b>\(h(lastAsOf))</b> over \(d.nights.count) night(s).</p>" + weekSummary(c, worst: worst.first, best: best.first) + whatChanged() + body
         try page("index.html", title: "Device security overview", current: "index.html", body: body,
                  tables: [breakdown, focus, regressions, improvements, newly])
     }
 
+    /// The overview's opening sentences: the week in green rate, the largest group and practice moves, newly failing
+    /// devices and rule changes.
+    func weekSummary(_ c: ReportData.Group, worst: (ReportData.Group, Double)?, best: (ReportData.Group, Double)?) -> String {
+        let n = d.last, back = min(7, n)
+        var sentences: [String] = []
+        if let now = d.greenRate(c, n) {
+            if back > 0, let then = d.greenRate(c, n - back) {
+                let change = now - then
+                let verb = change > 0.0005 ? "up" : (change < -0.0005 ? "down" : "unchanged")
+                sentences.append("Green devices: \(pct(now)) on \(lastAsOf), \(verb)\(verb == "unchanged" ? "" : " \(fixed(abs(change) * 100, 1)) points") from \(pct(then)) \(back) night(s) before.")
+            } else {
+                sentences.append("Green devices: \(pct(now)) on \(lastAsOf).")
+            }
+        }
+        if back > 0 {
+            var practiceMoves: [(String, Double)] = []
+            for (p, practice) in d.practices.enumerated() {
+                if let m = d.delta({ d.compliance(c, p, $0) }, back: back) { practiceMoves.append((practice.title, m)) }
+            }
+            let down = practiceMoves.filter { $0.1 < -0.0005 }.min { $0.1 < $1.1 }
+            let up = practiceMoves.filter { $0.1 > 0.0005 }.max { $0.1 < $1.1 }
+            var parts: [String] = []
+            if let worst { parts.append("group \(groupName(worst.0)) (\(signedPoints(worst.1)) green)") }
+            if let down { parts.append("practice \(down.0) (\(signedPoints(down.1)) compliance)") }
+            if !parts.isEmpty { sentences.append("Largest regression: " + parts.joined(separator: "; ") + ".") }
+            parts = []
+            if let best { parts.append("group \(groupName(best.0)) (\(signedPoints(best.1)) green)") }
+            if let up { parts.append("practice \(up.0) (\(signedPoints(up.1)) compliance)") }
+            if !parts.isEmpty { sentences.append("Largest improvement: " + parts.joined(separator: "; ") + ".") }
+        }
+        let tonight = max(0, Int(c.totals[n * 6 + 5]))
+        var week = 0
+        let weekStart = back > 0 ? n - back + 1 : n   // just the last night when it is the only one
+        for i in weekStart...n where c.totals[i * 6] >= 0 { week += Int(c.totals[i * 6 + 5]) }
+        sentences.append("\(tonight) device(s) newly failing on \(lastAsOf)" + (back > 0 ? ", \(week) over the last \(back) night(s)." : "."))
+        let changes = d.nights[weekStart...].flatMap { night in night.ruleChanges.map { "\(night.asOf): \($0)" } }
+        sentences.append(changes.isEmpty ? "No practice rule changed this week." : "Rule changes: " + changes.joined(separator: "; ") + ".")
+        return "<p class=\"summary\">" + sentences.map(h).joined(separator: " ") + "</p>"
+    }
+
+    struct FocusCandidate {
+        var key: String, name: String, counted: Int, green: Double?
+    }
+
+    /// "Where to focus" order: groups of at least `minimum` counted devices with more not-green devices than the
+    /// company's rate predicts, most such devices first. The score (`counted × (company green − group green)`)
+    /// weighs failure rate and size: a large group slightly below average and a mid-sized group far below both rank,
+    /// a group that is the company (the CEO's chain) scores about zero, and a one-device team is never listed.
+    static func focusRanking(_ groups: [FocusCandidate], companyGreen: Double, minimum: Int) -> [(key: String, score: Double)] {
+        groups.compactMap { g -> (key: String, name: String, score: Double)? in
+            guard g.counted >= minimum, let green = g.green else { return nil }
+            let score = Double(g.counted) * (companyGreen - green)
+            return score > 0.05 ? (g.key, g.name, score) : nil
+        }
+        .sorted { $0.score != $1.score ? $0.score > $1.score : $0.name < $1.name }
+        .map { ($0.key, $0.score) }
+    }
+
     // MARK: organizations
 
+    /// Organizations worst first (lowest green rate on the last night; those without devices last), then by name.
     var organizationGroups: [ReportData.Group] {
-        d.groups.values.filter { $0.kind == .organization }.sorted { groupName($0) < groupName($1) }
+        worstFirst(d.groups.values.filter { $0.kind == .organization })
+    }
+
+    /// Groups ordered worst first: lowest green rate, then more devices, then by name; groups without a rate last.
+    func worstFirst(_ groups: [ReportData.Group]) -> [ReportData.Group] {
+        let n = d.last
+        struct Key { var group: ReportData.Group, rate: Double, counted: Int, name: String }
+        let keys: [Key] = groups.map { Key(group: $0, rate: d.greenRate($0, n) ?? 2, counted: d.counted($0, n) ?? 0, name: groupName($0)) }
+        let sorted = keys.sorted { (a: Key, b: Key) -> Bool in
+            if a.rate != b.rate { return a.rate < b.rate }
+            if a.counted != b.counted { return a.counted > b.counted }
+            return a.name < b.name
+        }
+        return sorted.map(\.group)
     }
 
     mutating func organizations() throws {
@@ -282,7 +401,7 @@ struct Site {
         let n = d.last
         var rows: [[Cell]] = []
         for g in orgs {
-            var row: [Cell] = [nameCell(g), .int(d.counted(g, n)), .band(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7))]
+            var row: [Cell] = [nameCell(g), .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7))]
             for (p, practice) in d.practices.enumerated() {
                 row.append(.trend(d.compliance(g, p, n), change: d.delta({ d.compliance(g, p, $0) }, back: 7),
                                   spark: d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)), \(practice.title)"))
@@ -290,7 +409,9 @@ struct Site {
             rows.append(row)
         }
         let columns = ["Organization", "Devices counted", "Green", "Green vs 7 nights"] + d.practices.map(\.title)
-        let table = Table(name: "organizations", caption: "Compliance by organization on \(lastAsOf)", columns: columns, rows: rows)
+        let ids = ["organization", "devices_counted", "green", "green_vs_7_nights"] + d.practices.map(\.key)
+        let table = Table(name: "organizations", caption: "Compliance by organization on \(lastAsOf), lowest green rate first",
+                          columns: columns, rows: rows, ids: ids)
         try page("organizations.html", title: "Organizations", current: "organizations.html",
                  body: "<p>Each cell: compliance, its band (printed mark and colour), the change vs 7 nights ago and the trend.</p>"
                     + "<div style=\"overflow-x:auto\">" + table.html(page: "organizations") + "</div>", tables: [table])
@@ -314,14 +435,13 @@ struct Site {
 
     mutating func managers() throws {
         let n = d.last
-        let managers = d.groups.values.filter { $0.kind == .manager }
-            .sorted { (d.counted($0, n) ?? 0) != (d.counted($1, n) ?? 0) ? (d.counted($0, n) ?? 0) > (d.counted($1, n) ?? 0) : $0.id < $1.id }
-        let index = Table(name: "managers", caption: "Managers and their whole reporting chains on \(lastAsOf)",
+        let managers = worstFirst(d.groups.values.filter { $0.kind == .manager })
+        let index = Table(name: "managers", caption: "Managers and their whole reporting chains on \(lastAsOf), lowest green rate first",
                           columns: ["Manager", "Organization", "Reports to", "Devices counted", "Green", "Green vs 7 nights", "Critical", "Green trend"],
                           rows: managers.map { g in
                               let boss = d.org[g.id]?.managerEmail
                               return [nameCell(g), .text(d.people[g.id]?.organization ?? ""), .text(boss.map { d.name(of: $0) } ?? ""),
-                                      .int(d.counted(g, n)), .band(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
+                                      .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
                                       .int(d.critical(g, n)), .spark(d.series { d.greenRate(g, $0) }, label: "\(groupName(g)) green rate")]
                           })
         var problems = ""
@@ -407,14 +527,14 @@ struct Site {
             body += "<figcaption>Solid: compliance; dashed: unknown share (missing data, counted against compliance).</figcaption>"
             body += "</figure>" + Charts.dataTable([compliance, unknown], marks: marks, percent: true)
             let q = ReportData.quantiles(c.fixes[p])
-            body += "<p>Time to fix across the company over these nights: \(c.fixes[p].count) fix(es), median \(q.median.map { fixed($0, 1) } ?? "–") nights, 90th percentile \(q.p90.map { fixed($0, 0) } ?? "–") nights.</p>"
+            body += "<p>Time to fix across the company over these nights: \(ReportData.total(c.fixes[p])) fix(es), median \(q.median.map { fixed($0, 1) } ?? "–") nights, 90th percentile \(q.p90.map { fixed($0, 0) } ?? "–") nights.</p>"
             var rows: [[Cell]] = []
             for g in [c] + orgs {
                 let s = d.statuses(g, p, n)
                 let gq = ReportData.quantiles(g.fixes[p])
                 rows.append([g.kind == .company ? .text("Whole company") : nameCell(g), .int(d.applicable(g, p, n)), .int(s[0]), .int(s[1]),
                              .int(s[2]), .int(s[3]), .band(d.compliance(g, p, n)), .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
-                             .percent(d.unknownShare(g, p, n)), .int(s[5]), .int(g.fixes[p].count), .decimal(gq.median), .decimal(gq.p90),
+                             .percent(d.unknownShare(g, p, n)), .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(gq.median), .decimal(gq.p90),
                              .spark(d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)) compliance")])
             }
             let byOrg = Table(name: "organizations", caption: "\(practice.title) by organization on \(lastAsOf)",
@@ -459,7 +579,7 @@ struct Site {
                                 rows: d.nights.indices.reversed().map { i in
                                     let night = d.nights[i]
                                     return [.text(night.asOf), .text(night.status), .int(night.devices), .int(night.carriedForward), .int(night.conflicts),
-                                            .text(marks.changed[i] ? "yes" : ""), .text(night.pruned ? "yes" : "")]
+                                            .text(night.ruleChanges.joined(separator: "; ")), .text(night.pruned ? "yes" : "")]
                                 })
         let sources = Table(name: "sources", caption: "Source failures and errors",
                             columns: ["Night", "Source", "Kind", "Status", "Records", "Errors", "Failure"],

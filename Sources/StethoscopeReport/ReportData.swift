@@ -12,6 +12,12 @@ struct ReportData {
         var carriedForward: Int
         var conflicts: Int
         var pruned: Bool
+        /// What changed in the practice rules in force since the night before ("Up-to-date OS: Mac required 15.2
+        /// (was 14.0)"); empty when nothing did (or the nights' hashes are of an older, incomparable form).
+        var ruleChanges: [String] = []
+        /// Set when the device count moved by more than the threshold since the night before: the move and the
+        /// sources whose records explain it.
+        var deviceMove: String?
     }
 
     struct Practice {
@@ -26,14 +32,14 @@ struct ReportData {
         var totals: [Int32]
         /// Per practice × night × (ok, nudge, warn, unknown, na, newly failing); allocated on first row.
         var cells: [Int32] = []
-        /// Per practice: nights from first failing to ok, for every fix in the window.
-        var fixes: [[Int]]
+        /// Per practice: fixes in the window by nights from first failing to ok (nights → fixes).
+        var fixes: [[Int: Int]]
 
         init(kind: GroupKind, id: String, nights: Int, practices: Int) {
             self.kind = kind; self.id = id
             totals = [Int32](repeating: 0, count: nights * 6)
             for n in 0..<nights { totals[n * 6] = -1 }
-            fixes = [[Int]](repeating: [], count: practices)
+            fixes = [[Int: Int]](repeating: [:], count: practices)
         }
     }
 
@@ -58,9 +64,17 @@ struct ReportData {
 
     var last: Int { nights.count - 1 }
     var marks: Charts.Marks {
-        var changed = [Bool](repeating: false, count: nights.count)
-        for i in nights.indices.dropFirst() where nights[i].hash != nights[i - 1].hash { changed[i] = true }
-        return Charts.Marks(nights: nights.map(\.asOf), partial: nights.map { $0.status == "partial" }, changed: changed)
+        Charts.Marks(nights: nights.map(\.asOf), partial: nights.map { $0.status == "partial" },
+                     changed: nights.map { !$0.ruleChanges.isEmpty }, moved: nights.map { $0.deviceMove != nil },
+                     notes: nights.map { night in
+                         var notes: [String] = []
+                         if night.status == "partial" {
+                             notes.append("partial night" + (night.carriedForward > 0 ? " (\(night.carriedForward) devices carried forward)" : ""))
+                         }
+                         if !night.ruleChanges.isEmpty { notes.append("practice definitions changed: " + night.ruleChanges.joined(separator: "; ")) }
+                         if let move = night.deviceMove { notes.append(move) }
+                         return notes
+                     })
     }
 
     static func key(_ kind: GroupKind, _ id: String) -> String { kind.rawValue + "\u{1}" + id }
@@ -88,6 +102,7 @@ struct ReportData {
             throw ReportError(description: "no night \(asOf) in the database (nights run from \(try firstNight(db)) to \(newest))")
         }
         try ensureRollups(store, nights: nights, chart: options.chart)
+        try explainNights(db, &nights, threshold: options.deviceChangeThreshold)
         let chartNight = options.chart == .night ? asOf : newest
         let people = try store.people(asOf: chartNight)
         var data = ReportData(org: OrgChart(people), chart: options.chart)
@@ -122,6 +137,97 @@ struct ReportData {
             has.reset()
             if !present { try Rollups.compute(store, asOf: night.asOf, chart: chart) }
         }
+    }
+
+    /// Fills each night's rule changes and device-count move, comparing with the night before (for the window's
+    /// first night, the newest night before the window). Reads a few rows per night: runs, practice definitions of
+    /// nights whose hash moved, and run_sources of nights whose device count moved.
+    static func explainNights(_ db: Database, _ nights: inout [Night], threshold: Double) throws {
+        guard let first = nights.first else { return }
+        let before = try db.prepare("SELECT as_of, practices_hash, devices FROM runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1")
+        before.bind(1, first.asOf)
+        var prior: (asOf: String, hash: String, devices: Int)?
+        if try before.step() { prior = (before.string(0) ?? "", before.string(1) ?? "", before.int(2)) }
+        let defs = try db.prepare("SELECT practice, title, fingerprint FROM practice_definitions WHERE as_of = ?1 ORDER BY position")
+        func definitions(_ asOf: String) throws -> [RuleText] {
+            defs.bind(1, asOf)
+            defer { defs.reset() }
+            var out: [RuleText] = []
+            while try defs.step() { out.append(RuleText(key: defs.string(0) ?? "", title: defs.string(1) ?? "", fingerprint: defs.string(2) ?? "")) }
+            return out
+        }
+        let sources = try db.prepare("SELECT source, status, records FROM run_sources WHERE as_of = ?1 ORDER BY source")
+        func records(_ asOf: String) throws -> [String: (status: String, records: Int)] {
+            sources.bind(1, asOf)
+            defer { sources.reset() }
+            var out: [String: (status: String, records: Int)] = [:]
+            while try sources.step() { out[sources.string(0) ?? ""] = (sources.string(1) ?? "", sources.int(2)) }
+            return out
+        }
+        let version = PracticeSet.hashVersion
+        for i in nights.indices {
+            let prev: (asOf: String, hash: String, devices: Int)? = i > 0 ? (nights[i - 1].asOf, nights[i - 1].hash, nights[i - 1].devices) : prior
+            guard let prev else { continue }
+            let night = nights[i]
+            if night.hash != prev.hash, night.hash.hasPrefix(version), prev.hash.hasPrefix(version) {
+                nights[i].ruleChanges = ruleChanges(before: try definitions(prev.asOf), after: try definitions(night.asOf))
+            }
+            if prev.devices > 0, abs(Double(night.devices - prev.devices)) > threshold * Double(prev.devices) {
+                let then = try records(prev.asOf), now = try records(night.asOf)
+                var moved: [(change: Int, text: String)] = []
+                for name in Set(then.keys).union(now.keys) {
+                    let a = then[name], b = now[name]
+                    let change = (b?.records ?? 0) - (a?.records ?? 0)
+                    guard change != 0 || a?.status != b?.status else { continue }
+                    var text = "\(name) \(a.map { String($0.records) } ?? "absent") → \(b.map { String($0.records) } ?? "absent") records"
+                    if let b, b.status != "ok" { text += " (\(b.status))" }
+                    moved.append((abs(change), text))
+                }
+                moved.sort { $0.change != $1.change ? $0.change > $1.change : $0.text < $1.text }
+                let share = Double(night.devices - prev.devices) / Double(prev.devices)
+                var text = "devices \(prev.devices) → \(night.devices) (\(share >= 0 ? "+" : "")\(fixed(share * 100, 1))%)"
+                text += moved.isEmpty ? ": no source's record count moved (ownership, merging or staleness did)"
+                    : ": " + moved.prefix(4).map(\.text).joined(separator: ", ")
+                nights[i].deviceMove = text
+            }
+        }
+    }
+
+    /// One practice's rule in force on a night, as stored (`PracticeDefinition.fingerprint(asOf:)`).
+    struct RuleText {
+        var key: String, title: String, fingerprint: String
+    }
+
+    /// What changed between two nights' rules, one line per practice: "Up-to-date OS: Mac required 15.2 (was 14.0)".
+    static func ruleChanges(before: [RuleText], after: [RuleText]) -> [String] {
+        func fields(_ text: String) -> [(label: String, value: String)] {
+            text.split(separator: "\n").map { line in
+                guard let colon = line.range(of: ": ") else { return (String(line), "") }
+                return (String(line[..<colon.lowerBound]), String(line[colon.upperBound...]))
+            }
+        }
+        var old: [String: RuleText] = [:]
+        for r in before { old[r.key] = r }
+        var out: [String] = []
+        for rule in after {
+            guard let was = old.removeValue(forKey: rule.key) else { out.append("\(rule.title): added"); continue }
+            guard was.fingerprint != rule.fingerprint else { continue }
+            let a = fields(was.fingerprint), b = fields(rule.fingerprint)
+            var oldValue: [String: String] = [:]
+            for f in a { oldValue[f.label] = f.value }
+            var parts: [String] = []
+            for f in b {
+                if let v = oldValue.removeValue(forKey: f.label) {
+                    if v != f.value { parts.append("\(f.label) \(f.value) (was \(v))") }
+                } else {
+                    parts.append("\(f.label) \(f.value) (new)")
+                }
+            }
+            for f in a where oldValue[f.label] != nil { parts.append("\(f.label) \(f.value) no longer set") }
+            out.append("\(rule.title): " + (parts.isEmpty ? "definition changed" : parts.joined(separator: ", ")))
+        }
+        for r in before where old[r.key] != nil { out.append("\(r.title): removed") }
+        return out
     }
 
     mutating func loadPractices(_ db: Database, asOf: String) throws {
@@ -165,7 +271,7 @@ struct ReportData {
         let sampled = Set(Charts.sampleIndices(N)).union([max(0, last - 7), max(0, last - 28)])
         let r = try db.prepare("""
             SELECT group_kind, group_id, instr(?5, ',' || practice || ','), ok, nudge, warn, unknown, na,
-                   newly_failing, fix_nights
+                   newly_failing
             FROM rollup_practices WHERE chart = ?1 AND as_of = ?2
               AND group_kind IN ('company', 'organization', ?3, ?4)
             """)
@@ -186,12 +292,19 @@ struct ReportData {
                 if group.cells.isEmpty { group.cells = [Int32](repeating: 0, count: P * N * 6) }
                 let base = (p * N + n) * 6
                 for f in 0..<6 { group.cells[base + f] = Int32(r.int(3 + f)) }
-                // Fix times are summed over the window: complete for company and organizations, over the sampled
-                // nights for managers (their pages say so).
-                if let fixes = r.string(9), !fixes.isEmpty {
-                    for v in fixes.split(separator: " ") { if let i = Int(v) { group.fixes[p].append(i) } }
-                }
             }
+        }
+        // Fixes and time to fix over every night of the window, for every group (so a manager page and the overview
+        // agree): only the rows that hold fixes, found through their partial index (migration 0010).
+        let f = try db.prepare("""
+            SELECT group_kind, group_id, instr(?4, ',' || practice || ','), fix_nights FROM rollup_practices
+            WHERE chart = ?1 AND as_of BETWEEN ?2 AND ?3 AND fixed > 0
+            """)
+        f.bind(1, chart.rawValue); f.bind(2, first); f.bind(3, lastAsOf); f.bind(4, list)
+        while try f.step() {
+            guard let p = practiceAt[f.int(2)], let group = groups[(f.string(0) ?? "") + "\u{1}" + (f.string(1) ?? "")],
+                  let fixes = f.string(3) else { continue }
+            Rollups.readFixNights(fixes, into: &group.fixes[p])
         }
     }
 
@@ -282,6 +395,27 @@ struct ReportData {
     }
 
     func series(_ f: (Int) -> Double?) -> [Double?] { nights.indices.map(f) }
+
+    /// Fixes in a histogram.
+    static func total(_ h: [Int: Int]) -> Int { h.values.reduce(0, +) }
+
+    /// Median and 90th percentile (nearest rank) of fix times given as a histogram (nights → fixes).
+    static func quantiles(_ h: [Int: Int]) -> (median: Double?, p90: Double?) {
+        let count = total(h)
+        guard count > 0 else { return (nil, nil) }
+        let keys = h.keys.sorted()
+        /// The value at 0-based rank `r`.
+        func at(_ r: Int) -> Int {
+            var seen = 0
+            for k in keys {
+                seen += h[k]!
+                if r < seen { return k }
+            }
+            return keys.last!
+        }
+        let median: Double = count % 2 == 1 ? Double(at(count / 2)) : Double(at(count / 2 - 1) + at(count / 2)) / 2
+        return (median, Double(at(max(0, Int((0.9 * Double(count)).rounded(.up)) - 1))))
+    }
 
     /// Median and 90th percentile (nearest rank) of fix times.
     static func quantiles(_ values: [Int]) -> (median: Double?, p90: Double?) {

@@ -103,6 +103,26 @@ public enum Rollups {
         return nights
     }
 
+    /// `fix_nights` text: nights from first failing to ok, ascending, one token per distinct value — "3" for one
+    /// fix of 3 nights, "3*40" for forty — so its size (and the report's reading of it) is bounded by the distinct
+    /// durations, not by the devices fixed. Older rows hold one plain token per fix; both read the same.
+    static func fixNightsText(_ list: [Int]) -> String {
+        var counts: [Int: Int] = [:]
+        for v in list { counts[v, default: 0] += 1 }
+        return counts.keys.sorted().map { counts[$0]! == 1 ? String($0) : "\($0)*\(counts[$0]!)" }.joined(separator: " ")
+    }
+
+    /// Reads `fix_nights` text into a histogram (nights → fixes), adding to `into`.
+    static func readFixNights(_ text: String, into counts: inout [Int: Int]) {
+        for token in text.split(separator: " ") {
+            if let star = token.firstIndex(of: "*") {
+                if let v = Int(token[..<star]), let c = Int(token[token.index(after: star)...]) { counts[v, default: 0] += c }
+            } else if let v = Int(token) {
+                counts[v, default: 0] += 1
+            }
+        }
+    }
+
     static func latestNight(_ db: Database) throws -> String? {
         let q = try db.prepare("SELECT MAX(as_of) FROM runs")
         return try q.step() ? q.string(0) : nil
@@ -173,7 +193,7 @@ struct RollupPass {
         addGroup(.organization, "")
         for email in org.order {
             guard let p = org[email] else { continue }
-            addGroup(.organization, p.organization ?? "")
+            for path in Self.organizationPath(p.organization ?? "") { addGroup(.organization, path) }
             if let m = p.managerEmail, org[m] != nil { managers.insert(m) }
         }
         for m in org.order where managers.contains(m) {
@@ -185,6 +205,20 @@ struct RollupPass {
         people = devices
         newly = [Int32](repeating: 0, count: cells)
         totals = [Int32](repeating: 0, count: groups.count * Self.totalFields)
+    }
+
+    /// The organization groups a person's organization counts in: an org path ("/Engineering/Platform", as
+    /// Google's orgUnitPath gives it: it starts with "/") counts in itself and every ancestor ("/Engineering"), so a
+    /// parent organization counts its sub-organizations; any other name ("Engineering", "R&D / Ops") is flat.
+    static func organizationPath(_ organization: String) -> [String] {
+        guard organization.hasPrefix("/"), organization.count > 1 else { return [organization] }
+        var out: [String] = []
+        var prefix = ""
+        for part in organization.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + part
+            out.append(prefix)
+        }
+        return out.isEmpty ? [organization] : out
     }
 
     private mutating func addGroup(_ kind: GroupKind, _ id: String) {
@@ -220,7 +254,8 @@ struct RollupPass {
         if let known = memberships[owner] { return known }
         var out = [0]
         let person = org[owner]
-        out.append(group(.organization, person?.organization ?? "") ?? 1)
+        let groups = Self.organizationPath(person?.organization ?? "").compactMap { group(.organization, $0) }
+        out += groups.isEmpty ? [1] : groups
         if person != nil {
             if managers.contains(owner), let g = group(.manager, owner) { out.append(g) }
             let chain = org.chain(of: owner).filter { org[$0] != nil }
@@ -437,7 +472,7 @@ struct RollupPass {
                 }
                 r.bind(16, Int(newly[gi * P + p]))
                 r.bind(17, list.count)
-                r.bind(18, list.sorted().map(String.init).joined(separator: " "))
+                r.bind(18, Rollups.fixNightsText(list))
                 try r.run()
             }
         }

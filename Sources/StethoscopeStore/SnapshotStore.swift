@@ -179,7 +179,7 @@ private struct NightHeaderWriter {
         run.bind(2, time: night.startedAt)
         run.bind(3, time: night.finishedAt)
         run.bind(4, night.status.rawValue)
-        run.bind(5, night.practices.hash)
+        run.bind(5, night.practices.hash(asOf: night.asOf))
         run.bind(6, night.people.count)
         run.bind(7, night.sourceRecords)
         run.bind(8, night.conflicts.count)
@@ -234,7 +234,7 @@ private struct NightHeaderWriter {
             insert.bind(9, p.onFail.rawValue)
             insert.bind(10, p.onMissing.rawValue)
             insert.bind(11, p.check.kind)
-            insert.bind(12, p.fingerprint)
+            insert.bind(12, p.fingerprint(asOf: night.asOf))
             try insert.run()
         }
     }

@@ -88,10 +88,12 @@ enum Fixture {
 
     /// Writes the nights (the partial one fails `mdm`, whose devices are carried forward) and rolls each up.
     @discardableResult
-    static func store(_ dir: TempDir, nights count: Int = nights.count, rollups: Bool = true) throws -> SnapshotStore {
+    static func store(_ dir: TempDir, nights count: Int = nights.count, rollups: Bool = true,
+                      practices practicesOf: (Int) -> PracticeSet = practices(night:),
+                      people peopleOf: (Int) -> [Person] = people(night:)) throws -> SnapshotStore {
         let store = try SnapshotStore(path: dir.db)
         for n in 0..<count {
-            let asOf = nights[n]
+            let asOf = n < nights.count ? nights[n] : AsOfDate.adding(n, to: nights[0])!
             let partial = asOf == partialNight
             var figures: [String: SourceFigures] = [:]
             for name in ["jamf", "mdm"] {
@@ -102,7 +104,7 @@ enum Fixture {
             }
             let record = NightRecord(
                 asOf: asOf, startedAt: t0, finishedAt: t0.addingTimeInterval(60), status: partial ? .partial : .complete,
-                figures: figures, people: people(night: n), practices: practices(night: n),
+                figures: figures, people: peopleOf(n), practices: practicesOf(n),
                 conflicts: n == count - 1 ? [MergeConflict(shared: Identifier(.mac, "AA:BB:CC:00:00:01"),
                                                            conflicting: [Identifier(.serial, "S1"), Identifier(.serial, "S2")],
                                                            records: ["jamf/1", "jamf/2"])] : [],

@@ -30,7 +30,7 @@ import Testing
         #expect(summary.devices == 3 && summary.carriedForward == 0 && summary.practiceRows == 8 && summary.seconds > 0)
         let db = store.database
         #expect(try db.rows("SELECT started_at, finished_at, status, practices_hash, people, devices, carried_forward, source_records, merge_conflicts FROM runs")
-                == [["2026-12-01T06:00:00Z", "2026-12-01T06:01:35Z", "complete", PracticeSet.defaults.hash, "3", "3", "0", "30", "1"]])
+                == [["2026-12-01T06:00:00Z", "2026-12-01T06:01:35Z", "complete", PracticeSet.defaults.hash(asOf: "2026-12-01"), "3", "3", "0", "30", "1"]])
         #expect(try db.rows("SELECT source, kind, plugin, status, records, errors, failure, rejected_reasons FROM run_sources ORDER BY source") == [
             ["directory", "directory", "csv", "ok", "0", "{}", nil, "[]"],
             ["intune", "device", "intune", "ok", "10", "{}", nil, "[]"],
@@ -40,7 +40,7 @@ import Testing
         let practices = try db.rows("SELECT practice, position, rating, platforms, on_fail, check_kind, fingerprint FROM practice_definitions ORDER BY position")
         #expect(practices.map { $0[0] ?? "" } == PracticeSet.defaults.enabled.map(\.key))
         #expect(!practices.contains { $0[0] == "sentinelone" })   // disabled
-        #expect(practices[1] == ["os_version", "1", "high", "Android,ChromeOS,Mac,Windows,iOS", "warn", "os_version", PracticeSet.defaults["os_version"]!.fingerprint])
+        #expect(practices[1] == ["os_version", "1", "high", "Android,ChromeOS,Mac,Windows,iOS", "warn", "os_version", PracticeSet.defaults["os_version"]!.fingerprint(asOf: "2026-12-01")])
         #expect(practices.first { $0[0] == "carbon_black" }?[5] == "software")
         #expect(try db.rows("SELECT email, manager_email, organization, title, location, active FROM people ORDER BY email") == [
             ["ada@example.com", "grace@example.com", "Engineering", nil, nil, "1"],

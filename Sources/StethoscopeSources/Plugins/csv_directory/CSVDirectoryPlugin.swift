@@ -18,6 +18,12 @@ struct CSVDirectory: DirectorySource {
     let inactive: Set<String>
     /// `allow_empty`: a file with a header only (or no valid row) is a valid, empty directory.
     let allowEmpty: Bool
+    /// `organization_separator`: the organization column holds a path ("Engineering > Platform" with ">"), written
+    /// as an org path ("/Engineering/Platform") so the report rolls it up into every ancestor.
+    let separator: String?
+    /// `organization_parent_field`: a column naming each row's organization's parent organization; paths are built
+    /// across rows ("/Engineering/Platform" when Platform's parent is Engineering, which has none).
+    let parentColumn: String?
     static let defaults = ["email": "email", "name": "name", "manager": "manager_email", "title": "title",
                            "location": "location", "active": "active"]
 
@@ -35,9 +41,28 @@ struct CSVDirectory: DirectorySource {
         // The organization is the column the config names (department, cost center, org unit, any other).
         columns["organization"] = try s.string("organization_field", default: "department")
         self.columns = columns
+        separator = try s.optionalString("organization_separator")
+        if separator?.isEmpty == true { throw s.error("organization_separator", "must not be empty") }
+        parentColumn = try s.optionalString("organization_parent_field")
         inactive = Set((try s.stringList("inactive_values") ?? ["false", "no", "0", "inactive", "terminated", "suspended", "disabled", "leaver"])
             .map { $0.lowercased() })
         try s.finish()
+    }
+
+    /// "Engineering > Platform" (separator ">") → "/Engineering/Platform"; parts are trimmed, empty ones dropped,
+    /// and a "/" inside a part becomes "-" so it cannot add a level.
+    static func path(_ value: String, separator: String) -> String {
+        let parts = value.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "/", with: "-") }
+            .filter { !$0.isEmpty }
+        return parts.isEmpty ? value : "/" + parts.joined(separator: "/")
+    }
+
+    /// An organization's path through its parents ("/Engineering/Platform"); a cycle is cut where it closes.
+    static func path(_ org: String, parents: [String: String]) -> String {
+        var chain = [org]
+        var seen: Set<String> = [org]
+        while let up = parents[chain[chain.count - 1]], seen.insert(up).inserted { chain.append(up) }
+        return "/" + chain.reversed().map { $0.replacingOccurrences(of: "/", with: "-") }.joined(separator: "/")
     }
 
     /// Reads the file and checks its email and organization columns, as a pull would.
@@ -81,6 +106,18 @@ struct CSVDirectory: DirectorySource {
             let why = table.rows.isEmpty ? "has a header but no rows"
                 : "has no valid rows (\(table.rows.count) rejected; first: \(context.figures.snapshot().rejectedReasons.first ?? "?"))"
             throw SourceError(name, "\(file.lastPathComponent) \(why) (set allow_empty: true if an empty directory is expected)")
+        }
+        if let separator {
+            for i in people.indices { people[i].organization = people[i].organization.map { Self.path($0, separator: separator) } }
+        } else if let parentColumn {
+            guard let column = table.column(parentColumn) else {
+                throw SourceError(name, "\(file.lastPathComponent) has no organization parent column '\(parentColumn)'")
+            }
+            var parent: [String: String] = [:]
+            for row in table.rows {
+                if let org = row.value(index["organization"] ?? nil), let up = row.value(column), up != org { parent[org] = up }
+            }
+            for i in people.indices { people[i].organization = people[i].organization.map { Self.path($0, parents: parent) } }
         }
         context.figures.page(records: people.count)
         _ = DirectoryAudit.report(raw: raw, people: people, context)

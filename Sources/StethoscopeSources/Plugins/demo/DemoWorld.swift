@@ -357,7 +357,8 @@ struct PeopleBuilder {
         return lo
     }
 
-    /// Departments are the VPs' subtrees; a large one (over 20% of the company) is split by its level-2 teams.
+    /// Departments are the VPs' subtrees ("/Sales"); a large one (over 20% of the company) is split by its level-2
+    /// teams ("/Engineering/Platform", an org path: the department counts its teams).
     private mutating func assignOrganizations() {
         let vps = persons.indices.filter { persons[$0].level == 1 }
         var size = [Int](repeating: 0, count: PeopleBuilder.departments.count)
@@ -372,10 +373,10 @@ struct PeopleBuilder {
         var deptOrg: [Int: Int] = [:]
         for (d, _) in vps.enumerated() {
             deptOrg[d] = organizations.count
-            organizations.append(PeopleBuilder.departments[d])
+            organizations.append("/" + PeopleBuilder.departments[d])
         }
         let executive = organizations.count
-        organizations.append("Office of the CEO")
+        organizations.append("/Office of the CEO")
         var teamOrdinal: [Int: Int] = [:]
         for i in persons.indices {
             let d = department[i]
@@ -388,7 +389,8 @@ struct PeopleBuilder {
                     let n = teamOrdinal[d, default: 0]
                     teamOrdinal[d] = n + 1
                     let teams = PeopleBuilder.teams[min(d, PeopleBuilder.teams.count - 1)]
-                    let name = PeopleBuilder.departments[d] + " - " + teams[n % teams.count]
+                    // Org paths, as Google's orgUnitPath gives them: the report rolls a team up into its department.
+                    let name = "/" + PeopleBuilder.departments[d] + "/" + teams[n % teams.count]
                         + (n >= teams.count ? " " + String(n / teams.count + 1) : "")
                     org = organizations.count
                     organizations.append(name)
