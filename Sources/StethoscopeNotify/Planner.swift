@@ -216,7 +216,7 @@ public struct Planner: Sendable {
             let os = [d.osName, d.osVersion].compactMap { $0 }.joined(separator: " ")
             summaries.append(DeviceSummary(
                 id: d.id, key: d.key, name: d.name ?? d.model ?? d.key, model: d.model, platform: d.platform, os: os.isEmpty ? nil : os,
-                lastSeen: d.lastSync, sources: d.sources, stale: d.stale, green: d.green && failing.isEmpty, failing: failing))
+                lastSeen: d.lastSync, sources: d.sources.replacingOccurrences(of: ",", with: ", "), stale: d.stale, green: d.green && failing.isEmpty, failing: failing))
         }
         let needs = Set(all.keys.compactMap { Int($0.split(separator: ":").first ?? "") })
         summaries.sort { a, b in

@@ -92,6 +92,10 @@ func parseWithPython(_ dir: URL) throws -> [String: ParsedMail] {
         #expect(mine.text.contains("<script>alert(1)</script> & Zoë's Mac"))
         #expect(mine.html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Zoë&#39;s Mac"))
         #expect(mine.text.contains("Hello Zoë"))
+        // The sources that saw a device read as a list ("by fleet, jamf"), not as the stored "fleet,jamf".
+        let seenBy = try #require(mine.text.split(separator: "\n").first { $0.contains("Last seen") })
+        let by = String(seenBy[seenBy.range(of: " by ")!.upperBound...])
+        #expect(!by.replacingOccurrences(of: ", ", with: "").contains(","), "\(seenBy)")
         // The dry run's preview lists every message and links its HTML part and .eml file.
         let index = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(index.contains("<main"))
