@@ -54,15 +54,10 @@ public enum Commands {
         let now = min(Date(), endOfDay)
         let databaseFile = database ?? nightly.config.database
         let lock: DatabaseLock
-        do {
-            lock = try DatabaseLock.acquire(database: databaseFile, waitSeconds: lockWait ?? nightly.config.safety.lockWaitSeconds,
-                                            purpose: "run \(date)")
-        } catch let held as DatabaseLock.Held {
-            logger.error("database is locked; nothing written", metadata: ["as_of": "\(date)", "error": "\(held)"])
-            return .lockHeld
-        } catch {
-            logger.error("run failed", metadata: ["as_of": "\(date)", "error": "\(error)"])
-            return .failed
+        switch lockDatabase(databaseFile, waitSeconds: lockWait ?? nightly.config.safety.lockWaitSeconds, purpose: "run \(date)",
+                            command: "run", nothing: "written", failure: .failed, metadata: ["as_of": "\(date)"]) {
+        case .success(let held): lock = held
+        case .failure(let code): return code
         }
         defer { withExtendedLifetime(lock) {} }
         do {

@@ -31,15 +31,10 @@ extension Commands {
         let exporter = NightExporter(config: es, logger: logger)
         let databaseFile = database ?? config.database
         let lock: DatabaseLock
-        do {
-            lock = try DatabaseLock.acquire(database: databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds,
-                                            purpose: "export")
-        } catch let held as DatabaseLock.Held {
-            logger.error("database is locked; nothing exported", metadata: ["error": "\(held)"])
-            return .lockHeld
-        } catch {
-            logger.error("export failed", metadata: ["error": "\(error)"])
-            return .exportFailed
+        switch lockDatabase(databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds, purpose: "export",
+                            command: "export", nothing: "exported", failure: .exportFailed) {
+        case .success(let held): lock = held
+        case .failure(let code): return code
         }
         defer { withExtendedLifetime(lock) {} }
         do {

@@ -36,15 +36,10 @@ extension Commands {
         }
         let databaseFile = database ?? config.database
         let lock: DatabaseLock
-        do {
-            lock = try DatabaseLock.acquire(database: databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds,
-                                            purpose: "notify")
-        } catch let held as DatabaseLock.Held {
-            logger.error("database is locked; nothing sent", metadata: ["error": "\(held)"])
-            return .lockHeld
-        } catch {
-            logger.error("notify failed", metadata: ["error": "\(error)"])
-            return .notifyFailed
+        switch lockDatabase(databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds, purpose: "notify",
+                            command: "notify", nothing: "sent", failure: .notifyFailed) {
+        case .success(let held): lock = held
+        case .failure(let code): return code
         }
         defer { withExtendedLifetime(lock) {} }
         do {

@@ -84,15 +84,13 @@ extension Commands {
         let databaseFile = database ?? config.database
         var lock: DatabaseLock?
         // A missing database is reported by `existingStore` below (no lock file is made where a path was mistyped).
-        if FileManager.default.fileExists(atPath: databaseFile.path) { do {
-            lock = try DatabaseLock.acquire(database: databaseFile, waitSeconds: config.safety.lockWaitSeconds, purpose: "rollup")
-        } catch let held as DatabaseLock.Held {
-            logger.error("database is locked; nothing rebuilt", metadata: ["error": "\(held)"])
-            return .lockHeld
-        } catch {
-            logger.error("rollup failed", metadata: ["error": "\(error)"])
-            return .failed
-        } }
+        if FileManager.default.fileExists(atPath: databaseFile.path) {
+            switch lockDatabase(databaseFile, waitSeconds: config.safety.lockWaitSeconds, purpose: "rollup",
+                                command: "rollup", nothing: "rebuilt", failure: .failed) {
+            case .success(let held): lock = held
+            case .failure(let code): return code
+            }
+        }
         defer { withExtendedLifetime(lock) {} }
         do {
             let store = try existingStore(databaseFile)
