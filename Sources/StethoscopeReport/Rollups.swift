@@ -63,7 +63,7 @@ public enum Rollups {
         return try nights.map { try compute(store, asOf: $0, chart: chart) }
     }
 
-    /// The night retention counts back from: the newest *complete* night on or before `today` (DESIGN.md, "Safety
+    /// The night retention counts back from: the newest *complete* night on or before `today` (docs/DESIGN.md, "Safety
     /// rules"), so a night dated in the future (a typo, a clock that jumped) or a partial night never moves the cut.
     public static func retentionReference(_ store: SnapshotStore, today: String) throws -> String? {
         let q = try store.database.prepare("SELECT MAX(as_of) FROM runs WHERE status = 'complete' AND as_of <= ?1")
