@@ -112,6 +112,27 @@ import Testing
         #expect(missing.isEmpty, "names in the docs that the code does not declare:\n\(missing.joined(separator: "\n"))")
     }
 
+    /// Comments cite docs/DESIGN.md by section (`(docs/DESIGN.md, "Safety rules")`): each cited section is a
+    /// heading there (a citation may shorten it to its first words).
+    @Test func citedDesignSectionsExist() throws {
+        let headings = try Self.text("docs/DESIGN.md").split(separator: "\n").filter { $0.hasPrefix("## ") }
+            .map { String($0.dropFirst(3)) }
+        var cited: [String] = []
+        for folder in ["Sources", "Tests", "Schemas"] {
+            let walker = FileManager.default.enumerator(atPath: Self.root.appendingPathComponent(folder).path)
+            while let path = walker?.nextObject() as? String {
+                guard [".swift", ".sql", ".md", ".py"].contains(where: { path.hasSuffix($0) }) else { continue }
+                let text = try Self.text("\(folder)/\(path)")
+                cited += Self.matches("DESIGN\\.md, \"([^\"\\n]+)\"", in: text).map { "\(folder)/\(path): \($0)" }
+            }
+        }
+        #expect(!cited.isEmpty)
+        for citation in cited {
+            let section = String(citation.split(separator: ":", maxSplits: 1)[1].dropFirst())
+            #expect(headings.contains { $0.hasPrefix(section) }, "\(citation) names no section of docs/DESIGN.md")
+        }
+    }
+
     /// "Every target's one job is named in ARCHITECTURE.md" (issue 19): each target of Package.swift appears
     /// in a row of its targets table.
     @Test func everyTargetHasItsJob() throws {
