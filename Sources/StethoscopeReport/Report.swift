@@ -180,7 +180,7 @@ struct Site {
             return "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><p class=\"note\">No practice rule changed and no night's device count moved by more than \(fixed(deviceThreshold * 100, 0))% in these nights.</p></section>"
         }
         var s = "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><ul>" + items.prefix(limit).joined() + "</ul>"
-        if items.count > limit { s += "<details><summary>\(items.count - limit) earlier</summary><ul>" + items.dropFirst(limit).joined() + "</ul></details>" }
+        if items.count > limit { s += Page.fold("\(items.count - limit) earlier") + "<ul>" + items.dropFirst(limit).joined() + "</ul>" }
         return s + "</section>"
     }
 
