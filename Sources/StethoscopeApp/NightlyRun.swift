@@ -137,8 +137,9 @@ public struct NightlyRun: Sendable {
                 throw RerunRefused(asOf: asOf, stored: stored, found: written.devices, share: share)
             }
             writeStage.end(log, metadata: ["written": "\(written.devices)"])
-            rollupStage = StageProgress("rollup")
-            rollupSeconds = try Rollups.compute(store, asOf: asOf).seconds
+            let stage = StageProgress("rollup", total: written.devices)
+            rollupStage = stage
+            rollupSeconds = try Rollups.compute(store, asOf: asOf) { stage.update(done: $0, total: nil) }.seconds
         }
         let tWrite = Date()
         outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge) - rollupSeconds))
