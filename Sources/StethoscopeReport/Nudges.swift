@@ -172,9 +172,9 @@ extension Site {
             + "practices named in people's first message of a failing streak, against the same selection's hold-out group "
             + "(never messaged; recorded on the nights they would have been). Fixed within k nights: the practice was ok on a "
             + "later night at most k nights after the first message, among items observed for at least k nights. "
-            + "Difference: nudged − held out, with a 95% interval (normal approximation). By practice and by organization "
-            + "(the person's on the night of the first message), a row compares its groups only when each has at least "
-            + "\(NudgeStats.minimumGroup) items observed that long; smaller ones say “too few”.</p>"
+            + "Difference: nudged − held out, with a 95% interval (normal approximation), shown only when each group has at "
+            + "least \(NudgeStats.minimumGroup) items observed that long (otherwise “too few”). The breakdowns by practice and "
+            + "by organization (the person's on the night of the first message) compare the two groups on each row.</p>"
         var tables: [Table] = []
         if stats.groups.isEmpty {
             body += "<p class=\"note\">No messages recorded yet (`stethoscope notify` writes the ledger; dry runs record nothing).</p>"
@@ -188,7 +188,7 @@ extension Site {
                                + [.decimal(g.median)])
             }
             for k in NudgeStats.windows {
-                let d = NudgeStats.difference(pair.nudged, pair.heldOut, k)
+                let d = NudgeStats.enough(pair, k) ? NudgeStats.difference(pair.nudged, pair.heldOut, k) : nil
                 effect.append([.text(selection), .int(k), .int(pair.nudged.within[k]?.eligible), .int(pair.heldOut.within[k]?.eligible),
                                .percent(pair.nudged.rate(k)), .percent(pair.heldOut.rate(k)),
                                .change(d?.diff), .change(d?.low), .change(d?.high),
@@ -219,9 +219,8 @@ extension Site {
             return rows
         }
         let windowColumns = NudgeStats.windows.map { "fixed ≤ \($0) night\($0 == 1 ? "" : "s")" }
-        let comparisonColumns = ["nudged items", "held-out items", "nudged fixed ≤ 7 nights", "held out fixed ≤ 7 nights",
-                                 "difference ≤ 7 nights", "95% low ≤ 7 nights", "95% high ≤ 7 nights",
-                                 "nudged fixed ≤ 14 nights", "held out fixed ≤ 14 nights", "difference ≤ 14 nights", "note"]
+        let comparisonColumns = ["nudged items", "held-out items", "nudged ≤ 7 nights", "held out ≤ 7 nights", "difference ≤ 7",
+                                 "95% low", "95% high", "nudged ≤ 14 nights", "held out ≤ 14 nights", "difference ≤ 14", "note"]
         tables.append(Table(name: "nudges", caption: "Fixes after the first message, nudged and held out",
                             columns: ["selection", "group", "items"] + windowColumns + ["median nights to fix"], rows: summary))
         tables.append(Table(name: "effect", caption: "Difference in fix rate (nudged − held out) with 95% interval",
