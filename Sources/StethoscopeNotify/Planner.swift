@@ -117,7 +117,12 @@ public struct Planner: Sendable {
         let campaigns = config.campaigns.filter { $0.isActive(on: asOf) }
         let chains = Dictionary(uniqueKeysWithValues: Set(campaigns.flatMap(\.managers)).map { ($0, night.chain(of: $0)) })
         plan.quiet = NotifyConfig.weekday(of: asOf).map { config.cadence.quietWeekdays.contains($0) } ?? false
-        var dueMessages: [PersonMessage] = []
+        // Who is due, and why; the messages themselves are built only for those the per-run cap lets through.
+        struct Due {
+            var person: NightData.PersonRow, devices: [NightData.DeviceRow]
+            var included: [(name: String, items: [String: Int])], all: [String: Int], reminder: Int, maxNights: Int
+        }
+        var dueMessages: [Due] = []
 
         for (email, devices) in night.devicesByOwner.sorted(by: { $0.key < $1.key }) {
             guard let person = night.people[email], person.active, !config.exclude.contains(email),
@@ -181,15 +186,18 @@ public struct Planner: Sendable {
             var all: [String: Int] = [:]
             for s in included { all.merge(s.items) { max($0, $1) } }
             guard let reminder = due(items: all, since: streakStart(all), history: history[email] ?? [], asOf: asOf) else { continue }
-            dueMessages.append(message(person: person, devices: devices, night: night, included: included, all: all, reminder: reminder,
-                               campaigns: campaigns))
+            dueMessages.append(Due(person: person, devices: devices, included: included, all: all, reminder: reminder,
+                                   maxNights: all.values.max() ?? 1))
         }
         if plan.quiet {
             // Nobody is nudged tonight, so nobody is held out either: both groups start on the same night.
             plan.holdouts = []
         } else {
-            dueMessages.sort { ($0.maxNights, $1.person) > ($1.maxNights, $0.person) }
-            plan.people = Array(dueMessages.prefix(config.cadence.maxPerRun))
+            dueMessages.sort { ($0.maxNights, $1.person.email) > ($1.maxNights, $0.person.email) }
+            plan.people = dueMessages.prefix(config.cadence.maxPerRun).map {
+                message(person: $0.person, devices: $0.devices, night: night, included: $0.included, all: $0.all,
+                        reminder: $0.reminder, campaigns: campaigns)
+            }
             plan.deferredByCap = dueMessages.count - plan.people.count
         }
         return plan
