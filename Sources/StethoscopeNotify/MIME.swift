@@ -102,7 +102,8 @@ public enum MIME {
 
     /// Control characters (CR, LF, tab …) never reach a header: a name with a newline must not add a header.
     static func clean(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
     /// Text for an unstructured header: as it is when plain ASCII, else RFC 2047 encoded words.

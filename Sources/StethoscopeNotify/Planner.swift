@@ -86,7 +86,7 @@ public struct Planner: Sendable {
     /// both, so a person stays in (or out of) a group night after night.
     public static func isHeldOut(_ email: String, selection: String, share: Double) -> Bool {
         guard share > 0 else { return false }
-        return Double(stableHash(email.lowercased() + "\n" + selection) >> 11) / Double(1 << 53) < share
+        return Double(stableHash(NightData.lower(email) + "\n" + selection) >> 11) / Double(1 << 53) < share
     }
 
     /// FNV-1a 64 with a SplitMix64 finish: the same on every platform and release (Swift's `hashValue` is seeded per process).
@@ -124,7 +124,10 @@ public struct Planner: Sendable {
         }
         var dueMessages: [Due] = []
 
-        for (email, devices) in night.devicesByOwner.sorted(by: { $0.key < $1.key }) {
+        var streakStarts: [Int: String] = [:]
+        // People in any order: the messages are sorted below and the hold-out records at the end, so no sort of the
+        // whole night's owners is needed.
+        for (email, devices) in night.devicesByOwner {
             guard let person = night.people[email], person.active, !config.exclude.contains(email),
                   MailAddress.isValid(email) else { continue }
             // Items per selection: device id:practice → nights failing (stale devices are out of compliance and
@@ -160,7 +163,11 @@ public struct Planner: Sendable {
 
             func streakStart(_ items: [String: Int]) -> String {
                 let longest = items.values.max() ?? 1
-                let start = AsOfDate.adding(-(longest - 1), to: asOf) ?? asOf
+                let start = streakStarts[longest] ?? {
+                    let day = AsOfDate.adding(-(longest - 1), to: asOf) ?? asOf
+                    streakStarts[longest] = day
+                    return day
+                }()
                 // `unknown` has no failing_since: without a look-back over a whole reminder cycle it would look like a
                 // new streak, and be messaged, every night.
                 guard items.keys.contains(where: sinceUnknown.contains) else { return start }
@@ -193,6 +200,9 @@ public struct Planner: Sendable {
             // Nobody is nudged tonight, so nobody is held out either: both groups start on the same night.
             plan.holdouts = []
         } else {
+            // By person, then selection in config order (the digest first).
+            let rank = Dictionary(uniqueKeysWithValues: [("digest", 0)] + campaigns.enumerated().map { ($1.name, $0 + 1) })
+            plan.holdouts.sort { ($0.person, rank[$0.campaign] ?? 0) < ($1.person, rank[$1.campaign] ?? 0) }
             dueMessages.sort { ($0.maxNights, $1.person.email) > ($1.maxNights, $0.person.email) }
             plan.people = dueMessages.prefix(config.cadence.maxPerRun).map {
                 message(person: $0.person, devices: $0.devices, night: night, included: $0.included, all: $0.all,

@@ -165,4 +165,18 @@ func parseWithPython(_ dir: URL) throws -> [String: ParsedMail] {
         let body = try #require(Data(base64Encoded: part.components(separatedBy: "\r\n--").first!.replacingOccurrences(of: "\r\n", with: "")))
         #expect(String(decoding: body, as: UTF8.self) == "a\r\nb\r\nc\r\nd\r\n\r\ne\r\n\r\n")
     }
+
+    /// The byte-level address check against the rule it replaced (split on "@", Foundation's contains, scalar scan).
+    @Test func addressCheckMatchesTheRule() {
+        func reference(_ address: String) -> Bool {
+            let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), address.utf8.count <= 254 else { return false }
+            return address.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0.value < 127 && !"<>()[]\\,;:\"".unicodeScalars.contains($0) }
+        }
+        var cases = ["a@b.c", "a@b", "@b.c", "a@@b.c", "a@b@c.d", "a.b@c", "a.b@c.d", "a b@c.d", "a@b.c ", "é@b.c", "a@b.ç",
+                     "a<b@c.d", "a\"b@c.d", "a:b@c.d", "a\\b@c.d", "a@b.c\n", "a@.", "a@b.", "", "@", ".@.", "a\u{7f}@b.c",
+                     String(repeating: "a", count: 250) + "@b.c", String(repeating: "a", count: 249) + "@b.c"]
+        for special in "<>()[]\\,;:\"!#$%&'*+/=?^_`{|}~-" { cases.append("x\(special)y@ex.com") }
+        for c in cases { #expect(MailAddress.isValid(c) == reference(c), "\(c)") }
+    }
 }
