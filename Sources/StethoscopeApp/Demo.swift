@@ -14,8 +14,12 @@ public enum DemoRunner {
         public var out: URL
         /// The first night; default: so that the last night is today (UTC).
         public var start: String?
-        public init(people: Int = 2000, nights: Int = 60, seed: Int = 1, out: URL, start: String? = nil) {
+        /// Deliver each night's messages (but the last night's) to the simulated people, who respond (see
+        /// `DemoNudges`). `stethoscope demo` does by default; off here, so a caller gets an empty ledger.
+        public var responses: Bool
+        public init(people: Int = 2000, nights: Int = 60, seed: Int = 1, out: URL, start: String? = nil, responses: Bool = false) {
             self.people = people; self.nights = nights; self.seed = seed; self.out = out; self.start = start
+            self.responses = responses
         }
     }
 
@@ -33,13 +37,26 @@ public enum DemoRunner {
             try yaml.write(to: configFile, atomically: true, encoding: .utf8)
             let nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
             let store = try SnapshotStore(path: db)
+            let notifyConfig = try NotifyConfig.from(section: nightly.config.notify)
+            // The simulated mailboxes of the world the demo plugin builds from the same parameters: every run starts
+            // with none (an earlier run in this process may have filled them), and, since the demo re-runs every
+            // night from night 0, with an empty ledger.
+            let world = DemoWorld.shared(DemoParameters(seed: o.seed, people: o.people, start: start, nights: o.nights))
+            try DemoNudges.reset(store.database, world: world)
+            var mailboxes: (NotifyConfig, DemoWorld)?
+            if o.responses, let notifyConfig { mailboxes = (notifyConfig, world) }
             var worst = ExitStatus.complete
             var first: String?, last: String?
             for n in 0..<o.nights {
                 let asOf = AsOfDate.format(AsOfDate.parse(start)! + n)
-                let outcome = try await nightly.run(asOf: asOf, now: AsOfDate.endOfDay(asOf, in: nightly.config.timeZone)!, store: store)
+                let now = AsOfDate.endOfDay(asOf, in: nightly.config.timeZone)!
+                let outcome = try await nightly.run(asOf: asOf, now: now, store: store)
                 if outcome.status != .failed { first = first ?? asOf; last = asOf }
                 if outcome.exitCode != .complete && worst == .complete { worst = outcome.exitCode }
+                // The last night's messages are the dry-run preview below instead.
+                if let m = mailboxes, n < o.nights - 1, outcome.status != .failed {
+                    try await DemoNudges.deliver(m.0, asOf: asOf, store: store, world: m.1, now: now)
+                }
             }
             guard let first, let last else { return .failed }
             print(try summary(store.database, first: first, last: last, practices: nightly.config.practices))
@@ -52,7 +69,7 @@ public enum DemoRunner {
             stage.end(logger, items: report.pages)
             print("report:   \(report.index.path)")
             // Nudges in dry-run mode: the last night's messages (and the weekly manager digests) as files.
-            if let notify = try NotifyConfig.from(section: nightly.config.notify), case .dryRun(let dir) = notify.delivery {
+            if let notify = notifyConfig, case .dryRun(let dir) = notify.delivery {
                 _ = await Commands.notifyNight(notify, asOf: last, store: store, dryRunOut: dir, forceManagerDigest: true)
                 print("messages: \(dir.appendingPathComponent("index.html").path)")
             }
@@ -65,7 +82,7 @@ public enum DemoRunner {
     }
 
     /// The demo's `notify:` section: dry-run delivery into `notify/` next to the config, one campaign.
-    static let notifyYAML = """
+    public static let notifyYAML = """
         notify:
           from: "IT Security <it-security@example.com>"
           help_url: https://intranet.example.com/device-security

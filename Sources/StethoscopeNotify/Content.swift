@@ -15,8 +15,10 @@ public enum Content {
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
             default:
-                // Control characters are not allowed in HTML text (a device name may carry anything).
-                if c.properties.generalCategory == .control && c != "\n" && c != "\t" { out += " " } else { out.unicodeScalars.append(c) }
+                // Control characters are not allowed in HTML text (a device name may carry anything). ASCII is decided
+                // without the Unicode tables (most text is ASCII, and the lookup was most of a large night's escaping).
+                let control = c.isASCII ? (c.value < 0x20 || c.value == 0x7f) : c.properties.generalCategory == .control
+                if control && c != "\n" && c != "\t" { out += " " } else { out.unicodeScalars.append(c) }
             }
         }
         return out

@@ -41,35 +41,49 @@ public enum MIME {
         lines.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
         lines.append("")
         lines.append("This is a MIME message: a plain-text and an HTML version of the same text.")
+        // Bytes from here on: the bodies are most of a message, and Foundation's string replacing is slow on Linux.
+        var out = Array(lines.joined(separator: "\r\n").utf8)
+        out.reserveCapacity(out.count + (m.text.utf8.count + m.html.utf8.count) * 142 / 100 + 400)
         for (type, body) in [("text/plain", m.text), ("text/html", m.html)] {
-            lines.append("--\(boundary)")
-            lines.append("Content-Type: \(type); charset=utf-8")
-            lines.append("Content-Transfer-Encoding: base64")
-            lines.append("")
-            lines.append(contentsOf: base64Lines(Array(normalizeNewlines(body).utf8)))
+            out += Array("\r\n--\(boundary)\r\nContent-Type: \(type); charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n".utf8)
+            appendBase64Lines(normalizeNewlines(Array(body.utf8)), to: &out)
         }
-        lines.append("--\(boundary)--")
-        lines.append("")
-        return Array(lines.joined(separator: "\r\n").utf8)
+        out += Array("\r\n--\(boundary)--\r\n".utf8)
+        return out
     }
 
-    /// Body text with CRLF line ends (the canonical form of text/* parts).
-    static func normalizeNewlines(_ text: String) -> String {
-        text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-            .replacingOccurrences(of: "\n", with: "\r\n")
-    }
-
-    static func base64Lines(_ bytes: [UInt8]) -> [String] {
-        let encoded = Data(bytes).base64EncodedString()
-        var out: [String] = []
-        var i = encoded.startIndex
-        while i < encoded.endIndex {
-            let j = encoded.index(i, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
-            out.append(String(encoded[i..<j]))
-            i = j
+    /// Body text with CRLF line ends (the canonical form of text/* parts): CRLF stays, a lone CR or LF becomes CRLF.
+    static func normalizeNewlines(_ text: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count + text.count / 16)
+        var i = 0
+        while i < text.count {
+            let b = text[i]
+            if b == 13 || b == 10 {
+                out.append(13); out.append(10)
+                if b == 13 && i + 1 < text.count && text[i + 1] == 10 { i += 1 }
+            } else {
+                out.append(b)
+            }
+            i += 1
         }
         return out
     }
+
+    /// Base64 in lines of 76 characters, CRLF between them (none after the last).
+    static func appendBase64Lines(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let encoded = Data(bytes).base64EncodedData()
+        encoded.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var i = 0
+            while i < raw.count {
+                if i > 0 { out.append(13); out.append(10) }
+                let j = min(i + 76, raw.count)
+                out.append(contentsOf: raw[i..<j])
+                i = j
+            }
+        }
+    }
+
 
     /// `Name: value`, folded before encoded words and addresses so lines stay short (≤ 998 octets always).
     static func header(_ name: String, _ value: String) -> String {
@@ -88,7 +102,8 @@ public enum MIME {
 
     /// Control characters (CR, LF, tab …) never reach a header: a name with a newline must not add a header.
     static func clean(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
     /// Text for an unstructured header: as it is when plain ASCII, else RFC 2047 encoded words.
@@ -133,11 +148,26 @@ public enum MIME {
         return out
     }
 
+    /// `Thu, 03 Dec 2026 06:00:00 +0000`, always UTC, English names (a DateFormatter per message was a tenth of
+    /// planning a large night).
     static func rfc5322Date(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        return f.string(from: date)
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let inDay = seconds - days * 86_400
+        // Civil from days (Howard Hinnant).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = ((days % 7) + 7 + 4) % 7   // 1970-01-01 was a Thursday
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(names[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(inDay / 3600)):\(two(inDay / 60 % 60)):\(two(inDay % 60)) +0000"
     }
 }

@@ -33,6 +33,8 @@ public struct NightData: Sendable {
     public var devicesByOwner: [String: [DeviceRow]] = [:]
     /// Manager → direct reports (built once: chains are walked for every manager).
     var reports: [String: [String]] = [:]
+    /// `asOf` as a day number, parsed once (every failing item asks how long it has failed).
+    var asOfDay: Int?
 
     public struct NoNight: Error, CustomStringConvertible, Sendable {
         public var asOf: String
@@ -47,9 +49,12 @@ public struct NightData: Sendable {
 
         let people = try db.prepare("SELECT email, name, manager_email, organization, active FROM people WHERE as_of = ?1")
         people.bind(1, asOf)
+        let headcount = try db.prepare("SELECT count(*) FROM people WHERE as_of = ?1")
+        headcount.bind(1, asOf)
+        night.people.reserveCapacity(try headcount.step() ? headcount.int(0) : 0)
         while try people.step() {
-            let email = (people.string(0) ?? "").lowercased()
-            night.people[email] = PersonRow(email: email, name: people.string(1) ?? "", manager: people.string(2)?.lowercased(),
+            let email = NightData.lower(people.string(0) ?? "")
+            night.people[email] = PersonRow(email: email, name: people.string(1) ?? "", manager: people.string(2).map(NightData.lower),
                                             organization: people.string(3), active: people.int(4) != 0)
         }
         for p in night.people.values { if let m = p.manager { night.reports[m, default: []].append(p.email) } }
@@ -63,22 +68,30 @@ public struct NightData: Sendable {
                                                link: practices.string(3), rating: Rating(rawValue: practices.string(4) ?? "") ?? .medium,
                                                position: practices.int(5))
         }
-        var byID: [Int: DeviceRow] = [:]
+        // Rows found by id through an index (a dictionary of the rows themselves copied each large row on every
+        // resize and every appended result); each owner's devices are put in key order below, in Swift, which is
+        // cheaper than SQLite sorting the whole night.
+        var rows: [DeviceRow] = []
+        var position: [Int: Int] = [:]
+        let size = try db.prepare("SELECT devices FROM runs WHERE as_of = ?1")
+        size.bind(1, asOf)
+        let expected = try size.step() ? size.int(0) : 0
+        rows.reserveCapacity(expected)
+        position.reserveCapacity(expected)
         let devices = try db.prepare("""
             SELECT d.device_id, k.device_key, d.owner, d.platform, d.os_name, d.os_version, d.model, d.device_name,
                    d.last_sync, d.sources, d.stale, d.green
             FROM devices d JOIN device_keys k ON k.device_id = d.device_id
-            WHERE d.as_of = ?1 AND d.owner IS NOT NULL ORDER BY k.device_key
+            WHERE d.as_of = ?1 AND d.owner IS NOT NULL
             """)
         devices.bind(1, asOf)
-        var order: [Int] = []
         while try devices.step() {
             let id = devices.int(0)
-            byID[id] = DeviceRow(id: id, key: devices.string(1) ?? "", owner: (devices.string(2) ?? "").lowercased(),
-                                 platform: devices.string(3), osName: devices.string(4), osVersion: devices.string(5),
-                                 model: devices.string(6), name: devices.string(7), lastSync: devices.string(8),
-                                 sources: devices.string(9) ?? "", stale: devices.int(10) != 0, green: devices.int(11) != 0)
-            order.append(id)
+            position[id] = rows.count
+            rows.append(DeviceRow(id: id, key: devices.string(1) ?? "", owner: NightData.lower(devices.string(2) ?? ""),
+                                  platform: devices.string(3), osName: devices.string(4), osVersion: devices.string(5),
+                                  model: devices.string(6), name: devices.string(7), lastSync: devices.string(8),
+                                  sources: devices.string(9) ?? "", stale: devices.int(10) != 0, green: devices.int(11) != 0))
         }
         let results = try db.prepare("""
             SELECT r.device_id, r.practice, r.status, f.since FROM practice_results r
@@ -87,22 +100,37 @@ public struct NightData: Sendable {
             """)
         results.bind(1, asOf)
         while try results.step() {
-            let id = results.int(0)
-            guard byID[id] != nil, let status = Status(rawValue: results.string(2) ?? "") else { continue }
-            byID[id]!.failing.append(Result(practice: results.string(1) ?? "", status: status, since: results.string(3)))
+            guard let i = position[results.int(0)], let status = Status(rawValue: results.string(2) ?? "") else { continue }
+            rows[i].failing.append(Result(practice: results.string(1) ?? "", status: status, since: results.string(3)))
         }
-        for id in order {
-            guard var d = byID[id] else { continue }
-            d.failing.sort { (night.practices[$0.practice]?.position ?? 999, $0.practice) < (night.practices[$1.practice]?.position ?? 999, $1.practice) }
-            night.devicesByOwner[d.owner, default: []].append(d)
+        let order = night.practices.mapValues(\.position)
+        var groups: [String: [Int]] = [:]
+        groups.reserveCapacity(night.people.count)
+        for i in rows.indices {
+            if rows[i].failing.count > 1 {
+                rows[i].failing.sort { (order[$0.practice] ?? 999, $0.practice) < (order[$1.practice] ?? 999, $1.practice) }
+            }
+            groups[rows[i].owner, default: []].append(i)
         }
+        night.devicesByOwner.reserveCapacity(groups.count)
+        for (owner, list) in groups {
+            // Byte order, as SQLite's BINARY collation would have sorted them.
+            let sorted = list.count < 2 ? list : list.sorted { rows[$0].key.utf8.lexicographicallyPrecedes(rows[$1].key.utf8) }
+            night.devicesByOwner[owner] = sorted.map { rows[$0] }
+        }
+        night.asOfDay = AsOfDate.parse(asOf)
         return night
     }
 
     /// Nights a result has been failing by `asOf`, counting `asOf` itself (1 on the first failing night).
     public func nightsFailing(_ r: Result) -> Int {
-        guard let since = r.since, let a = AsOfDate.parse(asOf), let s = AsOfDate.parse(since) else { return 1 }
+        guard let since = r.since, let a = asOfDay ?? AsOfDate.parse(asOf), let s = AsOfDate.parse(since) else { return 1 }
         return max(1, a - s + 1)
+    }
+
+    /// Lower-cased, without Unicode case mapping when there is nothing but lower-case ASCII (almost every email).
+    static func lower(_ s: String) -> String {
+        s.utf8.allSatisfy({ $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5a) }) ? s : s.lowercased()
     }
 
     /// Everyone below `manager`, transitively (cycles stop).

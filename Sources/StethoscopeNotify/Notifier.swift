@@ -52,21 +52,13 @@ public struct Notifier {
     public func run(database db: Database, asOf: String, transport: any MailTransport, now: Date = Date(),
                     dryRun: URL? = nil, forceManagerDigest: Bool = false,
                     progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws -> NotifyOutcome {
-        let night = try NightData.load(db, asOf: asOf)
         let ledger = Ledger(database: db)
-        let planner = Planner(config: config)
-        let plan = planner.plan(night, history: try ledger.history(kind: .person, before: asOf),
-                                holdoutHistory: try ledger.history(kind: .holdout, before: asOf))
-        let managers = try planner.managerDigests(db, night: night, force: forceManagerDigest)
+        let (plan, managers, built) = try planAndBuild(db, asOf: asOf, now: now, forceManagerDigest: forceManagerDigest)
         var outcome = NotifyOutcome(asOf: asOf, heldOut: plan.holdouts.count, deferredByCap: plan.deferredByCap, quiet: plan.quiet)
         outcome.managerDigests = managers.count
         let tonight = try ledger.night(asOf)
         var existing: [String: LedgerEntry] = [:]
         for e in tonight where e.kind != .holdout { existing["\(e.kind.rawValue) \(e.person)"] = e }
-
-        var built: [Built] = []
-        for m in plan.people { built.append(build(m, asOf: asOf, now: now)) }
-        for m in managers { built.append(build(m, asOf: asOf, now: now)) }
         outcome.planned = built.count
         // A message of this night already handed over (sent, unconfirmed, failed, or 'sending' from a crash) is never
         // sent again; a deferred one is retried with its Message-ID.
@@ -129,6 +121,31 @@ public struct Notifier {
             progress(start, toSend.count)
         }
         return outcome
+    }
+
+    /// Everything a run does before the ledger and the transport: the night read, the plan (from the ledger's
+    /// history) and every message rendered.
+    func planAndBuild(_ db: Database, asOf: String, now: Date, forceManagerDigest: Bool) throws
+        -> (plan: NotifyPlan, managers: [ManagerMessage], built: [Built]) {
+        let night = try NightData.load(db, asOf: asOf)
+        let ledger = Ledger(database: db)
+        let planner = Planner(config: config)
+        let plan = planner.plan(night, history: try ledger.history(kind: .person, before: asOf),
+                                holdoutHistory: try ledger.history(kind: .holdout, before: asOf))
+        let managers = try planner.managerDigests(db, night: night, force: forceManagerDigest)
+        var built: [Built] = []
+        built.reserveCapacity(plan.people.count + managers.count)
+        for m in plan.people { built.append(build(m, asOf: asOf, now: now)) }
+        for m in managers { built.append(build(m, asOf: asOf, now: now)) }
+        return (plan, managers, built)
+    }
+
+    /// The night's messages as a run would hand them to the transport, recording and sending nothing
+    /// (`make bench` times it: planning, not delivery).
+    public func prepare(database db: Database, asOf: String, now: Date = Date(),
+                        forceManagerDigest: Bool = false) throws -> (plan: NotifyPlan, mails: [OutgoingMail]) {
+        let (plan, _, built) = try planAndBuild(db, asOf: asOf, now: now, forceManagerDigest: forceManagerDigest)
+        return (plan, built.map(\.mail))
     }
 
     func messageID(asOf: String, kind: LedgerEntry.Kind, person: String) -> String {

@@ -261,9 +261,25 @@ public struct MailAddress: Sendable, Equatable {
 
     /// Whether `address` can go into a header and an SMTP envelope as it is.
     public static func isValid(_ address: String) -> Bool {
-        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), address.utf8.count <= 254 else { return false }
-        return address.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0.value < 127 && !"<>()[]\\,;:\"".unicodeScalars.contains($0) }
+        // One pass over the bytes (notify checks every person of a night): printable ASCII without the specials,
+        // exactly one "@" after a non-empty local part, a "." after it, at most 254 octets.
+        var at = -1, count = 0, dot = false
+        for b in address.utf8 {
+            guard b > 32, b < 127 else { return false }
+            switch b {
+            case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"),
+                 UInt8(ascii: "\\"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: "\""):
+                return false
+            case UInt8(ascii: "@"):
+                guard at < 0 else { return false }
+                at = count
+            case UInt8(ascii: "."):
+                if at >= 0 { dot = true }
+            default: break
+            }
+            count += 1
+        }
+        return at > 0 && dot && count <= 254
     }
 
     static func parse(_ text: String, at s: ConfigSection, key: String) throws -> MailAddress {

@@ -86,7 +86,7 @@ public struct Planner: Sendable {
     /// both, so a person stays in (or out of) a group night after night.
     public static func isHeldOut(_ email: String, selection: String, share: Double) -> Bool {
         guard share > 0 else { return false }
-        return Double(stableHash(email.lowercased() + "\n" + selection) >> 11) / Double(1 << 53) < share
+        return Double(stableHash(NightData.lower(email) + "\n" + selection) >> 11) / Double(1 << 53) < share
     }
 
     /// FNV-1a 64 with a SplitMix64 finish: the same on every platform and release (Swift's `hashValue` is seeded per process).
@@ -117,9 +117,17 @@ public struct Planner: Sendable {
         let campaigns = config.campaigns.filter { $0.isActive(on: asOf) }
         let chains = Dictionary(uniqueKeysWithValues: Set(campaigns.flatMap(\.managers)).map { ($0, night.chain(of: $0)) })
         plan.quiet = NotifyConfig.weekday(of: asOf).map { config.cadence.quietWeekdays.contains($0) } ?? false
-        var dueMessages: [PersonMessage] = []
+        // Who is due, and why; the messages themselves are built only for those the per-run cap lets through.
+        struct Due {
+            var person: NightData.PersonRow, devices: [NightData.DeviceRow]
+            var included: [(name: String, items: [String: Int])], all: [String: Int], reminder: Int, maxNights: Int
+        }
+        var dueMessages: [Due] = []
 
-        for (email, devices) in night.devicesByOwner.sorted(by: { $0.key < $1.key }) {
+        var streakStarts: [Int: String] = [:]
+        // People in any order: the messages are sorted below and the hold-out records at the end, so no sort of the
+        // whole night's owners is needed.
+        for (email, devices) in night.devicesByOwner {
             guard let person = night.people[email], person.active, !config.exclude.contains(email),
                   MailAddress.isValid(email) else { continue }
             // Items per selection: device id:practice → nights failing (stale devices are out of compliance and
@@ -155,7 +163,11 @@ public struct Planner: Sendable {
 
             func streakStart(_ items: [String: Int]) -> String {
                 let longest = items.values.max() ?? 1
-                let start = AsOfDate.adding(-(longest - 1), to: asOf) ?? asOf
+                let start = streakStarts[longest] ?? {
+                    let day = AsOfDate.adding(-(longest - 1), to: asOf) ?? asOf
+                    streakStarts[longest] = day
+                    return day
+                }()
                 // `unknown` has no failing_since: without a look-back over a whole reminder cycle it would look like a
                 // new streak, and be messaged, every night.
                 guard items.keys.contains(where: sinceUnknown.contains) else { return start }
@@ -181,15 +193,21 @@ public struct Planner: Sendable {
             var all: [String: Int] = [:]
             for s in included { all.merge(s.items) { max($0, $1) } }
             guard let reminder = due(items: all, since: streakStart(all), history: history[email] ?? [], asOf: asOf) else { continue }
-            dueMessages.append(message(person: person, devices: devices, night: night, included: included, all: all, reminder: reminder,
-                               campaigns: campaigns))
+            dueMessages.append(Due(person: person, devices: devices, included: included, all: all, reminder: reminder,
+                                   maxNights: all.values.max() ?? 1))
         }
         if plan.quiet {
             // Nobody is nudged tonight, so nobody is held out either: both groups start on the same night.
             plan.holdouts = []
         } else {
-            dueMessages.sort { ($0.maxNights, $1.person) > ($1.maxNights, $0.person) }
-            plan.people = Array(dueMessages.prefix(config.cadence.maxPerRun))
+            // By person, then selection in config order (the digest first).
+            let rank = Dictionary(uniqueKeysWithValues: [("digest", 0)] + campaigns.enumerated().map { ($1.name, $0 + 1) })
+            plan.holdouts.sort { ($0.person, rank[$0.campaign] ?? 0) < ($1.person, rank[$1.campaign] ?? 0) }
+            dueMessages.sort { ($0.maxNights, $1.person.email) > ($1.maxNights, $0.person.email) }
+            plan.people = dueMessages.prefix(config.cadence.maxPerRun).map {
+                message(person: $0.person, devices: $0.devices, night: night, included: $0.included, all: $0.all,
+                        reminder: $0.reminder, campaigns: campaigns)
+            }
             plan.deferredByCap = dueMessages.count - plan.people.count
         }
         return plan

@@ -4,9 +4,13 @@ import StethoscopeStore
 /// Effectiveness of nudges (the report's Nudges page), from the `notifications` ledger and the per-device detail:
 /// for each selection (the digest, each campaign), the items (device and practice) of people's first message
 /// of a failing streak, against the items the hold-out group would have been sent on the same kind of night.
-/// An item is fixed on the first later night its practice is `ok` on that device.
+/// An item is fixed on the first later night its practice is `ok` on that device. The same comparison is broken
+/// down by practice and by the person's organization (on the night of the first message).
 struct NudgeStats: Sendable {
     static let windows = [1, 3, 7, 14]
+    /// A breakdown row compares its groups only when each has at least this many items observed for the window:
+    /// smaller groups say "too few" instead of an interval too wide to mean anything.
+    static let minimumGroup = 20
 
     struct Group: Sendable {
         var items = 0
@@ -28,6 +32,8 @@ struct NudgeStats: Sendable {
 
     /// (selection, practice or "" for all) → nudged and held-out groups.
     var groups: [String: [String: (nudged: Group, heldOut: Group)]] = [:]
+    /// (selection, organization of the person on the first message's night; "" when unknown) → the groups.
+    var organizations: [String: [String: (nudged: Group, heldOut: Group)]] = [:]
     var messages: [String: Int] = [:]
     var latest: String?
 
@@ -49,12 +55,16 @@ struct NudgeStats: Sendable {
         // The first message (or hold-out record) of each item per selection and group.
         struct Key: Hashable { var selection: String, heldOut: Bool, device: Int, practice: String }
         var first: [Key: Int] = [:]
+        /// The person of the first message per key (their organization is looked up on that night).
+        var firstPerson: [Key: String] = [:]
         let rows = try db.prepare("""
-            SELECT as_of, kind, campaign, items FROM notifications
+            SELECT as_of, kind, campaign, items, person FROM notifications
             WHERE (kind = 'person' AND state IN ('sent', 'sending', 'unconfirmed')) OR kind = 'holdout'
+            ORDER BY as_of
             """)
         while try rows.step() {
             guard let t0 = rows.string(0).flatMap(dayNumber) else { continue }
+            let person = (rows.string(4) ?? "").lowercased()
             let heldOut = rows.string(1) == "holdout"
             let selections = (rows.string(2) ?? "").split(separator: ",").map(String.init)
             if !heldOut { for s in selections { stats.messages[s, default: 0] += 1 } }
@@ -63,7 +73,7 @@ struct NudgeStats: Sendable {
                 guard parts.count == 2, let device = Int(parts[0]) else { continue }
                 for s in selections {
                     let key = Key(selection: s, heldOut: heldOut, device: device, practice: String(parts[1]))
-                    first[key] = min(first[key] ?? t0, t0)
+                    if first[key] == nil { first[key] = t0; firstPerson[key] = person }
                 }
             }
         }
@@ -90,25 +100,44 @@ struct NudgeStats: Sendable {
                 fixedOn["\(fixes.int(0)) \(fixes.string(1) ?? "") \(t0)"] = day
             }
         }
+        // Organizations: the people of the nights that have first messages, read once per night (emails compared
+        // lower-cased, as notify does).
+        var organizationOf: [Int: [String: String]] = [:]
+        let people = try db.prepare("SELECT email, organization FROM people WHERE as_of = ?1")
+        for day in Set(first.values) {
+            people.reset()
+            people.bind(1, dayString(day))
+            var map: [String: String] = [:]
+            while try people.step() { map[(people.string(0) ?? "").lowercased()] = people.string(1) ?? "" }
+            organizationOf[day] = map
+        }
         for (key, t0) in first {
             let fix = fixedOn["\(key.device) \(key.practice) \(t0)"]
-            for practice in ["", key.practice] {
-                var pair = stats.groups[key.selection, default: [:]][practice] ?? (Group(), Group())
-                func add(_ g: inout Group) {
-                    g.items += 1
-                    if let fix { g.fixNights.append(fix - t0) }
-                    for k in windows where t0 + k <= last {
-                        var w = g.within[k] ?? (0, 0)
-                        w.eligible += 1
-                        if let fix, fix - t0 <= k { w.fixed += 1 }
-                        g.within[k] = w
-                    }
+            func add(_ g: inout Group) {
+                g.items += 1
+                if let fix { g.fixNights.append(fix - t0) }
+                for k in windows where t0 + k <= last {
+                    var w = g.within[k] ?? (0, 0)
+                    w.eligible += 1
+                    if let fix, fix - t0 <= k { w.fixed += 1 }
+                    g.within[k] = w
                 }
-                if key.heldOut { add(&pair.heldOut) } else { add(&pair.nudged) }
-                stats.groups[key.selection, default: [:]][practice] = pair
             }
+            func add(_ table: inout [String: [String: (nudged: Group, heldOut: Group)]], _ row: String) {
+                var pair = table[key.selection, default: [:]][row] ?? (Group(), Group())
+                if key.heldOut { add(&pair.heldOut) } else { add(&pair.nudged) }
+                table[key.selection, default: [:]][row] = pair
+            }
+            add(&stats.groups, "")
+            add(&stats.groups, key.practice)
+            add(&stats.organizations, organizationOf[t0]?[firstPerson[key] ?? ""] ?? "")
         }
         return stats
+    }
+
+    /// Whether both groups have at least `minimumGroup` items observed for `k` nights.
+    static func enough(_ pair: (nudged: Group, heldOut: Group), _ k: Int) -> Bool {
+        (pair.nudged.within[k]?.eligible ?? 0) >= minimumGroup && (pair.heldOut.within[k]?.eligible ?? 0) >= minimumGroup
     }
 
     static func dayNumber(_ s: String) -> Int? {
@@ -143,40 +172,66 @@ extension Site {
             + "practices named in people's first message of a failing streak, against the same selection's hold-out group "
             + "(never messaged; recorded on the nights they would have been). Fixed within k nights: the practice was ok on a "
             + "later night at most k nights after the first message, among items observed for at least k nights. "
-            + "Difference: nudged − held out, with a 95% interval (normal approximation).</p>"
+            + "Difference: nudged − held out, with a 95% interval (normal approximation), shown only when each group has at "
+            + "least \(NudgeStats.minimumGroup) items observed that long (otherwise “too few”). The breakdowns by practice and "
+            + "by organization (the person's on the night of the first message) compare the two groups on each row.</p>"
         var tables: [Table] = []
         if stats.groups.isEmpty {
             body += "<p class=\"note\">No messages recorded yet (`stethoscope notify` writes the ledger; dry runs record nothing).</p>"
         }
         var summary: [[Cell]] = []
         var effect: [[Cell]] = []
-        var byPractice: [[Cell]] = []
         for selection in stats.groups.keys.sorted() {
-            let practices = stats.groups[selection] ?? [:]
-            for practice in practices.keys.sorted() {
-                guard let pair = practices[practice] else { continue }
-                for (label, g) in [("nudged", pair.nudged), ("held out", pair.heldOut)] {
-                    let row: [Cell] = [.text(selection)] + (practice.isEmpty ? [] : [.text(practice)]) + [
-                        .text(label), .int(g.items)] + NudgeStats.windows.map { .percent(g.rate($0)) } + [.decimal(g.median)]
-                    if practice.isEmpty { summary.append(row) } else { byPractice.append(row) }
-                }
-                if practice.isEmpty {
-                    for k in NudgeStats.windows {
-                        let d = NudgeStats.difference(pair.nudged, pair.heldOut, k)
-                        effect.append([.text(selection), .int(k), .percent(pair.nudged.rate(k)), .percent(pair.heldOut.rate(k)),
-                                       .change(d?.diff), .change(d?.low), .change(d?.high)])
-                    }
-                }
+            guard let pair = stats.groups[selection]?[""] else { continue }
+            for (label, g) in [("nudged", pair.nudged), ("held out", pair.heldOut)] {
+                summary.append([.text(selection), .text(label), .int(g.items)] + NudgeStats.windows.map { .percent(g.rate($0)) }
+                               + [.decimal(g.median)])
+            }
+            for k in NudgeStats.windows {
+                let d = NudgeStats.enough(pair, k) ? NudgeStats.difference(pair.nudged, pair.heldOut, k) : nil
+                effect.append([.text(selection), .int(k), .int(pair.nudged.within[k]?.eligible), .int(pair.heldOut.within[k]?.eligible),
+                               .percent(pair.nudged.rate(k)), .percent(pair.heldOut.rate(k)),
+                               .change(d?.diff), .change(d?.low), .change(d?.high),
+                               .text(NudgeStats.enough(pair, k) ? "" : "too few")])
             }
         }
+        /// One breakdown row: both groups' sizes, the 7- and 14-night rates, differences and the 7-night interval;
+        /// the differences are left out (and the row says so) when a group is below the minimum size.
+        func comparison(_ pair: (nudged: NudgeStats.Group, heldOut: NudgeStats.Group)) -> [Cell] {
+            var cells: [Cell] = [.int(pair.nudged.items), .int(pair.heldOut.items)]
+            for k in [7, 14] {
+                let d = NudgeStats.enough(pair, k) ? NudgeStats.difference(pair.nudged, pair.heldOut, k) : nil
+                cells += [.percent(pair.nudged.rate(k)), .percent(pair.heldOut.rate(k)), .change(d?.diff)]
+                if k == 7 { cells += [.change(d?.low), .change(d?.high)] }
+            }
+            let note = NudgeStats.enough(pair, 7) ? (NudgeStats.enough(pair, 14) ? "" : "too few for 14 nights") : "too few"
+            return cells + [.text(note)]
+        }
+        func breakdown(_ table: [String: [String: (nudged: NudgeStats.Group, heldOut: NudgeStats.Group)]], skipAll: Bool) -> [[Cell]] {
+            var rows: [[Cell]] = []
+            for selection in table.keys.sorted() {
+                let values = table[selection] ?? [:]
+                for value in values.keys.sorted() where !(skipAll && value.isEmpty) {
+                    guard let pair = values[value] else { continue }
+                    rows.append([.text(selection), .text(value.isEmpty && !skipAll ? "(none)" : value)] + comparison(pair))
+                }
+            }
+            return rows
+        }
         let windowColumns = NudgeStats.windows.map { "fixed ≤ \($0) night\($0 == 1 ? "" : "s")" }
+        let comparisonColumns = ["nudged items", "held-out items", "nudged ≤ 7 nights", "held out ≤ 7 nights", "difference ≤ 7",
+                                 "95% low", "95% high", "nudged ≤ 14 nights", "held out ≤ 14 nights", "difference ≤ 14", "note"]
         tables.append(Table(name: "nudges", caption: "Fixes after the first message, nudged and held out",
                             columns: ["selection", "group", "items"] + windowColumns + ["median nights to fix"], rows: summary))
         tables.append(Table(name: "effect", caption: "Difference in fix rate (nudged − held out) with 95% interval",
-                            columns: ["selection", "within nights", "nudged", "held out", "difference", "95% low", "95% high"], rows: effect))
-        tables.append(Table(name: "practices", caption: "By practice",
-                            columns: ["selection", "practice", "group", "items"] + windowColumns + ["median nights to fix"],
-                            rows: byPractice, shownLimit: 200))
+                            columns: ["selection", "within nights", "nudged items", "held-out items", "nudged", "held out",
+                                      "difference", "95% low", "95% high", "note"], rows: effect))
+        tables.append(Table(name: "practices", caption: "By practice: nudged against held out",
+                            columns: ["selection", "practice"] + comparisonColumns,
+                            rows: breakdown(stats.groups, skipAll: true), shownLimit: 200))
+        tables.append(Table(name: "organizations", caption: "By organization: nudged against held out",
+                            columns: ["selection", "organization"] + comparisonColumns,
+                            rows: breakdown(stats.organizations, skipAll: false), shownLimit: 200))
         let sent = stats.messages.sorted { $0.key < $1.key }.map { "\(h($0.key)): \($0.value)" }.joined(separator: ", ")
         if !sent.isEmpty { body += "<p>Messages sent per selection: \(sent).</p>" }
         body += tables.map { $0.html(page: "nudges") }.joined()

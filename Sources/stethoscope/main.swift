@@ -83,6 +83,8 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Random seed: the same seed gives the same company.") var seed: Int = 1
     @Option(help: "Output folder.") var out: String = "var/demo"
     @Option(help: "First night (YYYY-MM-DD). Default: so that the last night is today.") var start: String?
+    @Flag(inversion: .prefixedNo, help: "Deliver each night's messages to the simulated people, who respond (recorded in the ledger as sent).")
+    var responses = true
 
     func validate() throws {
         guard people >= 20 else { throw ValidationError("--people must be at least 20") }
@@ -91,7 +93,7 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let code = await DemoRunner.run(.init(people: people, nights: nights, seed: seed,
-                                              out: URL(fileURLWithPath: out), start: start))
+                                              out: URL(fileURLWithPath: out), start: start, responses: responses))
         throw ExitCode(code.rawValue)
     }
 }

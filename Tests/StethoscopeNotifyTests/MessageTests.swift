@@ -139,4 +139,44 @@ func parseWithPython(_ dir: URL) throws -> [String: ParsedMail] {
         #expect(lines.allSatisfy { $0.utf8.count <= 998 })
         #expect(lines.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"))
     }
+
+    /// The Date header (computed by hand, no DateFormatter) against Foundation's formatter, and body line ends (a
+    /// byte-level pass) against the rule: CRLF stays, a lone CR or LF becomes CRLF.
+    @Test func dateHeaderAndLineEndsMatchTheReference() throws {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        func render(_ date: Date, text: String = "x") -> String {
+            String(decoding: MIME.render(.init(from: MailAddress(name: nil, address: "it@example.com"),
+                                               to: [MailAddress(name: nil, address: "a@example.com")], subject: "s", date: date,
+                                               messageID: "id@example.com", text: text, html: "<p>x</p>")), as: UTF8.self)
+        }
+        // Every ~3.7 days from 1960 to 2110 (all weekdays, month ends and leap days), plus seconds either side of midnight.
+        var t = -315_619_200.0
+        while t < 4_417_977_600 {
+            for date in [Date(timeIntervalSince1970: t), Date(timeIntervalSince1970: t + 86_399.5)] {
+                #expect(render(date).contains("\r\nDate: \(f.string(from: date))\r\n"))
+            }
+            t += 321_123
+        }
+        let message = render(Date(timeIntervalSince1970: 0), text: "a\rb\nc\r\nd\n\re\r\r\n")
+        let part = try #require(message.components(separatedBy: "\r\n\r\n").dropFirst(2).first)
+        let body = try #require(Data(base64Encoded: part.components(separatedBy: "\r\n--").first!.replacingOccurrences(of: "\r\n", with: "")))
+        #expect(String(decoding: body, as: UTF8.self) == "a\r\nb\r\nc\r\nd\r\n\r\ne\r\n\r\n")
+    }
+
+    /// The byte-level address check against the rule it replaced (split on "@", Foundation's contains, scalar scan).
+    @Test func addressCheckMatchesTheRule() {
+        func reference(_ address: String) -> Bool {
+            let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), address.utf8.count <= 254 else { return false }
+            return address.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0.value < 127 && !"<>()[]\\,;:\"".unicodeScalars.contains($0) }
+        }
+        var cases = ["a@b.c", "a@b", "@b.c", "a@@b.c", "a@b@c.d", "a.b@c", "a.b@c.d", "a b@c.d", "a@b.c ", "é@b.c", "a@b.ç",
+                     "a<b@c.d", "a\"b@c.d", "a:b@c.d", "a\\b@c.d", "a@b.c\n", "a@.", "a@b.", "", "@", ".@.", "a\u{7f}@b.c",
+                     String(repeating: "a", count: 250) + "@b.c", String(repeating: "a", count: 249) + "@b.c"]
+        for special in "<>()[]\\,;:\"!#$%&'*+/=?^_`{|}~-" { cases.append("x\(special)y@ex.com") }
+        for c in cases { #expect(MailAddress.isValid(c) == reference(c), "\(c)") }
+    }
 }

@@ -19,7 +19,7 @@ import Testing
 
     @Test func dryRunSmtpUnavailableAndExitCodes() throws {
         let dir = try temporaryDirectory()
-        let (demo, _) = try stethoscope(["demo", "--people", "40", "--nights", "3", "--start", "2026-11-01", "--out", dir.path])
+        let (demo, _) = try stethoscope(["demo", "--people", "40", "--nights", "3", "--start", "2026-11-01", "--no-responses", "--out", dir.path])
         #expect(demo == 0)
         let config = dir.appendingPathComponent("demo.yaml")
         // The demo's own dry run: its last night's messages and the preview.

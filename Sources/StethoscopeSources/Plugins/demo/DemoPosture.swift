@@ -87,19 +87,23 @@ extension DemoWorld {
             // Sloppier organizations (culture > 1) fix less often and more slowly.
             fix = rng.chance(0.75 / c) ? Int(rng.exponential(mean: 14 * c)) : Int.max
         }
-        if night < fix { return true }
+        // A message about a failing item may make its owner fix it sooner (DemoResponses.swift).
+        if night < fix { return !fixedAfterMessage(d, practice, night, since: Int.min) }
         // A few regress (someone turns the firewall off for a demo), half of them fix it again.
         if rng.chance(0.03) {
             let at = rng.int(max(nights, 1))
             let back: Int = rng.chance(0.5) ? at + 3 + rng.int(18) : Int.max
-            return night >= at && night < back
+            return night >= at && night < back && !fixedAfterMessage(d, practice, night, since: at)
         }
         return false
     }
 
     /// The OS version device `d` runs on `night`: adopt the release after a per-device delay (most within three
     /// weeks, some much later, some never).
-    func osVersion(_ d: Int, _ night: Int) -> String {
+    func osVersion(_ d: Int, _ night: Int) -> String { respondedOSVersion(d, night, own: ownOSVersion(d, night)) }
+
+    /// The OS version without any message's effect.
+    func ownOSVersion(_ d: Int, _ night: Int) -> String {
         let line = DemoOSLine.all[devices[d].kind.platform]!
         var rng = DemoRandom(DemoRandom.derive(deviceSeed(d), 0x05))
         let base: String = rng.chance(0.1) ? line.older : line.current
@@ -112,7 +116,10 @@ extension DemoWorld {
     }
 
     /// Carbon Black on a Mac or Windows machine: absent on some, 3.5 upgraded to 3.7 over time on others.
-    func carbonBlack(_ d: Int, _ night: Int) -> String? {
+    func carbonBlack(_ d: Int, _ night: Int) -> String? { respondedCarbonBlack(d, night, own: ownCarbonBlack(d, night)) }
+
+    /// Carbon Black without any message's effect.
+    func ownCarbonBlack(_ d: Int, _ night: Int) -> String? {
         var rng = DemoRandom(DemoRandom.derive(deviceSeed(d), 0xCB))
         guard rng.chance(0.92) else { return nil }
         if rng.chance(0.35) {
