@@ -90,7 +90,7 @@ public enum Rollups {
             has.bind(1, night)
             if try !has.step() { try compute(store, asOf: night) }
             try db.transaction {
-                for table in ["failing_since", "practice_results", "devices"] {
+                for table in ["failing_since", "device_nights"] + SnapshotStore.dailyTables {   // the compact store behind devices and practice_results
                     let delete = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
                     delete.bind(1, night)
                     try delete.run()
@@ -271,12 +271,15 @@ struct RollupPass {
         // Practice and status come back as numbers computed inside SQLite (no string per result row):
         // the practice as its offset in ",key1,key2,...," and the status as its column index.
         let q = try db.prepare("""
-            SELECT d.device_id, d.owner, d.stale, d.green, d.critical, d.platform, d.sources,
+            SELECT n.device_id, s.owner, n.stale, n.green, n.critical, s.platform, s.sources,
                    instr(?2, ',' || r.practice || ','),
                    CASE r.status WHEN 'ok' THEN 0 WHEN 'nudge' THEN 1 WHEN 'warn' THEN 2 WHEN 'unknown' THEN 3 ELSE 4 END
-            FROM devices d LEFT JOIN practice_results r ON r.as_of = d.as_of AND r.device_id = d.device_id
-            WHERE d.as_of = ?1 ORDER BY d.owner, d.device_id
+            FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
+            LEFT JOIN result_items r ON r.set_id = n.results_id
+            WHERE n.as_of = ?1 ORDER BY s.owner, n.device_id
             """)
+        // The compact tables (migration 0010) rather than the devices and practice_results views: SQLite would
+        // materialize every night of a view on the right of a LEFT JOIN.
         q.bind(1, asOf)
         q.bind(2, practiceList)
         let P = practices.count
