@@ -98,7 +98,7 @@ public final class SnapshotStore {
     /// The tables behind the daily views (migration 0010), written and deleted with a night's detail.
     public static let dailyTables = ["daily_status", "daily_organization", "daily_manager", "daily_owners"]
 
-    /// The night's rows of the daily views. Devices are counted per result set (and owner's group) first, then each
+    /// The night's rows of the daily views ('' for a NULL organization or manager, as the views read them). Devices are counted per result set (and owner's group) first, then each
     /// set's results once, so this costs devices plus sets × practices, not devices × practices.
     private func writeDailyCounts(_ asOf: String) throws {
         let perSet = """
@@ -118,17 +118,17 @@ public final class SnapshotStore {
             """,
             """
             INSERT INTO daily_organization (as_of, organization, practice, applicable, ok)
-            SELECT ?1, g.organization, i.practice, SUM(g.devices), SUM(CASE WHEN i.status = 'ok' THEN g.devices ELSE 0 END)
+            SELECT ?1, COALESCE(g.organization, ''), i.practice, SUM(g.devices), SUM(CASE WHEN i.status = 'ok' THEN g.devices ELSE 0 END)
             FROM (\(perSet)) g JOIN result_items i ON i.set_id = g.results_id
             WHERE i.status <> 'na'
-            GROUP BY g.organization, i.practice
+            GROUP BY COALESCE(g.organization, ''), i.practice
             """,
             """
             INSERT INTO daily_manager (as_of, manager, practice, applicable, ok)
-            SELECT ?1, g.manager, i.practice, SUM(g.devices), SUM(CASE WHEN i.status = 'ok' THEN g.devices ELSE 0 END)
+            SELECT ?1, COALESCE(g.manager, ''), i.practice, SUM(g.devices), SUM(CASE WHEN i.status = 'ok' THEN g.devices ELSE 0 END)
             FROM (\(perSet)) g JOIN result_items i ON i.set_id = g.results_id
             WHERE i.status <> 'na'
-            GROUP BY g.manager, i.practice
+            GROUP BY COALESCE(g.manager, ''), i.practice
             """,
             """
             INSERT INTO daily_owners (as_of, owner_method, owner_via, devices, no_owner, former_employee_owner)

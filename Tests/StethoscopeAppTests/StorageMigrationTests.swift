@@ -68,6 +68,16 @@ import Testing
         for name in names { before[name] = try Self.capture(old, name) }
         #expect((before["practice_results"]?.count ?? 0) > 10_000)
 
+        // A conversion that dies part-way (here: its last statement fails) leaves version 9 exactly as it was, and
+        // the next `migrate` or `run` converts it again from the start.
+        let dying = Migrations.embedded.map { m in
+            m.version == Self.oldVersion + 1 ? Migration(version: m.version, name: m.name, sql: m.sql + "\nCREATE TABLE runs (x);") : m
+        }
+        #expect(throws: DatabaseError.self) { try Migrations.apply(to: Database(path: oldDB), migrations: dying) }
+        #expect(try old.int("PRAGMA user_version") == Self.oldVersion)
+        #expect(try Self.capture(old, "practice_results") == before["practice_results"])
+        #expect(try old.count("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'devices'") == 1)
+
         let migrated = try SnapshotStore.migrate(at: oldDB)
         #expect(migrated.from == Self.oldVersion && migrated.to == Migrations.latest)
         let new = try Database(path: oldDB)
