@@ -70,22 +70,23 @@ CREATE TABLE daily_status (
     devices   INTEGER NOT NULL,
     PRIMARY KEY (as_of, practice, status)
 ) WITHOUT ROWID;
+-- In these two, '' stands for NULL (a key column cannot be NULL): as in the roll-ups, '' is no owner or none.
 CREATE TABLE daily_organization (
     as_of         TEXT NOT NULL REFERENCES runs(as_of) ON DELETE CASCADE,
-    organization  TEXT,
+    organization  TEXT NOT NULL,
     practice      TEXT NOT NULL,
     applicable    INTEGER NOT NULL,
-    ok            INTEGER NOT NULL
-);
-CREATE INDEX daily_organization_night ON daily_organization (as_of);
+    ok            INTEGER NOT NULL,
+    PRIMARY KEY (as_of, organization, practice)
+) WITHOUT ROWID;
 CREATE TABLE daily_manager (
     as_of       TEXT NOT NULL REFERENCES runs(as_of) ON DELETE CASCADE,
-    manager     TEXT,
+    manager     TEXT NOT NULL,
     practice    TEXT NOT NULL,
     applicable  INTEGER NOT NULL,
-    ok          INTEGER NOT NULL
-);
-CREATE INDEX daily_manager_night ON daily_manager (as_of);
+    ok          INTEGER NOT NULL,
+    PRIMARY KEY (as_of, manager, practice)
+) WITHOUT ROWID;
 CREATE TABLE daily_owners (
     as_of                  TEXT NOT NULL REFERENCES runs(as_of) ON DELETE CASCADE,
     owner_method           TEXT NOT NULL,
@@ -98,8 +99,10 @@ CREATE INDEX daily_owners_night ON daily_owners (as_of);
 
 -- Filled from the version-2 and -4 views while they still read the wide tables.
 INSERT INTO daily_status SELECT as_of, practice, status, devices FROM daily_practice_status;
-INSERT INTO daily_organization SELECT as_of, organization, practice, applicable, ok FROM daily_compliance_by_organization;
-INSERT INTO daily_manager SELECT as_of, manager, practice, applicable, ok FROM daily_compliance_by_manager;
+INSERT INTO daily_organization SELECT as_of, COALESCE(organization, ''), practice, SUM(applicable), SUM(ok)
+FROM daily_compliance_by_organization GROUP BY 1, 2, 3;
+INSERT INTO daily_manager SELECT as_of, COALESCE(manager, ''), practice, SUM(applicable), SUM(ok)
+FROM daily_compliance_by_manager GROUP BY 1, 2, 3;
 INSERT INTO daily_owners SELECT as_of, owner_method, owner_via, devices, no_owner, former_employee_owner FROM daily_ownership;
 
 -- Existing nights, converted in place. Each device's distinct descriptions become its states.
@@ -273,11 +276,13 @@ SELECT as_of, practice, status, devices FROM daily_status;
 
 DROP VIEW daily_compliance_by_organization;
 CREATE VIEW daily_compliance_by_organization AS
-SELECT as_of, organization, practice, applicable, ok, CAST(ok AS REAL) / applicable AS compliance FROM daily_organization;
+SELECT as_of, NULLIF(organization, '') AS organization, practice, applicable, ok, CAST(ok AS REAL) / applicable AS compliance
+FROM daily_organization;
 
 DROP VIEW daily_compliance_by_manager;
 CREATE VIEW daily_compliance_by_manager AS
-SELECT as_of, manager, practice, applicable, ok, CAST(ok AS REAL) / applicable AS compliance FROM daily_manager;
+SELECT as_of, NULLIF(manager, '') AS manager, practice, applicable, ok, CAST(ok AS REAL) / applicable AS compliance
+FROM daily_manager;
 
 DROP VIEW daily_ownership;
 CREATE VIEW daily_ownership AS
