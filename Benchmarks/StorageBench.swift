@@ -38,7 +38,8 @@ func benchStorage() async throws {
     while try tables.step() { owner[tables.string(0) ?? ""] = tables.string(1) }
     // The history that grows with devices × nights, and the roll-ups (with their indexes).
     let counted: Set<String> = ["device_nights", "device_states", "result_items", "failing_since", "rollup_practices",
-                                "rollup_groups", "rollup_quality", "rollup_sources"]
+                                "rollup_groups", "rollup_quality", "rollup_sources", "daily_status", "daily_organization",
+                                "daily_manager", "daily_names", "daily_owners"]
     let detail = split.filter { counted.contains(owner[$0.0] ?? $0.0) }.map(\.1).reduce(0, +)
     let file = (try FileManager.default.attributesOfItem(atPath: database.path)[.size] as? Int) ?? 0
     print(String(format: "storage.bytes_per_device_night=%.0f limit=150 device_nights=%d detail_bytes=%d file_bytes=%d nights_seconds=%d",

@@ -70,7 +70,7 @@ CREATE TABLE daily_status (
     devices   INTEGER NOT NULL,
     PRIMARY KEY (as_of, practice, status)
 ) WITHOUT ROWID;
--- In these two, '' stands for NULL (a key column cannot be NULL): as in the roll-ups, '' is no owner or none.
+-- In daily_organization, '' stands for NULL (a key column cannot be NULL): as in the roll-ups, '' is no owner or none.
 CREATE TABLE daily_organization (
     as_of         TEXT NOT NULL REFERENCES runs(as_of) ON DELETE CASCADE,
     organization  TEXT NOT NULL,
@@ -79,13 +79,19 @@ CREATE TABLE daily_organization (
     ok            INTEGER NOT NULL,
     PRIMARY KEY (as_of, organization, practice)
 ) WITHOUT ROWID;
+-- daily_manager has a row per manager and practice every night: the emails and practice keys are numbered once
+-- in daily_names (manager_id 0: NULL) to keep it small.
+CREATE TABLE daily_names (
+    name_id  INTEGER PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE
+);
 CREATE TABLE daily_manager (
-    as_of       TEXT NOT NULL REFERENCES runs(as_of) ON DELETE CASCADE,
-    manager     TEXT NOT NULL,
-    practice    TEXT NOT NULL,
-    applicable  INTEGER NOT NULL,
-    ok          INTEGER NOT NULL,
-    PRIMARY KEY (as_of, manager, practice)
+    as_of        TEXT NOT NULL REFERENCES runs(as_of) ON DELETE CASCADE,
+    manager_id   INTEGER NOT NULL,
+    practice_id  INTEGER NOT NULL,
+    applicable   INTEGER NOT NULL,
+    ok           INTEGER NOT NULL,
+    PRIMARY KEY (as_of, manager_id, practice_id)
 ) WITHOUT ROWID;
 CREATE TABLE daily_owners (
     as_of                  TEXT NOT NULL REFERENCES runs(as_of) ON DELETE CASCADE,
@@ -101,8 +107,10 @@ CREATE INDEX daily_owners_night ON daily_owners (as_of);
 INSERT INTO daily_status SELECT as_of, practice, status, devices FROM daily_practice_status;
 INSERT INTO daily_organization SELECT as_of, COALESCE(organization, ''), practice, SUM(applicable), SUM(ok)
 FROM daily_compliance_by_organization GROUP BY 1, 2, 3;
-INSERT INTO daily_manager SELECT as_of, COALESCE(manager, ''), practice, SUM(applicable), SUM(ok)
-FROM daily_compliance_by_manager GROUP BY 1, 2, 3;
+INSERT OR IGNORE INTO daily_names (name)
+SELECT manager FROM daily_compliance_by_manager WHERE manager IS NOT NULL UNION SELECT practice FROM daily_compliance_by_manager;
+INSERT INTO daily_manager SELECT v.as_of, COALESCE(m.name_id, 0), p.name_id, v.applicable, v.ok
+FROM daily_compliance_by_manager v LEFT JOIN daily_names m ON m.name = v.manager JOIN daily_names p ON p.name = v.practice;
 INSERT INTO daily_owners SELECT as_of, owner_method, owner_via, devices, no_owner, former_employee_owner FROM daily_ownership;
 
 -- Existing nights, converted in place. Each device's distinct descriptions become its states.
@@ -281,8 +289,10 @@ FROM daily_organization;
 
 DROP VIEW daily_compliance_by_manager;
 CREATE VIEW daily_compliance_by_manager AS
-SELECT as_of, NULLIF(manager, '') AS manager, practice, applicable, ok, CAST(ok AS REAL) / applicable AS compliance
-FROM daily_manager;
+SELECT daily_manager.as_of, m.name AS manager, p.name AS practice, daily_manager.applicable, daily_manager.ok,
+       CAST(daily_manager.ok AS REAL) / daily_manager.applicable AS compliance
+FROM daily_manager JOIN daily_names p ON p.name_id = daily_manager.practice_id
+LEFT JOIN daily_names m ON m.name_id = daily_manager.manager_id;
 
 DROP VIEW daily_ownership;
 CREATE VIEW daily_ownership AS

@@ -98,7 +98,8 @@ public final class SnapshotStore {
     /// The tables behind the daily views (migration 0010), written and deleted with a night's detail.
     public static let dailyTables = ["daily_status", "daily_organization", "daily_manager", "daily_owners"]
 
-    /// The night's rows of the daily views ('' for a NULL organization or manager, as the views read them). Devices are counted per result set (and owner's group) first, then each
+    /// The night's rows of the daily views ('' for a NULL organization, manager emails and practices numbered in
+    /// `daily_names`, as the views read them). Devices are counted per result set (and owner's group) first, then each
     /// set's results once, so this costs devices plus sets × practices, not devices × practices.
     private func writeDailyCounts(_ asOf: String) throws {
         let perSet = """
@@ -124,11 +125,18 @@ public final class SnapshotStore {
             GROUP BY COALESCE(g.organization, ''), i.practice
             """,
             """
-            INSERT INTO daily_manager (as_of, manager, practice, applicable, ok)
-            SELECT ?1, COALESCE(g.manager, ''), i.practice, SUM(g.devices), SUM(CASE WHEN i.status = 'ok' THEN g.devices ELSE 0 END)
+            INSERT OR IGNORE INTO daily_names (name)
+            SELECT manager_email FROM people WHERE as_of = ?1 AND manager_email IS NOT NULL
+            UNION SELECT i.practice FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
+            JOIN result_items i ON i.set_id = n.results_id
+            """,
+            """
+            INSERT INTO daily_manager (as_of, manager_id, practice_id, applicable, ok)
+            SELECT ?1, COALESCE(m.name_id, 0), p.name_id, SUM(g.devices), SUM(CASE WHEN i.status = 'ok' THEN g.devices ELSE 0 END)
             FROM (\(perSet)) g JOIN result_items i ON i.set_id = g.results_id
+            LEFT JOIN daily_names m ON m.name = g.manager JOIN daily_names p ON p.name = i.practice
             WHERE i.status <> 'na'
-            GROUP BY COALESCE(g.manager, ''), i.practice
+            GROUP BY COALESCE(m.name_id, 0), p.name_id
             """,
             """
             INSERT INTO daily_owners (as_of, owner_method, owner_via, devices, no_owner, former_employee_owner)
