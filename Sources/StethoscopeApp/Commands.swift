@@ -69,7 +69,7 @@ public enum Commands {
             if outcome.status != .failed {
                 if exportConfig != nil {
                     let stage = StageProgress("export")
-                    exported = await exportAfterRun(exportConfig, asOf: date, store: store)
+                    exported = await exportAfterRun(exportConfig, asOf: date, store: store, stage: stage)
                     outcome.stages.append(("export", stage.end(logger, metadata: ["as_of": "\(date)"])))
                     outcome.sinks.append(("elasticsearch", "elasticsearch", exported))
                 }
@@ -83,7 +83,7 @@ public enum Commands {
                 // Notify runs even when the export failed: the committed night is what it reads.
                 if let notifyConfig {
                     let stage = StageProgress("notify")
-                    notified = await notifyNight(notifyConfig, asOf: date, store: store, dryRunOut: nil)
+                    notified = await notifyNight(notifyConfig, asOf: date, store: store, dryRunOut: nil, stage: stage)
                     outcome.stages.append(("notify", stage.end(logger, metadata: ["as_of": "\(date)"])))
                     outcome.sinks.append(("notify", "notify", notified))
                 }

@@ -45,7 +45,11 @@ public enum DemoRunner {
             print(try summary(store.database, first: first, last: last, practices: nightly.config.practices))
             print("database: \(db.path)")
             print("config:   \(configFile.path)")
-            let report = try Report.generate(store: store, options: ReportOptions(out: o.out.appendingPathComponent("report")))
+            let stage = StageProgress("report")
+            let report = try Report.generate(store: store, options: ReportOptions(out: o.out.appendingPathComponent("report"))) {
+                stage.update(done: $0, total: $1)
+            }
+            stage.end(logger, items: report.pages)
             print("report:   \(report.index.path)")
             // Nudges in dry-run mode: the last night's messages (and the weekly manager digests) as files.
             if let notify = try NotifyConfig.from(section: nightly.config.notify), case .dryRun(let dir) = notify.delivery {

@@ -46,7 +46,9 @@ extension Commands {
             if since != nil { logger.info("nights to export", metadata: ["count": "\(nights.count)"]) }
             var status = ExitStatus.complete
             for night in nights.sorted() {
-                let record = try await exporter.export(asOf: night, store: store)
+                let stage = StageProgress("export")
+                let record = try await exporter.export(asOf: night, store: store) { stage.update(done: $0, total: $1) }
+                stage.end(logger, metadata: ["as_of": "\(night)", "status": "\(record.status.rawValue)"])
                 if record.status != .complete { status = .exportFailed }
                 // A refused credential or an unreachable cluster will not be better for the next night.
                 if record.status == .failed { break }
@@ -60,10 +62,13 @@ extension Commands {
 
     /// The export step of `stethoscope run`, after the snapshot committed: exports the night when
     /// `export.elasticsearch` is configured. Never touches the snapshot; `false` when the export did not complete.
-    static func exportAfterRun(_ es: ElasticsearchConfig?, asOf: String, store: SnapshotStore) async -> Bool {
+    static func exportAfterRun(_ es: ElasticsearchConfig?, asOf: String, store: SnapshotStore,
+                               stage: StageProgress? = nil) async -> Bool {
         guard let es else { return true }
         do {
-            let record = try await NightExporter(config: es, logger: logger).export(asOf: asOf, store: store)
+            let record = try await NightExporter(config: es, logger: logger).export(asOf: asOf, store: store) {
+                stage?.update(done: $0, total: $1)
+            }
             return record.status == .complete
         } catch {
             logger.error("export failed", metadata: ["as_of": "\(asOf)", "error": "\(error)"])

@@ -35,7 +35,7 @@ public struct RunOutcome: Sendable {
     }
 }
 
-/// One night, stage by stage (DESIGN.md): pull everything concurrently, merge, attribute, evaluate and write
+/// One night, stage by stage (docs/DESIGN.md): pull everything concurrently, merge, attribute, evaluate and write
 /// the snapshot in one transaction. A failing source makes the night partial; its devices are carried forward.
 public struct NightlyRun: Sendable {
     public var config: StethoscopeConfig
@@ -79,7 +79,7 @@ public struct NightlyRun: Sendable {
             ($0.key, $0.value.kind, $0.value.records, $0.value.seconds, $0.value.failure != nil)
         }
 
-        // Any failure, attribution included, makes the night partial (DESIGN.md, "Safety rules").
+        // Any failure, attribution included, makes the night partial (docs/DESIGN.md, "Safety rules").
         var failed = Set(pulled.failedDevice).union(pulled.failedAttribution)
         var people = pulled.people
         if plugins.directory != nil, people == nil {
@@ -137,12 +137,13 @@ public struct NightlyRun: Sendable {
                 throw RerunRefused(asOf: asOf, stored: stored, found: written.devices, share: share)
             }
             writeStage.end(log, metadata: ["written": "\(written.devices)"])
-            rollupStage = StageProgress("rollup")
-            rollupSeconds = try Rollups.compute(store, asOf: asOf).seconds
+            let stage = StageProgress("rollup", total: written.devices)
+            rollupStage = stage
+            rollupSeconds = try Rollups.compute(store, asOf: asOf) { stage.update(done: $0, total: nil) }.seconds
         }
         let tWrite = Date()
         outcome.stages.append(("evaluate_write", tWrite.timeIntervalSince(tMerge) - rollupSeconds))
-        // Retention counts back from the newest complete night that is not in the future (DESIGN.md, "Safety rules");
+        // Retention counts back from the newest complete night that is not in the future (docs/DESIGN.md, "Safety rules");
         // a failure here leaves the committed night as it is.
         do {
             let pruned = try Rollups.prune(store, asOf: asOf, retentionNights: config.detailRetentionNights,

@@ -48,7 +48,10 @@ extension Commands {
                 logger.error("notify failed", metadata: ["error": "the database holds no night to notify"])
                 return .notifyFailed
             }
-            return await notifyNight(notify, asOf: night, store: store, dryRunOut: dryRunOut, now: now) ? .complete : .notifyFailed
+            let stage = StageProgress("notify")
+            let notified = await notifyNight(notify, asOf: night, store: store, dryRunOut: dryRunOut, now: now, stage: stage)
+            stage.end(logger, metadata: ["as_of": "\(night)"])
+            return notified ? .complete : .notifyFailed
         } catch {
             logger.error("notify failed", metadata: ["error": "\(error)"])
             return .notifyFailed
@@ -58,7 +61,7 @@ extension Commands {
     /// Notifies one night with the configured delivery (or a dry run into `dryRunOut`); `false` when notify failed
     /// or a message was not sent. Never throws: `run` calls it after the night committed.
     static func notifyNight(_ notify: NotifyConfig, asOf: String, store: SnapshotStore, dryRunOut: URL?,
-                            now: Date = Date(), forceManagerDigest: Bool = false) async -> Bool {
+                            now: Date = Date(), forceManagerDigest: Bool = false, stage: StageProgress? = nil) async -> Bool {
         do {
             var out = dryRunOut
             if out == nil, case .dryRun(let dir) = notify.delivery { out = dir }
@@ -69,7 +72,9 @@ extension Commands {
             case (nil, .dryRun): preconditionFailure("a dry-run delivery always has a folder")
             }
             let o = try await Notifier(config: notify).run(database: store.database, asOf: asOf, transport: transport, now: now,
-                                                          dryRun: out, forceManagerDigest: forceManagerDigest)
+                                                          dryRun: out, forceManagerDigest: forceManagerDigest) {
+                stage?.update(done: $0, total: $1)
+            }
             var metadata: Logger.Metadata = [
                 "as_of": "\(asOf)", "planned": "\(o.planned)", "sent": "\(o.sent)", "deferred": "\(o.deferred)",
                 "failed": "\(o.failed)", "unconfirmed": "\(o.unconfirmed)", "already_sent": "\(o.alreadySent)",

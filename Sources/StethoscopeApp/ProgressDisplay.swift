@@ -33,21 +33,24 @@ final class ProgressDisplay: @unchecked Sendable {
     }
 }
 
-/// One stage of a run or command (pull, merge, evaluate_write, rollup, export, webhook, report). On a terminal it
-/// keeps a live line with the count, rate and ETA when the stage knows its size (elapsed time otherwise); on every
-/// output, cron's log file included, it ends with one `stage done` log line: stage, items, seconds and rate.
+/// One stage of a run or command (pull, merge, evaluate_write, rollup, export, webhook, notify, report). On a
+/// terminal it keeps a live line with the count, rate and ETA when the stage knows its size (elapsed time
+/// otherwise); on every output, cron's log file included, it ends with one `stage done` log line: stage, items,
+/// seconds and rate.
 final class StageProgress: @unchecked Sendable {
     let name: String
-    let total: Int?
     let started = Date()
     private let done = Mutex(0)
+    private let size: Mutex<Int?>
+    private let live: Bool
     private var timer: DispatchSourceTimer?
 
     /// `live: false` for a stage that has its own live line (the pull's per-source display).
     init(_ name: String, total: Int? = nil, live: Bool = true) {
         self.name = name
-        self.total = total
-        guard live, Terminal.shared.isTTY else { return }
+        size = Mutex(total)
+        self.live = live && Terminal.shared.isTTY
+        guard self.live else { return }
         let t = DispatchSource.makeTimerSource(queue: .global())
         t.schedule(deadline: .now() + 0.5, repeating: 0.5)
         t.setEventHandler { [weak self] in
@@ -69,9 +72,30 @@ final class StageProgress: @unchecked Sendable {
 
     func advance(_ n: Int = 1) { done.withLock { $0 += n } }
 
+    /// The stage's size, once known (a notify learns it after planning, a report after loading).
+    var total: Int? {
+        get { size.withLock { $0 } }
+        set { size.withLock { $0 = newValue } }
+    }
+
+    /// Where a library reports `done` of `total` (the roll-up's devices, the export's documents, the report's
+    /// pages, notify's messages).
+    /// The line is redrawn at once when the size first becomes known, so even a stage shorter than the refresh
+    /// shows its count and total.
+    func update(done count: Int, total: Int?) {
+        done.withLock { $0 = count }
+        guard let total else { return }
+        let learned = size.withLock { old in
+            defer { old = total }
+            return old == nil
+        }
+        if learned && live { Terminal.shared.progress(line(now: Date())) }
+    }
+
     /// `evaluate_write 1200/5000 24% 400/s ETA 9s`, or `rollup 3.2s` for a stage of unknown size.
     func line(now: Date) -> String {
         let count = done.withLock { $0 }
+        let total = self.total
         let seconds = now.timeIntervalSince(started)
         guard count > 0 || total != nil else { return "\(name) \(String(format: "%.1f", seconds))s" }
         let rate = seconds > 0 ? Double(count) / seconds : 0

@@ -57,7 +57,8 @@ extension Commands {
             let stage = StageProgress("report")
             let result = try Report.generate(store: store, options: ReportOptions(
                 out: dir, nights: nights ?? settings.nights ?? 90, asOf: asOf, includePeople: includePeople, chart: chartChoice,
-                minGroupDevices: settings.minGroupDevices ?? 10, deviceChangeThreshold: Double(settings.deviceChangePercent ?? 10) / 100))
+                minGroupDevices: settings.minGroupDevices ?? 10, deviceChangeThreshold: Double(settings.deviceChangePercent ?? 10) / 100)
+            ) { stage.update(done: $0, total: $1) }
             stage.end(logger, items: result.pages)
             logger.info("report written", metadata: ["pages": "\(result.pages)", "files": "\(result.files)",
                                                      "seconds": "\(String(format: "%.2f", result.seconds))"])
@@ -94,11 +95,12 @@ extension Commands {
         defer { withExtendedLifetime(lock) {} }
         do {
             let store = try existingStore(databaseFile)
-            let start = Date()
-            let done = try Rollups.rebuild(store, chart: chartChoice)
+            let stage = StageProgress("rollup")
+            let done = try Rollups.rebuild(store, chart: chartChoice) { stage.update(done: $0, total: $1) }
+            stage.end(logger, metadata: ["chart": "\(chartChoice.rawValue)"])
             logger.info("roll-ups rebuilt", metadata: [
                 "nights": "\(done.count)", "chart": "\(chartChoice.rawValue)",
-                "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(start)))",
+                "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(stage.started)))",
             ])
             return .complete
         } catch {

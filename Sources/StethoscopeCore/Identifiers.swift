@@ -1,5 +1,5 @@
 /// Turns what sources report into identifiers that may merge records, and rejects the ones that may not
-/// (DESIGN.md, "Identifiers and merging"): placeholder serials, multicast, locally administered (randomized or
+/// (docs/DESIGN.md, "Identifiers and merging"): placeholder serials, multicast, locally administered (randomized or
 /// virtual), all-zero, broadcast and zero-OUI MACs, and identifiers known to be shared by many machines
 /// (`builtInShared` plus config's `shared_identifiers`). Rejections are counted so data-quality reports can show them.
 public struct IdentifierNormalizer: Sendable {

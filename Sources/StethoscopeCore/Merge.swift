@@ -15,7 +15,7 @@ public struct MergeResult: Sendable {
     public var rejected: [IdentifierNormalizer.Rejection: Int]
 }
 
-/// Merges source records into devices (DESIGN.md, "Identifiers and merging").
+/// Merges source records into devices (docs/DESIGN.md, "Identifiers and merging").
 ///
 /// Near linear: one hash index from identifier to the first record that had it, and union–find over
 /// records. Two groups join when they share a strong identifier, unless an exclusive identifier (serial,

@@ -20,7 +20,7 @@ public enum Platform: String, Sendable, CaseIterable, Codable, Hashable {
     public var isMobile: Bool { self == .iOS || self == .android }
 }
 
-/// The status of one practice on one device (DESIGN.md, "Practices and statuses").
+/// The status of one practice on one device (docs/DESIGN.md, "Practices and statuses").
 public enum Status: String, Sendable, CaseIterable, Codable, Hashable {
     case ok, nudge, warn, unknown, na
 }
@@ -108,7 +108,7 @@ public struct OwnerHint: Sendable, Hashable {
     public init(_ kind: Kind, _ value: String) { self.kind = kind; self.value = value }
 }
 
-/// One vendor record normalized into Stethoscope's shape (DESIGN.md, "Normalize").
+/// One vendor record normalized into Stethoscope's shape (docs/DESIGN.md, "The nightly run").
 public struct SourceRecord: Sendable {
     public var source: String
     public var localID: String

@@ -31,7 +31,7 @@ public enum PracticeCheck: Sendable, Hashable {
     case software(SoftwareRule)
 }
 
-/// A practice definition (DESIGN.md, "Practices and statuses"), shipped as a default and overridable in config.
+/// A practice definition (docs/DESIGN.md, "Practices and statuses"), shipped as a default and overridable in config.
 public struct PracticeDefinition: Sendable, Hashable {
     public var key: String
     public var title: String

@@ -62,7 +62,7 @@ public struct DeviceSnapshot: Sendable {
         self.ownerVia = ownerVia; self.ownerReason = ownerReason; self.stale = stale; self.isVirtual = isVirtual; self.results = results
     }
 
-    /// Green: every applicable practice is `ok` (DESIGN.md).
+    /// Green: every applicable practice is `ok` (docs/DESIGN.md).
     public var isGreen: Bool { results.allSatisfy { $0.status == .ok || $0.status == .na } }
 }
 
@@ -79,7 +79,7 @@ public struct MergeConflict: Sendable, Hashable {
     }
 }
 
-/// The outcome of a run (DESIGN.md, "Snapshots and history").
+/// The outcome of a run (docs/DESIGN.md, "Snapshots and history").
 public enum RunStatus: String, Sendable, Codable { case complete, partial, failed }
 
 /// What one source did during a run, stored with the run and shown in data-quality reports.

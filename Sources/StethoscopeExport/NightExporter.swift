@@ -32,9 +32,11 @@ public struct NightExporter: Sendable {
 
     /// Exports the night `asOf`. A night whose last export stopped part-way is resumed after its
     /// acknowledged prefix; a complete (or partial) one is sent again whole, unless `resume` is false,
-    /// which always starts from the first device. Returns the record as written to `exports`.
+    /// which always starts from the first device. Returns the record as written to `exports`. `progress` gets the
+    /// documents acknowledged so far and the night's documents (a terminal's live line).
     @discardableResult
-    public func export(asOf: String, store: SnapshotStore, resume: Bool = true) async throws -> ExportRecord {
+    public func export(asOf: String, store: SnapshotStore, resume: Bool = true,
+                       progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws -> ExportRecord {
         let ledger = ExportLedger(database: store.database)
         guard let documents = try ledger.documents(asOf: asOf) else { throw NoSuchNight(asOf: asOf) }
         let index = config.index.name(asOf: asOf)
@@ -62,7 +64,12 @@ public struct NightExporter: Sendable {
         let started = ContinuousClock.now
         var stop: ExportStop?
         do { try await requireTemplate(covering: index) } catch let s as ExportStop { stop = s }
-        if stop == nil { stop = try await sendAll(asOf: asOf, index: index, store: store, ledger: ledger, record: &record) }
+        progress(record.ok + record.failed, documents)
+        if stop == nil {
+            stop = try await sendAll(asOf: asOf, index: index, store: store, ledger: ledger, record: &record) {
+                progress($0, documents)
+            }
+        }
         if stop == nil {
             do { record.removed = try await removeOtherGenerations(asOf: asOf, index: index, generation: record.generation ?? "") } catch let s as ExportStop {
                 stop = s
@@ -159,7 +166,7 @@ public struct NightExporter: Sendable {
 
     /// Streams the night in chunks with up to `maxConnections` in flight; returns why it stopped, if it did.
     private func sendAll(asOf: String, index: String, store: SnapshotStore, ledger: ExportLedger,
-                         record: inout ExportRecord) async throws -> ExportStop? {
+                         record: inout ExportRecord, progress: (Int) -> Void) async throws -> ExportStop? {
         // The night is read through a connection of its own. On the store's connection the open cursor would hold a
         // read snapshot, and the ledger's progress writes would then have to upgrade it: after any concurrent commit
         // that fails at once with SQLITE_BUSY_SNAPSHOT (517). Apart, the writes wait for the write lock like any writer.
@@ -190,7 +197,10 @@ public struct NightExporter: Sendable {
                     nextToAcknowledge += 1
                     advanced = true
                 }
-                if advanced { try ledger.write(record, startedAt: nil, finished: false) }
+                if advanced {
+                    try ledger.write(record, startedAt: nil, finished: false)
+                    progress(record.ok + record.failed)
+                }
             }
             while stop == nil, let chunk = try chunks.next() {
                 // Chunk numbers restart per attempt; the resume point is a device id, so that is fine.

@@ -48,8 +48,10 @@ public struct Notifier {
     }
 
     /// Notifies `asOf`. With `dryRun`, writes the messages and an `index.html` there and records nothing.
+    /// `progress` gets the messages handed over so far and the messages to send (a terminal's live line).
     public func run(database db: Database, asOf: String, transport: any MailTransport, now: Date = Date(),
-                    dryRun: URL? = nil, forceManagerDigest: Bool = false) async throws -> NotifyOutcome {
+                    dryRun: URL? = nil, forceManagerDigest: Bool = false,
+                    progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws -> NotifyOutcome {
         let night = try NightData.load(db, asOf: asOf)
         let ledger = Ledger(database: db)
         let planner = Planner(config: config)
@@ -81,9 +83,11 @@ public struct Notifier {
             default: break
             }
         }
+        progress(0, toSend.count)
         if let dir = dryRun {
             try await writePreview(toSend, transport: transport, out: dir, asOf: asOf)
             outcome.sent = toSend.count
+            progress(toSend.count, toSend.count)
             return outcome
         }
         try ledger.insert(plan.holdouts, now: now)
@@ -122,6 +126,7 @@ public struct Notifier {
                 updates.append((b.entry.asOf, b.entry.kind, b.entry.person, state, attempts, error.map(Redactor.redact)))
             }
             try ledger.update(updates, now: now)
+            progress(start, toSend.count)
         }
         return outcome
     }

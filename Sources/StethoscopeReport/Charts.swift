@@ -127,12 +127,13 @@ enum Charts {
         return max(0.5, (lo * 10).rounded(.down) / 10 - 0.1)
     }
 
-    /// The chart's numbers as a table (under a disclosure). `sampled`: only the nights a sparkline would draw
-    /// (for the many-series charts of manager pages, which would otherwise dominate the report's size).
+    /// The chart's numbers as a table, folded away on screen (`Page.fold`, so it prints: a closed `<details>` does
+    /// not). `sampled`: only the nights a sparkline would draw (for the many-series charts of manager pages, which
+    /// would otherwise dominate the report's size).
     static func dataTable(_ series: [Series], marks: Marks, percent: Bool, sampled: Bool = false) -> String {
         let rows: [Int] = sampled ? sampleIndices(marks.nights.count) : Array(marks.nights.indices)
         let note = rows.count < marks.nights.count ? " (every \((marks.nights.count + 29) / 30) nights)" : ""
-        var s = "<details><summary>Chart data\(note)</summary><table><thead><tr><th scope=\"col\">Night</th>"
+        var s = Page.fold("Chart data\(note)") + "<table><thead><tr><th scope=\"col\">Night</th>"
         for ser in series { s += "<th scope=\"col\" class=\"n\">\(h(ser.name))</th>" }
         s += "<th scope=\"col\">Notes</th></tr></thead><tbody>"
         for i in rows {
@@ -144,7 +145,7 @@ enum Charts {
             }
             s += "<td>\(h(marks.note(i)))</td></tr>"
         }
-        return s + "</tbody></table></details>"
+        return s + "</tbody></table>"
     }
 
     /// The nights a sparkline draws: at most 30, evenly spaced back from the last, so it stays small.

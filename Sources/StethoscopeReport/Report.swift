@@ -35,8 +35,10 @@ public struct ReportResult: Sendable {
 
 /// The static trend report: a self-contained site (inline CSS and SVG, no script) read from the roll-ups.
 public enum Report {
+    /// `progress` gets the pages written so far and the pages the report will have (a terminal's live line).
     @discardableResult
-    public static func generate(store: SnapshotStore, options: ReportOptions) throws -> ReportResult {
+    public static func generate(store: SnapshotStore, options: ReportOptions,
+                                progress: ((_ pages: Int, _ total: Int) -> Void)? = nil) throws -> ReportResult {
         let start = ContinuousClock.now
         let data = try ReportData.load(store, options: options)
         try FileManager.default.createDirectory(at: options.out, withIntermediateDirectories: true)
@@ -48,6 +50,7 @@ public enum Report {
         site.nudgeStats = try NudgeStats.load(store.database)
         site.minGroupDevices = max(1, options.minGroupDevices)
         site.deviceThreshold = options.deviceChangeThreshold
+        site.progress = progress
         try site.writeAll()
         let e = (ContinuousClock.now - start).components
         return ReportResult(index: options.out.appendingPathComponent("index.html"), pages: site.pages, files: site.files,
@@ -69,6 +72,9 @@ struct Site {
     let generated: String
     /// From the nudges ledger (README, "Nudges"): the Nudges page.
     var nudgeStats = NudgeStats()
+    var progress: ((Int, Int) -> Void)?
+    /// The pages `writeAll` writes: six section pages and one per organization, manager and practice.
+    var expectedPages = 0
 
     init(data: ReportData, out: URL, includePeople: Bool) {
         d = data; self.out = out; self.includePeople = includePeople
@@ -116,9 +122,13 @@ struct Site {
             + "Compliance = ok ÷ applicable devices; unknown counts against it."
         try write(file, Page.render(title: title, current: current, body: body, footer: footer))
         pages += 1
+        progress?(pages, max(pages, expectedPages))
     }
 
     mutating func writeAll() throws {
+        if progress != nil {
+            expectedPages = 6 + d.practices.count + d.groups.values.count { $0.kind == .organization || $0.kind == .manager }
+        }
         try overview()
         try organizations()
         try managers()
@@ -180,7 +190,7 @@ struct Site {
             return "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><p class=\"note\">No practice rule changed and no night's device count moved by more than \(fixed(deviceThreshold * 100, 0))% in these nights.</p></section>"
         }
         var s = "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><ul>" + items.prefix(limit).joined() + "</ul>"
-        if items.count > limit { s += "<details><summary>\(items.count - limit) earlier</summary><ul>" + items.dropFirst(limit).joined() + "</ul></details>" }
+        if items.count > limit { s += Page.fold("\(items.count - limit) earlier") + "<ul>" + items.dropFirst(limit).joined() + "</ul>" }
         return s + "</section>"
     }
 

@@ -35,9 +35,11 @@ public enum Rollups {
         try prune(store, asOf: asOf, retentionNights: retentionNights)
     }
 
-    /// Rolls up one night (replacing its roll-ups for `chart`). Needs the night's detail.
+    /// Rolls up one night (replacing its roll-ups for `chart`). Needs the night's detail. `progress` gets the
+    /// devices counted so far, every few thousand and at the end (a terminal's live line).
     @discardableResult
-    public static func compute(_ store: SnapshotStore, asOf: String, chart: OrgChartChoice = .night) throws -> Summary {
+    public static func compute(_ store: SnapshotStore, asOf: String, chart: OrgChartChoice = .night,
+                               progress: (Int) -> Void = { _ in }) throws -> Summary {
         let start = ContinuousClock.now
         let db = store.database
         let run = try db.prepare("SELECT detail_pruned FROM runs WHERE as_of = ?1")
@@ -46,7 +48,8 @@ public enum Rollups {
         guard run.int(0) == 0 else { throw RollupError(description: "night \(asOf) was pruned by retention: its roll-ups are kept as they are") }
         let chartNight: String = chart == .night ? asOf : (try latestNight(db) ?? asOf)
         var pass = try RollupPass(db: db, asOf: asOf, org: OrgChart(store.people(asOf: chartNight)), quality: chart == .night)
-        try pass.run()
+        try pass.run(progress: progress)
+        progress(pass.deviceCount)
         try db.transaction { try pass.write(chart: chart, chartNight: chartNight) }
         let e = (ContinuousClock.now - start).components
         return Summary(asOf: asOf, devices: pass.deviceCount, groups: pass.groups.count,
@@ -54,16 +57,23 @@ public enum Rollups {
     }
 
     /// Recomputes every night that still has detail, oldest first (so failing streaks chain night to night).
-    /// Pruned nights keep the roll-ups they have.
+    /// Pruned nights keep the roll-ups they have. `progress` gets the nights done and the nights to do.
     @discardableResult
-    public static func rebuild(_ store: SnapshotStore, chart: OrgChartChoice = .night) throws -> [Summary] {
+    public static func rebuild(_ store: SnapshotStore, chart: OrgChartChoice = .night,
+                               progress: (_ nights: Int, _ total: Int) -> Void = { _, _ in }) throws -> [Summary] {
         let query = try store.database.prepare("SELECT as_of FROM runs WHERE detail_pruned = 0 ORDER BY as_of")
         var nights: [String] = []
         while try query.step() { nights.append(query.string(0) ?? "") }
-        return try nights.map { try compute(store, asOf: $0, chart: chart) }
+        var done: [Summary] = []
+        progress(0, nights.count)
+        for night in nights {
+            done.append(try compute(store, asOf: night, chart: chart))
+            progress(done.count, nights.count)
+        }
+        return done
     }
 
-    /// The night retention counts back from: the newest *complete* night on or before `today` (DESIGN.md, "Safety
+    /// The night retention counts back from: the newest *complete* night on or before `today` (docs/DESIGN.md, "Safety
     /// rules"), so a night dated in the future (a typo, a clock that jumped) or a partial night never moves the cut.
     public static func retentionReference(_ store: SnapshotStore, today: String) throws -> String? {
         let q = try store.database.prepare("SELECT MAX(as_of) FROM runs WHERE status = 'complete' AND as_of <= ?1")
@@ -266,7 +276,7 @@ struct RollupPass {
         return out
     }
 
-    mutating func run() throws {
+    mutating func run(progress: (Int) -> Void) throws {
         try loadPrevious()
         // Results come as shared sets (migration 0010): each set used tonight is read once, its practices and
         // statuses as numbers computed inside SQLite (the practice as its offset in ",key1,key2,...," and the status as
@@ -306,6 +316,7 @@ struct RollupPass {
             let stale = q.int(2) != 0
             person.devices += 1
             deviceCount += 1
+            if deviceCount & 4095 == 0 { progress(deviceCount) }
             if stale { person.stale += 1 } else {
                 if q.int(3) != 0 { person.green += 1 }
                 if q.int(4) != 0 { person.critical += 1 }

@@ -60,7 +60,7 @@ public final class SnapshotStore {
 
     /// Writes (or replaces) one night in one transaction: on any error the previous state stays as it was.
     /// `devices` is consumed once, lazily. Devices seen only by `night.failedSources` are then carried forward
-    /// from the last complete night before it (DESIGN.md, "Snapshots and history").
+    /// from the last complete night before it (docs/DESIGN.md, "Snapshots and history").
     /// `beforeCommit` runs inside the transaction once the night is written (the run's roll-ups and its re-run check):
     /// when it throws, nothing of the night is committed, so a night never exists without its roll-ups.
     @discardableResult

@@ -53,7 +53,12 @@ import Testing
         let service = dir.appendingPathComponent("stethoscope-nightly.service").path
         let (code, out) = try run("systemd-analyze", ["verify", service, dir.appendingPathComponent("stethoscope-nightly.timer").path])
         #expect(code == 0)
-        #expect(out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify: \(out)")
+        // verify also loads the machine's other units (e.g. freeradius.service, which `make test` installs, warns
+        // about MemoryLimit=); only what it says about ours counts.
+        let ours = out.split(separator: "\n").filter { line in
+            !(line.hasPrefix("/") && !line.hasPrefix(dir.path)) && !line.trimmingCharacters(in: .whitespaces).isEmpty
+        }
+        #expect(ours.isEmpty, "systemd-analyze verify: \(out)")
 
         let text = try String(contentsOfFile: service, encoding: .utf8)
         for key in ["StateDirectory=stethoscope", "LogsDirectory=stethoscope", "UMask=0027", "ProtectSystem=strict",

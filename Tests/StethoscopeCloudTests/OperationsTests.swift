@@ -173,36 +173,81 @@ import Testing
 
     // MARK: progress
 
-    /// Under cron (stderr not a terminal) each stage, the sinks' and the report's included, logs one `stage done` line.
+    /// A dry-run notify section for the progress tests: the night's messages become files under `dir`.
+    static func notifyYAML(_ dir: URL) -> String {
+        """
+        notify:
+          from: "IT <it@example.com>"
+          help_url: https://intranet.example.com/help
+          dry_run: {out: \(dir.path)/notify}
+          cadence: {quiet_weekdays: []}
+        """
+    }
+
+    /// `stage done` lines of a log, as their `stage=` values, and each line's fields.
+    static func stageLines(_ log: String) -> [(stage: String, fields: [String: String])] {
+        log.split(separator: "\n").filter { $0.contains("msg=\"stage done\"") }.map { line in
+            var fields: [String: String] = [:]
+            for part in line.split(separator: " ") {
+                guard let eq = part.firstIndex(of: "=") else { continue }
+                fields[String(part[..<eq])] = String(part[part.index(after: eq)...])
+            }
+            return (fields["stage"] ?? "", fields)
+        }
+    }
+
+    /// Under cron (stderr not a terminal) each stage, the sinks', notify's, the report's and a roll-up rebuild's
+    /// included, logs exactly one `stage done` line with its count (`items`) and `seconds`.
     @Test func eachStageLogsOneLineWithoutATerminal() throws {
         let hook = try FakeServer("fake_webhook.py")
         let dir = try Cloud.temporaryDirectory()
-        let file = try Self.config(dir, "webhooks:\n  - {name: chat, url: \"\(hook.url)/hook\"}\nreport: {out: \(dir.path)/report}")
+        let file = try Self.config(dir, "webhooks:\n  - {name: chat, url: \"\(hook.url)/hook\"}\nreport: {out: \(dir.path)/report}\n" + Self.notifyYAML(dir))
         let ran = try Self.run(Self.binary, ["run", "--config", file.path, "--as-of", "2026-10-02"])
         #expect(ran.code == 0, "\(ran.stderr.suffix(2000))")
-        let done = ran.stderr.split(separator: "\n").filter { $0.contains("msg=\"stage done\"") }
-        let stages = done.compactMap { line in line.split(separator: " ").first { $0.hasPrefix("stage=") }.map { String($0.dropFirst(6)) } }
-        #expect(stages == ["pull", "merge", "evaluate_write", "rollup", "webhook"])
-        let write = done.first { $0.contains("stage=evaluate_write") } ?? ""
-        #expect(write.contains("items=") && write.contains("rate=") && write.contains("seconds="))
+        let done = Self.stageLines(ran.stderr)
+        #expect(done.map(\.stage) == ["pull", "merge", "evaluate_write", "rollup", "webhook", "notify"])
+        for (stage, fields) in done {
+            #expect(fields["items"].flatMap { Int($0) } != nil && fields["seconds"].flatMap { Double($0) } != nil
+                    && fields["rate"] != nil, "\(stage): \(fields)")
+        }
+        // The roll-up counts the night's devices; notify the messages it wrote.
+        let finished = ran.stderr.split(separator: "\n").first { $0.contains("msg=\"run finished\"") } ?? ""
+        let devices = finished.split(separator: " ").first { $0.hasPrefix("devices=") }.map { String($0.dropFirst(8)) }
+        #expect(devices != nil && done.first { $0.stage == "rollup" }?.fields["items"] == devices)
+        let messages = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("notify").path).filter { $0.hasSuffix(".eml") }
+        #expect(!messages.isEmpty && done.first { $0.stage == "notify" }?.fields["items"] == "\(messages.count)")
         #expect(!ran.stderr.contains("\u{1B}["), "no terminal control sequences in a log file")
+
         let report = try Self.run(Self.binary, ["report", "--config", file.path])
         #expect(report.code == 0, "\(report.stderr)")
-        #expect(report.stderr.split(separator: "\n").contains { $0.contains("msg=\"stage done\"") && $0.contains("stage=report") })
+        let written = report.stderr.split(separator: "\n").first { $0.contains("msg=\"report written\"") } ?? ""
+        let pages = written.split(separator: " ").first { $0.hasPrefix("pages=") }.map { String($0.dropFirst(6)) }
+        #expect(Self.stageLines(report.stderr).map(\.stage) == ["report"])
+        #expect(pages != nil && Self.stageLines(report.stderr).first?.fields["items"] == pages)
+
+        let rebuilt = try Self.run(Self.binary, ["rollup", "--config", file.path, "--rebuild"])
+        #expect(rebuilt.code == 0, "\(rebuilt.stderr)")
+        #expect(Self.stageLines(rebuilt.stderr).map(\.stage) == ["rollup"])
+        #expect(Self.stageLines(rebuilt.stderr).first?.fields["items"] == "1", "one night rebuilt")
     }
 
-    /// On a terminal (a pseudo-terminal from util-linux's `script`), each long stage shows a live line: the write
-    /// with its count, total and share, then the roll-ups and the webhook.
+    /// On a terminal (a pseudo-terminal from util-linux's `script`), each long stage shows a live line with its count
+    /// and total as soon as it knows them: the write, the roll-ups (of the night's devices), the webhook, notify's
+    /// messages, and the report's pages.
     @Test func aTerminalShowsEveryStage() throws {
         let hook = try FakeServer("fake_webhook.py")
         let dir = try Cloud.temporaryDirectory()
-        let file = try Self.config(dir, "webhooks:\n  - {name: chat, url: \"\(hook.url)/hook\"}")
+        let file = try Self.config(dir, "webhooks:\n  - {name: chat, url: \"\(hook.url)/hook\"}\n" + Self.notifyYAML(dir))
         let command = "\"\(Self.binary)\" run --config \"\(file.path)\" --as-of 2026-10-02"
         let ran = try Self.run("/usr/bin/script", ["-qefc", command, "/dev/null"])
         #expect(ran.code == 0, "\(ran.stdout.suffix(2000))")
         let screen = ran.stdout
         #expect(screen.contains("\r\u{1B}[2Kevaluate_write 0/"))
-        #expect(screen.contains("\r\u{1B}[2Krollup "))
+        #expect(screen.contains("\r\u{1B}[2Krollup 0/"), "the roll-up knows its size")
         #expect(screen.contains("\r\u{1B}[2Kwebhook 0/1 0%"))
+        #expect(screen.contains("\r\u{1B}[2Knotify 0/"), "notify shows its messages once planned")
+        let report = try Self.run("/usr/bin/script", ["-qefc", "\"\(Self.binary)\" report --config \"\(file.path)\" --out \"\(dir.path)/report\"", "/dev/null"])
+        #expect(report.code == 0, "\(report.stdout.suffix(2000))")
+        #expect(report.stdout.contains("\r\u{1B}[2Kreport 1/"), "the report counts its pages")
     }
 }

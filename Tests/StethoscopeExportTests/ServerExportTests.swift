@@ -47,9 +47,13 @@ import Testing
         let temp = try TempStore()
         try temp.night(asOf, devices: 60)
         try temp.night("2026-11-30", devices: 40)
-        let exporter = NightExporter(config: testConfig(server.url))
+        // One connection: chunks are acknowledged one by one, in order.
+        let exporter = NightExporter(config: testConfig(server.url, maxConnections: 1))
         try await exporter.installTemplate()
-        try await exporter.export(asOf: asOf, store: temp.store)
+        // Progress (a terminal's live line): acknowledged documents of the night's 60, chunk by chunk of 25.
+        var steps: [[Int]] = []
+        try await exporter.export(asOf: asOf, store: temp.store) { steps.append([$0, $1]) }
+        #expect(steps == [[0, 60], [25, 60], [50, 60], [60, 60]])
         #expect(try await server.document("stethoscope-2026.12", "2026-12-01:serial:SER00010")._version == 1)
         let again = try await exporter.export(asOf: asOf, store: temp.store)
         #expect(again.status == .complete && again.ok == 60 && again.attempts == 2)

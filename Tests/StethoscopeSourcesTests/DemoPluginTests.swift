@@ -59,6 +59,11 @@ func context(_ asOf: String) -> PullContext {
         let dangling = people.filter { $0.managerEmail.map { byEmail[$0] == nil } ?? false }
         #expect(dangling.count == 1)
         #expect(Set(people.compactMap(\.organization)).count >= 7)
+        // Org paths two and three levels deep ("/Engineering/Platform/Core"), each under an organization of its own.
+        let orgs = Set(people.compactMap(\.organization))
+        let third = orgs.filter { $0.split(separator: "/").count == 3 }
+        #expect(third.count >= 3, "\(orgs.sorted())")
+        #expect(third.allSatisfy { orgs.contains(String($0[..<$0.lastIndex(of: "/")!])) })
         #expect(people.allSatisfy { $0.title != nil && $0.location != nil })
     }
 

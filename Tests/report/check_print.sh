@@ -27,9 +27,11 @@ for page in "${pages[@]}"; do
         --print-to-pdf="$pdf" "file://$REPORT/$page" >/dev/null 2>&1 || { echo "check_print: chromium failed on $page"; failed=1; continue; }
     count=$(grep -a -c '/Type /Page$\|/Type /Page\b[^s]' "$pdf" || true)
     [ "$count" -ge 1 ] && [ "$count" -le "$MAX_PAGES" ] || { echo "check_print: $page printed on $count pages"; failed=1; }
-    pdftotext "$pdf" "$WORK/text.txt"
-    # Every word of every column header of the page's tables (the chart-data tables inside <details> included)
-    # must appear in the whitespace-free text.
+    # -raw: in drawing order, so a header wrapped at a hyphen ("Up-to-" / "date OS") keeps its hyphen and its lines
+    # stay together (the default mode joins such lines as "Up-todate").
+    pdftotext -raw "$pdf" "$WORK/text.txt"
+    # Every word of every column header of the page's tables (the chart-data tables that a disclosure folds away on
+    # screen included) must appear in the whitespace-free text.
     "$PYTHON" - "$REPORT/$page" "$WORK/text.txt" <<'PY' || failed=1
 import html, re, sys
 page = open(sys.argv[1], encoding="utf-8").read()

@@ -2,7 +2,7 @@ import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
 
-/// Ownership from bitFit asset management (shared/sources/bitfit.md): each user's assets, by serial and,
+/// Ownership from bitFit asset management (this folder's README, "Vendor notes"): each user's assets, by serial and,
 /// with `details: true`, the MAC and UDID custom fields of each asset. bitFit's API has no inventory-wide
 /// list, so this costs one request per user (plus one per asset with details), bounded by `max_connections`.
 public enum BitFitPlugin: SourcePlugin {

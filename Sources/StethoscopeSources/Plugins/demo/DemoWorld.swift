@@ -162,7 +162,10 @@ public final class DemoWorld: Sendable {
         reorgNewManager = b.reorgNewManager
         danglingPerson = b.dangling
         var rng = DemoRandom(DemoRandom.derive(seed, 0xC0C0))
-        culture = organizations.map { _ in 0.5 + rng.unit() * 1.2 }
+        // A sub-team shares its team's culture (and draws nothing), so the third org level changed no posture.
+        var culture: [Double] = []
+        for o in organizations.indices { culture.append(b.subTeamParent[o].map { culture[$0] } ?? 0.5 + rng.unit() * 1.2) }
+        self.culture = culture
         devices = DeviceBuilder.build(seed: seed, persons: persons, nights: nights)
     }
 
@@ -212,6 +215,9 @@ struct PeopleBuilder {
         ["Americas", "EMEA", "APAC", "Enterprise", "Commercial", "Public Sector", "Partners", "Sales Operations"],
         ["Americas", "EMEA", "APAC", "Programs", "Strategy", "Shared Services"],
     ]
+    /// Sub-team names for the third level of a large team ("/Engineering/Platform/Core").
+    static let subTeams: [String] = ["Core", "Services", "Tooling", "Quality", "Foundations", "Integrations",
+                                     "Experience", "Operations"]
     static let locations: [String] = [
         "San Francisco", "New York", "London", "Berlin", "Bangalore", "Singapore", "Toronto", "Austin", "Remote - US",
         "Sydney",
@@ -258,6 +264,8 @@ struct PeopleBuilder {
     var names: [String] = []
     var titles: [String] = []
     var organizations: [String] = []
+    /// Sub-team organization → its team's (the third level's parent).
+    var subTeamParent: [Int: Int] = [:]
     var reorgRoot = 0
     var reorgNewManager = 0
     var dangling = 0
@@ -358,7 +366,9 @@ struct PeopleBuilder {
     }
 
     /// Departments are the VPs' subtrees ("/Sales"); a large one (over 20% of the company) is split by its level-2
-    /// teams ("/Engineering/Platform", an org path: the department counts its teams).
+    /// teams ("/Engineering/Platform", an org path: the department counts its teams), and a large team (over 4%)
+    /// by its level-3 managers' sub-teams ("/Engineering/Platform/Core": a three-level hierarchy). No random
+    /// draw here, and a sub-team takes its team's culture, so the third level moved no device's posture.
     private mutating func assignOrganizations() {
         let vps = persons.indices.filter { persons[$0].level == 1 }
         var size = [Int](repeating: 0, count: PeopleBuilder.departments.count)
@@ -378,13 +388,15 @@ struct PeopleBuilder {
         let executive = organizations.count
         organizations.append("/Office of the CEO")
         var teamOrdinal: [Int: Int] = [:]
+        var teamSize: [Int: Int] = [:], subTeamOrdinal: [Int: Int] = [:]
+        for i in persons.indices where department[i] >= 0 && persons[i].level >= 2 { teamSize[ancestor(i, level: 2), default: 0] += 1 }
         for i in persons.indices {
             let d = department[i]
             let p = persons[i]
             if d < 0 { persons[i].orgBefore = Int16(executive); continue }
             var org = deptOrg[d]!
             if Double(subtree[d]) > 0.2 * Double(persons.count) && p.level >= 2 {
-                let anchor = p.level == 2 ? i : orgAnchor(i)
+                let anchor = ancestor(i, level: 2)
                 if let o = orgOf[anchor] { org = o } else {
                     let n = teamOrdinal[d, default: 0]
                     teamOrdinal[d] = n + 1
@@ -396,15 +408,30 @@ struct PeopleBuilder {
                     organizations.append(name)
                     orgOf[anchor] = org
                 }
+                // A level-3 manager's subtree in a large team is a sub-team; the director and level-3 individual
+                // contributors stay in the team itself.
+                let lead = p.level >= 3 ? ancestor(i, level: 3) : -1
+                if lead >= 0, reports[lead] > 0, Double(teamSize[anchor] ?? 0) > 0.04 * Double(persons.count) {
+                    if let o = orgOf[lead] { org = o } else {
+                        let n = subTeamOrdinal[anchor, default: 0]
+                        subTeamOrdinal[anchor] = n + 1
+                        let name = organizations[org] + "/" + PeopleBuilder.subTeams[n % PeopleBuilder.subTeams.count]
+                            + (n >= PeopleBuilder.subTeams.count ? " " + String(n / PeopleBuilder.subTeams.count + 1) : "")
+                        orgOf[lead] = organizations.count
+                        subTeamParent[organizations.count] = org
+                        org = organizations.count
+                        organizations.append(name)
+                    }
+                }
             }
             persons[i].orgBefore = Int16(org)
         }
     }
 
-    /// The level-2 ancestor of a person at level ≥ 2.
-    private func orgAnchor(_ i: Int) -> Int {
+    /// The ancestor at `level` of a person at that level or below (the person itself at that level).
+    private func ancestor(_ i: Int, level: Int) -> Int {
         var j = i
-        while persons[j].level > 2 { j = Int(persons[j].manager) }
+        while persons[j].level > level { j = Int(persons[j].manager) }
         return j
     }
 

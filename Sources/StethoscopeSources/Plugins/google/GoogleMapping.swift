@@ -1,7 +1,7 @@
 import Foundation
 import StethoscopeCore
 
-/// Directory API devices → source records, per shared/sources/google.md §5.
+/// Directory API devices → source records, per this folder's README ("Practices informed", "Vendor notes").
 enum GoogleMapping {
     /// `"Android 8.0.0"`, `"iOS 11.3"`, `"Mac OS X 10.15.7"` → (name, version): the version is the last word
     /// that starts with a digit, the name what comes before it.

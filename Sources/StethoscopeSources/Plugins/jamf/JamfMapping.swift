@@ -39,7 +39,7 @@ struct JamfMapping: Sendable {
             out.append(Observation("remote_login", satisfied: off, value: "remote login \(v.lowercased())",
                                    details: "extension attribute \(remoteLoginEA)", observedAt: at))
         }
-        // Every value that is neither True nor False (missing included) takes its jamf.md default, also when none
+        // Every value that is neither True nor False (missing included) takes its default (README, "Vendor notes"), also when none
         // of the six is reported: the defaults then say "off" for app and OS X updates, as Netflix's rule did.
         let reported = autoUpdateEAs.contains(where: { ea[$0.name] != nil })
         var off: [String] = []

@@ -37,7 +37,7 @@ struct QueryRule: Sendable {
         let practice = try d.string("practice")
         let column = try d.optionalString("column")
         let ok = Set(try d.stringList("ok") ?? ["1"])
-        // fleet-osquery.md: `screenlock` has rows only in a logged-in user's context; no row is unknown there.
+        // README, "Vendor notes": `screenlock` has rows only in a logged-in user's context; no row is unknown there.
         let empty = try d.choice("empty", ["fail", "unknown"], default: column != nil && practice == "screen_lock" ? "unknown" : "fail")
         try d.finish()
         return QueryRule(practice: practice, column: column, ok: ok, emptyIsUnknown: empty == "unknown")
