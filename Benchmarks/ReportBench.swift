@@ -69,15 +69,16 @@ func benchReport() async throws {
 private func doubleDevices(_ store: SnapshotStore) throws {
     let db = store.database
     let offset = (try db.int("SELECT MAX(device_id) FROM device_keys") ?? 0) + 1
+    let states = try db.int("SELECT MAX(state_id) FROM device_states") ?? 0   // twins share the result sets
     try db.transaction {
         try db.exec("""
             INSERT INTO device_keys (device_id, device_key, first_seen)
                 SELECT device_id + \(offset), device_key || '/twin', first_seen FROM device_keys WHERE device_id < \(offset);
-            INSERT INTO devices SELECT as_of, device_id + \(offset), platform, os_name, os_version, model, device_name,
-                identifiers, sources, records, last_sync, owner, owner_method, owner_via, stale, virtual, carried_forward,
-                carried_from, green, critical FROM devices WHERE device_id < \(offset);
-            INSERT INTO practice_results SELECT as_of, device_id + \(offset), practice, status, value, details, observed_at, source
-                FROM practice_results WHERE device_id < \(offset);
+            INSERT INTO device_states SELECT state_id + \(states), device_id + \(offset), platform, os_name, os_version,
+                model, device_name, identifiers, sources, records, owner, owner_method, owner_via, owner_reason, virtual
+                FROM device_states WHERE state_id <= \(states);
+            INSERT INTO device_nights SELECT as_of, device_id + \(offset), state_id + \(states), results_id, last_sync, observed,
+                stale, carried_forward, carried_from, green, critical FROM device_nights WHERE device_id < \(offset);
             UPDATE runs SET devices = devices * 2;
             """)
     }

@@ -6,6 +6,7 @@ func want(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
 if want("night") { try await benchFullNight() }
 if want("merge") { benchMerge() }
 if want("store") { try benchStore() }
+if want("storage") { try await benchStorage() }
 if want("demo") { try await benchDemo() }
 if want("jamf") { try await benchJamf() }
 if want("cloud") { try await benchCloud() }

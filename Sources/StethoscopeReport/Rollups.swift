@@ -100,7 +100,7 @@ public enum Rollups {
             has.bind(1, night)
             if try !has.step() { try compute(store, asOf: night) }
             try db.transaction {
-                for table in ["failing_since", "practice_results", "devices"] {
+                for table in ["failing_since", "device_nights"] + SnapshotStore.dailyTables {   // the compact store behind devices and practice_results
                     let delete = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
                     delete.bind(1, night)
                     try delete.run()
@@ -278,67 +278,70 @@ struct RollupPass {
 
     mutating func run(progress: (Int) -> Void) throws {
         try loadPrevious()
-        // Practice and status come back as numbers computed inside SQLite (no string per result row):
-        // the practice as its offset in ",key1,key2,...," and the status as its column index.
+        // Results come as shared sets (migration 0010): each set used tonight is read once, its practices and
+        // statuses as numbers computed inside SQLite (the practice as its offset in ",key1,key2,...," and the status as
+        // its column index), then the devices are read one row each. The compact tables, not the devices and
+        // practice_results views: this costs devices plus sets × practices, not devices × practices.
+        let P = practices.count
+        let items = try db.prepare("""
+            SELECT i.set_id, instr(?2, ',' || i.practice || ','),
+                   CASE i.status WHEN 'ok' THEN 0 WHEN 'nudge' THEN 1 WHEN 'warn' THEN 2 WHEN 'unknown' THEN 3 ELSE 4 END
+            FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
+            JOIN result_items i ON i.set_id = n.results_id
+            """)
+        items.bind(1, asOf)
+        items.bind(2, practiceList)
+        var sets: [Int64: [(practice: Int, status: Int)]] = [:]
+        while try items.step() {
+            guard let p = practiceAtOffset[items.int(1)] else { continue }
+            sets[items.int64(0), default: []].append((p, items.int(2)))
+        }
         let q = try db.prepare("""
-            SELECT d.device_id, d.owner, d.stale, d.green, d.critical, d.platform, d.sources,
-                   instr(?2, ',' || r.practice || ','),
-                   CASE r.status WHEN 'ok' THEN 0 WHEN 'nudge' THEN 1 WHEN 'warn' THEN 2 WHEN 'unknown' THEN 3 ELSE 4 END
-            FROM devices d LEFT JOIN practice_results r ON r.as_of = d.as_of AND r.device_id = d.device_id
-            WHERE d.as_of = ?1 ORDER BY d.owner, d.device_id
+            SELECT n.device_id, s.owner, n.stale, n.green, n.critical, s.platform, s.sources, n.results_id
+            FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
+            WHERE n.as_of = ?1 ORDER BY s.owner, n.device_id
             """)
         q.bind(1, asOf)
-        q.bind(2, practiceList)
-        let P = practices.count
         var person = PersonSums(practices: P)
         var owner: String?
         var started = false
-        var device: Int64 = -1
-        var stale = false
-        var deviceNewly = false
         while try q.step() {
             let id = q.int64(0)
-            if id != device || !started {
-                if started && deviceNewly { person.newlyDevices += 1 }
-                deviceNewly = false
-                let o = q.string(1)
-                if !started || o != owner {
-                    if started { flush(&person, owner: owner) }
-                    owner = o
-                    started = true
-                }
-                device = id
-                stale = q.int(2) != 0
-                person.devices += 1
-                deviceCount += 1
-                if deviceCount & 4095 == 0 { progress(deviceCount) }
-                if stale { person.stale += 1 } else {
-                    if q.int(3) != 0 { person.green += 1 }
-                    if q.int(4) != 0 { person.critical += 1 }
-                }
-                if quality { noteQuality(platform: q.string(5), sources: q.string(6), owner: o, stale: stale) }
+            let o = q.string(1)
+            if !started || o != owner {
+                if started { flush(&person, owner: owner) }
+                owner = o
+                started = true
             }
-            guard !q.isNull(7), let p = practiceAtOffset[q.int(7)] else { continue }
-            let s = q.int(8)
-            let key: Int64 = id &* Int64(P) &+ Int64(p)
-            if s == 1 || s == 2 {
-                let since: Int32
-                if let was = previous[key] { since = was } else {
-                    since = Int32(day)
-                    if hasPrevious && !stale { person.newly[p] += 1; deviceNewly = true }
-                }
-                failingTonight.append((id, p, since))
-            } else if s == 0, let was = previous[key], !stale {
-                person.fixes.append((p, day - Int(was)))
+            let stale = q.int(2) != 0
+            person.devices += 1
+            deviceCount += 1
+            if deviceCount & 4095 == 0 { progress(deviceCount) }
+            if stale { person.stale += 1 } else {
+                if q.int(3) != 0 { person.green += 1 }
+                if q.int(4) != 0 { person.critical += 1 }
             }
-            if stale { continue }
-            person.add(p * StatusCode.count + s)
-            if quality { noteSourceResult(practice: p, unknown: s == 3, na: s == 4) }
-        }
-        if started {
+            if quality { noteQuality(platform: q.string(5), sources: q.string(6), owner: o, stale: stale) }
+            var deviceNewly = false
+            for (p, s) in sets[q.int64(7)] ?? [] {
+                let key: Int64 = id &* Int64(P) &+ Int64(p)
+                if s == 1 || s == 2 {
+                    let since: Int32
+                    if let was = previous[key] { since = was } else {
+                        since = Int32(day)
+                        if hasPrevious && !stale { person.newly[p] += 1; deviceNewly = true }
+                    }
+                    failingTonight.append((id, p, since))
+                } else if s == 0, let was = previous[key], !stale {
+                    person.fixes.append((p, day - Int(was)))
+                }
+                if stale { continue }
+                person.add(p * StatusCode.count + s)
+                if quality { noteSourceResult(practice: p, unknown: s == 3, na: s == 4) }
+            }
             if deviceNewly { person.newlyDevices += 1 }
-            flush(&person, owner: owner)
         }
+        if started { flush(&person, owner: owner) }
     }
 
     /// The previous night with detail: its failing results and since when they were failing.

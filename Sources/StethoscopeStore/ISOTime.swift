@@ -8,6 +8,12 @@ public enum ISOTime {
         withBytes(date) { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// The whole unix seconds that `string(date)` spells (same clamping and truncation): the compact store keeps
+    /// times as these, and its views give back exactly `string(date)` (`strftime('%Y-%m-%dT%H:%M:%SZ', s, 'unixepoch')`).
+    public static func seconds(_ date: Date) -> Int64 {
+        Int64(min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799).rounded(.down))
+    }
+
     /// Calls `body` with the 20 UTF-8 bytes of `date` in a stack buffer. Years are clamped to 0001...9999.
     public static func withBytes<R>(_ date: Date, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         let clamped: Double = min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799)

@@ -69,7 +69,7 @@ public final class SnapshotStore {
         guard AsOfDate.isValid(night.asOf) else { throw InvalidNight(description: "invalid as-of date '\(night.asOf)'") }
         let start = ContinuousClock.now
         var summary = try database.transaction { () -> NightWriteSummary in
-            for table in ["practice_results", "devices", "merge_audit", "people", "practice_definitions", "run_sources", "runs"] {
+            for table in Self.dailyTables + ["device_nights", "merge_audit", "people", "practice_definitions", "run_sources", "runs"] {
                 // Children first, so the cascades from `runs` find nothing left to do.
                 let delete = try database.prepare("DELETE FROM \(table) WHERE as_of = ?")
                 delete.bind(1, night.asOf)
@@ -81,6 +81,7 @@ public final class SnapshotStore {
             written.devices += carried.devices
             written.carriedForward = carried.devices
             written.practiceRows += carried.practiceRows
+            try writeDailyCounts(night.asOf)
             let update = try database.prepare("UPDATE runs SET devices = ?, carried_forward = ? WHERE as_of = ?")
             update.bind(1, written.devices)
             update.bind(2, written.carriedForward)
@@ -92,6 +93,64 @@ public final class SnapshotStore {
         let elapsed = (ContinuousClock.now - start).components
         summary.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         return summary
+    }
+
+    /// The tables behind the daily views (migration 0010), written and deleted with a night's detail.
+    public static let dailyTables = ["daily_status", "daily_organization", "daily_manager", "daily_owners"]
+
+    /// The night's rows of the daily views ('' for a NULL organization, manager emails and practices numbered in
+    /// `daily_names`, as the views read them). Devices are counted per result set (and owner's group) first, then each
+    /// set's results once, so this costs devices plus sets × practices, not devices × practices.
+    private func writeDailyCounts(_ asOf: String) throws {
+        let perSet = """
+            SELECT n.results_id, p.organization, p.manager_email AS manager, COUNT(*) AS devices
+            FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
+            LEFT JOIN people p ON p.as_of = n.as_of AND p.email = s.owner
+            WHERE n.as_of = ?1 AND n.stale = 0
+            GROUP BY n.results_id, p.organization, p.manager_email
+            """
+        for sql in [
+            """
+            INSERT INTO daily_status (as_of, practice, status, devices)
+            SELECT ?1, i.practice, i.status, SUM(g.devices)
+            FROM (SELECT results_id, COUNT(*) AS devices FROM device_nights WHERE as_of = ?1 GROUP BY results_id) g
+            JOIN result_items i ON i.set_id = g.results_id
+            GROUP BY i.practice, i.status
+            """,
+            """
+            INSERT INTO daily_organization (as_of, organization, practice, applicable, ok)
+            SELECT ?1, COALESCE(g.organization, ''), i.practice, SUM(g.devices), SUM(CASE WHEN i.status = 'ok' THEN g.devices ELSE 0 END)
+            FROM (\(perSet)) g JOIN result_items i ON i.set_id = g.results_id
+            WHERE i.status <> 'na'
+            GROUP BY COALESCE(g.organization, ''), i.practice
+            """,
+            """
+            INSERT OR IGNORE INTO daily_names (name)
+            SELECT manager_email FROM people WHERE as_of = ?1 AND manager_email IS NOT NULL
+            UNION SELECT i.practice FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
+            JOIN result_items i ON i.set_id = n.results_id
+            """,
+            """
+            INSERT INTO daily_manager (as_of, manager_id, practice_id, applicable, ok)
+            SELECT ?1, COALESCE(m.name_id, 0), p.name_id, SUM(g.devices), SUM(CASE WHEN i.status = 'ok' THEN g.devices ELSE 0 END)
+            FROM (\(perSet)) g JOIN result_items i ON i.set_id = g.results_id
+            LEFT JOIN daily_names m ON m.name = g.manager JOIN daily_names p ON p.name = i.practice
+            WHERE i.status <> 'na'
+            GROUP BY COALESCE(m.name_id, 0), p.name_id
+            """,
+            """
+            INSERT INTO daily_owners (as_of, owner_method, owner_via, devices, no_owner, former_employee_owner)
+            SELECT ?1, s.owner_method, s.owner_via, COUNT(*), SUM(s.owner IS NULL), SUM(COALESCE(p.active = 0, 0))
+            FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
+            LEFT JOIN people p ON p.as_of = n.as_of AND p.email = s.owner
+            WHERE n.as_of = ?1
+            GROUP BY s.owner_method, s.owner_via
+            """,
+        ] {
+            let insert = try database.prepare(sql)
+            insert.bind(1, asOf)
+            try insert.run()
+        }
     }
 
     /// The newest night before `asOf` whose run was complete (the carry-forward origin).
@@ -133,34 +192,32 @@ public final class SnapshotStore {
             }
         }
         guard !carried.isEmpty else { return (0, 0) }
-        let copyDevices = try database.prepare("""
-            INSERT INTO devices (as_of, device_id, platform, os_name, os_version, model, device_name, identifiers,
-                sources, records, last_sync, owner, owner_method, owner_via, owner_reason, stale, virtual, carried_forward,
+        // A carried device keeps its state and result set: only the night's row is new.
+        let copy = try database.prepare("""
+            INSERT INTO device_nights (as_of, device_id, state_id, results_id, last_sync, observed, stale, carried_forward,
                 carried_from, green, critical)
-            SELECT ?1, p.device_id, p.platform, p.os_name, p.os_version, p.model, p.device_name, p.identifiers,
-                p.sources, p.records, p.last_sync, p.owner, p.owner_method, p.owner_via, p.owner_reason,
-                CASE WHEN ?4 IS NULL THEN p.stale WHEN p.last_sync IS NULL OR p.last_sync < ?4 THEN 1 ELSE 0 END,
-                p.virtual, 1, ?2, p.green, p.critical
-            FROM devices p
-            WHERE p.as_of = ?2 AND p.sources IN (SELECT value FROM json_each(?3))
-              AND NOT EXISTS (SELECT 1 FROM devices t WHERE t.as_of = ?1 AND t.device_id = p.device_id)
+            SELECT ?1, p.device_id, p.state_id, p.results_id, p.last_sync, p.observed,
+                CASE WHEN ?4 IS NULL THEN p.stale WHEN p.last_sync IS NULL THEN 1
+                     WHEN typeof(p.last_sync) = 'integer' THEN p.last_sync < ?5
+                     ELSE p.last_sync < ?4 END,
+                1, ?2, p.green, p.critical
+            FROM device_nights p JOIN device_states s ON s.state_id = p.state_id
+            WHERE p.as_of = ?2 AND s.sources IN (SELECT value FROM json_each(?3))
+              AND NOT EXISTS (SELECT 1 FROM device_nights t WHERE t.as_of = ?1 AND t.device_id = p.device_id)
             """)
-        copyDevices.bind(1, night.asOf)
-        copyDevices.bind(2, from)
-        copyDevices.bind(3, String(decoding: try JSONEncoder().encode(carried), as: UTF8.self))
-        copyDevices.bind(4, time: night.staleBefore)   // ISO text of one fixed width: compares as time
-        try copyDevices.run()
+        copy.bind(1, night.asOf)
+        copy.bind(2, from)
+        copy.bind(3, String(decoding: try JSONEncoder().encode(carried), as: UTF8.self))
+        copy.bind(4, time: night.staleBefore)   // ISO text of one fixed width: compares as time
+        if let before = night.staleBefore { copy.bind(5, ISOTime.seconds(before)) } else { copy.bindNull(5) }
+        try copy.run()
         let devices = database.changes
-        let copyResults = try database.prepare("""
-            INSERT INTO practice_results (as_of, device_id, practice, status, value, details, observed_at, source)
-            SELECT ?1, r.device_id, r.practice, r.status, r.value, r.details, r.observed_at, r.source
-            FROM devices t JOIN practice_results r ON r.as_of = ?2 AND r.device_id = t.device_id
+        let rows = try database.prepare("""
+            SELECT count(*) FROM device_nights t JOIN result_items i ON i.set_id = t.results_id
             WHERE t.as_of = ?1 AND t.carried_forward = 1
             """)
-        copyResults.bind(1, night.asOf)
-        copyResults.bind(2, from)
-        try copyResults.run()
-        return (devices, database.changes)
+        rows.bind(1, night.asOf)
+        return (devices, try rows.step() ? rows.int(0) : 0)
     }
 }
 
@@ -284,29 +341,56 @@ extension PracticeCheck {
     }
 }
 
-/// Streams a night's devices and their practice results into prepared inserts (the hot path).
+/// Streams a night's devices and their practice results into the compact store (the hot path; migration 0010).
+/// A device-night is one narrow `device_nights` row. Its description is a `device_states` row reused from the
+/// device's previous night when nothing in it changed, and its results are a shared set in `result_items`, found by
+/// content among the sets already stored (most devices share theirs with others and with their own previous night).
 private struct DeviceWriter {
     let database: Database
     let night: NightRecord
     let insertKey: Statement
-    let insertDevice: Statement
-    let insertResult: Statement
+    let insertState: Statement
+    let deviceStates: Statement
+    let insertNight: Statement
+    let insertItem: Statement
     /// Practices rated critical tonight: a device with one of them at `warn` is critical.
     let critical: Set<String>
+
+    /// A `device_states` row.
+    struct State: Hashable {
+        var platform, osName, osVersion, model, deviceName: String?
+        var identifiers, sources, records: String
+        var owner: String?
+        var ownerMethod: String
+        var ownerVia, ownerReason: String?
+        var isVirtual: Bool
+    }
+
+    /// A `result_items` row without its set.
+    struct Item: Hashable {
+        var practice, status: String
+        var value, details, source: String?
+        var observed: Int64?
+    }
 
     init(_ database: Database, _ night: NightRecord) throws {
         self.database = database
         self.night = night
         insertKey = try database.prepare("INSERT INTO device_keys (device_key, first_seen) VALUES (?, ?)")
-        insertDevice = try database.prepare("""
-            INSERT INTO devices (as_of, device_id, platform, os_name, os_version, model, device_name, identifiers,
-                sources, records, last_sync, owner, owner_method, owner_via, stale, virtual, carried_forward,
-                carried_from, green, critical, owner_reason)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, NULL, ?17, ?18, ?19)
+        insertState = try database.prepare("""
+            INSERT INTO device_states (platform, os_name, os_version, model, device_name, identifiers, sources, records,
+                owner, owner_method, owner_via, owner_reason, virtual, device_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        insertResult = try database.prepare("""
-            INSERT INTO practice_results (as_of, device_id, practice, status, value, details, observed_at, source)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        deviceStates = try database.prepare("""
+            SELECT state_id, platform, os_name, os_version, model, device_name, identifiers, sources, records, owner,
+                   owner_method, owner_via, owner_reason, virtual FROM device_states WHERE device_id = ?1 ORDER BY state_id DESC
+            """)
+        insertNight = try database.prepare("""
+            INSERT INTO device_nights (as_of, device_id, state_id, results_id, last_sync, observed, stale, carried_forward,
+                carried_from, green, critical) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, NULL, ?8, ?9)
+            """)
+        insertItem = try database.prepare("""
+            INSERT INTO result_items (set_id, practice, status, value, details, source, observed) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         critical = Set(night.practices.enabled.filter { $0.rating == .critical }.map(\.key))
     }
@@ -319,13 +403,77 @@ private struct DeviceWriter {
         return ids
     }
 
+    /// Each device's state on the newest stored night before this one.
+    private func loadPreviousStates() throws -> [Int64: (id: Int64, state: State)] {
+        let query = try database.prepare("""
+            SELECT n.device_id, s.state_id, s.platform, s.os_name, s.os_version, s.model, s.device_name, s.identifiers,
+                   s.sources, s.records, s.owner, s.owner_method, s.owner_via, s.owner_reason, s.virtual
+            FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
+            WHERE n.as_of = (SELECT MAX(as_of) FROM device_nights WHERE as_of < ?1)
+            """)
+        query.bind(1, night.asOf)
+        var out: [Int64: (id: Int64, state: State)] = [:]
+        while try query.step() { out[query.int64(0)] = (query.int64(1), Self.state(query, from: 2)) }
+        return out
+    }
+
+    /// The state in the 13 columns from `first` on (platform … virtual, in table order).
+    static func state(_ query: Statement, from first: Int) -> State {
+        State(platform: query.string(first), osName: query.string(first + 1), osVersion: query.string(first + 2),
+              model: query.string(first + 3), deviceName: query.string(first + 4), identifiers: query.string(first + 5) ?? "",
+              sources: query.string(first + 6) ?? "", records: query.string(first + 7) ?? "", owner: query.string(first + 8),
+              ownerMethod: query.string(first + 9) ?? "", ownerVia: query.string(first + 10),
+              ownerReason: query.string(first + 11), isVirtual: query.int(first + 12) != 0)
+    }
+
+    /// An earlier state of the device equal to `state` (a changed device often changes back), else a new one.
+    private func stateID(_ state: State, device: Int64) throws -> Int64 {
+        let q = deviceStates
+        q.reset()
+        q.bind(1, device)
+        while try q.step() {
+            guard Self.state(q, from: 1) == state else { continue }
+            let id = q.int64(0)
+            q.reset()
+            return id
+        }
+        try insert(state, device: device)
+        return database.lastInsertRowID
+    }
+
+    /// Every stored result set by content, and the next free set id.
+    private func loadSets() throws -> (sets: [[Item]: Int64], next: Int64) {
+        let query = try database.prepare("""
+            SELECT set_id, practice, status, value, details, source, observed FROM result_items ORDER BY set_id, practice
+            """)
+        var sets: [[Item]: Int64] = [:]
+        var current: Int64 = -1, items: [Item] = [], last: Int64 = 0
+        while try query.step() {
+            let id = query.int64(0)
+            if id != current {
+                if current >= 0 { sets[items] = sets[items] ?? current }
+                current = id
+                items.removeAll(keepingCapacity: true)
+            }
+            items.append(Item(practice: query.string(1) ?? "", status: query.string(2) ?? "", value: query.string(3),
+                              details: query.string(4), source: query.string(5),
+                              observed: query.isNull(6) ? nil : query.int64(6)))
+            last = max(last, id)
+        }
+        if current >= 0 { sets[items] = sets[items] ?? current }
+        return (sets, last + 1)
+    }
+
     func write(_ devices: some Sequence<DeviceSnapshot>) throws -> NightWriteSummary {
         var ids = try loadKeys()
+        let previous = try loadPreviousStates()
+        var (sets, nextSet) = try loadSets()
         insertKey.bind(2, night.asOf)
-        insertDevice.bind(1, night.asOf)
-        insertResult.bind(1, night.asOf)
+        insertNight.bind(1, night.asOf)
         var count = 0
         var rows = 0
+        var items: [Item] = []
+        var others: [Int64] = []
         for device in devices {
             let id: Int64
             if let known = ids[device.key] {
@@ -337,41 +485,95 @@ private struct DeviceWriter {
                 ids[device.key] = id
             }
             let isCritical: Bool = device.results.contains { $0.status == .warn && critical.contains($0.practice) }
-            let d = insertDevice
-            d.bind(2, id)
-            d.bind(3, device.platform?.rawValue)
-            d.bind(4, device.osName)
-            d.bind(5, device.osVersion)
-            d.bind(6, device.model)
-            d.bind(7, device.deviceName)
-            d.bind(8, IdentifiersJSON.encode(device.identifiers))
-            d.bind(9, device.sources.sorted().joined(separator: ","))   // sorted: carry-forward and analysts compare it
-            d.bind(10, device.records.joined(separator: " "))
-            d.bind(11, time: device.lastSync)
-            d.bind(12, device.owner)
-            d.bind(13, device.ownerMethod.rawValue)
-            d.bind(14, device.ownerVia)
-            d.bind(15, device.stale)
-            d.bind(16, device.isVirtual)
-            d.bind(17, device.isGreen)
-            d.bind(18, isCritical)
-            d.bind(19, device.ownerReason)
-            try d.run()
-            let r = insertResult
-            r.bind(2, id)
-            for result in device.results {
-                r.bind(3, result.practice)
-                r.bind(4, result.status.rawValue)
-                r.bind(5, result.value)
-                r.bind(6, result.details)
-                r.bind(7, time: result.observedAt)
-                r.bind(8, result.source)
-                try r.run()
+            let state = State(
+                platform: device.platform?.rawValue, osName: device.osName, osVersion: device.osVersion, model: device.model,
+                deviceName: device.deviceName, identifiers: IdentifiersJSON.encode(device.identifiers),
+                sources: device.sources.sorted().joined(separator: ","),   // sorted: carry-forward and analysts compare it
+                records: device.records.joined(separator: " "), owner: device.owner, ownerMethod: device.ownerMethod.rawValue,
+                ownerVia: device.ownerVia, ownerReason: device.ownerReason, isVirtual: device.isVirtual)
+            let stateID: Int64
+            if let p = previous[id], p.state == state {
+                stateID = p.id
+            } else {
+                stateID = try self.stateID(state, device: id)
             }
+
+            // Observation times: the sync time is code 0; the others are numbered in time order, kept with the night.
+            let sync = device.lastSync.map(ISOTime.seconds)
+            others.removeAll(keepingCapacity: true)
+            for result in device.results {
+                guard let at = result.observedAt.map(ISOTime.seconds), at != sync else { continue }
+                others.append(at)
+            }
+            if !others.isEmpty { others = Array(Set(others)).sorted() }
+            items.removeAll(keepingCapacity: true)
+            for result in device.results {
+                let observed: Int64? = result.observedAt.map(ISOTime.seconds).map { at in
+                    at == sync ? 0 : Int64(others.firstIndex(of: at)! + 1)
+                }
+                items.append(Item(practice: result.practice, status: result.status.rawValue, value: result.value,
+                                  details: result.details, source: result.source, observed: observed))
+            }
+            items.sort { $0.practice.utf8.lexicographicallyPrecedes($1.practice.utf8) }   // SQLite's BINARY order
+            let setID: Int64
+            if items.isEmpty {
+                setID = 0
+            } else if let known = sets[items] {
+                setID = known
+            } else {
+                setID = nextSet
+                nextSet += 1
+                sets[items] = setID
+                try insert(items, as: setID)
+            }
+
+            let n = insertNight
+            n.bind(2, id)
+            n.bind(3, stateID)
+            n.bind(4, setID)
+            if let sync { n.bind(5, sync) } else { n.bindNull(5) }
+            n.bind(6, others.isEmpty ? nil : "[" + others.map(String.init).joined(separator: ",") + "]")
+            n.bind(7, device.stale)
+            n.bind(8, device.isGreen)
+            n.bind(9, isCritical)
+            try n.run()
             count += 1
             rows += device.results.count
         }
         return NightWriteSummary(devices: count, carriedForward: 0, practiceRows: rows, seconds: 0)
+    }
+
+    private func insert(_ state: State, device: Int64) throws {
+        let s = insertState
+        s.bind(14, device)
+        s.bind(1, state.platform)
+        s.bind(2, state.osName)
+        s.bind(3, state.osVersion)
+        s.bind(4, state.model)
+        s.bind(5, state.deviceName)
+        s.bind(6, state.identifiers)
+        s.bind(7, state.sources)
+        s.bind(8, state.records)
+        s.bind(9, state.owner)
+        s.bind(10, state.ownerMethod)
+        s.bind(11, state.ownerVia)
+        s.bind(12, state.ownerReason)
+        s.bind(13, state.isVirtual)
+        try s.run()
+    }
+
+    private func insert(_ items: [Item], as setID: Int64) throws {
+        let s = insertItem
+        s.bind(1, setID)
+        for item in items {
+            s.bind(2, item.practice)
+            s.bind(3, item.status)
+            s.bind(4, item.value)
+            s.bind(5, item.details)
+            s.bind(6, item.source)
+            if let observed = item.observed { s.bind(7, observed) } else { s.bindNull(7) }
+            try s.run()
+        }
     }
 }
 
