@@ -90,7 +90,7 @@ public enum Rollups {
             has.bind(1, night)
             if try !has.step() { try compute(store, asOf: night) }
             try db.transaction {
-                for table in ["failing_since", "practice_results", "devices"] {
+                for table in ["failing_since", "practice_results", "devices", "owner_evidence", "unmanaged_devices"] {
                     let delete = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
                     delete.bind(1, night)
                     try delete.run()

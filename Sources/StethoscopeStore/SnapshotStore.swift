@@ -22,6 +22,8 @@ public struct NightRecord: Sendable {
     /// Tonight's staleness cutoff (`now − stale_after_days`): carried-forward devices whose `last_sync` is older
     /// (or missing) are stale tonight, whatever they were on the night they come from. `nil` keeps their flag.
     public var staleBefore: Date?
+    /// Identifiers the auth logs saw that no device has (`unmanaged_devices`).
+    public var unmanaged: [UnmanagedDevice] = []
 
     public init(asOf: String, startedAt: Date, finishedAt: Date, status: RunStatus,
                 figures: [String: SourceFigures] = [:], people: [Person] = [], practices: PracticeSet = .defaults,
@@ -188,6 +190,27 @@ private struct NightHeaderWriter {
         try writePractices()
         try writePeople()
         try writeConflicts()
+        try writeUnmanaged()
+    }
+
+    private func writeUnmanaged() throws {
+        guard !night.unmanaged.isEmpty else { return }
+        let insert = try database.prepare("""
+            INSERT INTO unmanaged_devices (as_of, identifier, via, user, person, organization, days, last_seen, shared)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insert.bind(1, night.asOf)
+        for u in night.unmanaged {
+            insert.bind(2, u.identifier.description)
+            insert.bind(3, u.via)
+            insert.bind(4, u.user)
+            insert.bind(5, u.person)
+            insert.bind(6, u.organization)
+            insert.bind(7, u.days)
+            insert.bind(8, time: u.lastSeen)
+            insert.bind(9, u.shared)
+            try insert.run()
+        }
     }
 
     private func writeSources() throws {
@@ -291,6 +314,7 @@ private struct DeviceWriter {
     let insertKey: Statement
     let insertDevice: Statement
     let insertResult: Statement
+    let insertEvidence: Statement
     /// Practices rated critical tonight: a device with one of them at `warn` is critical.
     let critical: Set<String>
 
@@ -308,6 +332,10 @@ private struct DeviceWriter {
             INSERT INTO practice_results (as_of, device_id, practice, status, value, details, observed_at, source)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        insertEvidence = try database.prepare("""
+            INSERT INTO owner_evidence (as_of, device_key, via, owner_method, days, user_days, last_seen, shared, shared_with)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         critical = Set(night.practices.enabled.filter { $0.rating == .critical }.map(\.key))
     }
 
@@ -324,6 +352,7 @@ private struct DeviceWriter {
         insertKey.bind(2, night.asOf)
         insertDevice.bind(1, night.asOf)
         insertResult.bind(1, night.asOf)
+        insertEvidence.bind(1, night.asOf)
         var count = 0
         var rows = 0
         for device in devices {
@@ -349,7 +378,8 @@ private struct DeviceWriter {
             d.bind(10, device.records.joined(separator: " "))
             d.bind(11, time: device.lastSync)
             d.bind(12, device.owner)
-            d.bind(13, device.ownerMethod.rawValue)
+            // `devices.owner_method`'s CHECK predates auth_logs: stored as `attribution`, named in `owner_evidence`.
+            d.bind(13, device.ownerMethod == .authLogs ? OwnerMethod.attribution.rawValue : device.ownerMethod.rawValue)
             d.bind(14, device.ownerVia)
             d.bind(15, device.stale)
             d.bind(16, device.isVirtual)
@@ -357,6 +387,18 @@ private struct DeviceWriter {
             d.bind(18, isCritical)
             d.bind(19, device.ownerReason)
             try d.run()
+            if let e = device.evidence {
+                let w = insertEvidence
+                w.bind(2, device.key)
+                w.bind(3, e.via)
+                w.bind(4, device.ownerMethod.rawValue)
+                w.bind(5, e.days)
+                w.bind(6, e.userDays)
+                w.bind(7, time: e.lastSeen)
+                w.bind(8, e.isShared)
+                w.bind(9, e.isShared ? String(decoding: try JSONEncoder().encode(e.sharedWith), as: UTF8.self) : nil)
+                try w.run()
+            }
             let r = insertResult
             r.bind(2, id)
             for result in device.results {

@@ -1,0 +1,156 @@
+import Foundation
+import StethoscopeCore
+
+/// Per identifier and user, the distinct days of authentication inside the window and the last one, in memory
+/// bounded by identifiers × users seen together (never by records): users and identifiers are interned once,
+/// and each pair keeps one bit per window day.
+final class AuthTally {
+    let windowStart: Int64
+    let windowEnd: Int64
+    let firstDay: Int64
+    let words: Int
+
+    private(set) var userNames: [[UInt8]] = []
+    private var userByHash: [UInt64: Int32] = [:]
+    private var userByBytes: [[UInt8]: Int32] = [:]   // the rare hash collision
+    private var macs: [UInt64: Int32] = [:]
+    private var others: [RawIdentifier: Int32] = [:]
+    /// Each interned identifier: a MAC's bits, or another kind's raw value.
+    private(set) var identifiers: [(mac: UInt64, raw: RawIdentifier?)] = []
+    private var pairs: [UInt64: Int32] = [:]
+    private(set) var pairKeys: [UInt64] = []
+    private(set) var pairBits: [UInt64] = []
+    private(set) var pairLast: [Int64] = []
+    /// Events inside the window, and outside it (older rotated files, clocks in the future).
+    var counted = 0
+    var outside = 0
+
+    init(windowEnd: Date, windowDays: Int) {
+        self.windowEnd = Int64(windowEnd.timeIntervalSince1970.rounded(.down))
+        windowStart = self.windowEnd - Int64(windowDays) * 86_400
+        firstDay = Self.day(windowStart)
+        words = Int((Self.day(self.windowEnd) - firstDay) / 64 + 1)
+    }
+
+    @inline(__always) static func day(_ t: Int64) -> Int64 { t >= 0 ? t / 86_400 : (t - 86_399) / 86_400 }
+
+    /// FNV-1a: users are short, and one multiply per byte beats hashing a `String` built per record.
+    @inline(__always) static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    func user(_ b: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let h = Self.hash(b)
+        if let i = userByHash[h] {
+            if userNames[Int(i)].elementsEqual(b) { return i }
+            let bytes = Array(b)
+            if let j = userByBytes[bytes] { return j }
+            let j = Int32(userNames.count)
+            userNames.append(bytes)
+            userByBytes[bytes] = j
+            return j
+        }
+        let i = Int32(userNames.count)
+        userNames.append(Array(b))
+        userByHash[h] = i
+        return i
+    }
+
+    func mac(_ bits: UInt64) -> Int32 {
+        if let i = macs[bits] { return i }
+        let i = Int32(identifiers.count)
+        identifiers.append((bits, nil))
+        macs[bits] = i
+        return i
+    }
+
+    func other(_ raw: RawIdentifier) -> Int32 {
+        if let i = others[raw] { return i }
+        let i = Int32(identifiers.count)
+        identifiers.append((0, raw))
+        others[raw] = i
+        return i
+    }
+
+    /// One authentication of `user` from `identifier` at `time` (seconds since 1970).
+    @inline(__always) func add(identifier: Int32, user: Int32, time: Int64) {
+        guard time > windowStart, time <= windowEnd else { outside += 1; return }
+        counted += 1
+        let key = UInt64(UInt32(bitPattern: identifier)) << 32 | UInt64(UInt32(bitPattern: user))
+        let p: Int
+        if let known = pairs[key] {
+            p = Int(known)
+        } else {
+            p = pairKeys.count
+            pairs[key] = Int32(p)
+            pairKeys.append(key)
+            pairBits.append(contentsOf: repeatElement(0, count: words))
+            pairLast.append(time)
+        }
+        let d = Int(Self.day(time) - firstDay)
+        pairBits[p * words + d >> 6] |= 1 << UInt64(d & 63)
+        if time > pairLast[p] { pairLast[p] = time }
+    }
+
+    /// The attribution rule (README, "BYOD"): per identifier, users mapped to people (`map` returns nil for a name
+    /// that is no person, e.g. machine authentication); the owner has the most distinct days, ties broken by the
+    /// most recent; two or more users each above `sharedShare` of the identifier's user-days make it shared.
+    func assignments(via: String, sharedShare: Double, map: (Int32) -> String?) -> [(RawIdentifier, OwnerAssignment)] {
+        struct Use { var bits: [UInt64]; var last: Int64 }
+        var byIdentifier: [Int32: [String: Use]] = [:]
+        var mapped: [Int32: String?] = [:]
+        for (p, key) in pairKeys.enumerated() {
+            let u = Int32(bitPattern: UInt32(truncatingIfNeeded: key))
+            let id = Int32(bitPattern: UInt32(truncatingIfNeeded: key >> 32))
+            let person: String?
+            if let m = mapped[u] { person = m } else { person = map(u); mapped[u] = person }
+            guard let person else { continue }
+            let bits = Array(pairBits[(p * words)..<((p + 1) * words)])
+            if var use = byIdentifier[id, default: [:]][person] {
+                for w in 0..<words { use.bits[w] |= bits[w] }
+                use.last = max(use.last, pairLast[p])
+                byIdentifier[id]![person] = use
+            } else {
+                byIdentifier[id, default: [:]][person] = Use(bits: bits, last: pairLast[p])
+            }
+        }
+        struct Ranked { var user: String; var days: Int; var last: Int64 }
+        var out: [(RawIdentifier, OwnerAssignment)] = []
+        for (id, users) in byIdentifier {
+            var ranked: [Ranked] = []
+            for (user, use) in users {
+                var days = 0
+                for w in use.bits { days += w.nonzeroBitCount }
+                ranked.append(Ranked(user: user, days: days, last: use.last))
+            }
+            ranked.sort { (a: Ranked, b: Ranked) -> Bool in
+                if a.days != b.days { return a.days > b.days }
+                if a.last != b.last { return a.last > b.last }
+                return a.user < b.user
+            }
+            var total = 0
+            for r in ranked { total += r.days }
+            let above = ranked.filter { (r: Ranked) -> Bool in Double(r.days) > sharedShare * Double(total) }
+            let top = ranked[0]
+            let evidence = OwnerEvidence(via: via, days: top.days, lastSeen: Date(timeIntervalSince1970: Double(top.last)),
+                                         userDays: total, sharedWith: above.count >= 2 ? above.map { $0.user } : [])
+            let entry = identifiers[Int(id)]
+            let raw = entry.raw ?? RawIdentifier(.mac, Self.macText(entry.mac))
+            out.append((raw, OwnerAssignment(raw, email: top.user, evidence: evidence)))
+        }
+        return out.sorted { $0.0.kind != $1.0.kind ? $0.0.kind < $1.0.kind : $0.0.value < $1.0.value }
+    }
+
+    static func macText(_ bits: UInt64) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for i in 0..<6 {
+            if i > 0 { out.append(58) }
+            let byte = UInt8(truncatingIfNeeded: bits >> (40 - 8 * UInt64(i)))
+            out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
