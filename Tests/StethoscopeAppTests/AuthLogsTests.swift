@@ -235,4 +235,172 @@ final class FreeRADIUS {
         #expect(try db.rows("SELECT owner_method, devices FROM daily_ownership ORDER BY 1")
                 == [["auth_logs", "3"], ["none", "3"]])
     }
+
+    /// One record as the detail module writes it (FreeRADIUS 3).
+    static func record(_ user: String, _ mac: String, _ time: Int) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "MMM dd yyyy HH:mm:ss 'UTC'"
+        let event = f.string(from: Date(timeIntervalSince1970: Double(time)))
+        f.dateFormat = "EEE MMM d HH:mm:ss yyyy"
+        return "\(f.string(from: Date(timeIntervalSince1970: Double(time))))\n\tUser-Name = \"\(user)\"\n\tAcct-Status-Type = Interim-Update\n"
+            + "\tCalling-Station-Id = \"\(mac)\"\n\tEvent-Timestamp = \"\(event)\"\n\tTimestamp = \(time)\n\n"
+    }
+
+    @Test func truncatedFilesAndWindowsLineEndingsAreReadWithTheCutRecordLeftOut() async throws {
+        let dir = try temporaryDirectory()
+        let logs = dir.appendingPathComponent("radacct")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        // Windows line endings throughout.
+        let crlf = (1...4).map { Self.record("alice@example.com", "3C-22-FB-00-00-01", Self.day($0)) }.joined()
+            .replacingOccurrences(of: "\n", with: "\r\n")
+        try crlf.write(to: logs.appendingPathComponent("detail-20261128"), atomically: true, encoding: .utf8)
+        // Cut off in the middle of a record's Calling-Station-Id: that record is left out, the earlier ones count.
+        let whole = Self.record("bob@example.com", "3C-22-FB-00-00-07", Self.day(2)) + Self.record("bob@example.com", "3C-22-FB-00-00-07", Self.day(1))
+        let cut = whole + Self.record("carol@example.com", "3C-22-FB-00-00-08", Self.day(1))
+        let at = cut.range(of: "3C-22-FB-00-00-08")!.lowerBound
+        try String(cut[..<cut.index(at, offsetBy: 5)]).write(to: logs.appendingPathComponent("detail-20261129"), atomically: true, encoding: .utf8)
+        let (outcome, db) = try await night(dir, attribution: "  - {name: wifi, type: auth_logs, paths: [radacct]}")
+        #expect(outcome.status == .complete)
+        #expect(try db.rows("SELECT device_key, days FROM owner_evidence") == [["serial:C02BYOD00001", "4"]])
+        #expect(try db.rows("SELECT identifier, days FROM unmanaged_devices") == [["mac:3C:22:FB:00:00:07", "2"]])
+        let source = try db.rows("SELECT status, errors, rejected_reasons FROM run_sources WHERE source = 'wifi'")
+        #expect(source.first?[0] == "ok")
+        #expect(source.first?[1] == #"{"no_calling_station_id":1,"truncated_record":1}"#)
+        #expect(source.first?[2]?.contains("detail-20261129 record ending at line") == true)
+    }
+
+    @Test func anUnreadableFileMakesThePartialNightNamingTheFileAndKeepsLastNightsOwners() async throws {
+        let dir = try temporaryDirectory()
+        let logs = dir.appendingPathComponent("radacct")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try (1...3).map { Self.record("alice@example.com", "3C-22-FB-00-00-01", Self.day($0 + 1)) }.joined()
+            .write(to: logs.appendingPathComponent("detail-20261128"), atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("s.db")
+        // The night before, complete: alice owns M1.
+        let config = "  - {name: wifi, type: auth_logs, paths: [\"radacct/detail-*\"]}"
+        do {
+            let (first, _) = try await nightBefore(dir, attribution: config, db: db)
+            #expect(first.status == .complete)
+        }
+        // Tonight a file cannot be read. Root reads any mode, so for root the file is one the kernel refuses to read.
+        let bad = logs.appendingPathComponent("detail-20261130")
+        if getuid() == 0 {
+            try FileManager.default.createSymbolicLink(atPath: bad.path, withDestinationPath: "/proc/self/mem")
+        } else {
+            try "x".write(to: bad, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: bad.path)
+        }
+        let (outcome, d) = try await night(dir, attribution: config, db: db)
+        #expect(outcome.status == .partial)
+        #expect(outcome.failedSources == ["wifi"])
+        let failure = try d.rows("SELECT status, failure FROM run_sources WHERE source = 'wifi' AND as_of = '\(Self.asOf)'")
+        #expect(failure.first?[0] == "failed")
+        #expect(failure.first?[1]?.contains("cannot read \(bad.path)") == true)
+        // The owner it gave on the last complete night is kept.
+        #expect(try d.rows("SELECT owner, owner_via FROM devices d JOIN device_keys k USING (device_id) WHERE as_of = '\(Self.asOf)' AND k.device_key = 'serial:C02BYOD00001'")
+                == [["alice@example.com", "wifi"]])
+    }
+
+    /// The night before `asOf`, with the same inputs.
+    func nightBefore(_ dir: URL, attribution: String, db: URL) async throws -> (RunOutcome, Database) {
+        let config = dir.appendingPathComponent("config.yaml")
+        try """
+            timezone: UTC
+            directory: {type: csv_directory, path: \(Self.fixtures.path)/people.csv, organization_field: Department,
+                        columns: {email: Work Email, name: Full Name, manager: Manager Email}}
+            sources:
+              - {name: inventory, type: osquery, paths: [unused.log], queries: {q: encryption}}
+            attribution:
+            \(attribution)
+            """.write(to: config, atomically: true, encoding: .utf8)
+        var nightly = try NightlyRun.prepare(configFile: config, logger: Logger(label: "test"))
+        nightly.plugins.sources = [("fixture", FixtureInventory(file: Self.fixtures.appendingPathComponent("inventory.json")))]
+        let store = try SnapshotStore(path: db)
+        return (try await nightly.run(asOf: "2026-11-29", now: Self.now.addingTimeInterval(-86_400), store: store), store.database)
+    }
+
+    @Test func aWindowWithNoEventsFailsTheEntryUnlessAllowEmpty() async throws {
+        let dir = try temporaryDirectory()
+        let logs = dir.appendingPathComponent("radacct")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try Self.record("alice@example.com", "3C-22-FB-00-00-01", Self.day(45))
+            .write(to: logs.appendingPathComponent("detail-20261016"), atomically: true, encoding: .utf8)
+        let (strict, d1) = try await night(dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"radacct/*\"]}",
+                                           db: dir.appendingPathComponent("a.db"))
+        #expect(strict.status == .partial)
+        let failure = try d1.rows("SELECT failure FROM run_sources WHERE source = 'wifi'").first?[0] ?? nil
+        #expect(failure?.contains("no authentication in the 30-day window (1 files read, 1 events outside it") == true)
+        #expect(failure?.contains("allow_empty") == true)
+        let (allowed, d2) = try await night(dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"radacct/*\"], allow_empty: true}",
+                                            db: dir.appendingPathComponent("b.db"))
+        #expect(allowed.status == .complete)
+        #expect(try d2.count("SELECT count(*) FROM owner_evidence") == 0)
+        #expect(try d2.count("SELECT count(*) FROM devices WHERE owner IS NOT NULL") == 0)
+        // A glob that matches nothing is the same "nothing there": allowed only with allow_empty.
+        let (none, _) = try await night(dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"nowhere/*\"], allow_empty: true}",
+                                        db: dir.appendingPathComponent("c.db"))
+        #expect(none.status == .complete)
+    }
+
+    @Test func jsonLinesAndCSVEventsAndGzipRotationsAttributeByTheirConfiguredFields() async throws {
+        let dir = try temporaryDirectory()
+        let iso = ISO8601DateFormatter()
+        func t(_ ago: Int) -> String { iso.string(from: Date(timeIntervalSince1970: Double(Self.day(ago)))) }
+        // VPN: JSON lines with a millisecond epoch and an ISO time; one line is not JSON.
+        try """
+            {"ts": "\(t(1))", "login": "EXAMPLE\\\\dave", "client_mac": "3c22fb000003", "vpn": "gw1"}
+            {"ts": \(Int64(Self.day(2)) * 1000), "login": "dave@example.com", "client_mac": "3C:22:FB:00:00:03"}
+            not json
+            {"ts": "\(t(3))", "login": "carol@example.com", "serial": "C02TIEDEV010"}
+            """.write(to: dir.appendingPathComponent("vpn.jsonl"), atomically: true, encoding: .utf8)
+        // SSO export as CSV.
+        try """
+            when,who,device
+            \(t(1)),bob@example.com,C02NOMACS011
+            \(t(2)),bob@example.com,C02NOMACS011
+            """.write(to: dir.appendingPathComponent("sso.csv"), atomically: true, encoding: .utf8)
+        // A logrotate-compressed detail file.
+        let gz = dir.appendingPathComponent("detail.2")
+        try Self.record("alice@example.com", "3C-22-FB-00-00-01", Self.day(5)).write(to: gz, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        p.arguments = [gz.path]
+        try p.run()
+        p.waitUntilExit()
+        let (outcome, db) = try await night(dir, attribution: """
+              - {name: vpn, type: auth_logs, format: json_lines, paths: [vpn.jsonl], email_template: "{user}@example.com",
+                 fields: {time: ts, user: login, mac: client_mac, serial: serial}}
+              - {name: sso, type: auth_logs, format: csv, paths: [sso.csv], fields: {time: when, user: who, serial: device}}
+              - {name: wifi, type: auth_logs, paths: ["detail*"]}
+            """)
+        #expect(outcome.status == .complete)
+        #expect(try db.rows("""
+            SELECT k.device_key, d.owner, e.via, e.days FROM devices d JOIN device_keys k USING (device_id)
+            JOIN owner_evidence e ON e.as_of = d.as_of AND e.device_key = k.device_key ORDER BY 1
+            """) == [
+                ["serial:C02BYOD00001", "alice@example.com", "wifi", "1"],
+                ["serial:C02DOMAIN003", "dave@example.com", "vpn", "2"],
+                ["serial:C02NOMACS011", "bob@example.com", "sso", "2"],
+                ["serial:C02TIEDEV010", "carol@example.com", "vpn", "1"],
+            ])
+        #expect(try db.rows("SELECT errors FROM run_sources WHERE source = 'vpn'").first?[0] == #"{"not_a_json_object":1}"#)
+    }
+
+    @Test func configErrorsNameTheKey() throws {
+        func error(_ entry: String) -> String {
+            do {
+                let c = try StethoscopeConfig.parse(yaml: "sources: [{name: d, type: demo, feed: jamf}]\nattribution:\n  - \(entry)", baseDirectory: URL(fileURLWithPath: "/tmp"))
+                _ = try ConfiguredPlugins(c, environment: .init(logger: Logger(label: "t")))
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        #expect(error("{type: auth_logs}").contains("attribution[0].paths"))
+        #expect(error("{type: auth_logs, paths: [x], window_days: 0}").contains("attribution[0].window_days"))
+        #expect(error("{type: auth_logs, paths: [x], format: csv}").contains("attribution[0].fields"))
+        #expect(error("{type: auth_logs, paths: [x], format: csv, fields: {hostname: h}}").contains("attribution[0].fields.hostname"))
+        #expect(error("{type: auth_logs, paths: [x], email_template: example.com}").contains("attribution[0].email_template"))
+        #expect(error("{type: auth_logs, paths: [x], shared_share: 2}").contains("attribution[0].shared_share"))
+    }
 }

@@ -85,8 +85,7 @@ struct AuthEventReader {
     mutating func jsonLines(_ url: URL, source: String) throws -> (bytes: Int, truncated: Bool) {
         let decoder = JSONDecoder()
         var line = 0
-        let name = url.lastPathComponent
-        return try LogReader.read(url, source: source) { b in
+        return try LogReader.read(url, source: source, lastLineWhole: true) { b in
             var start = 0
             for i in 0..<b.count where b[i] == 10 {
                 line += 1
@@ -96,30 +95,29 @@ struct AuthEventReader {
                 start = i + 1
                 guard slice.contains(where: { $0 != 32 && $0 != 9 }) else { continue }
                 guard let object = try? decoder.decode([String: Scalar].self, from: Data(slice)) else {
-                    problem("not_a_json_object", "\(name) line \(line)"); continue
+                    problem("not_a_json_object", "line \(line)"); continue
                 }
-                event({ object[$0]?.text }, at: "\(name) line \(line)")
+                event({ object[$0]?.text }, at: "line \(line)")
             }
         }
     }
 
     mutating func csv(_ url: URL, source: String) throws -> (bytes: Int, truncated: Bool) {
         var data: [UInt8] = []
-        let result = try LogReader.read(url, source: source) { data.append(contentsOf: $0) }
+        let result = try LogReader.read(url, source: source, lastLineWhole: true) { data.append(contentsOf: $0) }
         let table: CSVTable
         do {
             var text = String(decoding: data, as: UTF8.self)
             if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
             table = try CSVTable.parse(text)
         } catch { throw SourceError(source, "\(url.path): \(error)") }
-        let name = url.lastPathComponent
         for needed in [fields.user, fields.time] where table.column(needed) == nil {
             throw SourceError(source, "\(url.path) has no column '\(needed)'")
         }
         var columns: [String: Int] = [:]
         for f in [fields.user, fields.time] + fields.identifiers.map(\.1) { if let c = table.column(f) { columns[f] = c } }
         for (i, row) in table.rows.enumerated() {
-            event({ columns[$0].flatMap { row.value($0) } }, at: "\(name) row \(i + 2)")
+            event({ columns[$0].flatMap { row.value($0) } }, at: "row \(i + 2)")
         }
         return result
     }

@@ -9,7 +9,9 @@ enum LogReader {
 
     /// Calls `body` with successive buffers of complete lines (each ending in `\n`). A file whose last line has no
     /// newline (a writer cut off mid-record) has that line left out, and the result says `truncated`.
-    static func read(_ url: URL, source: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> (bytes: Int, truncated: Bool) {
+    /// `lastLineWhole`: a last line without its newline is whole (CSV and JSON-lines exports often end so).
+    static func read(_ url: URL, source: String, lastLineWhole: Bool = false,
+                     _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> (bytes: Int, truncated: Bool) {
         guard let file = gzopen(url.path, "rb") else {
             let why = String(cString: strerror(errno))
             throw SourceError(source, "cannot read \(url.path): \(why)")
@@ -30,6 +32,11 @@ enum LogReader {
             let filled = kept + Int(n)
             if n == 0 {
                 // A last line without its newline was cut off while being written: it is left out, not misread.
+                if lastLineWhole, filled > 0, buffer[filled - 1] != 10 {
+                    buffer[filled] = 10   // filled < chunk here: a full buffer without a newline threw above
+                    try body(UnsafeBufferPointer(start: buffer, count: filled + 1))
+                    return (total, false)
+                }
                 var end = filled
                 while end > 0 && buffer[end - 1] != 10 { end -= 1 }
                 if end > 0 { try body(UnsafeBufferPointer(start: buffer, count: end)) }
