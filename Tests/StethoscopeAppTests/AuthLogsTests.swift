@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import StethoscopeCore
+import StethoscopeReport
 import StethoscopeStore
 @testable import StethoscopeApp
 
@@ -234,6 +235,21 @@ final class FreeRADIUS {
         #expect(try db.count("SELECT devices FROM runs") == 6)
         #expect(try db.rows("SELECT owner_method, devices FROM daily_ownership ORDER BY 1")
                 == [["auth_logs", "3"], ["none", "3"]])
+
+        // The data-quality page counts them per organization; only --include-people lists people and identifiers.
+        let store = try SnapshotStore(path: radius.dir.appendingPathComponent("s.db"))
+        let out = radius.dir.appendingPathComponent("report")
+        try Report.generate(store: store, options: ReportOptions(out: out, nights: 7))
+        let json = try String(contentsOf: out.appendingPathComponent("quality.unmanaged.json"), encoding: .utf8)
+        #expect(json.contains(#"["Sales",2,2]"#) && json.contains(#"["(not in the directory)",1,1]"#))
+        let page = try String(contentsOf: out.appendingPathComponent("quality.html"), encoding: .utf8)
+        #expect(page.contains("Devices on the network that no inventory manages") && !page.contains("3C:22:FB:00:00:07"))
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("quality.unmanaged-people.json").path))
+        let withPeople = radius.dir.appendingPathComponent("report-people")
+        try Report.generate(store: store, options: ReportOptions(out: withPeople, nights: 7, includePeople: true))
+        let people = try String(contentsOf: withPeople.appendingPathComponent("quality.unmanaged-people.json"), encoding: .utf8)
+        #expect(people.contains(#""bob@example.com","Sales","mac:3C:22:FB:00:00:07",3"#))
+        #expect(people.contains("mallory@example.com (not in the directory)"))
     }
 
     /// One record as the detail module writes it (FreeRADIUS 3).
