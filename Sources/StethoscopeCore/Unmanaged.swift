@@ -54,7 +54,10 @@ public struct UnmanagedDevice: Sendable, Hashable {
             guard assignments.contains(where: { $0.evidence != nil && !$0.email.contains("@") }) else { return (via, assignments) }
             return (via, assignments.map { a in
                 guard var e = a.evidence else { return a }
-                e.sharedWith = e.sharedWith.map(resolve)
+                // Two names of one person (`alice@…` and `CORP\alice`) are not two users of a shared device.
+                var seen = Set<String>()
+                e.sharedWith = e.sharedWith.map(resolve).filter { seen.insert($0).inserted }
+                if e.sharedWith.count < 2 { e.sharedWith = [] }
                 return OwnerAssignment(a.identifier, email: resolve(a.email), evidence: e)
             })
         }
