@@ -13,3 +13,4 @@ if want("odbc") { try benchODBC() }
 if want("report") { try await benchReport() }
 if want("export") { try await benchExport() }
 if want("smtp") { try await benchSMTP() }
+if want("auth_logs") { try await benchAuthLogs() }

@@ -68,15 +68,18 @@ struct AuthEventReader {
         guard let u = value(fields.user)?.trimmingCharacters(in: .whitespaces), !u.isEmpty else { problem("no_user", at); return }
         guard let t = value(fields.time).flatMap(AuthEventFields.time) else { problem("no_time", at); return }
         var any = false
-        let user = Array(u.utf8).withUnsafeBufferPointer { tally.user($0) }
+        let bytes = Array(u.utf8)
+        let h = bytes.withUnsafeBufferPointer(AuthTally.hash)
+        let tally = self.tally
+        func name() -> Int32 { bytes.withUnsafeBufferPointer { tally.user($0) } }
         for (kind, field) in fields.identifiers {
             guard let v = value(field)?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { continue }
             any = true
             if kind == .mac {
                 guard let bits = Array(v.utf8).withUnsafeBufferPointer(DetailParser.macBits) else { problem("malformed_mac", at); continue }
-                tally.add(identifier: tally.mac(bits), user: user, time: t)
+                tally.add(id: bits, hash: h, time: t, name: name)
             } else {
-                tally.add(identifier: tally.other(RawIdentifier(kind, v)), user: user, time: t)
+                tally.add(id: tally.other(RawIdentifier(kind, v)), hash: h, time: t, name: name)
             }
         }
         if any { records += 1 } else { problem("no_identifier", at) }

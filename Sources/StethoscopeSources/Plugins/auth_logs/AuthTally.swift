@@ -13,12 +13,15 @@ final class AuthTally {
     private(set) var userNames: [[UInt8]] = []
     private var userByHash: [UInt64: Int32] = [:]
     private var userByBytes: [[UInt8]: Int32] = [:]   // the rare hash collision
-    private var macs: [UInt64: Int32] = [:]
     private var others: [RawIdentifier: Int32] = [:]
-    /// Each interned identifier: a MAC's bits, or another kind's raw value.
-    private(set) var identifiers: [(mac: UInt64, raw: RawIdentifier?)] = []
-    private var pairs: [UInt64: Int32] = [:]
-    private(set) var pairKeys: [UInt64] = []
+    private(set) var otherIdentifiers: [RawIdentifier] = []
+    /// Pairs (identifier, user): an open-addressing table of pair indexes keyed by the identifier's key (a MAC's
+    /// 48 bits, or `1 << 63 | index` of another kind's value) and the user name's hash, so a record already seen
+    /// costs one probe and no allocation.
+    private var slots: [Int32] = [Int32](repeating: -1, count: 1 << 12)
+    private(set) var pairID: [UInt64] = []
+    private var pairHash: [UInt64] = []
+    private(set) var pairUser: [Int32] = []
     private(set) var pairBits: [UInt64] = []
     private(set) var pairLast: [Int64] = []
     /// Events inside the window, and outside it (older rotated files, clocks in the future).
@@ -58,40 +61,53 @@ final class AuthTally {
         return i
     }
 
-    func mac(_ bits: UInt64) -> Int32 {
-        if let i = macs[bits] { return i }
-        let i = Int32(identifiers.count)
-        identifiers.append((bits, nil))
-        macs[bits] = i
-        return i
-    }
-
-    func other(_ raw: RawIdentifier) -> Int32 {
-        if let i = others[raw] { return i }
-        let i = Int32(identifiers.count)
-        identifiers.append((0, raw))
+    /// The key of a non-MAC identifier (`1 << 63 | index`).
+    func other(_ raw: RawIdentifier) -> UInt64 {
+        if let i = others[raw] { return 1 << 63 | UInt64(i) }
+        let i = Int32(otherIdentifiers.count)
+        otherIdentifiers.append(raw)
         others[raw] = i
-        return i
+        return 1 << 63 | UInt64(i)
     }
 
-    /// One authentication of `user` from `identifier` at `time` (seconds since 1970).
-    @inline(__always) func add(identifier: Int32, user: Int32, time: Int64) {
+    @inline(__always) private func slot(_ id: UInt64, _ h: UInt64) -> Int {
+        var x = (id &* 0x9E37_79B9_7F4A_7C15) ^ h
+        x ^= x >> 29
+        return Int(truncatingIfNeeded: x &* 0xBF58_476D_1CE4_E5B9 >> 20) & (slots.count - 1)
+    }
+
+    /// One authentication from identifier `id` by the user whose name is `name` (hash `h`) at `time` (seconds
+    /// since 1970). A user's name is interned only the first time it is seen with an identifier. Two different
+    /// names with one 64-bit hash would share pairs: with 10^6 names that is a chance of 10^-7.
+    @inline(__always) func add(id: UInt64, hash h: UInt64, time: Int64, name: () -> Int32) {
         guard time > windowStart, time <= windowEnd else { outside += 1; return }
         counted += 1
-        let key = UInt64(UInt32(bitPattern: identifier)) << 32 | UInt64(UInt32(bitPattern: user))
-        let p: Int
-        if let known = pairs[key] {
-            p = Int(known)
-        } else {
-            p = pairKeys.count
-            pairs[key] = Int32(p)
-            pairKeys.append(key)
+        var i = slot(id, h)
+        var p = Int(slots[i])
+        while p >= 0 && (pairID[p] != id || pairHash[p] != h) {
+            i = (i + 1) & (slots.count - 1)
+            p = Int(slots[i])
+        }
+        if p < 0 {
+            p = pairID.count
+            pairID.append(id); pairHash.append(h); pairUser.append(name())
             pairBits.append(contentsOf: repeatElement(0, count: words))
             pairLast.append(time)
+            slots[i] = Int32(p)
+            if pairID.count * 2 > slots.count { grow() }
         }
         let d = Int(Self.day(time) - firstDay)
         pairBits[p * words + d >> 6] |= 1 << UInt64(d & 63)
         if time > pairLast[p] { pairLast[p] = time }
+    }
+
+    private func grow() {
+        slots = [Int32](repeating: -1, count: slots.count * 2)
+        for p in pairID.indices {
+            var i = slot(pairID[p], pairHash[p])
+            while slots[i] >= 0 { i = (i + 1) & (slots.count - 1) }
+            slots[i] = Int32(p)
+        }
     }
 
     /// The attribution rule (README, "BYOD"): per identifier, users mapped to people (`map` returns nil for a name
@@ -99,11 +115,10 @@ final class AuthTally {
     /// most recent; two or more users each above `sharedShare` of the identifier's user-days make it shared.
     func assignments(via: String, sharedShare: Double, map: (Int32) -> String?) -> [(RawIdentifier, OwnerAssignment)] {
         struct Use { var bits: [UInt64]; var last: Int64 }
-        var byIdentifier: [Int32: [String: Use]] = [:]
+        var byIdentifier: [UInt64: [String: Use]] = [:]
         var mapped: [Int32: String?] = [:]
-        for (p, key) in pairKeys.enumerated() {
-            let u = Int32(bitPattern: UInt32(truncatingIfNeeded: key))
-            let id = Int32(bitPattern: UInt32(truncatingIfNeeded: key >> 32))
+        for p in pairID.indices {
+            let u = pairUser[p], id = pairID[p]
             let person: String?
             if let m = mapped[u] { person = m } else { person = map(u); mapped[u] = person }
             guard let person else { continue }
@@ -136,8 +151,7 @@ final class AuthTally {
             let top = ranked[0]
             let evidence = OwnerEvidence(via: via, days: top.days, lastSeen: Date(timeIntervalSince1970: Double(top.last)),
                                          userDays: total, sharedWith: above.count >= 2 ? above.map { $0.user } : [])
-            let entry = identifiers[Int(id)]
-            let raw = entry.raw ?? RawIdentifier(.mac, Self.macText(entry.mac))
+            let raw = id >> 63 == 1 ? otherIdentifiers[Int(id & 0x7FFF_FFFF)] : RawIdentifier(.mac, Self.macText(id))
             out.append((raw, OwnerAssignment(raw, email: top.user, evidence: evidence)))
         }
         return out.sorted { $0.0.kind != $1.0.kind ? $0.0.kind < $1.0.kind : $0.0.value < $1.0.value }

@@ -9,7 +9,10 @@ import StethoscopeCore
 struct DetailParser {
     let tally: AuthTally
     // The record being read.
-    private var user: Int32 = -1
+    private var hasUser = false
+    private var userHash: UInt64 = 0
+    /// The user name's bytes (unescaped), kept until the record ends: it may span two read buffers.
+    private var userName: [UInt8] = []
     private var mac: UInt64 = 0
     private var hasMAC = false
     private var badMAC = false
@@ -73,11 +76,13 @@ struct DetailParser {
         case 85 where Self.has(a, m, Self.userName):   // U
             let v = Self.value(a + Self.userName.count, m - Self.userName.count)
             if let vb = v.baseAddress, memchr(vb, 92, v.count) != nil {
-                let plain = Self.unescape(v)
-                user = plain.withUnsafeBufferPointer { tally.user($0) }
+                userName = Self.unescape(v)
             } else {
-                user = tally.user(v)
+                userName.removeAll(keepingCapacity: true)
+                userName.append(contentsOf: v)
             }
+            userHash = userName.withUnsafeBufferPointer(AuthTally.hash)
+            hasUser = !userName.isEmpty
         case 67 where Self.has(a, m, Self.calling):    // C
             let v = Self.value(a + Self.calling.count, m - Self.calling.count)
             if let bits = Self.macBits(v) { mac = bits; hasMAC = true } else { badMAC = true }
@@ -97,15 +102,16 @@ struct DetailParser {
     /// Ends the current record: counts it when it names a user, a device and a time.
     mutating func finish() {
         defer {
-            user = -1; hasMAC = false; badMAC = false; eventTime = nil; stamp = nil; headerTime = nil; skip = false
+            hasUser = false; hasMAC = false; badMAC = false; eventTime = nil; stamp = nil; headerTime = nil; skip = false
             inRecord = false
         }
         guard inRecord, !skip else { return }
-        guard user >= 0 else { problem("no_user_name"); return }
+        guard hasUser else { problem("no_user_name"); return }
         guard hasMAC else { problem(badMAC ? "calling_station_not_a_mac" : "no_calling_station_id"); return }
         guard let t = eventTime ?? stamp ?? headerTime else { problem("no_time"); return }
         records += 1
-        tally.add(identifier: tally.mac(mac), user: user, time: t)
+        let tally = self.tally, name = userName
+        tally.add(id: mac, hash: userHash, time: t) { name.withUnsafeBufferPointer { tally.user($0) } }
     }
 
     private mutating func problem(_ kind: String) {
