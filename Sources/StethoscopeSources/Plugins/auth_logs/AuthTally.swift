@@ -15,15 +15,14 @@ final class AuthTally {
     private var userByBytes: [[UInt8]: Int32] = [:]   // the rare hash collision
     private var others: [RawIdentifier: Int32] = [:]
     private(set) var otherIdentifiers: [RawIdentifier] = []
-    /// Pairs (identifier, user): an open-addressing table of pair indexes keyed by the identifier's key (a MAC's
-    /// 48 bits, or `1 << 63 | index` of another kind's value) and the user name's hash, so a record already seen
-    /// costs one probe and no allocation.
-    private var slots: [Int32] = [Int32](repeating: -1, count: 1 << 12)
-    private(set) var pairID: [UInt64] = []
-    private var pairHash: [UInt64] = []
-    private(set) var pairUser: [Int32] = []
-    private(set) var pairBits: [UInt64] = []
-    private(set) var pairLast: [Int64] = []
+    /// Pairs (identifier, user) in one open-addressing table whose entries hold everything a record updates, so a
+    /// record of a pair already seen costs one probe into one cache line and no allocation. An entry is `stride`
+    /// words: the identifier's key + 1 (0: empty; a MAC's 48 bits, or `1 << 63 | index` of another kind's value),
+    /// the user name's hash, the last time, the user's index, then one bit per window day.
+    private var table: UnsafeMutablePointer<UInt64>
+    private var capacity = 1 << 12
+    private(set) var pairs = 0
+    let stride: Int
     /// Events inside the window, and outside it (older rotated files, clocks in the future).
     var counted = 0
     var outside = 0
@@ -33,7 +32,12 @@ final class AuthTally {
         windowStart = self.windowEnd - Int64(windowDays) * 86_400
         firstDay = Self.day(windowStart)
         words = Int((Self.day(self.windowEnd) - firstDay) / 64 + 1)
+        stride = 4 + words
+        table = .allocate(capacity: capacity * stride)
+        table.initialize(repeating: 0, count: capacity * stride)
     }
+
+    deinit { table.deallocate() }
 
     @inline(__always) static func day(_ t: Int64) -> Int64 { t >= 0 ? t / 86_400 : (t - 86_399) / 86_400 }
 
@@ -70,44 +74,49 @@ final class AuthTally {
         return 1 << 63 | UInt64(i)
     }
 
-    @inline(__always) private func slot(_ id: UInt64, _ h: UInt64) -> Int {
+    @inline(__always) private func slot(_ id: UInt64, _ h: UInt64, _ mask: Int) -> Int {
         var x = (id &* 0x9E37_79B9_7F4A_7C15) ^ h
         x ^= x >> 29
-        return Int(truncatingIfNeeded: x &* 0xBF58_476D_1CE4_E5B9 >> 20) & (slots.count - 1)
+        return Int(truncatingIfNeeded: (x &* 0xBF58_476D_1CE4_E5B9) >> 20) & mask
     }
 
-    /// One authentication from identifier `id` by the user whose name is `name` (hash `h`) at `time` (seconds
-    /// since 1970). A user's name is interned only the first time it is seen with an identifier. Two different
-    /// names with one 64-bit hash would share pairs: with 10^6 names that is a chance of 10^-7.
+    /// One authentication from identifier `id` by the user whose name hashes to `h` at `time` (seconds since 1970);
+    /// `name` interns the user the first time the pair is seen. Two different names with one 64-bit hash would share
+    /// pairs: with a million names that is a chance of one in ten million.
     @inline(__always) func add(id: UInt64, hash h: UInt64, time: Int64, name: () -> Int32) {
         guard time > windowStart, time <= windowEnd else { outside += 1; return }
         counted += 1
-        var i = slot(id, h)
-        var p = Int(slots[i])
-        while p >= 0 && (pairID[p] != id || pairHash[p] != h) {
-            i = (i + 1) & (slots.count - 1)
-            p = Int(slots[i])
+        let key = id &+ 1, mask = capacity - 1
+        var i = slot(id, h, mask)
+        var e = table + i * stride
+        while e[0] != 0 && (e[0] != key || e[1] != h) {
+            i = (i + 1) & mask
+            e = table + i * stride
         }
-        if p < 0 {
-            p = pairID.count
-            pairID.append(id); pairHash.append(h); pairUser.append(name())
-            pairBits.append(contentsOf: repeatElement(0, count: words))
-            pairLast.append(time)
-            slots[i] = Int32(p)
-            if pairID.count * 2 > slots.count { grow() }
+        if e[0] == 0 {
+            e[0] = key; e[1] = h; e[2] = UInt64(bitPattern: time); e[3] = UInt64(UInt32(bitPattern: name()))
+            pairs += 1
         }
         let d = Int(Self.day(time) - firstDay)
-        pairBits[p * words + d >> 6] |= 1 << UInt64(d & 63)
-        if time > pairLast[p] { pairLast[p] = time }
+        e[4 + d >> 6] |= 1 << UInt64(d & 63)
+        if time > Int64(bitPattern: e[2]) { e[2] = UInt64(bitPattern: time) }
+        if pairs * 2 > capacity { grow() }
     }
 
     private func grow() {
-        slots = [Int32](repeating: -1, count: slots.count * 2)
-        for p in pairID.indices {
-            var i = slot(pairID[p], pairHash[p])
-            while slots[i] >= 0 { i = (i + 1) & (slots.count - 1) }
-            slots[i] = Int32(p)
+        let old = table, oldCapacity = capacity
+        capacity *= 2
+        table = .allocate(capacity: capacity * stride)
+        table.initialize(repeating: 0, count: capacity * stride)
+        let mask = capacity - 1
+        for j in 0..<oldCapacity {
+            let src = old + j * stride
+            guard src[0] != 0 else { continue }
+            var i = slot(src[0] &- 1, src[1], mask)
+            while table[i * stride] != 0 { i = (i + 1) & mask }
+            (table + i * stride).update(from: src, count: stride)
         }
+        old.deallocate()
     }
 
     /// The attribution rule (README, "BYOD"): per identifier, users mapped to people (`map` returns nil for a name
@@ -117,18 +126,21 @@ final class AuthTally {
         struct Use { var bits: [UInt64]; var last: Int64 }
         var byIdentifier: [UInt64: [String: Use]] = [:]
         var mapped: [Int32: String?] = [:]
-        for p in pairID.indices {
-            let u = pairUser[p], id = pairID[p]
+        for j in 0..<capacity {
+            let e = table + j * stride
+            guard e[0] != 0 else { continue }
+            let u = Int32(bitPattern: UInt32(truncatingIfNeeded: e[3])), id = e[0] &- 1
             let person: String?
             if let m = mapped[u] { person = m } else { person = map(u); mapped[u] = person }
             guard let person else { continue }
-            let bits = Array(pairBits[(p * words)..<((p + 1) * words)])
+            let bits = Array(UnsafeBufferPointer(start: e + 4, count: words))
+            let last = Int64(bitPattern: e[2])
             if var use = byIdentifier[id, default: [:]][person] {
                 for w in 0..<words { use.bits[w] |= bits[w] }
-                use.last = max(use.last, pairLast[p])
+                use.last = max(use.last, last)
                 byIdentifier[id]![person] = use
             } else {
-                byIdentifier[id, default: [:]][person] = Use(bits: bits, last: pairLast[p])
+                byIdentifier[id, default: [:]][person] = Use(bits: bits, last: last)
             }
         }
         struct Ranked { var user: String; var days: Int; var last: Int64 }

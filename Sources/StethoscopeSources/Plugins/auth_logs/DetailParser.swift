@@ -11,8 +11,12 @@ struct DetailParser {
     // The record being read.
     private var hasUser = false
     private var userHash: UInt64 = 0
-    /// The user name's bytes (unescaped), kept until the record ends: it may span two read buffers.
+    /// The user name's bytes: in the current read buffer (`userAt`) while it lasts, copied (`userName`, unescaped)
+    /// when it has escapes or the record outlives the buffer.
+    private var userAt: UnsafeBufferPointer<UInt8>?
     private var userName: [UInt8] = []
+    /// The header line, parsed only when the record has neither `Event-Timestamp` nor `Timestamp`.
+    private var headerAt: UnsafeBufferPointer<UInt8>?
     private var mac: UInt64 = 0
     private var hasMAC = false
     private var badMAC = false
@@ -47,9 +51,12 @@ struct DetailParser {
             if e > start && base[e - 1] == 13 { e -= 1 }   // CRLF
             lineAt(base + start, e - start)
         }
+        // The buffer is reused after this: keep what the open record still points into.
+        if let u = userAt { userName = Array(u); userAt = nil }
+        if let h = headerAt { headerTime = Self.headerTime(h.baseAddress!, h.count); headerAt = nil }
     }
 
-    private static let userName = Array("User-Name = ".utf8)
+    private static let userNameKey = Array("User-Name = ".utf8)
     private static let calling = Array("Calling-Station-Id = ".utf8)
     private static let event = Array("Event-Timestamp = ".utf8)
     private static let timestamp = Array("Timestamp = ".utf8)
@@ -59,38 +66,49 @@ struct DetailParser {
         n >= prefix.count && prefix.withUnsafeBufferPointer { memcmp(p, $0.baseAddress!, prefix.count) == 0 }
     }
 
+    /// The first eight bytes of an attribute line as one word: most lines are told apart with one comparison.
+    private enum Word {
+        static let user: UInt64 = 0x6d61_4e2d_7265_7355       // "User-Nam"
+        static let calling: UInt64 = 0x2d67_6e69_6c6c_6143    // "Calling-"
+        static let event: UInt64 = 0x6954_2d74_6e65_7645      // "Event-Ti"
+        static let timestamp: UInt64 = 0x6d61_7473_656d_6954  // "Timestam"
+        static let status: UInt64 = 0x6174_532d_7463_6341     // "Acct-Sta"
+    }
+
     private mutating func lineAt(_ p: UnsafePointer<UInt8>, _ n: Int) {
         if n == 0 { finish(); return }
         if p[0] != 9 && p[0] != 32 {
             // A header line starts the next record (even without the blank line a cut-off writer failed to write).
             finish()
             inRecord = true
-            headerTime = Self.headerTime(p, n)
+            headerAt = UnsafeBufferPointer(start: p, count: n)
             return
         }
         var a = p, m = n
         while m > 0 && (a[0] == 9 || a[0] == 32) { a += 1; m -= 1 }
         guard m > 0 else { finish(); return }
         inRecord = true
-        switch a[0] {
-        case 85 where Self.has(a, m, Self.userName):   // U
-            let v = Self.value(a + Self.userName.count, m - Self.userName.count)
+        guard m >= 12 else { return }
+        switch UnsafeRawPointer(a).loadUnaligned(as: UInt64.self) {
+        case Word.user where Self.has(a, m, Self.userNameKey):
+            let v = Self.value(a + Self.userNameKey.count, m - Self.userNameKey.count)
             if let vb = v.baseAddress, memchr(vb, 92, v.count) != nil {
                 userName = Self.unescape(v)
+                userAt = nil
+                userHash = userName.withUnsafeBufferPointer(AuthTally.hash)
             } else {
-                userName.removeAll(keepingCapacity: true)
-                userName.append(contentsOf: v)
+                userAt = v
+                userHash = AuthTally.hash(v)
             }
-            userHash = userName.withUnsafeBufferPointer(AuthTally.hash)
-            hasUser = !userName.isEmpty
-        case 67 where Self.has(a, m, Self.calling):    // C
+            hasUser = !v.isEmpty
+        case Word.calling where Self.has(a, m, Self.calling):
             let v = Self.value(a + Self.calling.count, m - Self.calling.count)
             if let bits = Self.macBits(v) { mac = bits; hasMAC = true } else { badMAC = true }
-        case 69 where Self.has(a, m, Self.event):      // E
+        case Word.event where Self.has(a, m, Self.event):
             eventTime = Self.eventTime(Self.value(a + Self.event.count, m - Self.event.count))
-        case 84 where Self.has(a, m, Self.timestamp):  // T
+        case Word.timestamp where Self.has(a, m, Self.timestamp):
             stamp = Self.integer(Self.value(a + Self.timestamp.count, m - Self.timestamp.count))
-        case 65 where Self.has(a, m, Self.status):     // A
+        case Word.status where Self.has(a, m, Self.status):
             let v = Self.value(a + Self.status.count, m - Self.status.count)
             // Accounting-On/Off are the access point's own restarts, with no user or device.
             if v.count >= 10, v[0] == 65, v[1] == 99, v[2] == 99 { skip = true }   // "Accounting-…"
@@ -102,16 +120,21 @@ struct DetailParser {
     /// Ends the current record: counts it when it names a user, a device and a time.
     mutating func finish() {
         defer {
-            hasUser = false; hasMAC = false; badMAC = false; eventTime = nil; stamp = nil; headerTime = nil; skip = false
+            hasUser = false; userAt = nil; headerAt = nil
+            hasMAC = false; badMAC = false; eventTime = nil; stamp = nil; headerTime = nil; skip = false
             inRecord = false
         }
         guard inRecord, !skip else { return }
         guard hasUser else { problem("no_user_name"); return }
         guard hasMAC else { problem(badMAC ? "calling_station_not_a_mac" : "no_calling_station_id"); return }
+        if eventTime == nil, stamp == nil, let h = headerAt { headerTime = Self.headerTime(h.baseAddress!, h.count) }
         guard let t = eventTime ?? stamp ?? headerTime else { problem("no_time"); return }
         records += 1
-        let tally = self.tally, name = userName
-        tally.add(id: mac, hash: userHash, time: t) { name.withUnsafeBufferPointer { tally.user($0) } }
+        if let u = userAt {
+            tally.add(id: mac, hash: userHash, time: t) { tally.user(u) }
+        } else {
+            tally.add(id: mac, hash: userHash, time: t) { userName.withUnsafeBufferPointer { tally.user($0) } }
+        }
     }
 
     private mutating func problem(_ kind: String) {
