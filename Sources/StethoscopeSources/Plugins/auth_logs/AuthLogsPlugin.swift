@@ -155,17 +155,38 @@ struct AuthLogs: AttributionSource {
     }
 
     func assignments(_ context: PullContext) async throws -> [OwnerAssignment] {
-        let tally = AuthTally(windowEnd: context.now, windowDays: windowDays)
-        var skipped = 0, read = 0
+        let probe = AuthTally(windowEnd: context.now, windowDays: windowDays)
+        var list: [(URL, Int)] = [], skipped = 0
         for file in try files() {
             // A file last written before the window holds no event inside it.
-            if modified(file).timeIntervalSince1970 < Double(tally.windowStart) { skipped += 1; continue }
-            _ = try self.read(file, tally: tally, context: context)
-            read += 1
+            if modified(file).timeIntervalSince1970 < Double(probe.windowStart) { skipped += 1; continue }
+            let size = ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int) ?? 0
+            list.append((file, size))
         }
+        // Files are read in parallel, largest first to the least loaded reader; each reader has its own tally.
+        let workers = max(1, min(list.count, ProcessInfo.processInfo.activeProcessorCount, 4))
+        var shares = [[URL]](repeating: [], count: workers), load = [Int](repeating: 0, count: workers)
+        for (file, size) in list.sorted(by: { $0.1 > $1.1 }) {
+            let w = load.indices.min { load[$0] < load[$1] }!
+            shares[w].append(file); load[w] += size
+        }
+        let tallies = try await withThrowingTaskGroup(of: AuthTally.self) { group in
+            for share in shares {
+                group.addTask {
+                    let tally = AuthTally(windowEnd: context.now, windowDays: windowDays)
+                    for file in share { _ = try self.read(file, tally: tally, context: context) }
+                    return tally
+                }
+            }
+            var out: [AuthTally] = []
+            for try await t in group { out.append(t) }
+            return out
+        }
+        let read = list.count
+        let counted = tallies.reduce(0) { $0 + $1.counted }, outside = tallies.reduce(0) { $0 + $1.outside }
         var notPeople = 0
-        let pairs = tally.assignments(via: name, sharedShare: sharedShare) { u in
-            let p = self.person(String(decoding: tally.userNames[Int(u)], as: UTF8.self))
+        let pairs = AuthTally.assignments(tallies, via: name, sharedShare: sharedShare) { user in
+            let p = self.person(user)
             if p == nil { notPeople += 1 }
             return p
         }
@@ -183,11 +204,11 @@ struct AuthLogs: AttributionSource {
             out.append(a)
         }
         context.logger.info("authentication logs read", metadata: [
-            "files": "\(read)", "files_before_window": "\(skipped)", "events": "\(tally.counted)",
-            "outside_window": "\(tally.outside)", "identifiers": "\(out.count)", "window_days": "\(windowDays)",
+            "files": "\(read)", "files_before_window": "\(skipped)", "events": "\(counted)",
+            "outside_window": "\(outside)", "identifiers": "\(out.count)", "window_days": "\(windowDays)",
         ])
         if out.isEmpty && !allowEmpty {
-            throw SourceError(name, "no authentication in the \(windowDays)-day window (\(read) files read, \(tally.outside) events outside it, "
+            throw SourceError(name, "no authentication in the \(windowDays)-day window (\(read) files read, \(outside) events outside it, "
                                   + "\(skipped) files older) (set allow_empty: true if that is expected)")
         }
         return out

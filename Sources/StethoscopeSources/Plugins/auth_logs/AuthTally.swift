@@ -4,7 +4,7 @@ import StethoscopeCore
 /// Per identifier and user, the distinct days of authentication inside the window and the last one, in memory
 /// bounded by identifiers × users seen together (never by records): users and identifiers are interned once,
 /// and each pair keeps one bit per window day.
-final class AuthTally {
+final class AuthTally: @unchecked Sendable {   // one task fills it, then hands it over whole
     let windowStart: Int64
     let windowEnd: Int64
     let firstDay: Int64
@@ -103,6 +103,22 @@ final class AuthTally {
         if pairs * 2 > capacity { grow() }
     }
 
+    /// A parsed record waiting in a batch; `user` points into the reader's buffer, so a batch is added before the
+    /// buffer is reused.
+    struct Pending { var id: UInt64; var hash: UInt64; var time: Int64; var user: UnsafeBufferPointer<UInt8> }
+    private var touched: UInt64 = 0
+
+    /// Adds a batch of records: first one load of each entry's cache line (independent loads, so the memory system
+    /// fetches them side by side), then the updates, which find them in cache. A table larger than the caches makes
+    /// one waited-for miss per record the cost of the whole read otherwise.
+    func add(_ batch: [Pending]) {
+        let mask = capacity - 1
+        var sink: UInt64 = 0
+        for p in batch { sink &+= table[slot(p.id, p.hash, mask) * stride] }
+        touched &+= sink
+        for p in batch { add(id: p.id, hash: p.hash, time: p.time) { user(p.user) } }
+    }
+
     private func grow() {
         let old = table, oldCapacity = capacity
         capacity *= 2
@@ -122,30 +138,43 @@ final class AuthTally {
     /// The attribution rule (README, "BYOD"): per identifier, users mapped to people (`map` returns nil for a name
     /// that is no person, e.g. machine authentication); the owner has the most distinct days, ties broken by the
     /// most recent; two or more users each above `sharedShare` of the identifier's user-days make it shared.
-    func assignments(via: String, sharedShare: Double, map: (Int32) -> String?) -> [(RawIdentifier, OwnerAssignment)] {
+    /// Tallies of several readers (files read in parallel) are combined here: a person's days on an identifier are
+    /// the union of them.
+    static func assignments(_ tallies: [AuthTally], via: String, sharedShare: Double,
+                            map: (String) -> String?) -> [(RawIdentifier, OwnerAssignment)] {
         struct Use { var bits: [UInt64]; var last: Int64 }
-        var byIdentifier: [UInt64: [String: Use]] = [:]
-        var mapped: [Int32: String?] = [:]
-        for j in 0..<capacity {
-            let e = table + j * stride
-            guard e[0] != 0 else { continue }
-            let u = Int32(bitPattern: UInt32(truncatingIfNeeded: e[3])), id = e[0] &- 1
-            let person: String?
-            if let m = mapped[u] { person = m } else { person = map(u); mapped[u] = person }
-            guard let person else { continue }
-            let bits = Array(UnsafeBufferPointer(start: e + 4, count: words))
-            let last = Int64(bitPattern: e[2])
-            if var use = byIdentifier[id, default: [:]][person] {
-                for w in 0..<words { use.bits[w] |= bits[w] }
-                use.last = max(use.last, last)
-                byIdentifier[id]![person] = use
-            } else {
-                byIdentifier[id, default: [:]][person] = Use(bits: bits, last: last)
+        var byIdentifier: [RawIdentifier: [String: Use]] = [:]
+        var mapped: [String: String?] = [:]
+        for tally in tallies {
+            var people: [Int32: String?] = [:]
+            for j in 0..<tally.capacity {
+                let e = tally.table + j * tally.stride
+                guard e[0] != 0 else { continue }
+                let u = Int32(bitPattern: UInt32(truncatingIfNeeded: e[3])), id = e[0] &- 1
+                let person: String?
+                if let m = people[u] {
+                    person = m
+                } else {
+                    let name = String(decoding: tally.userNames[Int(u)], as: UTF8.self)
+                    if let m = mapped[name] { person = m } else { person = map(name); mapped[name] = person }
+                    people[u] = person
+                }
+                guard let person else { continue }
+                let raw = id >> 63 == 1 ? tally.otherIdentifiers[Int(id & 0x7FFF_FFFF)] : RawIdentifier(.mac, macText(id))
+                let bits = Array(UnsafeBufferPointer(start: e + 4, count: tally.words))
+                let last = Int64(bitPattern: e[2])
+                if var use = byIdentifier[raw, default: [:]][person] {
+                    for w in 0..<tally.words { use.bits[w] |= bits[w] }
+                    use.last = max(use.last, last)
+                    byIdentifier[raw]![person] = use
+                } else {
+                    byIdentifier[raw, default: [:]][person] = Use(bits: bits, last: last)
+                }
             }
         }
         struct Ranked { var user: String; var days: Int; var last: Int64 }
         var out: [(RawIdentifier, OwnerAssignment)] = []
-        for (id, users) in byIdentifier {
+        for (raw, users) in byIdentifier {
             var ranked: [Ranked] = []
             for (user, use) in users {
                 var days = 0
@@ -163,7 +192,6 @@ final class AuthTally {
             let top = ranked[0]
             let evidence = OwnerEvidence(via: via, days: top.days, lastSeen: Date(timeIntervalSince1970: Double(top.last)),
                                          userDays: total, sharedWith: above.count >= 2 ? above.map { $0.user } : [])
-            let raw = id >> 63 == 1 ? otherIdentifiers[Int(id & 0x7FFF_FFFF)] : RawIdentifier(.mac, Self.macText(id))
             out.append((raw, OwnerAssignment(raw, email: top.user, evidence: evidence)))
         }
         return out.sorted { $0.0.kind != $1.0.kind ? $0.0.kind < $1.0.kind : $0.0.value < $1.0.value }

@@ -17,6 +17,7 @@ struct DetailParser {
     private var userName: [UInt8] = []
     /// The header line, parsed only when the record has neither `Event-Timestamp` nor `Timestamp`.
     private var headerAt: UnsafeBufferPointer<UInt8>?
+    private var batch: [AuthTally.Pending] = []
     private var mac: UInt64 = 0
     private var hasMAC = false
     private var badMAC = false
@@ -31,7 +32,8 @@ struct DetailParser {
     var firstProblem: String?
     var line = 0
 
-    init(tally: AuthTally) { self.tally = tally }
+    init(tally: AuthTally) { self.tally = tally; batch.reserveCapacity(Self.batchSize) }
+    static let batchSize = 48
 
     mutating func feed(_ b: UnsafeBufferPointer<UInt8>) {
         guard let base = b.baseAddress else { return }
@@ -51,7 +53,8 @@ struct DetailParser {
             if e > start && base[e - 1] == 13 { e -= 1 }   // CRLF
             lineAt(base + start, e - start)
         }
-        // The buffer is reused after this: keep what the open record still points into.
+        // The buffer is reused after this: add the batch, keep what the open record still points into.
+        if !batch.isEmpty { tally.add(batch); batch.removeAll(keepingCapacity: true) }
         if let u = userAt { userName = Array(u); userAt = nil }
         if let h = headerAt { headerTime = Self.headerTime(h.baseAddress!, h.count); headerAt = nil }
     }
@@ -131,7 +134,8 @@ struct DetailParser {
         guard let t = eventTime ?? stamp ?? headerTime else { problem("no_time"); return }
         records += 1
         if let u = userAt {
-            tally.add(id: mac, hash: userHash, time: t) { tally.user(u) }
+            batch.append(AuthTally.Pending(id: mac, hash: userHash, time: t, user: u))
+            if batch.count == Self.batchSize { tally.add(batch); batch.removeAll(keepingCapacity: true) }
         } else {
             tally.add(id: mac, hash: userHash, time: t) { userName.withUnsafeBufferPointer { tally.user($0) } }
         }
