@@ -142,59 +142,64 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
     /// the union of them.
     static func assignments(_ tallies: [AuthTally], via: String, sharedShare: Double,
                             map: (String) -> String?) -> [(RawIdentifier, OwnerAssignment)] {
-        struct Use { var bits: [UInt64]; var last: Int64 }
-        var byIdentifier: [RawIdentifier: [String: Use]] = [:]
+        // Per identifier its few users: MACs by their bits (no string per pair), other kinds by value.
+        struct Use { var person: String; var bits: [UInt64]; var last: Int64 }
+        func merge(_ list: inout [Use], _ person: String, _ e: UnsafeMutablePointer<UInt64>, _ words: Int) {
+            let last = Int64(bitPattern: e[2])
+            if let k = list.firstIndex(where: { $0.person == person }) {
+                for w in 0..<words { list[k].bits[w] |= e[4 + w] }
+                list[k].last = max(list[k].last, last)
+            } else {
+                list.append(Use(person: person, bits: Array(UnsafeBufferPointer(start: e + 4, count: words)), last: last))
+            }
+        }
+        var macs: [UInt64: [Use]] = [:], others: [RawIdentifier: [Use]] = [:]
         var mapped: [String: String?] = [:]
         for tally in tallies {
-            var people: [Int32: String?] = [:]
+            var people = [String??](repeating: nil, count: tally.userNames.count)
             for j in 0..<tally.capacity {
                 let e = tally.table + j * tally.stride
                 guard e[0] != 0 else { continue }
-                let u = Int32(bitPattern: UInt32(truncatingIfNeeded: e[3])), id = e[0] &- 1
-                let person: String?
-                if let m = people[u] {
-                    person = m
-                } else {
-                    let name = String(decoding: tally.userNames[Int(u)], as: UTF8.self)
-                    if let m = mapped[name] { person = m } else { person = map(name); mapped[name] = person }
-                    people[u] = person
+                let u = Int(UInt32(truncatingIfNeeded: e[3])), id = e[0] &- 1
+                if people[u] == nil {
+                    let name = String(decoding: tally.userNames[u], as: UTF8.self)
+                    if let m = mapped[name] { people[u] = .some(m) } else { let m = map(name); mapped[name] = m; people[u] = .some(m) }
                 }
-                guard let person else { continue }
-                let raw = id >> 63 == 1 ? tally.otherIdentifiers[Int(id & 0x7FFF_FFFF)] : RawIdentifier(.mac, macText(id))
-                let bits = Array(UnsafeBufferPointer(start: e + 4, count: tally.words))
-                let last = Int64(bitPattern: e[2])
-                if var use = byIdentifier[raw, default: [:]][person] {
-                    for w in 0..<tally.words { use.bits[w] |= bits[w] }
-                    use.last = max(use.last, last)
-                    byIdentifier[raw]![person] = use
+                guard let person = people[u]! else { continue }
+                if id >> 63 == 1 {
+                    merge(&others[tally.otherIdentifiers[Int(id & 0x7FFF_FFFF)], default: []], person, e, tally.words)
                 } else {
-                    byIdentifier[raw, default: [:]][person] = Use(bits: bits, last: last)
+                    merge(&macs[id, default: []], person, e, tally.words)
                 }
             }
         }
-        struct Ranked { var user: String; var days: Int; var last: Int64 }
-        var out: [(RawIdentifier, OwnerAssignment)] = []
-        for (raw, users) in byIdentifier {
-            var ranked: [Ranked] = []
-            for (user, use) in users {
+        func rank(_ raw: RawIdentifier, _ users: [Use]) -> OwnerAssignment {
+            var ranked: [(user: String, days: Int, last: Int64)] = users.map { u in
                 var days = 0
-                for w in use.bits { days += w.nonzeroBitCount }
-                ranked.append(Ranked(user: user, days: days, last: use.last))
+                for w in u.bits { days += w.nonzeroBitCount }
+                return (u.person, days, u.last)
             }
-            ranked.sort { (a: Ranked, b: Ranked) -> Bool in
-                if a.days != b.days { return a.days > b.days }
-                if a.last != b.last { return a.last > b.last }
-                return a.user < b.user
+            if ranked.count > 1 {
+                ranked.sort { a, b in a.days != b.days ? a.days > b.days : a.last != b.last ? a.last > b.last : a.user < b.user }
             }
             var total = 0
             for r in ranked { total += r.days }
-            let above = ranked.filter { (r: Ranked) -> Bool in Double(r.days) > sharedShare * Double(total) }
+            let above = ranked.count < 2 ? [] : ranked.filter { Double($0.days) > sharedShare * Double(total) }
             let top = ranked[0]
             let evidence = OwnerEvidence(via: via, days: top.days, lastSeen: Date(timeIntervalSince1970: Double(top.last)),
                                          userDays: total, sharedWith: above.count >= 2 ? above.map { $0.user } : [])
-            out.append((raw, OwnerAssignment(raw, email: top.user, evidence: evidence)))
+            return OwnerAssignment(raw, email: top.user, evidence: evidence)
         }
-        return out.sorted { $0.0.kind != $1.0.kind ? $0.0.kind < $1.0.kind : $0.0.value < $1.0.value }
+        var out: [(RawIdentifier, OwnerAssignment)] = []
+        out.reserveCapacity(macs.count + others.count)
+        for id in macs.keys.sorted() {
+            let raw = RawIdentifier(.mac, macText(id))
+            out.append((raw, rank(raw, macs[id]!)))
+        }
+        for raw in others.keys.sorted(by: { $0.kind != $1.kind ? $0.kind < $1.kind : $0.value < $1.value }) {
+            out.append((raw, rank(raw, others[raw]!)))
+        }
+        return out
     }
 
     static func macText(_ bits: UInt64) -> String {
