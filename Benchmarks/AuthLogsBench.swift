@@ -5,7 +5,7 @@ import StethoscopeSources
 
 /// Issue 20: owners from 10 million FreeRADIUS accounting records (a 30-day window of a 100,000-person company,
 /// ~2.3 devices each plus personal phones), against `grep -c Calling-Station-Id` over the same files in the same
-/// run (≥ 0.3×); the plugin's peak RSS is reset before it runs and printed with the identifiers it holds, next to
+/// run (≥ 0.3×; each the better of two runs); the plugin's peak RSS is reset before it runs and printed with the identifiers it holds, next to
 /// the bytes it read: memory follows identifiers, not records.
 func benchAuthLogs() async throws {
     let people = 100_000, days = 30, records = 10_000_000
@@ -46,15 +46,21 @@ func benchAuthLogs() async throws {
     let rssBefore = residentMegabytes()
     try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)   // resets the peak (VmHWM)
     let cpu0 = cpuSeconds()
-    let t = Date()
+    var t = Date()
     let assignments = try await plugin.assignments(context)
-    let pluginSeconds = Date().timeIntervalSince(t)
+    var pluginSeconds = Date().timeIntervalSince(t)
     let cpu = cpuSeconds() - cpu0
     let peak = peakResidentMegabytes()
-    let (grep2, _) = try grep()
-    let grepSeconds = min(grep1, grep2)
     let read = figures.snapshot().records
     guard read == records else { throw BenchError(description: "the plugin read \(read) records, expected \(records)") }
+    let (grep2, _) = try grep()
+    // The better of two runs for each, as for grep: the machine is shared and a run may wait for a core.
+    t = Date()
+    let again = try await plugin.assignments(PullContext(asOf: context.asOf, now: context.now,
+                                                         figures: FigureCounter(kind: "attribution", plugin: "auth_logs"), logger: logger))
+    pluginSeconds = min(pluginSeconds, Date().timeIntervalSince(t))
+    guard again.count == assignments.count else { throw BenchError(description: "the second read found \(again.count) identifiers") }
+    let grepSeconds = min(grep1, grep2)
     let rate = Double(records) / pluginSeconds, grepRate = Double(records) / grepSeconds
     print("auth_logs.records_per_s=\(Int(rate)) grep_records_per_s=\(Int(grepRate)) ratio=\(String(format: "%.2f", rate / grepRate)) "
           + "records=\(records) files=\(files.count) gb=\(String(format: "%.2f", Double(generated) / 1e9)) identifiers=\(assignments.count) "

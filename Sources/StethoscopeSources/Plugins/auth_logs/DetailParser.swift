@@ -78,7 +78,7 @@ struct DetailParser {
         static let status: UInt64 = 0x6174_532d_7463_6341     // "Acct-Sta"
     }
 
-    private mutating func lineAt(_ p: UnsafePointer<UInt8>, _ n: Int) {
+    @inline(__always) private mutating func lineAt(_ p: UnsafePointer<UInt8>, _ n: Int) {
         if n == 0 { finish(); return }
         if p[0] != 9 && p[0] != 32 {
             // A header line starts the next record (even without the blank line a cut-off writer failed to write).
@@ -108,8 +108,8 @@ struct DetailParser {
             let v = Self.value(a + Self.calling.count, m - Self.calling.count)
             if let bits = Self.macBits(v) { mac = bits; hasMAC = true } else { badMAC = true }
         case Word.event where Self.has(a, m, Self.event):
-            eventTime = Self.eventTime(Self.value(a + Self.event.count, m - Self.event.count))
-        case Word.timestamp where Self.has(a, m, Self.timestamp):
+            eventTime = cachedEventTime(Self.value(a + Self.event.count, m - Self.event.count))
+        case Word.timestamp where eventTime == nil && Self.has(a, m, Self.timestamp):
             stamp = Self.integer(Self.value(a + Self.timestamp.count, m - Self.timestamp.count))
         case Word.status where Self.has(a, m, Self.status):
             let v = Self.value(a + Self.status.count, m - Self.status.count)
@@ -118,6 +118,26 @@ struct DetailParser {
             if v.count == 1, v[0] == 55 || v[0] == 56 { skip = true }             // 7, 8
         default: break
         }
+    }
+
+    /// Records come in time order, so most share the previous one's date (`Dec 03 2026`): only the time is parsed.
+    private var lastDate: (UInt64, UInt32) = (0, 0)
+    private var lastDateStart: Int64 = 0
+
+    @inline(__always) private mutating func cachedEventTime(_ v: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard v.count == 24, v[11] == 32, v[14] == 58, v[17] == 58, let base = v.baseAddress else { return Self.eventTime(v) }
+        let raw = UnsafeRawPointer(base)
+        let date = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self) & 0xFFFFFF)
+        func digit(_ i: Int) -> Int64? { v[i] >= 48 && v[i] <= 57 ? Int64(v[i] - 48) : nil }
+        guard let h1 = digit(12), let h2 = digit(13), let m1 = digit(15), let m2 = digit(16), let s1 = digit(18), let s2 = digit(19),
+              v[20] == 32, v[21] == 85, v[22] == 84, v[23] == 67 else { return Self.eventTime(v) }   // " UTC"
+        if date != lastDate {
+            guard let full = Self.eventTime(v) else { return nil }
+            lastDate = date
+            lastDateStart = full - full % 86_400
+            return full
+        }
+        return lastDateStart + (h1 * 10 + h2) * 3600 + (m1 * 10 + m2) * 60 + s1 * 10 + s2
     }
 
     /// Ends the current record: counts it when it names a user, a device and a time.
