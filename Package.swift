@@ -54,7 +54,7 @@ let package = Package(
         // Source plugins, one folder each under Plugins/, listed in PluginRegistry.swift.
         .target(
             name: "StethoscopeSources",
-            dependencies: ["StethoscopeCore", "StethoscopeHTTP", "CODBC", .product(name: "_CryptoExtras", package: "swift-crypto")],
+            dependencies: ["StethoscopeCore", "StethoscopeHTTP", "CODBC", "CZlib", .product(name: "_CryptoExtras", package: "swift-crypto")],
             exclude: pluginDocs),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),

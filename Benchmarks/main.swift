@@ -15,3 +15,4 @@ if want("report") { try await benchReport() }
 if want("export") { try await benchExport() }
 if want("smtp") { try await benchSMTP() }
 if want("notify") { try await benchNotify() }
+if want("auth_logs") { try await benchAuthLogs() }

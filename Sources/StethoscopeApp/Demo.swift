@@ -32,8 +32,11 @@ public enum DemoRunner {
             try FileManager.default.createDirectory(at: o.out, withIntermediateDirectories: true)
             let db = o.out.appendingPathComponent("stethoscope.db")
             let configFile = o.out.appendingPathComponent("demo.yaml")
+            // The wireless network's accounting for the whole horizon, read by the `wifi` auth_logs entry.
+            try DemoWorld.shared(DemoParameters(seed: o.seed, people: o.people, start: start, nights: o.nights))
+                .writeAuthLogs(to: o.out.appendingPathComponent("radacct"))
             let yaml = DemoPlugin.demoConfigYAML(seed: o.seed, people: o.people, start: start, nights: o.nights,
-                                                 database: db.path) + notifyYAML
+                                                 database: db.path, authLogs: "radacct/*/detail-*") + notifyYAML
             try yaml.write(to: configFile, atomically: true, encoding: .utf8)
             let nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
             let store = try SnapshotStore(path: db)

@@ -101,3 +101,26 @@ extension NightlyRun {
         pulled.assignments = plugins.attribution.map(\.source.name).compactMap { name in lists[name].map { (name, $0) } }
     }
 }
+
+extension NightlyRun {
+    /// Identifiers the auth logs saw that match no device tonight (nor one carried forward from a failed source):
+    /// devices on the network that no inventory manages (`unmanaged_devices`).
+    func unmanagedDevices(_ assignments: [(via: String, assignments: [OwnerAssignment])], merged: MergeResult, pulled: Pulled,
+                          asOf: String, store: SnapshotStore, normalizer: IdentifierNormalizer, orgChart: OrgChart,
+                          logger: Logger) throws -> [UnmanagedDevice] {
+        guard assignments.contains(where: { $0.assignments.contains { $0.evidence != nil } }) else { return [] }
+        var known = Set<Identifier>()
+        for g in merged.groups { known.formUnion(g.identifiers) }
+        if !pulled.failedDevice.isEmpty, let last = try store.lastCompleteNight(before: asOf) {
+            known.formUnion(try store.identifiers(asOf: last, sources: Set(pulled.failedDevice)))
+        }
+        let found = UnmanagedDevice.find(assignments, known: known, normalizer: normalizer, orgChart: orgChart)
+        if !found.isEmpty {
+            logger.info("devices on the network that no inventory manages", metadata: [
+                "unmanaged": "\(found.count)", "people": "\(Set(found.compactMap(\.person)).count)",
+                "not_in_directory": "\(found.filter { $0.person == nil }.count)",
+            ])
+        }
+        return found
+    }
+}

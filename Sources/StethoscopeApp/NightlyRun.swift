@@ -109,10 +109,13 @@ public struct NightlyRun: Sendable {
                                       "conflicts": "\(merged.conflicts.count)",
                                       "rejected_identifiers": "\(merged.rejected.values.reduce(0, +))"])
 
+        // Auth logs name some users by a bare username (`CORP\alice`): tonight's directory says who they are.
+        let assignments = UnmanagedDevice.resolveUsernames(pulled.assignments, orgChart: orgChart)
         let evaluator = NightEvaluator(
             practices: config.practices, asOf: asOf, now: now, staleAfterDays: config.staleAfterDays, orgChart: orgChart,
-            attribution: NightEvaluator.attributionMap(pulled.assignments, normalizer: normalizer),
-            attributionPrecedence: pulled.assignments.map(\.via))
+            attribution: NightEvaluator.attributionMap(assignments, normalizer: normalizer),
+            attributionPrecedence: assignments.map(\.via),
+            evidence: NightEvaluator.evidenceMap(assignments, normalizer: normalizer))
         let records = pulled.records
         var night = NightRecord(
             asOf: asOf, startedAt: started, finishedAt: Date(), status: outcome.status, figures: pulled.figures,
@@ -122,6 +125,8 @@ public struct NightlyRun: Sendable {
         // `people` keeps what the directory said; the flags say where the run's org chart differs from it.
         night.managerCycles = Set(orgChart.inCycles)
         night.duplicateEmails = orgChart.ambiguous
+        night.unmanaged = try unmanagedDevices(assignments, merged: merged, pulled: pulled, asOf: asOf, store: store,
+                                               normalizer: normalizer, orgChart: orgChart, logger: log)
         let stored = force ? nil : try store.storedDevices(asOf: asOf)
         let share = config.safety.minRerunShare
         var rollupSeconds = 0.0

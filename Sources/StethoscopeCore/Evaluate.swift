@@ -13,14 +13,17 @@ public struct NightEvaluator: Sendable {
     /// Attribution source names in configured order: when a device's identifiers are claimed by several
     /// sources, the first configured one wins (names not listed rank after, by name).
     public var attributionPrecedence: [String: Int]
+    /// Identifier → authentication-log evidence (`auth_logs`): the days behind an owner, or a shared device's users.
+    public var evidence: [Identifier: OwnerEvidence]
     private let practiceIndex: [String: Int]
     private let softwareNames: [[String]]
 
     public init(practices: PracticeSet, asOf: String, now: Date, staleAfterDays: Int, orgChart: OrgChart,
-                attribution: [Identifier: (email: String, via: String)] = [:], attributionPrecedence: [String] = []) {
+                attribution: [Identifier: (email: String, via: String)] = [:], attributionPrecedence: [String] = [],
+                evidence: [Identifier: OwnerEvidence] = [:]) {
         self.practices = practices.enabled
         self.asOf = asOf; self.now = now; self.staleAfterDays = staleAfterDays
-        self.orgChart = orgChart; self.attribution = attribution
+        self.orgChart = orgChart; self.attribution = attribution; self.evidence = evidence
         var rank: [String: Int] = [:]
         for (i, name) in attributionPrecedence.enumerated() where rank[name] == nil { rank[name] = i }
         self.attributionPrecedence = rank
@@ -38,9 +41,22 @@ public struct NightEvaluator: Sendable {
                                       normalizer: IdentifierNormalizer) -> [Identifier: (email: String, via: String)] {
         var map: [Identifier: (email: String, via: String)] = [:]
         for (via, assignments) in lists {
-            for a in assignments {
+            for a in assignments where a.evidence?.isShared != true {   // a shared device is given to nobody
                 guard case .success(let id) = normalizer.normalize(a.identifier) else { continue }
                 if map[id] == nil { map[id] = (a.email.lowercased().trimmed, via) }
+            }
+        }
+        return map
+    }
+
+    /// Identifier → the evidence of the first configured source that has some (`auth_logs` entries).
+    public static func evidenceMap(_ lists: [(via: String, assignments: [OwnerAssignment])],
+                                   normalizer: IdentifierNormalizer) -> [Identifier: OwnerEvidence] {
+        var map: [Identifier: OwnerEvidence] = [:]
+        for (_, assignments) in lists {
+            for a in assignments {
+                guard let e = a.evidence, case .success(let id) = normalizer.normalize(a.identifier), map[id] == nil else { continue }
+                map[id] = e
             }
         }
         return map
@@ -82,6 +98,16 @@ public struct NightEvaluator: Sendable {
             }
             if let best { owner = best.email; method = .attribution; via = best.via }
         }
+        // Authentication-log evidence: the days behind an auth-log owner, else a shared device's users.
+        var found: OwnerEvidence?
+        if !evidence.isEmpty {
+            for id in group.identifiers {
+                guard let e = evidence[id] else { continue }
+                if method == .attribution, e.via == via, !e.isShared { found = e; method = .authLogs; break }
+                if e.isShared, found == nil { found = e }
+            }
+            if method != .authLogs, found?.isShared != true { found = nil }
+        }
 
         let sources = Array(Set(recs.map(\.source))).sorted()
         return DeviceSnapshot(
@@ -90,7 +116,8 @@ public struct NightEvaluator: Sendable {
             sources: sources, records: recs.map(label).sorted(), lastSync: lastSync, owner: owner,
             ownerMethod: method, ownerVia: via, stale: stale, isVirtual: recs.contains { $0.isVirtual },
             results: results(recs, platform: platform, osName: first(\.osName), osVersion: first(\.osVersion)),
-            ownerReason: owner == nil && ambiguous ? "ambiguous_email" : nil)
+            ownerReason: owner == nil && ambiguous ? "ambiguous_email" : owner == nil && found?.isShared == true ? "shared" : nil,
+            evidence: found)
     }
 
     private func results(_ recs: [SourceRecord], platform: Platform?, osName: String?, osVersion: String?) -> [PracticeResult] {

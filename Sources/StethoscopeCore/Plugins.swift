@@ -43,7 +43,30 @@ public protocol AttributionSource: ConfiguredSource {
 public struct OwnerAssignment: Sendable, Hashable {
     public var identifier: RawIdentifier
     public var email: String
-    public init(_ identifier: RawIdentifier, email: String) { self.identifier = identifier; self.email = email }
+    /// Why this source names the owner, when it inferred it rather than read it from a register: the
+    /// authentication days behind it (`auth_logs`). An assignment whose evidence is `shared` names no owner.
+    public var evidence: OwnerEvidence?
+    public init(_ identifier: RawIdentifier, email: String, evidence: OwnerEvidence? = nil) {
+        self.identifier = identifier; self.email = email; self.evidence = evidence
+    }
+}
+
+/// What authentication logs say about one identifier over the window: the person with the most distinct days
+/// (ties: the most recent), how many days and when last seen; `sharedWith` lists, most days first, every person
+/// above the shared share when two or more are, and then the device is given to none of them.
+public struct OwnerEvidence: Sendable, Hashable {
+    /// The attribution entry that read the logs (its config name).
+    public var via: String
+    /// Distinct days the owner (the first user for a shared device) authenticated from the identifier.
+    public var days: Int
+    public var lastSeen: Date
+    /// Distinct days of every user together, counting a day once per user (the base of each user's share).
+    public var userDays: Int
+    public var sharedWith: [String]
+    public var isShared: Bool { sharedWith.count >= 2 }
+    public init(via: String, days: Int, lastSeen: Date, userDays: Int, sharedWith: [String] = []) {
+        self.via = via; self.days = days; self.lastSeen = lastSeen; self.userDays = userDays; self.sharedWith = sharedWith
+    }
 }
 
 /// A plugin failure that names where it happened; its text must never carry a secret.

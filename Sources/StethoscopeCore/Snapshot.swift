@@ -23,6 +23,9 @@ public enum OwnerMethod: String, Sendable, Hashable, Codable {
     case sourceHint = "source_hint"
     /// An attribution source (`attribution:` in config) named the owner; the method string carries its name.
     case attribution
+    /// The `auth_logs` attribution plugin inferred the owner from authentication days (README, "BYOD"); its
+    /// evidence is in `owner_evidence`.
+    case authLogs = "auth_logs"
     case none
 }
 
@@ -51,15 +54,19 @@ public struct DeviceSnapshot: Sendable {
     public var stale: Bool
     public var isVirtual: Bool
     public var results: [PracticeResult]
+    /// Authentication-log evidence: behind the owner when `ownerMethod == .authLogs`, or the users of a device
+    /// the logs found `shared` (then no auth-log owner). `nil` when no auth log saw the device.
+    public var evidence: OwnerEvidence?
 
     public init(key: String, platform: Platform?, osName: String?, osVersion: String?, model: String?,
                 deviceName: String?, identifiers: [Identifier], sources: [String], records: [String],
                 lastSync: Date?, owner: String?, ownerMethod: OwnerMethod, ownerVia: String?, stale: Bool,
-                isVirtual: Bool, results: [PracticeResult], ownerReason: String? = nil) {
+                isVirtual: Bool, results: [PracticeResult], ownerReason: String? = nil, evidence: OwnerEvidence? = nil) {
         self.key = key; self.platform = platform; self.osName = osName; self.osVersion = osVersion
         self.model = model; self.deviceName = deviceName; self.identifiers = identifiers; self.sources = sources
         self.records = records; self.lastSync = lastSync; self.owner = owner; self.ownerMethod = ownerMethod
         self.ownerVia = ownerVia; self.ownerReason = ownerReason; self.stale = stale; self.isVirtual = isVirtual; self.results = results
+        self.evidence = evidence
     }
 
     /// Green: every applicable practice is `ok` (docs/DESIGN.md).

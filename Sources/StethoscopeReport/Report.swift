@@ -612,6 +612,9 @@ struct Site {
                              columns: ["Problem"], rows: problemRows, shownLimit: 200)
         body += "<h2>Directory</h2>" + problems.html(page: "quality")
         var tables = [platforms, unknown, nightsTable, sources, conflicts, problems]
+        let unmanaged = unmanagedSection(asOf: lastAsOf)
+        body += unmanaged.html
+        tables += unmanaged.tables
         if includePeople {
             var rows: [[Cell]] = d.unowned.map { [.text("no owner"), .text(""), .text($0.name), .text($0.platform), .text($0.key), .text($0.sources)] }
             for (owner, devices) in d.ownedDevices.sorted(by: { $0.key < $1.key }) where d.people[owner]?.active != true {

@@ -57,6 +57,8 @@ struct ReportData {
     /// With --include-people only: the last night's devices per owner.
     var ownedDevices: [String: [OwnedDevice]] = [:]
     var unowned: [OwnedDevice] = []
+    /// The last night's devices seen only in authentication logs (`unmanaged_devices`).
+    var unmanaged: [UnmanagedRow] = []
 
     struct OwnedDevice {
         var name: String, key: String, platform: String, sources: String, failing: String, stale: Bool, owner: String?
@@ -111,6 +113,7 @@ struct ReportData {
         try data.loadPractices(db, asOf: asOf)
         try data.loadGroups(db)
         try data.loadQuality(db)
+        try data.loadUnmanaged(db)
         if options.includePeople { try data.loadPeopleDevices(db) }
         return data
     }

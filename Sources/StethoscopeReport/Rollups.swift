@@ -100,7 +100,7 @@ public enum Rollups {
             has.bind(1, night)
             if try !has.step() { try compute(store, asOf: night) }
             try db.transaction {
-                for table in ["failing_since", "device_nights"] + SnapshotStore.dailyTables {   // the compact store behind devices and practice_results
+                for table in ["failing_since", "device_nights", "owner_evidence", "unmanaged_devices"] + SnapshotStore.dailyTables {   // the compact store behind devices and practice_results
                     let delete = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
                     delete.bind(1, night)
                     try delete.run()

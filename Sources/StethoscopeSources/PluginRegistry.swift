@@ -49,6 +49,7 @@ public enum PluginRegistry {
         CSVDirectoryPlugin.self,
         BitFitPlugin.self,
         AssetCSVPlugin.self,
+        AuthLogsPlugin.self,
     ]
 
     public static func plugin(for config: PluginConfig) throws -> any SourcePlugin.Type {

@@ -22,6 +22,8 @@ public struct NightRecord: Sendable {
     /// Tonight's staleness cutoff (`now − stale_after_days`): carried-forward devices whose `last_sync` is older
     /// (or missing) are stale tonight, whatever they were on the night they come from. `nil` keeps their flag.
     public var staleBefore: Date?
+    /// Identifiers the auth logs saw that no device has (`unmanaged_devices`).
+    public var unmanaged: [UnmanagedDevice] = []
 
     public init(asOf: String, startedAt: Date, finishedAt: Date, status: RunStatus,
                 figures: [String: SourceFigures] = [:], people: [Person] = [], practices: PracticeSet = .defaults,
@@ -69,7 +71,7 @@ public final class SnapshotStore {
         guard AsOfDate.isValid(night.asOf) else { throw InvalidNight(description: "invalid as-of date '\(night.asOf)'") }
         let start = ContinuousClock.now
         var summary = try database.transaction { () -> NightWriteSummary in
-            for table in Self.dailyTables + ["device_nights", "merge_audit", "people", "practice_definitions", "run_sources", "runs"] {
+            for table in Self.dailyTables + ["device_nights", "owner_evidence", "unmanaged_devices", "merge_audit", "people", "practice_definitions", "run_sources", "runs"] {
                 // Children first, so the cascades from `runs` find nothing left to do.
                 let delete = try database.prepare("DELETE FROM \(table) WHERE as_of = ?")
                 delete.bind(1, night.asOf)
@@ -245,6 +247,27 @@ private struct NightHeaderWriter {
         try writePractices()
         try writePeople()
         try writeConflicts()
+        try writeUnmanaged()
+    }
+
+    private func writeUnmanaged() throws {
+        guard !night.unmanaged.isEmpty else { return }
+        let insert = try database.prepare("""
+            INSERT INTO unmanaged_devices (as_of, identifier, via, user, person, organization, days, last_seen, shared)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insert.bind(1, night.asOf)
+        for u in night.unmanaged {
+            insert.bind(2, u.identifier.description)
+            insert.bind(3, u.via)
+            insert.bind(4, u.user)
+            insert.bind(5, u.person)
+            insert.bind(6, u.organization)
+            insert.bind(7, u.days)
+            insert.bind(8, time: u.lastSeen)
+            insert.bind(9, u.shared)
+            try insert.run()
+        }
     }
 
     private func writeSources() throws {
@@ -353,6 +376,7 @@ private struct DeviceWriter {
     let deviceStates: Statement
     let insertNight: Statement
     let insertItem: Statement
+    let insertEvidence: Statement
     /// Practices rated critical tonight: a device with one of them at `warn` is critical.
     let critical: Set<String>
 
@@ -391,6 +415,10 @@ private struct DeviceWriter {
             """)
         insertItem = try database.prepare("""
             INSERT INTO result_items (set_id, practice, status, value, details, source, observed) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertEvidence = try database.prepare("""
+            INSERT INTO owner_evidence (as_of, device_key, via, owner_method, days, user_days, last_seen, shared, shared_with)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         critical = Set(night.practices.enabled.filter { $0.rating == .critical }.map(\.key))
     }
@@ -470,6 +498,7 @@ private struct DeviceWriter {
         var (sets, nextSet) = try loadSets()
         insertKey.bind(2, night.asOf)
         insertNight.bind(1, night.asOf)
+        insertEvidence.bind(1, night.asOf)
         var count = 0
         var rows = 0
         var items: [Item] = []
@@ -496,6 +525,18 @@ private struct DeviceWriter {
                 stateID = p.id
             } else {
                 stateID = try self.stateID(state, device: id)
+            }
+            if let e = device.evidence {
+                let w = insertEvidence
+                w.bind(2, device.key)
+                w.bind(3, e.via)
+                w.bind(4, device.ownerMethod.rawValue)
+                w.bind(5, e.days)
+                w.bind(6, e.userDays)
+                w.bind(7, time: e.lastSeen)
+                w.bind(8, e.isShared)
+                w.bind(9, e.isShared ? String(decoding: try JSONEncoder().encode(e.sharedWith), as: UTF8.self) : nil)
+                try w.run()
             }
 
             // Observation times: the sync time is code 0; the others are numbered in time order, kept with the night.

@@ -72,8 +72,9 @@ public enum DemoPlugin: SourcePlugin {
 
     /// A complete config for the demo: UTC, the directory, the four feeds (Google down one night around
     /// two thirds of the horizon), the asset list and the dated version rules. Source names equal feed names.
+    /// `authLogs`: a glob of the demo's wireless accounting files, read by an `auth_logs` entry named `wifi`.
     public static func demoConfigYAML(seed: Int = 1, people: Int = 2000, start: String = "2026-10-01", nights: Int = 60,
-                                      database: String = "stethoscope-demo.db") -> String {
+                                      database: String = "stethoscope-demo.db", authLogs: String? = nil) -> String {
         let world = "seed: \(seed), people: \(people), start: \"\(start)\", nights: \(nights)"
         let down = max(nights * 2 / 3, 0)
         var lines = [
@@ -89,6 +90,10 @@ public enum DemoPlugin: SourcePlugin {
         }
         lines.append("attribution:")
         lines.append("  - {name: assets, type: demo, feed: assets, \(world)}")
+        // The wireless network's accounting (`DemoWorld.writeAuthLogs`), after the asset list: registers win.
+        if let authLogs {
+            lines.append("  - {name: wifi, type: auth_logs, paths: [\"\(authLogs)\"], email_template: \"{user}@\(DemoWorld.domain)\"}")
+        }
         return lines.joined(separator: "\n") + "\n" + practicesYAML(start: start, nights: nights)
     }
 }
