@@ -35,7 +35,7 @@ extension SnapshotStore {
     public func attributedOwners(asOf: String, via: String) throws -> [(deviceKey: String, owner: String)] {
         let st = try database.prepare("""
             SELECT k.device_key, d.owner FROM devices d JOIN device_keys k ON k.device_id = d.device_id
-            WHERE d.as_of = ?1 AND d.owner_method = 'attribution' AND d.owner_via = ?2 AND d.owner IS NOT NULL
+            WHERE d.as_of = ?1 AND d.owner_method IN ('attribution', 'auth_logs') AND d.owner_via = ?2 AND d.owner IS NOT NULL
             ORDER BY k.device_key
             """)
         st.bind(1, asOf)

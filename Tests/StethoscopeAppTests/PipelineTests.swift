@@ -52,7 +52,9 @@ import StethoscopeStore
         #expect(Double(same) >= 0.97 * Double(n1))
         // Owners resolve to people of that night, and the method is recorded.
         #expect(try db.count("SELECT count(*) FROM devices d LEFT JOIN people p ON p.as_of = d.as_of AND p.email = d.owner WHERE d.owner IS NOT NULL AND p.email IS NULL") == 0)
-        #expect(try db.count("SELECT count(DISTINCT owner_method) FROM devices") == 3)
+        // source_hint, attribution (the asset register), auth_logs (the demo's wireless accounting) and none.
+        #expect(try db.count("SELECT count(DISTINCT owner_method) FROM devices") == 4)
+        #expect(try db.count("SELECT count(*) FROM devices WHERE owner_method = 'auth_logs' AND owner_via = 'wifi'") > 0)
     }
 
     @Test func mergeMeetsPrecisionAndRecallOnTheDemoCompany() {

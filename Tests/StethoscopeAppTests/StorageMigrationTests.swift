@@ -54,6 +54,12 @@ import Testing
         demo.waitUntilExit()
         #expect(demo.terminationStatus == 0)
         let demoDB = dir.appendingPathComponent("stethoscope.db")
+        // Schema 9 knew no `auth_logs` owner method (its CHECK refuses it): the demo's auth-log owners are restated as
+        // the `attribution` they were then, in the view (its trigger) and in the daily table behind daily_ownership.
+        let source = try Database(path: demoDB)
+        #expect(try source.count("SELECT count(*) FROM devices WHERE owner_method = 'auth_logs'") > 0)
+        try source.exec("UPDATE devices SET owner_method = 'attribution' WHERE owner_method = 'auth_logs'")
+        try source.exec("UPDATE daily_owners SET owner_method = 'attribution' WHERE owner_method = 'auth_logs'")
         let oldDB = dir.appendingPathComponent("old.db")
         try Self.rebuildInOldLayout(from: demoDB, to: oldDB)
 
