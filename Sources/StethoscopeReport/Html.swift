@@ -65,6 +65,12 @@ func signedPoints(_ v: Double?) -> String {
 }
 
 /// One table cell: what the page shows, and the plain value the CSV and JSON carry.
+/// A sortable cell value: numbers before text never meet (a column holds one kind).
+enum SortKey: Comparable {
+    case number(Double)
+    case text(String)
+}
+
 enum Cell {
     case text(String)
     case link(String, href: String)
@@ -102,6 +108,23 @@ enum Cell {
                 + Charts.sparkline(values, label: label, width: 64, height: 16) + "</td>"
         }
     }
+
+    /// What sorting by this cell's column compares; nil when the cell has no value.
+    var sortKey: SortKey? {
+        switch self {
+        case .text(let s), .link(let s, _): return .text(s.lowercased())
+        case .int(let v): return v.map { .number(Double($0)) }
+        case .percent(let v), .band(let v), .greenBand(let v), .change(let v), .decimal(let v): return v.map(SortKey.number)
+        case .trend(let v, _, _, _): return v.map(SortKey.number)
+        case .spark: return nil
+        }
+    }
+
+    /// Sparklines have no order.
+    var isSortable: Bool { if case .spark = self { return false }; return true }
+
+    /// Counts sort most first; rates, changes and text lowest first (for rates: worst first).
+    var sortsDescending: Bool { if case .int = self { return true }; return false }
 
     /// The values for CSV and JSON: one per exported column.
     var exported: [String?] {
@@ -245,12 +268,51 @@ struct Table {
 
     var columnIDs: [String] { ids ?? columns.map(Table.snakeCase) }
 
+    /// Sorting without JavaScript (the report has no script): when `sortPage` is set, each sortable column's
+    /// header links to a copy of the page sorted by it, `<sortPage>.by-<column id>.html`, and the column the
+    /// page's own order follows (`defaultSort`) links back to `<sortPage>.html`. `sortedBy` marks the column these
+    /// rows are in order of (`aria-sort`).
+    var sortPage: String? = nil
+    var defaultSort: Int? = nil
+    var sortedBy: Int? = nil
+
+    func isSortable(_ column: Int) -> Bool { rows.first.map { column < $0.count && $0[column].isSortable } ?? false }
+
+    /// The file of the copy sorted by `column`.
+    func sortedFile(_ column: Int) -> String? {
+        guard let sortPage, isSortable(column) else { return nil }
+        return column == defaultSort ? "\(sortPage).html" : "\(sortPage).by-\(columnIDs[column]).html"
+    }
+
+    /// The rows in order of `column`, worst first: rates and changes lowest first, counts most first, text
+    /// alphabetically; cells without a value last; ties keep the table's order.
+    func sorted(by column: Int) -> Table {
+        var t = self
+        t.sortedBy = column
+        let descending = rows.first.map { column < $0.count && $0[column].sortsDescending } ?? false
+        t.rows = rows.enumerated().sorted { a, b in
+            switch (a.element[column].sortKey, b.element[column].sortKey) {
+            case (.some(let x), .some(let y)) where x != y: return descending ? x > y : x < y
+            case (.some, .none): return true
+            case (.none, .some): return false
+            default: return a.offset < b.offset
+            }
+        }.map(\.element)
+        return t
+    }
+
     func html(page: String) -> String {
         var out = "<table><caption>\(h(caption))"
         out += " <span class=\"files\">(<a href=\"\(page).\(name).csv\">CSV</a>, <a href=\"\(page).\(name).json\">JSON</a>)</span></caption><thead><tr>"
         for (i, c) in columns.enumerated() {
             let numeric = rows.first.map { i < $0.count && $0[i].isNumber } ?? false
-            out += numeric ? "<th scope=\"col\" class=\"n\">\(h(c))</th>" : "<th scope=\"col\">\(h(c))</th>"
+            var attributes = numeric ? " class=\"n\"" : ""
+            if sortedBy == i {
+                let descending = rows.first.map { i < $0.count && $0[i].sortsDescending } ?? false
+                attributes += descending ? " aria-sort=\"descending\"" : " aria-sort=\"ascending\""
+            }
+            let label = sortedBy != i ? sortedFile(i).map { "<a href=\"\(h($0))\">\(h(c))</a>" } ?? h(c) : h(c)
+            out += "<th scope=\"col\"\(attributes)>\(label)</th>"
         }
         out += "</tr></thead><tbody>"
         for row in rows.prefix(shownLimit) {

@@ -125,9 +125,30 @@ struct Site {
         progress?(pages, max(pages, expectedPages))
     }
 
+    /// A page whose table sorts by the column a reader clicks, without script: the page in the table's own order
+    /// (with its CSV and JSON), and one copy per other sortable column, `<page>.by-<column id>.html`.
+    mutating func sortablePage(_ table: Table, title: String, current: String, body: (Table) -> String) throws {
+        guard let base = table.sortPage else { return }
+        try page("\(base).html", title: title, current: current, body: body(table), tables: [table])
+        for column in table.columns.indices where column != table.defaultSort && table.isSortable(column) {
+            var sorted = table.sorted(by: column)
+            let order: String
+            switch table.rows.first?[column] {
+            case .int?: order = "most first"
+            case .text?, .link?: order = "A to Z"
+            default: order = "lowest first"
+            }
+            sorted.caption = table.caption.components(separatedBy: ", lowest green rate first").joined()
+                + ", by \(table.columns[column].lowercased()) (\(order))"
+            try page("\(base).by-\(table.columnIDs[column]).html", title: title, current: current, body: body(sorted), tables: [])
+        }
+    }
+
     mutating func writeAll() throws {
         if progress != nil {
+            // The pages, the organizations' sorted copies (3 + a column per practice) and the managers' (6).
             expectedPages = 6 + d.practices.count + d.groups.values.count { $0.kind == .organization || $0.kind == .manager }
+                + 3 + d.practices.count + 6
         }
         try overview()
         try organizations()
@@ -420,11 +441,15 @@ struct Site {
         }
         let columns = ["Organization", "Devices counted", "Green", "Green vs 7 nights"] + d.practices.map(\.title)
         let ids = ["organization", "devices_counted", "green", "green_vs_7_nights"] + d.practices.map(\.key)
-        let table = Table(name: "organizations", caption: "Compliance by organization on \(lastAsOf), lowest green rate first",
+        var table = Table(name: "organizations", caption: "Compliance by organization on \(lastAsOf), lowest green rate first",
                           columns: columns, rows: rows, ids: ids)
-        try page("organizations.html", title: "Organizations", current: "organizations.html",
-                 body: "<p>Each cell: compliance, its band (printed mark and colour), the change vs 7 nights ago and the trend.</p>"
-                    + "<div style=\"overflow-x:auto\">" + table.html(page: "organizations") + "</div>", tables: [table])
+        table.sortPage = "organizations"
+        table.defaultSort = 2
+        table.sortedBy = 2
+        try sortablePage(table, title: "Organizations", current: "organizations.html") { table in
+            "<p>Each cell: compliance, its band (printed mark and colour), the change vs 7 nights ago and the trend. "
+                + "Click a column's title to sort by it.</p><div style=\"overflow-x:auto\">" + table.html(page: "organizations") + "</div>"
+        }
         for g in orgs {
             let file = "org-\(slug(g.id)).html"
             var body = "<nav class=\"crumbs\"><a href=\"organizations.html\">Organizations</a> › \(h(groupName(g)))</nav>"
@@ -446,7 +471,7 @@ struct Site {
     mutating func managers() throws {
         let n = d.last
         let managers = worstFirst(d.groups.values.filter { $0.kind == .manager })
-        let index = Table(name: "managers", caption: "Managers and their whole reporting chains on \(lastAsOf), lowest green rate first",
+        var index = Table(name: "managers", caption: "Managers and their whole reporting chains on \(lastAsOf), lowest green rate first",
                           columns: ["Manager", "Organization", "Reports to", "Devices counted", "Green", "Green vs 7 nights", "Critical", "Green trend"],
                           rows: managers.map { g in
                               let boss = d.org[g.id]?.managerEmail
@@ -454,12 +479,16 @@ struct Site {
                                       .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
                                       .int(d.critical(g, n)), .spark(d.series { d.greenRate(g, $0) }, label: "\(groupName(g)) green rate")]
                           })
+        index.sortPage = "managers"
+        index.defaultSort = 4
+        index.sortedBy = 4
         var problems = ""
         if !d.org.problems.isEmpty {
             problems = "<p class=\"note\">Directory problems (cycles are cut where they close, so chains never loop): \(d.org.problems.count). See Data quality.</p>"
         }
-        try page("managers.html", title: "Managers", current: "managers.html",
-                 body: problems + index.html(page: "managers"), tables: [index])
+        try sortablePage(index, title: "Managers", current: "managers.html") { table in
+            problems + "<p>Click a column's title to sort by it.</p>" + table.html(page: "managers")
+        }
         // Direct reports per manager, in directory order.
         var reports: [String: [String]] = [:]
         for email in d.org.order { if let m = d.org[email]?.managerEmail { reports[m, default: []].append(email) } }

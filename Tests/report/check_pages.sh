@@ -22,7 +22,7 @@ REPORT="$WORK/demo/report"
 
 first() { (cd "$1" && ls $2 2>/dev/null | head -1); }
 pages=("$REPORT/index.html" "$REPORT/organizations.html" "$REPORT/managers.html" "$REPORT/practices.html"
-       "$REPORT/quality.html" "$REPORT/$(first "$REPORT" 'org-*.html')" "$REPORT/$(first "$REPORT" 'manager-*.html')"
+       "$REPORT/quality.html" "$REPORT/$(first "$REPORT" 'organizations.by-*.html')" "$REPORT/$(first "$REPORT" 'org-*.html')" "$REPORT/$(first "$REPORT" 'manager-*.html')"
        "$REPORT/$(first "$REPORT" 'practice-*.html')" "$WORK/people/$(first "$WORK/people" 'manager-*.html')"
        "$WORK/people/quality.html" "$REPORT/nudges.html" "$WORK/demo/notify/index.html" "$WORK/demo/notify/0001.html")
 
