@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import StethoscopeCore
 import StethoscopeHTTP
 import StethoscopeStore
@@ -83,8 +86,20 @@ import Testing
     }
 
     @Test func connectionRefusedIsAConnectErrorAfterRetries() async throws {
-        let port: Int
-        do { let fake = try FakeServer("fake_jamf.py"); port = fake.port }  // closed again: nothing listens there now
+        // A port bound but never listened on refuses connections, and no other test's server can take it meanwhile
+        // (a port freed by a stopped server could be reused by a server another test starts).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        #expect(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         var o = HTTPOptions()
         o.retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
         let http = SourceHTTP(client: HTTPClient.shared, source: "gone", baseURL: "http://127.0.0.1:\(port)", auth: nil, options: o)
