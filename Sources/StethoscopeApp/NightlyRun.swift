@@ -110,7 +110,14 @@ public struct NightlyRun: Sendable {
                                       "rejected_identifiers": "\(merged.rejected.values.reduce(0, +))"])
 
         // Auth logs name some users by a bare username (`CORP\alice`): tonight's directory says who they are.
-        let assignments = UnmanagedDevice.resolveUsernames(pulled.assignments, orgChart: orgChart)
+        // Events that name a device by host name give their owner to the one device of tonight with that name.
+        let hostnames = HostnameMatch.resolve(UnmanagedDevice.resolveUsernames(pulled.assignments, orgChart: orgChart),
+                                              groups: merged.groups, records: pulled.records, normalizer: normalizer)
+        if hostnames.matched + hostnames.ambiguous > 0 {
+            log.info("host names matched to devices", metadata: ["matched": "\(hostnames.matched)",
+                                                                  "shared_names_dropped": "\(hostnames.ambiguous)"])
+        }
+        let assignments = hostnames.lists
         let evaluator = NightEvaluator(
             practices: config.practices, asOf: asOf, now: now, staleAfterDays: config.staleAfterDays, orgChart: orgChart,
             attribution: NightEvaluator.attributionMap(assignments, normalizer: normalizer),

@@ -117,6 +117,9 @@ public struct IdentifierNormalizer: Sendable {
         }
     }
 
+    /// `LAPTOP-7.corp.example.com` and `laptop-7` name one host: the first label, lower-cased.
+    public static func hostname(_ value: String) -> String { String(value.trimmed.lowercased().prefix { $0 != "." }) }
+
     /// The kinds without a placeholder list (device ids, IMEIs, MEIDs), before the shared list is consulted.
     static func plain(_ raw: RawIdentifier) -> Result<Identifier, Rejection> {
         switch raw.kind {
@@ -129,6 +132,9 @@ public struct IdentifierNormalizer: Sendable {
             let digits = String(decoding: raw.value.utf8.filter { $0 >= 48 && $0 <= 57 }, as: UTF8.self)
             if digits.utf8.count < 14 || digits.utf8.count > 16 || digits.utf8.allSatisfy({ $0 == 48 }) { return .failure(.malformedNumber) }
             return .success(Identifier(.imei, digits))
+        case .hostname:
+            let s = hostname(raw.value)
+            return s.isEmpty ? .failure(.empty) : .success(Identifier(.hostname, s))
         case .meid:
             // MEIDs are 14 hex digits (or 18 decimal): keep hex digits, upper-cased.
             let hex = String(decoding: raw.value.uppercased().utf8.filter { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) }, as: UTF8.self)

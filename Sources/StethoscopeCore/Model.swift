@@ -41,6 +41,9 @@ public enum IdentifierKind: String, Sendable, CaseIterable, Codable, Hashable, C
     /// (which the merge would drop) nor confused with another vendor's device id.
     case googleDeviceID = "google_device_id"
     case mac
+    /// A host name from authentication events (VPN, proxies): never merges records; `HostnameMatch` gives it to
+    /// the one device of tonight with that name.
+    case hostname
 
     private var order: Int { IdentifierKind.allCases.firstIndex(of: self)! }
     public static func < (a: IdentifierKind, b: IdentifierKind) -> Bool { a.order < b.order }

@@ -11,12 +11,12 @@ import StethoscopeStore
 struct FixtureInventory: DeviceSource {
     let name = "inventory"
     let file: URL
-    struct Device: Decodable { var id: String; var platform: String; var serial: String; var macs: [String] }
+    struct Device: Decodable { var id: String; var platform: String; var serial: String; var macs: [String]; var name: String? }
     func pull(_ context: PullContext) async throws -> [SourceRecord] {
         let list = try JSONDecoder().decode([Device].self, from: Data(contentsOf: file))
         context.figures.page(records: list.count)
         return list.map { d in
-            SourceRecord(source: name, localID: d.id, platform: Platform(lenient: d.platform),
+            SourceRecord(source: name, localID: d.id, platform: Platform(lenient: d.platform), deviceName: d.name,
                          identifiers: [RawIdentifier(.serial, d.serial)] + d.macs.map { RawIdentifier(.mac, $0) },
                          lastSync: context.now.addingTimeInterval(-3600))
         }
@@ -142,7 +142,7 @@ final class FreeRADIUS {
     }
 
     /// Runs the night of `asOf` with devices from the fixture inventory, the fixture directory and `attribution`.
-    func night(_ dir: URL, attribution: String, db: URL? = nil) async throws -> (RunOutcome, Database) {
+    func night(_ dir: URL, attribution: String, db: URL? = nil, inventory: URL? = nil) async throws -> (RunOutcome, Database) {
         let config = dir.appendingPathComponent("config.yaml")
         try """
             timezone: UTC
@@ -154,7 +154,7 @@ final class FreeRADIUS {
             \(attribution)
             """.write(to: config, atomically: true, encoding: .utf8)
         var nightly = try NightlyRun.prepare(configFile: config, logger: Logger(label: "test"))
-        nightly.plugins.sources = [("fixture", FixtureInventory(file: Self.fixtures.appendingPathComponent("inventory.json")))]
+        nightly.plugins.sources = [("fixture", FixtureInventory(file: inventory ?? Self.fixtures.appendingPathComponent("inventory.json")))]
         let store = try SnapshotStore(path: db ?? dir.appendingPathComponent("s.db"))
         let outcome = try await nightly.run(asOf: Self.asOf, now: Self.now, store: store)
         return (outcome, store.database)
@@ -404,6 +404,43 @@ final class FreeRADIUS {
         #expect(try db.rows("SELECT errors FROM run_sources WHERE source = 'vpn'").first?[0] == #"{"not_a_json_object":1}"#)
     }
 
+    /// VPN events that name the machine only by host name: the one device of tonight with that name gets the
+    /// owner (any case, any domain suffix); a name two devices share names neither; a name no device has is an
+    /// unmanaged device.
+    @Test func hostNamesStandForTheOneDeviceOfThatName() async throws {
+        let dir = try temporaryDirectory()
+        let inventory = dir.appendingPathComponent("inventory.json")
+        try """
+            [{"id": "h1", "platform": "Linux", "serial": "LNXHOST00001", "macs": [], "name": "build-01"},
+             {"id": "h2", "platform": "Mac", "serial": "C02HOST00002", "macs": [], "name": "dup-name"},
+             {"id": "h3", "platform": "Mac", "serial": "C02HOST00003", "macs": [], "name": "DUP-NAME.corp.example.com"},
+             {"id": "h4", "platform": "Mac", "serial": "C02HOST00004", "macs": []}]
+            """.write(to: inventory, atomically: true, encoding: .utf8)
+        let iso = ISO8601DateFormatter()
+        func t(_ ago: Int) -> String { iso.string(from: Date(timeIntervalSince1970: Double(Self.day(ago)))) }
+        try """
+            {"ts": "\(t(1))", "login": "carol@example.com", "host": "BUILD-01.corp.example.com"}
+            {"ts": "\(t(2))", "login": "carol@example.com", "host": "build-01"}
+            {"ts": "\(t(1))", "login": "bob@example.com", "host": "dup-name"}
+            {"ts": "\(t(1))", "login": "dave@example.com", "host": "ghost-pc.corp.example.com"}
+            {"ts": "\(t(3))", "login": "dave@example.com", "host": "GHOST-PC"}
+            """.write(to: dir.appendingPathComponent("vpn.jsonl"), atomically: true, encoding: .utf8)
+        let (outcome, db) = try await night(dir, attribution: """
+              - {name: vpn, type: auth_logs, format: json_lines, paths: [vpn.jsonl], fields: {time: ts, user: login, hostname: host}}
+            """, inventory: inventory)
+        #expect(outcome.status == .complete)
+        #expect(try db.rows("""
+            SELECT k.device_key, d.owner, d.owner_method, d.owner_via FROM devices d JOIN device_keys k USING (device_id) ORDER BY 1
+            """) == [
+                ["serial:C02HOST00002", nil, "none", nil],
+                ["serial:C02HOST00003", nil, "none", nil],
+                ["serial:C02HOST00004", nil, "none", nil],
+                ["serial:LNXHOST00001", "carol@example.com", "auth_logs", "vpn"],
+            ])
+        #expect(try db.rows("SELECT device_key, days FROM owner_evidence") == [["serial:LNXHOST00001", "2"]])
+        #expect(try db.rows("SELECT identifier, person, days FROM unmanaged_devices") == [["hostname:ghost-pc", "dave@example.com", "2"]])
+    }
+
     @Test func configErrorsNameTheKey() throws {
         func error(_ entry: String) -> String {
             do {
@@ -415,7 +452,7 @@ final class FreeRADIUS {
         #expect(error("{type: auth_logs}").contains("attribution[0].paths"))
         #expect(error("{type: auth_logs, paths: [x], window_days: 0}").contains("attribution[0].window_days"))
         #expect(error("{type: auth_logs, paths: [x], format: csv}").contains("attribution[0].fields"))
-        #expect(error("{type: auth_logs, paths: [x], format: csv, fields: {hostname: h}}").contains("attribution[0].fields.hostname"))
+        #expect(error("{type: auth_logs, paths: [x], format: csv, fields: {time: t}}").contains("attribution[0].fields.mac"))
         #expect(error("{type: auth_logs, paths: [x], email_template: example.com}").contains("attribution[0].email_template"))
         #expect(error("{type: auth_logs, paths: [x], shared_share: 2}").contains("attribution[0].shared_share"))
     }

@@ -14,17 +14,15 @@ struct AuthEventFields: Sendable {
         let time = try s.string("time", default: "time")
         let user = try s.string("user", default: "user")
         var ids: [(IdentifierKind, String)] = []
-        for (key, kind) in [("mac", IdentifierKind.mac), ("serial", .serial), ("udid", .udid), ("imei", .imei), ("device_id", .deviceID)] {
+        for (key, kind) in [("mac", IdentifierKind.mac), ("serial", .serial), ("udid", .udid), ("imei", .imei), ("device_id", .deviceID),
+                            ("hostname", .hostname)] {
             if s.isList(key) {
                 for f in try s.stringList(key) ?? [] { ids.append((kind, f)) }
             } else if let f = try s.optionalString(key) {
                 ids.append((kind, f))
             }
         }
-        if s.has("hostname") {
-            throw s.error("hostname", "host names are not device identifiers in Stethoscope (they are reused and renamed); name a mac, serial, udid, imei or device_id field")
-        }
-        guard !ids.isEmpty else { throw s.error("mac", "name at least one identifier field (mac, serial, udid, imei, device_id)") }
+        guard !ids.isEmpty else { throw s.error("mac", "name at least one identifier field (mac, serial, udid, imei, device_id, hostname)") }
         try s.finish()
         return AuthEventFields(time: time, user: user, identifiers: ids)
     }
@@ -79,7 +77,9 @@ struct AuthEventReader {
                 guard let bits = Array(v.utf8).withUnsafeBufferPointer(DetailParser.macBits) else { problem("malformed_mac", at); continue }
                 tally.add(id: bits, hash: h, time: t, name: name)
             } else {
-                tally.add(id: tally.other(RawIdentifier(kind, v)), hash: h, time: t, name: name)
+                // One host written two ways (`BUILD-01.corp…`, `build-01`) is one identifier with one count of days.
+                let value = kind == .hostname ? IdentifierNormalizer.hostname(v) : v
+                tally.add(id: tally.other(RawIdentifier(kind, value)), hash: h, time: t, name: name)
             }
         }
         if any { records += 1 } else { problem("no_identifier", at) }
