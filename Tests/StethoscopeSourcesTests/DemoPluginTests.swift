@@ -318,6 +318,7 @@ enum ReferenceMerger {
                 return v.isEmpty ? nil : Identifier(id.kind, v)
             case .deviceID, .googleDeviceID: return id.value.isEmpty ? nil : Identifier(id.kind, id.value)
             case .mac: return validMAC(id.value).map { Identifier(.mac, String($0, radix: 16)) }
+            case .hostname: return nil   // the demo's feeds never give one
             }
         }
     }
