@@ -1,5 +1,12 @@
+import Foundation
+
 // `make bench`: release build, one line per figure. `stethoscope-bench night merge` runs only those.
 // The full night runs first so its peak RSS is its own.
+// `report-once DB OUT`: one report in a process of its own (the report benchmark's runs; see `benchReport`).
+if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "report-once" {
+    try reportOnce(database: CommandLine.arguments[2], out: CommandLine.arguments[3])
+    exit(0)
+}
 let only = Set(CommandLine.arguments.dropFirst())
 func want(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
 
