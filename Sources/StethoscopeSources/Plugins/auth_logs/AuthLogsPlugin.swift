@@ -47,15 +47,6 @@ struct AuthLogs: AttributionSource {
         try s.finish()
     }
 
-    static func isGlob(_ path: String) -> Bool { path.contains { $0 == "*" || $0 == "?" || $0 == "[" } }
-
-    static func expand(_ pattern: String) -> [String] {
-        var g = glob_t()
-        defer { globfree(&g) }
-        guard glob(pattern, 0, nil, &g) == 0 else { return [] }
-        return (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }.sorted()
-    }
-
     /// The log files: each path a file, a folder (every file below it: FreeRADIUS writes one folder per access
     /// point) or a glob of either, rotated and compressed ones included. A plain path that does not exist fails
     /// the entry (a typo or a missing mount); a glob or folder with no file does unless `allow_empty`.
@@ -63,13 +54,7 @@ struct AuthLogs: AttributionSource {
         let fm = FileManager.default
         var out: [URL] = [], seen = Set<String>()
         for path in paths {
-            let matches: [String]
-            if Self.isGlob(path.path) {
-                matches = Self.expand(path.path)
-            } else {
-                guard fm.fileExists(atPath: path.path) else { throw SourceError(name, "log path \(path.path) does not exist") }
-                matches = [path.path]
-            }
+            let matches = try LogPaths.matches(path, source: name)
             var found = 0
             for match in matches {
                 var isDir: ObjCBool = false

@@ -81,16 +81,6 @@ struct OsquerySource: DeviceSource {
         try s.finish()
     }
 
-    static func isGlob(_ path: String) -> Bool { path.contains { $0 == "*" || $0 == "?" || $0 == "[" } }
-
-    /// The paths a glob matches, sorted (none when it matches nothing).
-    static func expand(_ pattern: String) -> [String] {
-        var g = glob_t()
-        defer { globfree(&g) }
-        guard glob(pattern, 0, nil, &g) == 0 else { return [] }
-        return (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }.sorted()
-    }
-
     /// The log files in reading order. Each configured path is a file, a folder (read recursively: one folder per
     /// host is common) or a glob of either. A folder contributes every `*.results.log*` and `*.snapshots.log*`
     /// below it; each log comes with its rotations, oldest first (`x.log.3`, `x.log.2`, `x.log.1`, `x.log`). A
@@ -101,13 +91,7 @@ struct OsquerySource: DeviceSource {
         var out: [URL] = []
         var seen = Set<String>()
         for path in paths {
-            let matches: [String]
-            if Self.isGlob(path.path) {
-                matches = Self.expand(path.path)
-            } else {
-                guard fm.fileExists(atPath: path.path) else { throw SourceError(name, "log path \(path.path) does not exist") }
-                matches = [path.path]
-            }
+            let matches = try LogPaths.matches(path, source: name)
             var found = 0
             for match in matches {
                 var isDir: ObjCBool = false
@@ -121,7 +105,7 @@ struct OsquerySource: DeviceSource {
                 }
             }
             if found == 0 && !allowEmpty {
-                let what = Self.isGlob(path.path) && matches.isEmpty ? "matches nothing" : "holds no osquery result logs (*.results.log, *.snapshots.log)"
+                let what = LogPaths.isGlob(path.path) && matches.isEmpty ? "matches nothing" : "holds no osquery result logs (*.results.log, *.snapshots.log)"
                 throw SourceError(name, "log path \(path.path) \(what) (set allow_empty: true if that is expected)")
             }
         }
