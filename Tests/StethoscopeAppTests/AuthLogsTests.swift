@@ -142,7 +142,8 @@ final class FreeRADIUS {
     }
 
     /// Runs the night of `asOf` with devices from the fixture inventory, the fixture directory and `attribution`.
-    func night(_ dir: URL, attribution: String, db: URL? = nil, inventory: URL? = nil) async throws -> (RunOutcome, Database) {
+    func night(_ dir: URL, attribution: String, db: URL? = nil, inventory: URL? = nil, asOf: String = Self.asOf,
+               now: Date = Self.now) async throws -> (RunOutcome, Database) {
         let config = dir.appendingPathComponent("config.yaml")
         try """
             timezone: UTC
@@ -156,7 +157,7 @@ final class FreeRADIUS {
         var nightly = try NightlyRun.prepare(configFile: config, logger: Logger(label: "test"))
         nightly.plugins.sources = [("fixture", FixtureInventory(file: inventory ?? Self.fixtures.appendingPathComponent("inventory.json")))]
         let store = try SnapshotStore(path: db ?? dir.appendingPathComponent("s.db"))
-        let outcome = try await nightly.run(asOf: Self.asOf, now: Self.now, store: store)
+        let outcome = try await nightly.run(asOf: asOf, now: now, store: store)
         return (outcome, store.database)
     }
 
@@ -321,20 +322,7 @@ final class FreeRADIUS {
 
     /// The night before `asOf`, with the same inputs.
     func nightBefore(_ dir: URL, attribution: String, db: URL) async throws -> (RunOutcome, Database) {
-        let config = dir.appendingPathComponent("config.yaml")
-        try """
-            timezone: UTC
-            directory: {type: csv_directory, path: \(Self.fixtures.path)/people.csv, organization_field: Department,
-                        columns: {email: Work Email, name: Full Name, manager: Manager Email}}
-            sources:
-              - {name: inventory, type: osquery, paths: [unused.log], queries: {q: encryption}}
-            attribution:
-            \(attribution)
-            """.write(to: config, atomically: true, encoding: .utf8)
-        var nightly = try NightlyRun.prepare(configFile: config, logger: Logger(label: "test"))
-        nightly.plugins.sources = [("fixture", FixtureInventory(file: Self.fixtures.appendingPathComponent("inventory.json")))]
-        let store = try SnapshotStore(path: db)
-        return (try await nightly.run(asOf: "2026-11-29", now: Self.now.addingTimeInterval(-86_400), store: store), store.database)
+        try await night(dir, attribution: attribution, db: db, asOf: "2026-11-29", now: Self.now.addingTimeInterval(-86_400))
     }
 
     @Test func aWindowWithNoEventsFailsTheEntryUnlessAllowEmpty() async throws {
