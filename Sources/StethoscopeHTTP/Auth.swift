@@ -53,10 +53,12 @@ public struct IssuedToken: Sendable {
 public actor TokenCache {
     private var current: IssuedToken?
     private var inflight: Task<IssuedToken, any Error>?
-    public init() {}
+    private let now: @Sendable () -> Date
+    /// `now` is the clock renewals are judged by (a test's own clock moves without waiting).
+    public init(now: @escaping @Sendable () -> Date = Date.init) { self.now = now }
 
     public func header(fetch: @escaping @Sendable () async throws -> IssuedToken) async throws -> Secret {
-        if let current, current.renewAt > Date() { return current.header }
+        if let current, current.renewAt > now() { return current.header }
         if let inflight { return try await inflight.value.header }
         let task = Task { try await fetch() }
         inflight = task
@@ -128,21 +130,25 @@ struct VendorAuthError: Decodable {
 public struct JamfUserAuth: HTTPAuth {
     private let user: String
     private let password: Secret
-    private let cache = TokenCache()
-    public init(user: String, password: Secret) { self.user = user; self.password = password }
+    private let now: @Sendable () -> Date
+    private let cache: TokenCache
+    /// `now`: the clock the token's lifetime is measured by (tests move it instead of sleeping).
+    public init(user: String, password: Secret, now: @escaping @Sendable () -> Date = Date.init) {
+        self.user = user; self.password = password; self.now = now; cache = TokenCache(now: now)
+    }
 
     private struct Answer: Decodable { var token: String; var expires: String }
 
     public func authorization(_ http: SourceHTTP, figures: FigureCounter?) async throws -> Secret {
-        try await cache.header { [user, password] in
+        try await cache.header { [user, password, now] in
             let basic = Data("\(user):\(password.reveal())".utf8).base64EncodedString()
             let response = try await http.authRequest(path: "/api/v1/auth/token", headers: ["Authorization": "Basic " + basic], body: Data(), figures: figures)
             guard let answer = try? JSONDecoder().decode(Answer.self, from: response.body) else {
                 throw http.authError("token answer is not {token, expires}")
             }
-            let now = Date()
-            let expires = JamfUserAuth.parseInstant(answer.expires) ?? now.addingTimeInterval(20 * 60)
-            return IssuedToken(header: Secret("Bearer " + answer.token), renewAt: IssuedToken.renewal(issued: now, expires: expires))
+            let issued = now()
+            let expires = JamfUserAuth.parseInstant(answer.expires) ?? issued.addingTimeInterval(20 * 60)
+            return IssuedToken(header: Secret("Bearer " + answer.token), renewAt: IssuedToken.renewal(issued: issued, expires: expires))
         }
     }
 
