@@ -31,6 +31,9 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
 /// One SQLite connection. Not `Sendable`: it is opened with `SQLITE_OPEN_NOMUTEX`, so one task owns it.
 public final class Database {
     let handle: OpaquePointer
+    /// Statements `cached(_:)` prepared, by SQL text. They hold the raw connection, not this object, so the cache
+    /// makes no cycle; `sqlite3_close_v2` waits for them to be finalized.
+    private var statements: [String: Statement] = [:]
 
     /// Opens (creating if needed) the database at `path` with WAL, foreign keys, `synchronous=NORMAL`, a busy timeout
     /// and a 64 MiB page cache.
@@ -69,6 +72,42 @@ public final class Database {
 
     public func prepare(_ sql: String) throws -> Statement { try Statement(self, sql) }
 
+    /// The statement for `sql`, prepared once per connection and reset for this use (GRDB's cached statements):
+    /// the SQL of a repeated call is parsed once, and the call site stays one line.
+    public func cached(_ sql: String) throws -> Statement {
+        if let statement = statements[sql] {
+            statement.reset()
+            statement.clearBindings()
+            return statement
+        }
+        let statement = try prepare(sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs one statement with `arguments` bound to `?1…?n`.
+    public func execute(_ sql: String, _ arguments: any SQLArgument...) throws {
+        let statement = try cached(sql)
+        statement.bind(arguments)
+        try statement.run()
+    }
+
+    /// Hands each row of `sql` (with `arguments` bound to `?1…?n`) to `row`.
+    public func forEachRow(_ sql: String, _ arguments: any SQLArgument..., row: (Statement) throws -> Void) throws {
+        let statement = try cached(sql)
+        statement.bind(arguments)
+        defer { statement.reset() }
+        while try statement.step() { try row(statement) }
+    }
+
+    /// The first row of `sql` (with `arguments` bound to `?1…?n`) read by `map`, or `nil` when there is none.
+    public func firstRow<T>(_ sql: String, _ arguments: any SQLArgument..., map: (Statement) throws -> T) throws -> T? {
+        let statement = try cached(sql)
+        statement.bind(arguments)
+        defer { statement.reset() }
+        return try statement.step() ? map(statement) : nil
+    }
+
     /// Runs `body` in one transaction: `BEGIN IMMEDIATE` (the write lock up front, so no deadlock mid-way),
     /// `COMMIT` when it returns, `ROLLBACK` when it throws. Nested calls become savepoints.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
@@ -102,15 +141,41 @@ public final class Database {
     public var changes: Int { Int(sqlite3_changes(handle)) }
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
-    func error(_ rc: Int32, _ sql: String) -> DatabaseError {
-        DatabaseError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    func error(_ rc: Int32, _ sql: String) -> DatabaseError { Database.error(handle, rc, sql) }
+
+    static func error(_ connection: OpaquePointer, _ rc: Int32, _ sql: String) -> DatabaseError {
+        DatabaseError(code: rc, message: String(cString: sqlite3_errmsg(connection)), sql: sql)
     }
+}
+
+/// A value a statement parameter takes: `execute("… ?1, ?2", asOf, count)`. `nil` of any of these binds NULL.
+public protocol SQLArgument {
+    func bind(to statement: Statement, at index: Int)
+}
+
+extension Int: SQLArgument { public func bind(to statement: Statement, at index: Int) { statement.bind(index, self) } }
+extension Int64: SQLArgument { public func bind(to statement: Statement, at index: Int) { statement.bind(index, self) } }
+extension Double: SQLArgument { public func bind(to statement: Statement, at index: Int) { statement.bind(index, self) } }
+extension Bool: SQLArgument { public func bind(to statement: Statement, at index: Int) { statement.bind(index, self) } }
+extension String: SQLArgument { public func bind(to statement: Statement, at index: Int) { statement.bind(index, self) } }
+extension Optional: SQLArgument where Wrapped: SQLArgument {
+    public func bind(to statement: Statement, at index: Int) {
+        if let value = self { value.bind(to: statement, at: index) } else { statement.bindNull(index) }
+    }
+}
+
+/// A time bound as ISO 8601 UTC text (`2026-12-01T06:00:00Z`), NULL when `nil`.
+public struct SQLTime: SQLArgument {
+    public let date: Date?
+    public init(_ date: Date?) { self.date = date }
+    public func bind(to statement: Statement, at index: Int) { statement.bind(index, time: date) }
 }
 
 /// A prepared statement. Parameters are bound by 1-based index and keep their values across `reset()`,
 /// so constant parameters can be bound once for a whole loop.
 public final class Statement {
-    let database: Database
+    /// The connection, for error messages (not the `Database`: a cached statement must not keep it alive).
+    let connection: OpaquePointer
     let handle: OpaquePointer
     let sql: String
 
@@ -118,7 +183,7 @@ public final class Statement {
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard rc == SQLITE_OK, let statement else { throw database.error(rc, sql) }
-        self.database = database
+        self.connection = database.handle
         self.handle = statement
         self.sql = sql
     }
@@ -130,6 +195,10 @@ public final class Statement {
     public func bind(_ index: Int, _ value: Double) { sqlite3_bind_double(handle, Int32(index), value) }
     public func bind(_ index: Int, _ value: Bool) { sqlite3_bind_int(handle, Int32(index), value ? 1 : 0) }
     public func bindNull(_ index: Int) { sqlite3_bind_null(handle, Int32(index)) }
+    /// Binds `arguments` to `?1…?n` in order.
+    public func bind(_ arguments: [any SQLArgument]) {
+        for (offset, argument) in arguments.enumerated() { argument.bind(to: self, at: offset + 1) }
+    }
 
     /// Binds text straight from the string's UTF-8 storage (SQLite copies it), `nil` as NULL.
     public func bind(_ index: Int, _ value: String?) {
@@ -161,7 +230,7 @@ public final class Statement {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         case let rc:
-            let error = database.error(rc, sql)
+            let error = Database.error(connection, rc, sql)
             sqlite3_reset(handle)
             throw error
         }
@@ -170,7 +239,7 @@ public final class Statement {
     /// Steps to completion (for INSERT/UPDATE/DELETE) and resets, keeping the bindings.
     public func run() throws {
         let rc = sqlite3_step(handle)
-        let error: DatabaseError? = rc == SQLITE_DONE || rc == SQLITE_ROW ? nil : database.error(rc, sql)
+        let error: DatabaseError? = rc == SQLITE_DONE || rc == SQLITE_ROW ? nil : Database.error(connection, rc, sql)
         sqlite3_reset(handle)
         if let error { throw error }
     }

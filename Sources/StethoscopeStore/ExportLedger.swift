@@ -1,6 +1,5 @@
 import Foundation
 import StethoscopeCore
-import StethoscopeStore
 
 /// How an export of a night ended (`exports.status`).
 public enum ExportStatus: String, Sendable {
@@ -31,54 +30,57 @@ public struct ExportRecord: Sendable, Equatable {
     public var generation: String? = nil
     /// Documents of devices no longer in the night that this attempt deleted from the index (not stored).
     public var removed: Int = 0
+
+    public init(asOf: String, index: String, status: ExportStatus, documents: Int, sent: Int, ok: Int, failed: Int,
+                resumeAfter: Int, attempts: Int, itemErrors: [String], failure: String?, generation: String? = nil,
+                removed: Int = 0) {
+        self.asOf = asOf; self.index = index; self.status = status; self.documents = documents; self.sent = sent
+        self.ok = ok; self.failed = failed; self.resumeAfter = resumeAfter; self.attempts = attempts
+        self.itemErrors = itemErrors; self.failure = failure; self.generation = generation; self.removed = removed
+    }
 }
 
 /// The `exports` table: which night went where and how far, written as the export goes so a crash or a
 /// failure leaves a resume point (the last device_id acknowledged together with every device before it).
-struct ExportLedger {
+public struct ExportLedger {
     static let target = "elasticsearch"
     let database: Database
 
-    func record(asOf: String) throws -> ExportRecord? {
-        let st = try database.prepare("""
+    public init(database: Database) { self.database = database }
+
+    public func record(asOf: String) throws -> ExportRecord? {
+        try database.firstRow("""
             SELECT index_name, status, documents, sent, ok, failed, resume_after, attempts, item_errors, failure, generation
             FROM exports WHERE as_of = ?1 AND target = ?2
-            """)
-        st.bind(1, asOf)
-        st.bind(2, ExportLedger.target)
-        guard try st.step() else { return nil }
-        return ExportRecord(
-            asOf: asOf, index: st.string(0) ?? "", status: ExportStatus(rawValue: st.string(1) ?? "") ?? .failed,
-            documents: st.int(2), sent: st.int(3), ok: st.int(4), failed: st.int(5), resumeAfter: st.int(6),
-            attempts: st.int(7), itemErrors: ExportLedger.decodeErrors(st.string(8) ?? "[]"), failure: st.string(9),
-            generation: st.string(10))
+            """, asOf, ExportLedger.target) { st in
+            ExportRecord(
+                asOf: asOf, index: st.string(0) ?? "", status: ExportStatus(rawValue: st.string(1) ?? "") ?? .failed,
+                documents: st.int(2), sent: st.int(3), ok: st.int(4), failed: st.int(5), resumeAfter: st.int(6),
+                attempts: st.int(7), itemErrors: ExportLedger.decodeErrors(st.string(8) ?? "[]"), failure: st.string(9),
+                generation: st.string(10))
+        }
     }
 
     /// Nights of the store on or after `since`, oldest first, with their export status (nil: never exported).
-    func nights(since: String) throws -> [(asOf: String, status: ExportStatus?)] {
-        let st = try database.prepare("""
+    public func nights(since: String) throws -> [(asOf: String, status: ExportStatus?)] {
+        var out: [(String, ExportStatus?)] = []
+        try database.forEachRow("""
             SELECT r.as_of, e.status FROM runs r LEFT JOIN exports e ON e.as_of = r.as_of AND e.target = ?2
             WHERE r.as_of >= ?1 AND r.status != 'failed' ORDER BY r.as_of
-            """)
-        st.bind(1, since)
-        st.bind(2, ExportLedger.target)
-        var out: [(String, ExportStatus?)] = []
-        while try st.step() { out.append((st.string(0) ?? "", st.string(1).flatMap(ExportStatus.init(rawValue:)))) }
+            """, since, ExportLedger.target) { st in
+            out.append((st.string(0) ?? "", st.string(1).flatMap(ExportStatus.init(rawValue:))))
+        }
         return out
     }
 
-    func documents(asOf: String) throws -> Int? {
-        let run = try database.prepare("SELECT devices FROM runs WHERE as_of = ?1")
-        run.bind(1, asOf)
-        guard try run.step() else { return nil }
-        let st = try database.prepare("SELECT COUNT(*) FROM devices WHERE as_of = ?1")
-        st.bind(1, asOf)
-        _ = try st.step()
-        return st.int(0)
+    /// The documents a night exports (its devices), `nil` when the night is not in the store.
+    public func documents(asOf: String) throws -> Int? {
+        guard try database.firstRow("SELECT devices FROM runs WHERE as_of = ?1", asOf, map: { $0.int(0) }) != nil else { return nil }
+        return try database.firstRow("SELECT COUNT(*) FROM devices WHERE as_of = ?1", asOf) { $0.int(0) }
     }
 
-    func write(_ r: ExportRecord, startedAt: Date?, finished: Bool) throws {
-        let st = try database.prepare("""
+    public func write(_ r: ExportRecord, startedAt: Date?, finished: Bool) throws {
+        try database.execute("""
             INSERT INTO exports (as_of, target, index_name, status, started_at, finished_at, documents, sent, ok, failed,
                                  resume_after, attempts, item_errors, failure, generation)
             VALUES (?1, ?2, ?3, ?4, COALESCE(?5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
@@ -88,31 +90,16 @@ struct ExportLedger {
                 documents = excluded.documents, sent = excluded.sent, ok = excluded.ok, failed = excluded.failed,
                 resume_after = excluded.resume_after, attempts = excluded.attempts,
                 item_errors = excluded.item_errors, failure = excluded.failure, generation = excluded.generation
-            """)
-        st.bind(1, r.asOf)
-        st.bind(2, ExportLedger.target)
-        st.bind(3, r.index)
-        st.bind(4, r.status.rawValue)
-        st.bind(5, time: startedAt)
-        st.bind(6, time: finished ? Date() : nil)
-        st.bind(7, r.documents)
-        st.bind(8, r.sent)
-        st.bind(9, r.ok)
-        st.bind(10, r.failed)
-        st.bind(11, r.resumeAfter)
-        st.bind(12, r.attempts)
-        st.bind(13, ExportLedger.encodeErrors(r.itemErrors.map(Redactor.redact)))
-        st.bind(14, r.failure.map(Redactor.redact))
-        st.bind(15, r.generation)
-        try st.run()
+            """,
+            r.asOf, ExportLedger.target, r.index, r.status.rawValue, SQLTime(startedAt), SQLTime(finished ? Date() : nil),
+            r.documents, r.sent, r.ok, r.failed, r.resumeAfter, r.attempts,
+            ExportLedger.encodeErrors(r.itemErrors.map(Redactor.redact)), r.failure.map(Redactor.redact), r.generation)
     }
 
     static func encodeErrors(_ errors: [String]) -> String {
-        var w = JSONWriter()
-        w.beginArray()
-        for e in errors { w.comma(); w.string(e) }
-        w.endArray()
-        return String(decoding: w.bytes, as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return String(decoding: (try? encoder.encode(errors)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     static func decodeErrors(_ text: String) -> [String] {
