@@ -43,11 +43,12 @@ struct Ledger {
     func night(_ asOf: String) throws -> [LedgerEntry] { try rows("WHERE as_of = ?1 ORDER BY kind, person, campaign", asOf) }
 
     private func rows(_ whereClause: String, _ args: String...) throws -> [LedgerEntry] {
-        let st = try database.prepare("""
+        let st = try database.cached("""
             SELECT as_of, kind, campaign, person, cc, message_id, subject, state, attempts, error, reminder, devices, practices, items
             FROM notifications \(whereClause)
             """)
-        for (i, a) in args.enumerated() { st.bind(i + 1, a) }
+        st.bind(args)
+        defer { st.reset() }
         var out: [LedgerEntry] = []
         while try st.step() {
             func words(_ c: Int) -> [String] { (st.string(c) ?? "").split(separator: " ").map(String.init) }
@@ -65,18 +66,15 @@ struct Ledger {
     func insert(_ entries: [LedgerEntry], now: Date) throws {
         guard !entries.isEmpty else { return }
         try database.transaction {
-            let st = try database.prepare("""
-                INSERT OR IGNORE INTO notifications (as_of, kind, campaign, person, cc, message_id, subject, state, attempts, error,
-                    reminder, devices, practices, items, created_at, updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)
-                """)
             for e in entries {
-                st.bind(1, e.asOf); st.bind(2, e.kind.rawValue); st.bind(3, e.campaign); st.bind(4, e.person)
-                st.bind(5, e.cc); st.bind(6, e.messageID); st.bind(7, e.subject); st.bind(8, e.state.rawValue)
-                st.bind(9, e.attempts); st.bind(10, e.error); st.bind(11, e.reminder)
-                st.bind(12, e.devices.joined(separator: " ")); st.bind(13, e.practices.joined(separator: " "))
-                st.bind(14, e.items.sorted().joined(separator: " ")); st.bind(15, time: now)
-                try st.run()
+                try database.execute("""
+                    INSERT OR IGNORE INTO notifications (as_of, kind, campaign, person, cc, message_id, subject, state, attempts, error,
+                        reminder, devices, practices, items, created_at, updated_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)
+                    """,
+                    e.asOf, e.kind.rawValue, e.campaign, e.person, e.cc, e.messageID, e.subject, e.state.rawValue, e.attempts,
+                    e.error, e.reminder, e.devices.joined(separator: " "), e.practices.joined(separator: " "),
+                    e.items.sorted().joined(separator: " "), SQLTime(now))
             }
         }
     }
@@ -86,14 +84,12 @@ struct Ledger {
                 now: Date) throws {
         guard !entries.isEmpty else { return }
         try database.transaction {
-            let st = try database.prepare("""
-                UPDATE notifications SET state = ?4, attempts = ?5, error = ?6, updated_at = ?7
-                WHERE as_of = ?1 AND kind = ?2 AND person = ?3
-                """)
             for e in entries {
-                st.bind(1, e.asOf); st.bind(2, e.kind.rawValue); st.bind(3, e.person); st.bind(4, e.state.rawValue)
-                st.bind(5, e.attempts); st.bind(6, e.error.map { String($0.prefix(500)) }); st.bind(7, time: now)
-                try st.run()
+                try database.execute("""
+                    UPDATE notifications SET state = ?4, attempts = ?5, error = ?6, updated_at = ?7
+                    WHERE as_of = ?1 AND kind = ?2 AND person = ?3
+                    """,
+                    e.asOf, e.kind.rawValue, e.person, e.state.rawValue, e.attempts, e.error.map { String($0.prefix(500)) }, SQLTime(now))
             }
         }
     }

@@ -45,11 +45,11 @@ struct NudgeStats: Sendable {
         return (d, d - 1.96 * se, d + 1.96 * se)
     }
 
-    static func load(_ db: Database) throws -> NudgeStats {
+    static func load(_ store: SnapshotStore) throws -> NudgeStats {
         var stats = NudgeStats()
-        guard try db.int("SELECT count(*) FROM sqlite_master WHERE name = 'notifications'") == 1 else { return stats }
-        let latest = try db.prepare("SELECT MAX(as_of) FROM runs WHERE detail_pruned = 0")
-        stats.latest = try latest.step() ? latest.string(0) : nil
+        let ledger = try store.nudgeLedger()
+        guard !ledger.isEmpty else { return stats }
+        stats.latest = try store.newestNightWithDetail()
         guard let last = stats.latest.flatMap(dayNumber) else { return stats }
 
         // The first message (or hold-out record) of each item per selection and group.
@@ -57,62 +57,29 @@ struct NudgeStats: Sendable {
         var first: [Key: Int] = [:]
         /// The person of the first message per key (their organization is looked up on that night).
         var firstPerson: [Key: String] = [:]
-        let rows = try db.prepare("""
-            SELECT as_of, kind, campaign, items, person FROM notifications
-            WHERE (kind = 'person' AND state IN ('sent', 'sending', 'unconfirmed')) OR kind = 'holdout'
-            ORDER BY as_of
-            """)
-        while try rows.step() {
-            guard let t0 = rows.string(0).flatMap(dayNumber) else { continue }
-            let person = (rows.string(4) ?? "").lowercased()
-            let heldOut = rows.string(1) == "holdout"
-            let selections = (rows.string(2) ?? "").split(separator: ",").map(String.init)
-            if !heldOut { for s in selections { stats.messages[s, default: 0] += 1 } }
-            for item in (rows.string(3) ?? "").split(separator: " ") {
+        for row in ledger {
+            guard let t0 = dayNumber(row.asOf) else { continue }
+            let person = row.person.lowercased()
+            if !row.heldOut { for s in row.selections { stats.messages[s, default: 0] += 1 } }
+            for item in row.items {
                 let parts = item.split(separator: ":", maxSplits: 1)
                 guard parts.count == 2, let device = Int(parts[0]) else { continue }
-                for s in selections {
-                    let key = Key(selection: s, heldOut: heldOut, device: device, practice: String(parts[1]))
+                for s in row.selections {
+                    let key = Key(selection: s, heldOut: row.heldOut, device: device, practice: String(parts[1]))
                     if first[key] == nil { first[key] = t0; firstPerson[key] = person }
                 }
             }
         }
         guard !first.isEmpty else { return stats }
-        // The first `ok` after the first message, per item, in one join over a temporary table.
-        try db.exec("CREATE TEMP TABLE IF NOT EXISTS nudge_items (device_id INTEGER, practice TEXT, t0 TEXT); DELETE FROM temp.nudge_items")
-        defer { try? db.exec("DROP TABLE IF EXISTS temp.nudge_items") }
-        try db.transaction {
-            let insert = try db.prepare("INSERT INTO temp.nudge_items VALUES (?1, ?2, ?3)")
-            for t in Set(first.map { "\($0.key.device) \($0.key.practice) \($0.value)" }) {
-                let p = t.split(separator: " ")
-                insert.bind(1, Int(p[0])!); insert.bind(2, String(p[1])); insert.bind(3, dayString(Int(p[2])!))
-                try insert.run()
-            }
-        }
-        var fixedOn: [String: Int] = [:]
-        let fixes = try db.prepare("""
-            SELECT i.device_id, i.practice, i.t0, MIN(r.as_of) FROM temp.nudge_items i
-            JOIN practice_results r ON r.device_id = i.device_id AND r.practice = i.practice AND r.as_of > i.t0 AND r.status = 'ok'
-            GROUP BY i.device_id, i.practice, i.t0
-            """)
-        while try fixes.step() {
-            if let day = fixes.string(3).flatMap(dayNumber), let t0 = fixes.string(2).flatMap(dayNumber) {
-                fixedOn["\(fixes.int(0)) \(fixes.string(1) ?? "") \(t0)"] = day
-            }
-        }
-        // Organizations: the people of the nights that have first messages, read once per night (emails compared
-        // lower-cased, as notify does).
+        // The first `ok` after the first message, per item.
+        let fixes = try store.firstFixes(of: Set(first.map {
+            NudgedItem(device: $0.key.device, practice: $0.key.practice, firstNight: dayString($0.value))
+        }))
+        // Organizations: the people of the nights that have first messages, read once per night.
         var organizationOf: [Int: [String: String]] = [:]
-        let people = try db.prepare("SELECT email, organization FROM people WHERE as_of = ?1")
-        for day in Set(first.values) {
-            people.reset()
-            people.bind(1, dayString(day))
-            var map: [String: String] = [:]
-            while try people.step() { map[(people.string(0) ?? "").lowercased()] = people.string(1) ?? "" }
-            organizationOf[day] = map
-        }
+        for day in Set(first.values) { organizationOf[day] = try store.organizations(asOf: dayString(day)) }
         for (key, t0) in first {
-            let fix = fixedOn["\(key.device) \(key.practice) \(t0)"]
+            let fix = fixes[NudgedItem(device: key.device, practice: key.practice, firstNight: dayString(t0))].flatMap(dayNumber)
             func add(_ g: inout Group) {
                 g.items += 1
                 if let fix { g.fixNights.append(fix - t0) }

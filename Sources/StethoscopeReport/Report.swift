@@ -47,7 +47,7 @@ public enum Report {
         var folder = stat()
         if stat(options.out.path, &folder) == 0 { chmod(options.out.path, folder.st_mode & 0o7770) }
         var site = Site(data: data, out: options.out, includePeople: options.includePeople)
-        site.nudgeStats = try NudgeStats.load(store.database)
+        site.nudgeStats = try NudgeStats.load(store)
         site.minGroupDevices = max(1, options.minGroupDevices)
         site.deviceThreshold = options.deviceChangeThreshold
         site.progress = progress

@@ -58,7 +58,7 @@ struct ReportData {
     var ownedDevices: [String: [OwnedDevice]] = [:]
     var unowned: [OwnedDevice] = []
     /// The last night's devices seen only in authentication logs (`unmanaged_devices`).
-    var unmanaged: [UnmanagedRow] = []
+    var unmanaged: [UnmanagedDeviceRow] = []
 
     struct OwnedDevice {
         var name: String, key: String, platform: String, sources: String, failing: String, stale: Bool, owner: String?
@@ -113,7 +113,7 @@ struct ReportData {
         try data.loadPractices(db, asOf: asOf)
         try data.loadGroups(db)
         try data.loadQuality(db)
-        try data.loadUnmanaged(db)
+        try data.loadUnmanaged(store)
         if options.includePeople { try data.loadPeopleDevices(db) }
         return data
     }

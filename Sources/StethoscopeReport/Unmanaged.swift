@@ -1,31 +1,11 @@
 import Foundation
 import StethoscopeStore
 
-/// Devices on the network that no inventory manages (`unmanaged_devices`, from `auth_logs` entries), for the
-/// data-quality page: counted per organization (and, with --include-people, listed per person).
-struct UnmanagedRow {
-    var identifier: String
-    var via: String
-    var user: String
-    var person: String?
-    var organization: String?
-    var days: Int
-    var lastSeen: String
-    var shared: Bool
-}
-
 extension ReportData {
-    mutating func loadUnmanaged(_ db: Database) throws {
-        let q = try db.prepare("""
-            SELECT identifier, via, user, person, organization, days, last_seen, shared FROM unmanaged_devices
-            WHERE as_of = ?1 ORDER BY COALESCE(person, user), identifier
-            """)
-        q.bind(1, nights[nights.count - 1].asOf)
-        while try q.step() {
-            unmanaged.append(UnmanagedRow(identifier: q.string(0) ?? "", via: q.string(1) ?? "", user: q.string(2) ?? "",
-                                          person: q.string(3), organization: q.string(4), days: q.int(5),
-                                          lastSeen: q.string(6) ?? "", shared: q.int(7) != 0))
-        }
+    /// Devices on the network that no inventory manages (`unmanaged_devices`, from `auth_logs` entries), for the
+    /// data-quality page: counted per organization (and, with --include-people, listed per person).
+    mutating func loadUnmanaged(_ store: SnapshotStore) throws {
+        unmanaged = try store.unmanagedDevices(asOf: nights[nights.count - 1].asOf)
     }
 }
 

@@ -76,7 +76,7 @@ import Testing
             try insert.run()
         }
 
-        let stats = try NudgeStats.load(db)
+        let stats = try NudgeStats.load(store)
         let last = Self.nights - 1
         /// The test's own numbers for a set of people and a window.
         func rate(_ group: [Person], _ k: Int) -> (fixed: Int, n: Int) {
@@ -149,7 +149,8 @@ import Testing
         }
         #expect(await DemoRunner.run(options(on.url, true)) == .complete)
         #expect(await DemoRunner.run(options(off.url, false)) == .complete)
-        let db = try SnapshotStore(path: on.url.appendingPathComponent("stethoscope.db")).database
+        let store = try SnapshotStore(path: on.url.appendingPathComponent("stethoscope.db"))
+        let db = store.database
         let plain = try SnapshotStore(path: off.url.appendingPathComponent("stethoscope.db")).database
         #expect(try plain.int("SELECT count(*) FROM notifications") == 0)
         // Every night but the last went to the simulated mailboxes; hold-outs were recorded too.
@@ -184,7 +185,7 @@ import Testing
         #expect(earlier > 20)
 
         // The page measures it: over the digest, nudged items are fixed within 7 nights more often than held-out ones.
-        let stats = try NudgeStats.load(db)
+        let stats = try NudgeStats.load(store)
         let pair = try #require(stats.groups["digest"]?[""])
         let d = try #require(NudgeStats.difference(pair.nudged, pair.heldOut, 7))
         #expect(d.diff > 0.1, "\(d)")

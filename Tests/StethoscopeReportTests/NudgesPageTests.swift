@@ -49,7 +49,7 @@ import Testing
                 """, [t0]).first?[0] ?? nil
             heldFix.append(fix.map { Int($0.suffix(2))! - 2 })
         }
-        let stats = try NudgeStats.load(db)
+        let stats = try NudgeStats.load(store)
         let pair = try #require(stats.groups["digest"]?[""])
         #expect(pair.nudged.items == nudged.count)
         #expect(pair.heldOut.items == held.count)
