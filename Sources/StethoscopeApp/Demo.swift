@@ -45,7 +45,7 @@ public enum DemoRunner {
             // with none (an earlier run in this process may have filled them), and, since the demo re-runs every
             // night from night 0, with an empty ledger.
             let world = DemoWorld.shared(DemoParameters(seed: o.seed, people: o.people, start: start, nights: o.nights))
-            try DemoNudges.reset(store.database, world: world)
+            try DemoNudges.reset(store, world: world)
             var mailboxes: (NotifyConfig, DemoWorld)?
             if o.responses, let notifyConfig { mailboxes = (notifyConfig, world) }
             var worst = ExitStatus.complete
@@ -62,7 +62,7 @@ public enum DemoRunner {
                 }
             }
             guard let first, let last else { return .failed }
-            print(try summary(store.database, first: first, last: last, practices: nightly.config.practices))
+            print(try summary(store, first: first, last: last, practices: nightly.config.practices))
             print("database: \(db.path)")
             print("config:   \(configFile.path)")
             let stage = StageProgress("report")
@@ -102,10 +102,10 @@ public enum DemoRunner {
         """
 
     /// Per practice: counts by status on the last night, and compliance then against the first night.
-    public static func summary(_ db: Database, first: String, last: String, practices: PracticeSet) throws -> String {
-        let counts = try statusCounts(db, asOf: last)
-        let before = try statusCounts(db, asOf: first)
-        let devices = try db.int("SELECT devices FROM runs WHERE as_of = '\(last)'") ?? 0
+    public static func summary(_ store: SnapshotStore, first: String, last: String, practices: PracticeSet) throws -> String {
+        let counts = try store.statusCounts(asOf: last)
+        let before = try store.statusCounts(asOf: first)
+        let devices = try store.deviceCount(asOf: last) ?? 0
         var out = "Stethoscope demo: \(devices) devices on \(last); compliance change since \(first)\n"
         out += "practice".padding(toLength: 18, withPad: " ", startingAt: 0)
         for s in Status.allCases { out += s.rawValue.leftPad(9) }
@@ -122,22 +122,6 @@ public enum DemoRunner {
             out += (now.map { String(format: "%.1f%%", $0) } ?? "-").leftPad(12)
             if let now, let then { out += String(format: "%+.1f", now - then).leftPad(9) } else { out += "-".leftPad(9) }
             out += "\n"
-        }
-        return out
-    }
-
-    /// Status counts per practice on one night, over devices that count for compliance (not stale).
-    static func statusCounts(_ db: Database, asOf: String) throws -> [String: [Status: Int]] {
-        let st = try db.prepare("""
-            SELECT r.practice, r.status, count(*) FROM practice_results r
-            JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
-            WHERE r.as_of = ?1 AND d.stale = 0 GROUP BY r.practice, r.status
-            """)
-        st.bind(1, asOf)
-        var out: [String: [Status: Int]] = [:]
-        while try st.step() {
-            guard let p = st.string(0), let s = st.string(1).flatMap(Status.init(rawValue:)) else { continue }
-            out[p, default: [:]][s] = st.int(2)
         }
         return out
     }

@@ -45,3 +45,57 @@ extension SnapshotStore {
         return out
     }
 }
+
+extension SnapshotStore {
+    /// The devices a stored night counted (`runs.devices`), `nil` when the night is not stored.
+    public func deviceCount(asOf: String) throws -> Int? {
+        try database.firstRow("SELECT devices FROM runs WHERE as_of = ?1", asOf) { $0.int(0) }
+    }
+
+    /// Status counts per practice on one night, over devices that count for compliance (not stale).
+    public func statusCounts(asOf: String) throws -> [String: [Status: Int]] {
+        var out: [String: [Status: Int]] = [:]
+        try database.forEachRow("""
+            SELECT r.practice, r.status, count(*) FROM practice_results r
+            JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
+            WHERE r.as_of = ?1 AND d.stale = 0 GROUP BY r.practice, r.status
+            """, asOf) { st in
+            guard let p = st.string(0), let s = st.string(1).flatMap(Status.init(rawValue:)) else { return }
+            out[p, default: [:]][s] = st.int(2)
+        }
+        return out
+    }
+
+    /// The records each of `devices` merged on a night (`devices.records`: 'source/local_id' separated by spaces).
+    public func mergedRecords(asOf: String, of devices: Set<Int>) throws -> [Int: String] {
+        var records: [Int: String] = [:]
+        try database.forEachRow("SELECT device_id, records FROM devices WHERE as_of = ?1", asOf) { st in
+            let id = st.int(0)
+            if devices.contains(id) { records[id] = st.string(1) ?? "" }
+        }
+        return records
+    }
+
+    /// Empties the `notifications` ledger (the demo's fresh start), when the table exists.
+    public func forgetNotifications() throws {
+        if try database.int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'notifications'") == 1 {
+            try database.exec("DELETE FROM notifications")
+        }
+    }
+
+    /// The (device_id, practice) items named by a night's person messages that count as delivered (sent, sending
+    /// or unconfirmed).
+    public func deliveredItems(asOf: String) throws -> [(device: Int, practice: String)] {
+        var items: [(device: Int, practice: String)] = []
+        try database.forEachRow("""
+            SELECT items FROM notifications
+            WHERE as_of = ?1 AND kind = 'person' AND state IN ('sent', 'sending', 'unconfirmed')
+            """, asOf) { rows in
+            for item in (rows.string(0) ?? "").split(separator: " ") {
+                let parts = item.split(separator: ":", maxSplits: 1)
+                if parts.count == 2, let id = Int(parts[0]) { items.append((id, String(parts[1]))) }
+            }
+        }
+        return items
+    }
+}
