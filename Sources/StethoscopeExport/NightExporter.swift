@@ -167,11 +167,8 @@ public struct NightExporter: Sendable {
     /// Streams the night in chunks with up to `maxConnections` in flight; returns why it stopped, if it did.
     private func sendAll(asOf: String, index: String, store: SnapshotStore, ledger: ExportLedger,
                          record: inout ExportRecord, progress: (Int) -> Void) async throws -> ExportStop? {
-        // The night is read through a connection of its own. On the store's connection the open cursor would hold a
-        // read snapshot, and the ledger's progress writes would then have to upgrade it: after any concurrent commit
-        // that fails at once with SQLITE_BUSY_SNAPSHOT (517). Apart, the writes wait for the write lock like any writer.
-        let readConnection = try store.database.filename.map { try Database(path: URL(fileURLWithPath: $0)) }
-        let reader = try NightDocuments(database: readConnection ?? store.database, asOf: asOf, index: index,
+        // The night is read through a connection of its own, so the ledger's progress writes never meet its snapshot.
+        let reader = try NightDocuments(database: try store.readConnection(), asOf: asOf, index: index,
                                          generation: record.generation ?? "",
                                          after: record.resumeAfter)
         var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
