@@ -18,11 +18,12 @@ import Testing
         #expect(figures.snapshot().pages == 9)
         #expect(figures.snapshot().requests == 10)   // 9 pages + 1 token for both concurrent lists
         #expect(try await fake.stats().paths["/token"] == 1)
-        // A 3 s token is replaced at 80% of its life, before any page could be refused with it (no 401).
-        let short = try Cloud.google(["--token-ttl", "3"])
+        // A 6 s token is replaced at 80% of its life, before any page could be refused with it (no 401). Six
+        // seconds, not three: the second pull must finish within the new token's life on a loaded CI machine.
+        let short = try Cloud.google(["--token-ttl", "6"])
         let t = try source(short, ", devices: [mobile]")
         _ = try await t.pull(Cloud.context())
-        try await Task.sleep(nanoseconds: 2_600_000_000)
+        try await Task.sleep(nanoseconds: 5_000_000_000)
         let again = FigureCounter(kind: "device", plugin: "google")
         #expect(try await t.pull(Cloud.context(again)).count == 6)
         #expect(try await short.stats().paths["/token"] ?? 0 >= 2)
