@@ -83,8 +83,7 @@ public struct NightExporter: Sendable {
             record.status = record.failed > 0 ? .partial : .complete
         }
         try ledger.write(record, startedAt: nil, finished: true)
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - started).components.seconds)
+        let seconds = (ContinuousClock.now - started).seconds
         log.info("export finished", metadata: [
             "status": "\(record.status.rawValue)", "ok": "\(record.ok)", "failed": "\(record.failed)",
             "sent": "\(record.sent)", "removed": "\(record.removed)", "seconds": "\(String(format: "%.2f", seconds))",

@@ -52,9 +52,8 @@ public enum Report {
         site.deviceThreshold = options.deviceChangeThreshold
         site.progress = progress
         try site.writeAll()
-        let e = (ContinuousClock.now - start).components
         return ReportResult(index: options.out.appendingPathComponent("index.html"), pages: site.pages, files: site.files,
-                            seconds: Double(e.seconds) + Double(e.attoseconds) / 1e18)
+                            seconds: (ContinuousClock.now - start).seconds)
     }
 }
 

@@ -300,7 +300,6 @@ struct SQLInventorySource: DeviceSource {
             if case .device(let slot) = devices.add(values, creates: true) { devices.streamed(slot, source: "epm", how) }
         }
         let records = devices.takeRecords(source: "epm", how)
-        let elapsed = ContinuousClock.now - start
-        return Double(records.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return Double(records.count) / (ContinuousClock.now - start).seconds
     }
 }
