@@ -62,18 +62,7 @@ public struct LogfmtHandler: LogHandler {
 }
 
 private enum Bootstrap {
-    static let once = Mutex(false)
-}
-
-/// A tiny lock-protected box (Synchronization's Mutex needs newer deployment targets on Apple platforms).
-final class Mutex<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock(); defer { lock.unlock() }
-        return try body(&value)
-    }
+    static let once = Locked(false)
 }
 
 enum Timestamp {
@@ -87,14 +76,14 @@ enum Timestamp {
 }
 
 /// Owns stderr: log lines, and on a terminal one live progress line that log lines scroll above.
-final class Terminal: @unchecked Sendable {
+final class Terminal: Sendable {
     static let shared = Terminal()
     let isTTY = isatty(2) == 1
-    private let lock = NSLock()
-    private var status = ""
+    /// The live line; writes happen under its lock so lines never interleave.
+    private let status = Locked("")
 
     func log(_ line: String) {
-        lock.withLock {
+        status.withLock { status in
             if isTTY && !status.isEmpty { write("\r\u{1B}[2K") }
             write(line + "\n")
             if isTTY && !status.isEmpty { write(status) }
@@ -104,7 +93,7 @@ final class Terminal: @unchecked Sendable {
     /// Replaces the live line (terminal only).
     func progress(_ line: String) {
         guard isTTY else { return }
-        lock.withLock {
+        status.withLock { status in
             status = String(line.prefix(200))
             write("\r\u{1B}[2K" + status)
         }
@@ -112,7 +101,7 @@ final class Terminal: @unchecked Sendable {
 
     func clearProgress() {
         guard isTTY else { return }
-        lock.withLock { if !status.isEmpty { write("\r\u{1B}[2K") }; status = "" }
+        status.withLock { status in if !status.isEmpty { write("\r\u{1B}[2K") }; status = "" }
     }
 
     private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }

@@ -4,9 +4,9 @@ import StethoscopeCore
 
 /// On a terminal, one live line with each source's pages, records and rate, refreshed twice a second.
 /// Under cron (no terminal) it prints nothing: the per-source "source done" log lines carry the same figures.
-final class ProgressDisplay: @unchecked Sendable {
+final class ProgressDisplay: Sendable {
     private let counters: [(String, FigureCounter)]
-    private var timer: DispatchSourceTimer?
+    private let timer = Locked<(any DispatchSourceTimer)?>(nil)
 
     init(counters: [(String, FigureCounter)]) { self.counters = counters }
 
@@ -23,12 +23,11 @@ final class ProgressDisplay: @unchecked Sendable {
             Terminal.shared.progress(line)
         }
         t.resume()
-        timer = t
+        timer.withLock { $0 = t }
     }
 
     func stop() {
-        timer?.cancel()
-        timer = nil
+        timer.withLock { $0?.cancel(); $0 = nil }
         Terminal.shared.clearProgress()
     }
 }
@@ -37,18 +36,18 @@ final class ProgressDisplay: @unchecked Sendable {
 /// terminal it keeps a live line with the count, rate and ETA when the stage knows its size (elapsed time
 /// otherwise); on every output, cron's log file included, it ends with one `stage done` log line: stage, items,
 /// seconds and rate.
-final class StageProgress: @unchecked Sendable {
+final class StageProgress: Sendable {
     let name: String
     let started = Date()
-    private let done = Mutex(0)
-    private let size: Mutex<Int?>
+    private let done = Locked(0)
+    private let size: Locked<Int?>
     private let live: Bool
-    private var timer: DispatchSourceTimer?
+    private let timer = Locked<(any DispatchSourceTimer)?>(nil)
 
     /// `live: false` for a stage that has its own live line (the pull's per-source display).
     init(_ name: String, total: Int? = nil, live: Bool = true) {
         self.name = name
-        size = Mutex(total)
+        size = Locked(total)
         self.live = live && Terminal.shared.isTTY
         guard self.live else { return }
         let t = DispatchSource.makeTimerSource(queue: .global())
@@ -58,15 +57,15 @@ final class StageProgress: @unchecked Sendable {
             Terminal.shared.progress(self.line(now: Date()))
         }
         t.resume()
-        timer = t
+        timer.withLock { $0 = t }
         // Shown at once: a stage shorter than the refresh still says it ran.
         Terminal.shared.progress(line(now: started))
     }
 
     /// A stage left by an error: its live line goes too.
     deinit {
-        guard let timer else { return }
-        timer.cancel()
+        guard let t = timer.withLock({ $0 }) else { return }
+        t.cancel()
         Terminal.shared.clearProgress()
     }
 
@@ -112,8 +111,7 @@ final class StageProgress: @unchecked Sendable {
     /// Stops the live line and logs the stage's one line. `items` overrides the advanced count.
     @discardableResult
     func end(_ logger: Logger, items: Int? = nil, metadata: Logger.Metadata = [:]) -> Double {
-        timer?.cancel()
-        timer = nil
+        timer.withLock { $0?.cancel(); $0 = nil }
         if Terminal.shared.isTTY { Terminal.shared.clearProgress() }
         let seconds = Date().timeIntervalSince(started)
         let count = items ?? done.withLock { $0 }

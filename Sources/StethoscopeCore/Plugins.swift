@@ -78,32 +78,31 @@ public struct SourceError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Thread-safe counters a plugin bumps as it works; the run reads them for progress lines and stores them.
-public final class FigureCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var figures: SourceFigures
+public final class FigureCounter: Sendable {
+    private let figures: Locked<SourceFigures>
     private let started = Date()
 
-    public init(kind: String, plugin: String) { figures = SourceFigures(kind: kind, plugin: plugin) }
+    public init(kind: String, plugin: String) { figures = Locked(SourceFigures(kind: kind, plugin: plugin)) }
 
     public func page(records: Int, bytes: Int = 0) {
-        lock.withLock { figures.pages += 1; figures.records += records; figures.bytes += bytes }
+        figures.withLock { figures in figures.pages += 1; figures.records += records; figures.bytes += bytes }
     }
-    public func request(bytes: Int = 0) { lock.withLock { figures.requests += 1; figures.bytes += bytes } }
-    public func retry() { lock.withLock { figures.retries += 1 } }
-    public func error(_ kind: String) { lock.withLock { figures.errors[kind, default: 0] += 1 } }
+    public func request(bytes: Int = 0) { figures.withLock { figures in figures.requests += 1; figures.bytes += bytes } }
+    public func retry() { figures.withLock { figures in figures.retries += 1 } }
+    public func error(_ kind: String) { figures.withLock { figures in figures.errors[kind, default: 0] += 1 } }
     public func reject(_ reason: String) {
-        lock.withLock {
+        figures.withLock { figures in
             figures.rejected += 1
             if figures.rejectedReasons.count < 10 { figures.rejectedReasons.append(reason) }
         }
     }
     /// Records why the source failed; the text goes to the database and the report, so it is redacted here.
-    public func fail(_ message: String) { lock.withLock { figures.failure = Redactor.redact(message) } }
-    public func setRecords(_ n: Int) { lock.withLock { figures.records = n } }
+    public func fail(_ message: String) { figures.withLock { figures in figures.failure = Redactor.redact(message) } }
+    public func setRecords(_ n: Int) { figures.withLock { figures in figures.records = n } }
 
     /// A copy with `seconds` filled in.
     public func snapshot() -> SourceFigures {
-        lock.withLock {
+        figures.withLock { figures in
             var f = figures
             f.seconds = Date().timeIntervalSince(started)
             return f

@@ -17,13 +17,12 @@ public enum Redactor {
     /// protects, and a secret that short protects nothing.
     public static let minimumLength = 4
 
-    private final class Registry: @unchecked Sendable {
-        let lock = NSLock()
+    private struct Registry {
         var forms: Set<String> = []
         /// Longest first, so a value that contains another one is blanked whole.
         var ordered: [String] = []
     }
-    private static let registry = Registry()
+    private static let registry = Locked(Registry())
 
     /// Remembers `value` (and the forms it takes in URLs, form bodies and JSON) for `redact`.
     public static func register(_ value: String) {
@@ -39,7 +38,7 @@ public enum Redactor {
             .replacingOccurrences(of: "/", with: "\\/").replacingOccurrences(of: "\n", with: "\\n"))
         forms.insert(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n"))
-        registry.lock.withLock {
+        registry.withLock { registry in
             let before = registry.forms.count
             registry.forms.formUnion(forms.filter { $0.count >= minimumLength })
             if registry.forms.count != before { registry.ordered = registry.forms.sorted { $0.count > $1.count } }
@@ -71,7 +70,7 @@ public enum Redactor {
     /// `text` with every registered secret, URL userinfo and credential query parameter replaced by `<redacted>`.
     public static func redact(_ text: String) -> String {
         var out = text
-        let secrets = registry.lock.withLock { registry.ordered }
+        let secrets = registry.withLock { $0.ordered }
         for secret in secrets where out.contains(secret) {
             out = out.replacingOccurrences(of: secret, with: marker)
         }
@@ -85,7 +84,7 @@ public enum Redactor {
     public static func excerpt(_ body: Data, limit: Int = 200, also: [String] = []) -> String {
         // Only the start is shown, but a secret starting inside it may run past it: redact a window long
         // enough to hold any registered form starting before the cut (not the whole body, which may be large).
-        let longest = max(registry.lock.withLock { registry.ordered.first?.utf8.count ?? 0 }, also.map(\.utf8.count).max() ?? 0)
+        let longest = max(registry.withLock { $0.ordered.first?.utf8.count ?? 0 }, also.map(\.utf8.count).max() ?? 0)
         var window = String(decoding: body.prefix(limit * 4 + longest + 64), as: UTF8.self)
         for secret in also.sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
             window = window.replacingOccurrences(of: secret, with: marker)

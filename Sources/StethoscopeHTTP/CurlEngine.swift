@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import StethoscopeCore
 
 /// `curl_global_init` must run once before any other curl call, before threads start using curl.
 private let curlGlobal: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
@@ -72,15 +73,21 @@ protocol CurlJob: AnyObject, Sendable {
 /// Callers queue transfers and sleep on continuations; the thread adds them to the multi handle, runs
 /// `curl_multi_perform`/`curl_multi_poll`, and resumes each continuation when its transfer completes.
 /// `curl_multi_wakeup` interrupts the poll when work is queued, so a new request never waits for a timeout.
+///
+/// Unchecked: `multi`, `active` and `activeJobs` belong to the engine's thread alone; what callers hand over goes
+/// through `inbox`, under its lock.
 final class CurlEngine: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
-    private let lock = NSLock()
-    private var queued: [CurlTransfer] = []
-    private var cancelled: [ObjectIdentifier] = []
-    private var stopping = false
+    /// What callers hand to the thread; it takes all of it on each turn.
+    private struct Inbox {
+        var queued: [CurlTransfer] = []
+        var queuedJobs: [any CurlJob] = []
+        var cancelled: [ObjectIdentifier] = []
+        var stopping = false
+    }
+    private let inbox = Locked(Inbox())
     /// Thread-only: transfers added to the multi handle, by easy handle.
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
-    private var queuedJobs: [any CurlJob] = []
     /// Thread-only: jobs added to the multi handle, by easy handle.
     private var activeJobs: [UnsafeMutableRawPointer: any CurlJob] = [:]
 
@@ -101,9 +108,9 @@ final class CurlEngine: @unchecked Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
                 let transfer = CurlTransfer(request, continuation)
                 box.set(transfer)
-                let accepted: Bool = lock.withLock {
-                    if stopping { return false }
-                    queued.append(transfer)
+                let accepted: Bool = inbox.withLock { inbox in
+                    if inbox.stopping { return false }
+                    inbox.queued.append(transfer)
                     return true
                 }
                 if accepted {
@@ -114,7 +121,7 @@ final class CurlEngine: @unchecked Sendable {
             }
         } onCancel: {
             if let transfer = box.get() {
-                lock.withLock { cancelled.append(ObjectIdentifier(transfer)) }
+                inbox.withLock { $0.cancelled.append(ObjectIdentifier(transfer)) }
                 curl_multi_wakeup(multi)
             }
         }
@@ -123,9 +130,9 @@ final class CurlEngine: @unchecked Sendable {
     /// Queues a job. Its connection stays in the multi handle's cache when it ends, so a later job for the
     /// same server and credentials reuses it (libcurl keeps an SMTP session open between transfers).
     func start(_ job: any CurlJob) {
-        let accepted: Bool = lock.withLock {
-            if stopping { return false }
-            queuedJobs.append(job)
+        let accepted: Bool = inbox.withLock { inbox in
+            if inbox.stopping { return false }
+            inbox.queuedJobs.append(job)
             return true
         }
         if accepted { curl_multi_wakeup(multi) } else { job.abandoned("curl engine shut down") }
@@ -133,16 +140,16 @@ final class CurlEngine: @unchecked Sendable {
 
     /// Stops the thread; transfers still in flight fail as cancelled.
     func stop() {
-        lock.withLock { stopping = true }
+        inbox.withLock { $0.stopping = true }
         curl_multi_wakeup(multi)
     }
 
     private func run() {
         var running: Int32 = 0
         while true {
-            let (start, jobs, cancel, stop) = lock.withLock { () -> ([CurlTransfer], [any CurlJob], [ObjectIdentifier], Bool) in
-                defer { queued = []; queuedJobs = []; cancelled = [] }
-                return (queued, queuedJobs, cancelled, stopping)
+            let (start, jobs, cancel, stop) = inbox.withLock { inbox -> ([CurlTransfer], [any CurlJob], [ObjectIdentifier], Bool) in
+                defer { inbox.queued = []; inbox.queuedJobs = []; inbox.cancelled = [] }
+                return (inbox.queued, inbox.queuedJobs, inbox.cancelled, inbox.stopping)
             }
             if stop {
                 for t in start { fail(t, .cancelled, "HTTP client shut down") }
@@ -311,9 +318,8 @@ final class CurlEngine: @unchecked Sendable {
 }
 
 /// Hands the transfer from the continuation body to the cancellation handler.
-private final class TransferBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var transfer: CurlTransfer?
-    func set(_ t: CurlTransfer) { lock.withLock { transfer = t } }
-    func get() -> CurlTransfer? { lock.withLock { transfer } }
+private final class TransferBox: Sendable {
+    private let transfer = Locked<CurlTransfer?>(nil)
+    func set(_ t: CurlTransfer) { transfer.withLock { $0 = t } }
+    func get() -> CurlTransfer? { transfer.withLock { $0 } }
 }

@@ -119,12 +119,11 @@ public final class HTTPClient: Sendable {
 }
 
 /// Limiter key → semaphore.
-private final class LimiterTable: @unchecked Sendable {
-    private let lock = NSLock()
-    private var table: [String: AsyncSemaphore] = [:]
-    func set(_ key: String, _ n: Int) { lock.withLock { table[key] = AsyncSemaphore(n) } }
+private final class LimiterTable: Sendable {
+    private let table = Locked<[String: AsyncSemaphore]>([:])
+    func set(_ key: String, _ n: Int) { table.withLock { $0[key] = AsyncSemaphore(n) } }
     func get(_ key: String) -> AsyncSemaphore {
-        lock.withLock {
+        table.withLock { table in
             if let s = table[key] { return s }
             let s = AsyncSemaphore(4)
             table[key] = s

@@ -484,40 +484,37 @@ private let smtpTrace: curl_debug_callback = { _, type, data, size, context in
 // MARK: - batch plumbing
 
 /// Hands out message indexes to the workers; after a batch-wide failure the rest come back unsent.
-private final class WorkQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextIndex = 0
+private final class WorkQueue: Sendable {
+    private let nextIndex = Locked(0)
     private let count: Int
-    private var reason: String?
+    private let reason = Locked<String?>(nil)
     init(count: Int) { self.count = count }
     func next() -> Int? {
-        lock.withLock {
+        nextIndex.withLock { nextIndex in
             guard nextIndex < count else { return nil }
             defer { nextIndex += 1 }
             return nextIndex
         }
     }
-    func stop(_ why: String) { lock.withLock { if reason == nil { reason = why } } }
-    var stopReason: String? { lock.withLock { reason } }
+    func stop(_ why: String) { reason.withLock { if $0 == nil { $0 = why } } }
+    var stopReason: String? { reason.withLock { $0 } }
 }
 
-private final class ResultTable: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [SMTPResult?]
-    init(_ messages: [SMTPMessage]) { results = Array(repeating: nil, count: messages.count) }
-    func set(_ i: Int, _ r: SMTPResult) { lock.withLock { results[i] = r } }
-    func all() -> [SMTPResult] { lock.withLock { results.map { $0! } } }
+private final class ResultTable: Sendable {
+    private let results: Locked<[SMTPResult?]>
+    init(_ messages: [SMTPMessage]) { results = Locked(Array(repeating: nil, count: messages.count)) }
+    func set(_ i: Int, _ r: SMTPResult) { results.withLock { $0[i] = r } }
+    func all() -> [SMTPResult] { results.withLock { $0.map { $0! } } }
 }
 
 /// Spaces message starts evenly to honour `rate_per_minute` across all workers.
-private final class Pacer: @unchecked Sendable {
+private final class Pacer: Sendable {
     private let interval: Double?
-    private let lock = NSLock()
-    private var next = Date.distantPast
+    private let next = Locked(Date.distantPast)
     init(perMinute: Int?) { interval = perMinute.map { 60.0 / Double($0) } }
     func wait() async {
         guard let interval else { return }
-        let delay: Double = lock.withLock {
+        let delay: Double = next.withLock { next in
             let now = Date()
             let slot = max(now, next)
             next = slot.addingTimeInterval(interval)

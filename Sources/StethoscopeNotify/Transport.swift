@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeCore
 
 /// One message ready for delivery: the envelope and the full RFC 5322 bytes (CRLF line ends, no line over
 /// 998 octets, no bare CR or LF; a line starting with "." is the transport's to dot-stuff).
@@ -39,10 +40,9 @@ public protocol MailTransport: Sendable {
 }
 
 /// `--dry-run --out DIR`: writes each message as `DIR/NNNN-<recipient>.eml`, sends nothing.
-public final class DryRunTransport: MailTransport, @unchecked Sendable {
+public final class DryRunTransport: MailTransport, Sendable {
     public let out: URL
-    private let lock = NSLock()
-    private var written: [URL] = []
+    private let written = Locked<[URL]>([])
 
     public init(out: URL) throws {
         self.out = out
@@ -63,16 +63,16 @@ public final class DryRunTransport: MailTransport, @unchecked Sendable {
     }
 
     /// The `.eml` files written so far, in order.
-    public var files: [URL] { lock.withLock { written } }
+    public var files: [URL] { written.withLock { $0 } }
 
     public func send(_ mails: [OutgoingMail]) async -> [MailOutcome] {
         mails.map { mail in
-            let n = lock.withLock { written.count + 1 }
+            let n = written.withLock { $0.count + 1 }
             let safe = (mail.recipients.first ?? "message").map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
             let file = out.appendingPathComponent(String(format: "%04d-", n) + String(safe) + ".eml")
             do {
                 try Data(mail.data).write(to: file, options: .atomic)
-                lock.withLock { written.append(file) }
+                written.withLock { $0.append(file) }
                 return .sent(refused: [:])
             } catch {
                 return .permanentFailure(reason: "cannot write \(file.path): \(error.localizedDescription)")

@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeCore
 
 /// How the demo's people respond to the messages they were actually sent (README, "Responses to nudges").
 ///
@@ -20,11 +21,7 @@ public struct DemoMessage: Sendable, Hashable {
 
 extension DemoWorld {
     /// The messages each world's people have received: item (device × slots + slot) → message nights.
-    private final class Inbox: @unchecked Sendable {
-        let lock = NSLock()
-        var received: [DemoParameters: [Int: [Int]]] = [:]
-    }
-    private static let inbox = Inbox()
+    private static let inbox = Locked<[DemoParameters: [Int: [Int]]]>([:])
 
     /// What a message can be about: the observed practices, then the OS version and Carbon Black.
     static let responseSlots: [String: Int] = {
@@ -44,20 +41,20 @@ extension DemoWorld {
     /// Adds messages the world's people received (`stethoscope demo` calls it after each night's notify).
     public func receive(_ messages: [DemoMessage]) {
         let count = DemoWorld.responseSlots.count
-        DemoWorld.inbox.lock.withLock {
-            var box = DemoWorld.inbox.received[parameters] ?? [:]
+        DemoWorld.inbox.withLock { received in
+            var box = received[parameters] ?? [:]
             for m in messages where devices.indices.contains(m.device) {
                 guard let slot = DemoWorld.responseSlots[m.practice] else { continue }
                 let item = m.device * count + slot
                 if !(box[item] ?? []).contains(m.night) { box[item, default: []].append(m.night) }
             }
-            DemoWorld.inbox.received[parameters] = box
+            received[parameters] = box
         }
     }
 
     /// Forgets every message (the demo starts its simulated mailboxes afresh from night 0).
     public func forgetMessages() {
-        _ = DemoWorld.inbox.lock.withLock { DemoWorld.inbox.received.removeValue(forKey: parameters) }
+        _ = DemoWorld.inbox.withLock { $0.removeValue(forKey: parameters) }
     }
 
     /// Whether a message about this item, sent on a night in `since ..< night`, made its owner fix it by `night`.
@@ -67,7 +64,7 @@ extension DemoWorld {
 
     func fixedAfterMessage(_ d: Int, slot: Int, _ night: Int, since: Int) -> Bool {
         let item = d * DemoWorld.responseSlots.count + slot
-        guard let nights = DemoWorld.inbox.lock.withLock({ DemoWorld.inbox.received[parameters]?[item] }) else { return false }
+        guard let nights = DemoWorld.inbox.withLock({ $0[parameters]?[item] }) else { return false }
         let c = culture(of: d)
         for t in nights where t >= since && t < night {
             var rng = DemoRandom(DemoRandom.derive(deviceSeed(d), 0x6000_0000 &+ (UInt64(slot) << 20) &+ UInt64(max(t, 0))))

@@ -117,18 +117,14 @@ public final class DemoWorld: Sendable {
 
     // MARK: Cache
 
-    private final class Cache: @unchecked Sendable {
-        let lock = NSLock()
-        var worlds: [DemoParameters: DemoWorld] = [:]
-    }
-    private static let cache = Cache()
+    private static let cache = Locked<[DemoParameters: DemoWorld]>([:])
 
     /// The world for these parameters, built on first use. Several sources ask in one run; they share it.
     public static func shared(_ p: DemoParameters) -> DemoWorld {
-        cache.lock.withLock {
-            if let w = cache.worlds[p] { return w }
+        cache.withLock { worlds in
+            if let w = worlds[p] { return w }
             let w = DemoWorld(p)
-            cache.worlds[p] = w
+            worlds[p] = w
             return w
         }
     }
