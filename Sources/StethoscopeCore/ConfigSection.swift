@@ -18,16 +18,24 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Every key that is read is remembered, so `finish()` can reject keys nobody asked for: a typo such as
 /// `page_sise` fails loudly instead of being ignored. Strings get `${ENV}` expansion; secrets come from
 /// `${ENV}` or a `<key>_file` and are wrapped in `Secret` so they never print.
-public final class ConfigSection: @unchecked Sendable {
+public final class ConfigSection: Sendable {
     public let path: String
-    private let pairs: [(key: String, value: Node)]
+    private let parsed: ParsedPairs
     private let line: Int?
     private let environment: [String: String]
     private let baseDirectory: URL
-    private var used: Set<String> = []
+    /// The keys read so far (for `finish()`); under a lock, as a section is `Sendable` and may be read from any task.
+    private let used = Locked<Set<String>>([])
+
+    /// Yams does not mark `Node` `Sendable`; it is a value tree whose one class (`Tag`) has no setter outside
+    /// Yams, and the pairs are never changed after parsing.
+    private struct ParsedPairs: @unchecked Sendable {
+        let list: [(key: String, value: Node)]
+    }
+    private var pairs: [(key: String, value: Node)] { parsed.list }
 
     init(pairs: [(key: String, value: Node)], path: String, line: Int?, environment: [String: String], baseDirectory: URL) {
-        self.pairs = pairs; self.path = path; self.line = line; self.environment = environment
+        parsed = ParsedPairs(list: pairs); self.path = path; self.line = line; self.environment = environment
         self.baseDirectory = baseDirectory
     }
 
@@ -102,7 +110,7 @@ public final class ConfigSection: @unchecked Sendable {
 
     private func node(_ key: String) -> Node? {
         guard let pair = pairs.first(where: { $0.key == key }) else { return nil }
-        used.insert(key)
+        used.withLock { _ = $0.insert(key) }
         if case .scalar(let s) = pair.value, s.tag.description == Tag.Name.null.rawValue || (s.string.isEmpty && s.style == .plain) || s.string == "~" || s.string == "null" {
             return nil
         }
@@ -220,8 +228,8 @@ public final class ConfigSection: @unchecked Sendable {
     /// `stringList` without marking the key as read: for a look at a key another reader (a plugin) owns, so
     /// `finish()` still rejects it where that reader does not take it.
     public func peekStringList(_ key: String) throws -> [String]? {
-        let wasUsed = used.contains(key)
-        defer { if !wasUsed { used.remove(key) } }
+        let wasUsed = used.withLock { $0.contains(key) }
+        defer { if !wasUsed { used.withLock { _ = $0.remove(key) } } }
         return try stringList(key)
     }
 
@@ -276,7 +284,8 @@ public final class ConfigSection: @unchecked Sendable {
 
     /// Rejects every key that was not read: call it after a plugin has read all it knows.
     public func finish(allowing extra: Set<String> = []) throws {
-        for (key, value) in pairs where !used.contains(key) && !extra.contains(key) {
+        let read = used.withLock { $0 }
+        for (key, value) in pairs where !read.contains(key) && !extra.contains(key) {
             throw ConfigError(path: keyPath(key), message: "unknown key", line: value.mark?.line)
         }
     }
