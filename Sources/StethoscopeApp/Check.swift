@@ -26,15 +26,15 @@ public enum Check {
             return (.config, [Line(name: "config", kind: "config", ok: false, detail: "\(error)")])
         }
         let asOf = AsOfDate.of(Date(), in: nightly.config.timeZone)
-        @Sendable func context(_ kind: String) -> PullContext {
+        @Sendable func context(_ kind: SourceKind) -> PullContext {
             PullContext(asOf: asOf, now: Date(), figures: FigureCounter(kind: kind, plugin: "check"), logger: logger)
         }
         typealias Probe = @Sendable () async throws -> String
         var probes: [(String, String, Probe)] = []
         let p = nightly.plugins
-        if let d = p.directory { probes.append((d.name, "directory", { try await d.check(context("directory")) })) }
-        for s in p.sources { probes.append((s.source.name, "source", { try await s.source.check(context("device")) })) }
-        for a in p.attribution { probes.append((a.source.name, "attribution", { try await a.source.check(context("attribution")) })) }
+        if let d = p.directory { probes.append((d.name, "directory", { try await d.check(context(.directory)) })) }
+        for s in p.sources { probes.append((s.source.name, "source", { try await s.source.check(context(.device)) })) }
+        for a in p.attribution { probes.append((a.source.name, "attribution", { try await a.source.check(context(.attribution)) })) }
         if let es {
             probes.append(("elasticsearch", "sink", { try await NightExporter(config: es, logger: logger).checkTemplate() }))
         }

@@ -71,13 +71,13 @@ public enum Commands {
                     let stage = StageProgress("export")
                     exported = await exportAfterRun(exportConfig, asOf: date, store: store, stage: stage)
                     outcome.stages.append(("export", stage.end(logger, metadata: ["as_of": "\(date)"])))
-                    outcome.sinks.append(("elasticsearch", "elasticsearch", exported))
+                    outcome.sinks.append(("elasticsearch", .elasticsearch, exported))
                 }
                 if !webhooks.isEmpty {
                     let stage = StageProgress("webhook", total: webhooks.count)
                     let posted = await WebhookSink.post(webhooks, asOf: date, store: store, logger: logger) { stage.advance() }
                     outcome.stages.append(("webhook", stage.end(logger, metadata: ["as_of": "\(date)"])))
-                    outcome.sinks += posted.map { ($0.name, "webhook", $0.ok) }
+                    outcome.sinks += posted.map { ($0.name, .webhook, $0.ok) }
                     webhooksPosted = posted.allSatisfy(\.ok)
                 }
                 // Notify runs even when the export failed: the committed night is what it reads.
@@ -85,7 +85,7 @@ public enum Commands {
                     let stage = StageProgress("notify")
                     notified = await notifyNight(notifyConfig, asOf: date, store: store, dryRunOut: nil, stage: stage)
                     outcome.stages.append(("notify", stage.end(logger, metadata: ["as_of": "\(date)"])))
-                    outcome.sinks.append(("notify", "notify", notified))
+                    outcome.sinks.append(("notify", .notify, notified))
                 }
                 outcome.finishTotal()
             }
@@ -167,16 +167,16 @@ enum Metrics {
         gauge("stethoscope_failed_sources", "Sources, directory and attribution entries that failed in the last run.",
               [("", "\(o.failedSources.count)")])
         gauge("stethoscope_source_failed", "Whether each source, directory and attribution entry failed in the last run (1 failed).",
-              o.sources.map { (labels(["source": $0.name, "kind": $0.kind]), $0.failed ? "1" : "0") })
+              o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), $0.failed ? "1" : "0") })
         gauge("stethoscope_source_records", "Records each source, directory and attribution entry returned in the last run.",
-              o.sources.map { (labels(["source": $0.name, "kind": $0.kind]), "\($0.records)") })
+              o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), "\($0.records)") })
         gauge("stethoscope_source_seconds", "How long each source, directory and attribution entry took to pull in the last run.",
-              o.sources.map { (labels(["source": $0.name, "kind": $0.kind]), String(format: "%.3f", $0.seconds)) })
+              o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), String(format: "%.3f", $0.seconds)) })
         gauge("stethoscope_stage_seconds", "Duration of each stage of the last run; stage=\"total\" spans them all.",
               o.stages.map { (labels(["stage": $0.0]), String(format: "%.3f", $0.1)) })
         if !o.sinks.isEmpty {
             gauge("stethoscope_sink_failed", "Whether each sink run after the night committed (export, webhook) failed (1 failed).",
-                  o.sinks.map { (labels(["sink": $0.name, "kind": $0.kind]), $0.ok ? "0" : "1") })
+                  o.sinks.map { (labels(["sink": $0.name, "kind": $0.kind.rawValue]), $0.ok ? "0" : "1") })
         }
         try replace(file, with: Redactor.redact(lines.joined(separator: "\n")) + "\n")
     }

@@ -67,12 +67,12 @@ extension NightlyRun {
             pulled.figures[name]?.failure = "\(name): \(reason)"
             logger.error("source record count dropped; treated as failed", metadata: metadata)
             switch figures.kind {
-            case "device":
+            case .device:
                 pulled.failedDevice.append(name)
                 pulled.records.removeAll { $0.source == name }
-            case "directory":
+            case .directory:
                 pulled.people = nil
-            default:
+            case .attribution:
                 pulled.failedAttribution.append(name)
                 pulled.assignments.removeAll { $0.via == name }
             }

@@ -5,6 +5,9 @@ import StethoscopeReport
 import StethoscopeSources
 import StethoscopeStore
 
+/// What a sink run after the night committed is; the raw value is the `kind` label of the metrics.
+public enum SinkKind: String, Sendable, CaseIterable { case elasticsearch, webhook, notify }
+
 /// What one nightly run did.
 public struct RunOutcome: Sendable {
     public var asOf: String
@@ -14,12 +17,12 @@ public struct RunOutcome: Sendable {
     public var sourceRecords: Int = 0
     public var failedSources: [String] = []
     /// Every configured source, directory and attribution entry: its kind, records, pull seconds and whether it failed.
-    public var sources: [(name: String, kind: String, records: Int, seconds: Double, failed: Bool)] = []
+    public var sources: [(name: String, kind: SourceKind, records: Int, seconds: Double, failed: Bool)] = []
     /// Stage name → seconds, in order (pull, merge, evaluate_write, rollup, then the command's export and
     /// webhook; `total` last, from the start of the run to the end of the last stage so far).
     public var stages: [(String, Double)] = []
     /// Each sink the command ran after the night committed (`elasticsearch`, webhooks): name, kind and success.
-    public var sinks: [(name: String, kind: String, ok: Bool)] = []
+    public var sinks: [(name: String, kind: SinkKind, ok: Bool)] = []
     /// When the run started: `total` counts from here.
     public var startedAt = Date()
 
@@ -205,42 +208,63 @@ public struct NightlyRun: Sendable {
         var failedAttribution: [String] = []
     }
 
+    /// What one pull job reads: the directory, or the device source or attribution list at its index.
+    enum PullSource: Sendable {
+        case directory(any DirectorySource)
+        case device(Int, any DeviceSource)
+        case attribution(Int, any AttributionSource)
+
+        var kind: SourceKind {
+            switch self {
+            case .directory: .directory
+            case .device: .device
+            case .attribution: .attribution
+            }
+        }
+    }
+
+    struct PullJob: Sendable {
+        var name: String
+        var source: PullSource
+        var context: PullContext
+        var allowEmpty: Bool
+        var kind: SourceKind { source.kind }
+        var counter: FigureCounter { context.figures }
+    }
+
+    /// A job's records, or why it failed; `job` indexes the job list.
     enum PullResult: Sendable {
-        case device(Int, [SourceRecord])
-        case directory([Person])
-        case attribution(Int, [OwnerAssignment])
-        case failure(String, Int)
+        case device(job: Int, [SourceRecord])
+        case directory(job: Int, [Person])
+        case attribution(job: Int, [OwnerAssignment])
+        case failure(job: Int, String)
     }
 
     /// Pulls the directory, every source and every attribution list concurrently; a failure is recorded
     /// against its source and never stops the others.
     func pullAll(asOf: String, now: Date, logger: Logger) async -> Pulled {
-        var counters: [String: FigureCounter] = [:]
-        func context(_ name: String, kind: String, plugin: String) -> PullContext {
-            let c = FigureCounter(kind: kind, plugin: plugin)
-            counters[name] = c
+        func job(_ name: String, _ source: PullSource, plugin: String, allowEmpty: Bool) -> PullJob {
             var l = logger
             l[metadataKey: "source"] = "\(name)"
-            return PullContext(asOf: asOf, now: now, figures: c, logger: l)
+            let context = PullContext(asOf: asOf, now: now, figures: FigureCounter(kind: source.kind, plugin: plugin), logger: l)
+            return PullJob(name: name, source: source, context: context, allowEmpty: allowEmpty)
         }
-        var jobs: [(name: String, kind: String, context: PullContext, index: Int, allowEmpty: Bool)] = []
+        var jobs: [PullJob] = []
         if let d = plugins.directory {
-            jobs.append((d.name, "directory", context(d.name, kind: "directory", plugin: config.directory?.type ?? ""), 0,
-                         config.directory?.allowEmpty ?? false))
+            jobs.append(job(d.name, .directory(d), plugin: config.directory?.type ?? "", allowEmpty: config.directory?.allowEmpty ?? false))
         }
         for (i, s) in plugins.sources.enumerated() {
-            jobs.append((s.source.name, "device", context(s.source.name, kind: "device", plugin: s.plugin), i,
-                         config.sources.indices.contains(i) && config.sources[i].allowEmpty))
+            jobs.append(job(s.source.name, .device(i, s.source), plugin: s.plugin,
+                            allowEmpty: config.sources.indices.contains(i) && config.sources[i].allowEmpty))
         }
         for (i, a) in plugins.attribution.enumerated() {
-            jobs.append((a.source.name, "attribution", context(a.source.name, kind: "attribution", plugin: a.plugin), i,
-                         config.attribution.indices.contains(i) && config.attribution[i].allowEmpty))
+            jobs.append(job(a.source.name, .attribution(i, a.source), plugin: a.plugin,
+                            allowEmpty: config.attribution.indices.contains(i) && config.attribution[i].allowEmpty))
         }
-        let progress = ProgressDisplay(counters: jobs.map { ($0.name, counters[$0.name]!) })
+        let progress = ProgressDisplay(counters: jobs.map { ($0.name, $0.counter) })
         progress.start()
         defer { progress.stop() }
 
-        let plugins = self.plugins
         var pulled = Pulled()
         pulled.directoryName = plugins.directory?.name
         var bySource: [Int: [SourceRecord]] = [:]
@@ -251,47 +275,48 @@ public struct NightlyRun: Sendable {
                     do {
                         // An empty pull is an error for its source unless the config says `allow_empty: true`.
                         let empty = SourceError(job.name, "returned no records (set allow_empty: true if that is expected)")
-                        switch job.kind {
-                        case "directory":
-                            let people = try await plugins.directory!.people(job.context)
+                        switch job.source {
+                        case .directory(let directory):
+                            let people = try await directory.people(job.context)
                             if people.isEmpty && !job.allowEmpty { throw empty }
-                            return .directory(people)
-                        case "device":
-                            let records = try await plugins.sources[job.index].source.pull(job.context)
+                            return .directory(job: jobIndex, people)
+                        case .device(_, let source):
+                            let records = try await source.pull(job.context)
                             if records.isEmpty && !job.allowEmpty { throw empty }
-                            return .device(job.index, records)
-                        default:
-                            let list = try await plugins.attribution[job.index].source.assignments(job.context)
+                            return .device(job: jobIndex, records)
+                        case .attribution(_, let source):
+                            let list = try await source.assignments(job.context)
                             if list.isEmpty && !job.allowEmpty { throw empty }
-                            return .attribution(job.index, list)
+                            return .attribution(job: jobIndex, list)
                         }
                     } catch {
-                        return .failure(String(describing: error), jobIndex)
+                        return .failure(job: jobIndex, String(describing: error))
                     }
                 }
             }
             for await result in group {
                 switch result {
-                case .device(let i, let records):
-                    bySource[i] = records
-                    let name = plugins.sources[i].source.name
-                    counters[name]!.setRecords(records.count)
-                    logDone(logger, name, counters[name]!)
-                case .directory(let people):
+                case .device(let j, let records):
+                    if case .device(let i, _) = jobs[j].source { bySource[i] = records }
+                    jobs[j].counter.setRecords(records.count)
+                    logDone(logger, jobs[j].name, jobs[j].counter)
+                case .directory(let j, let people):
                     pulled.people = people
-                    counters[plugins.directory!.name]!.setRecords(people.count)
-                    logDone(logger, plugins.directory!.name, counters[plugins.directory!.name]!)
-                case .attribution(let i, let list):
-                    byAttribution[i] = list
-                    let name = plugins.attribution[i].source.name
-                    counters[name]!.setRecords(list.count)
-                    logDone(logger, name, counters[name]!)
-                case .failure(let message, let jobIndex):
-                    let job = jobs[jobIndex]
-                    counters[job.name]!.fail(message)
-                    if job.kind == "device" { pulled.failedDevice.append(job.name) }
-                    if job.kind == "attribution" { pulled.failedAttribution.append(job.name) }
-                    logger.error("source failed", metadata: ["source": "\(job.name)", "kind": "\(job.kind)", "error": "\(message)"])
+                    jobs[j].counter.setRecords(people.count)
+                    logDone(logger, jobs[j].name, jobs[j].counter)
+                case .attribution(let j, let list):
+                    if case .attribution(let i, _) = jobs[j].source { byAttribution[i] = list }
+                    jobs[j].counter.setRecords(list.count)
+                    logDone(logger, jobs[j].name, jobs[j].counter)
+                case .failure(let j, let message):
+                    let job = jobs[j]
+                    job.counter.fail(message)
+                    switch job.kind {
+                    case .device: pulled.failedDevice.append(job.name)
+                    case .attribution: pulled.failedAttribution.append(job.name)
+                    case .directory: break
+                    }
+                    logger.error("source failed", metadata: ["source": "\(job.name)", "kind": "\(job.kind.rawValue)", "error": "\(message)"])
                 }
             }
         }
@@ -300,7 +325,7 @@ public struct NightlyRun: Sendable {
         for i in plugins.attribution.indices {
             if let list = byAttribution[i] { pulled.assignments.append((plugins.attribution[i].source.name, list)) }
         }
-        for (name, c) in counters { pulled.figures[name] = c.snapshot() }
+        for job in jobs { pulled.figures[job.name] = job.counter.snapshot() }
         return pulled
     }
 

@@ -172,6 +172,14 @@ public final class ConfigSection: Sendable {
         return s
     }
 
+    /// `choice` into an enum whose raw values are the allowed words (listed in the order of its cases).
+    public func choice<Choice: RawRepresentable & CaseIterable>(_ key: String, default value: Choice? = nil) throws -> Choice
+    where Choice.RawValue == String {
+        let word = try choice(key, Choice.allCases.map(\.rawValue), default: value?.rawValue)
+        guard let chosen = Choice(rawValue: word) else { preconditionFailure("choice(\(key)) returned '\(word)', not a case") }
+        return chosen
+    }
+
     public func optionalInt(_ key: String, min: Int? = nil, max: Int? = nil) throws -> Int? {
         guard let s = try scalar(key, expected: "a whole number") else { return nil }
         guard let v = Int(try expand(s, key: key)) else { throw error(key, "expected a whole number, found '\(s.prefix(40))'") }

@@ -82,7 +82,9 @@ public final class FigureCounter: Sendable {
     private let figures: Locked<SourceFigures>
     private let started = Date()
 
-    public init(kind: String, plugin: String) { figures = Locked(SourceFigures(kind: kind, plugin: plugin)) }
+    public init(kind: SourceKind, plugin: String) { figures = Locked(SourceFigures(kind: kind, plugin: plugin)) }
+    /// The kind by its word (`device`, `directory`, `attribution`).
+    public convenience init(kind word: String, plugin: String) { self.init(kind: SourceKind(word: word), plugin: plugin) }
 
     public func page(records: Int, bytes: Int = 0) {
         figures.withLock { figures in figures.pages += 1; figures.records += records; figures.bytes += bytes }

@@ -89,9 +89,21 @@ public struct MergeConflict: Sendable, Hashable {
 /// The outcome of a run (docs/DESIGN.md, "Snapshots and history").
 public enum RunStatus: String, Sendable, Codable { case complete, partial, failed }
 
+/// What a configured source gives the night: devices, people (the directory) or owner attribution. The raw value
+/// is the word stored in `run_sources.kind` and shown in logs, metrics and reports.
+public enum SourceKind: String, Sendable, Codable, Hashable, CaseIterable {
+    case device, directory, attribution
+
+    /// The kind by its word, for callers that hold one (tests, fixtures); another word is a programming error.
+    public init(word: String) {
+        guard let kind = SourceKind(rawValue: word) else { preconditionFailure("not a source kind: '\(word)'") }
+        self = kind
+    }
+}
+
 /// What one source did during a run, stored with the run and shown in data-quality reports.
 public struct SourceFigures: Sendable, Codable, Hashable {
-    public var kind: String = "device"        // device | directory | attribution
+    public var kind: SourceKind = .device
     public var plugin: String = ""
     public var records: Int = 0
     public var pages: Int = 0
@@ -105,5 +117,7 @@ public struct SourceFigures: Sendable, Codable, Hashable {
     /// Records dropped as malformed, with the first reasons.
     public var rejected: Int = 0
     public var rejectedReasons: [String] = []
-    public init(kind: String = "device", plugin: String = "") { self.kind = kind; self.plugin = plugin }
+    public init(kind: SourceKind = .device, plugin: String = "") { self.kind = kind; self.plugin = plugin }
+    /// The kind by its word (`device`, `directory`, `attribution`).
+    public init(kind word: String, plugin: String = "") { self.init(kind: SourceKind(word: word), plugin: plugin) }
 }

@@ -200,6 +200,9 @@ public final class Statement {
         for (offset, argument) in arguments.enumerated() { argument.bind(to: self, at: offset + 1) }
     }
 
+    /// Binds a word-valued enum (`SourceKind`, a status) as its word.
+    public func bind<Word: RawRepresentable>(_ index: Int, _ value: Word) where Word.RawValue == String { bind(index, value.rawValue) }
+
     /// Binds text straight from the string's UTF-8 storage (SQLite copies it), `nil` as NULL.
     public func bind(_ index: Int, _ value: String?) {
         guard var text = value else { return bindNull(index) }

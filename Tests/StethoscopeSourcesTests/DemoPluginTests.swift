@@ -20,7 +20,7 @@ func fingerprint(_ r: SourceRecord) -> String {
 }
 
 func context(_ asOf: String) -> PullContext {
-    PullContext(asOf: asOf, now: Date(), figures: FigureCounter(kind: "source", plugin: "demo"), logger: Logger(label: "test"))
+    PullContext(asOf: asOf, now: Date(), figures: FigureCounter(kind: .device, plugin: "demo"), logger: Logger(label: "test"))
 }
 
 @Suite struct DemoWorldTests {

@@ -10,11 +10,19 @@ public enum JamfPlugin: SourcePlugin {
     }
 }
 
+/// Which API a Jamf source reads (`mode`).
+enum JamfMode: String, CaseIterable, Sendable {
+    /// The Jamf Pro API's inventory list (bearer tokens).
+    case pro
+    /// The Classic API, `/JSSResource` (older and on-premises servers; takes Basic auth too).
+    case classic
+}
+
 /// One Jamf Pro server.
 struct JamfSource: DeviceSource {
     let name: String
     let http: SourceHTTP
-    let mode: String
+    let mode: JamfMode
     let apiVersion: String
     let pageSize: Int
     let sort: String
@@ -26,11 +34,11 @@ struct JamfSource: DeviceSource {
         name = config.name
         let url = try s.string("url")
         guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw s.error("url", "expected an http(s) URL") }
-        mode = try s.choice("mode", ["pro", "classic"], default: "pro")
+        mode = try s.choice("mode", default: JamfMode.pro)
         let auth: any HTTPAuth
         if try s.choice("auth", ["token", "basic"], default: "token") == "basic" {
             // Older and on-premises servers without `/api/v1/auth/token` still take Basic on the Classic API.
-            guard mode == "classic" else { throw s.error("auth", "basic works with mode: classic only (the Pro API takes bearer tokens)") }
+            guard mode == .classic else { throw s.error("auth", "basic works with mode: classic only (the Pro API takes bearer tokens)") }
             guard let user = try s.optionalString("username") else { throw s.error("username", "auth: basic needs username + password") }
             auth = HTTPBasic(user: user, password: try s.requiredSecret("password"))
         } else if let clientID = try s.optionalString("client_id") {
@@ -87,7 +95,10 @@ struct JamfSource: DeviceSource {
     }
 
     func pull(_ context: PullContext) async throws -> [SourceRecord] {
-        mode == "classic" ? try await pullClassic(context) : try await pullPro(context)
+        switch mode {
+        case .classic: try await pullClassic(context)
+        case .pro: try await pullPro(context)
+        }
     }
 
     /// Page 0 tells `totalCount`; the other pages are then fetched concurrently (the limiter keeps Jamf's
@@ -150,7 +161,7 @@ struct JamfSource: DeviceSource {
 
     /// Authenticates and reads one computer: proves the URL, credentials and "Read Computers".
     func check(_ context: PullContext) async throws -> String {
-        if mode == "classic" {
+        if mode == .classic {
             let list = try http.decode(ClassicList.self, try await http.get("/JSSResource/computers", label: "computer list", figures: context.figures),
                                        what: "computer list")
             return "ok: \(list.computers.count) computers (Classic API)"
