@@ -49,3 +49,13 @@ struct DemoRandom {
         return weights.count - 1
     }
 }
+
+extension Array {
+    /// Up to `n` distinct elements in random order (a partial Fisher–Yates).
+    func shuffledPrefix(_ rng: inout DemoRandom, _ n: Int) -> [Element] {
+        var a = self
+        let k = Swift.min(n, a.count)
+        for i in 0..<k { a.swapAt(i, i + rng.int(a.count - i)) }
+        return Array(a.prefix(k))
+    }
+}
