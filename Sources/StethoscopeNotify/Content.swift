@@ -4,25 +4,8 @@ import StethoscopeCore
 /// The text and HTML of each message. The HTML is a whole document with inline styles only: no remote image,
 /// no script, no tracking; every value from the database or config is escaped.
 public enum Content {
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                // Control characters are not allowed in HTML text (a device name may carry anything). ASCII is decided
-                // without the Unicode tables (most text is ASCII, and the lookup was most of a large night's escaping).
-                let control = c.isASCII ? (c.value < 0x20 || c.value == 0x7f) : c.properties.generalCategory == .control
-                if control && c != "\n" && c != "\t" { out += " " } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out
-    }
+    /// The project's one HTML escaping function (`HTML.escape`: entities, control characters blanked).
+    public static func escape(_ s: String) -> String { HTML.escape(s) }
 
     /// A link only for http(s) URLs; anything else (a `javascript:` link from config) is shown as text.
     static func link(_ url: String?, _ label: String) -> String {
