@@ -42,8 +42,11 @@ public enum AsOfDate {
         return Date(timeIntervalSince1970: utcEnd - Double(tz.secondsFromGMT(for: Date(timeIntervalSince1970: utcEnd))))
     }
 
-    // Howard Hinnant's civil-date algorithms.
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+    // Howard Hinnant's civil-date algorithms (proleptic Gregorian): the project's one copy. Inlinable, as the
+    // timestamp parsers of the sources and the store call them per value.
+
+    /// Days since 1970-01-01 of year `y0`, month `m` (1–12), day `d`.
+    @inlinable public static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -52,7 +55,8 @@ public enum AsOfDate {
         let doe: Int = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146097 + doe - 719468
     }
-    static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+    /// Year, month (1–12) and day of the day `z0` days after 1970-01-01.
+    @inlinable public static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
         let z = z0 + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097
         let doe = z - era * 146097

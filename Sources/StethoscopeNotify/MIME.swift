@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeCore
 
 /// RFC 5322 / MIME messages: multipart/alternative (plain text and HTML), UTF-8 bodies in base64 (so no line
 /// is longer than 76 octets whatever the text), RFC 2047 encoded words for non-ASCII names and subjects.
@@ -154,16 +155,7 @@ public enum MIME {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let inDay = seconds - days * 86_400
-        // Civil from days (Howard Hinnant).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = AsOfDate.civilFromDays(days)
         let weekday = ((days % 7) + 7 + 4) % 7   // 1970-01-01 was a Thursday
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

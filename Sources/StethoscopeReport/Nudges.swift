@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeCore
 import StethoscopeStore
 
 /// Effectiveness of nudges (the report's Nudges page), from the `notifications` ledger and the per-device detail:
@@ -110,27 +111,10 @@ struct NudgeStats: Sendable {
     static func dayNumber(_ s: String) -> Int? {
         let p = s.split(separator: "-").compactMap { Int($0) }
         guard p.count == 3 else { return nil }
-        // Days from civil (Howard Hinnant), as AsOfDate does.
-        let y = p[1] <= 2 ? p[0] - 1 : p[0]
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (p[1] + (p[1] > 2 ? -3 : 9)) + 2) / 5 + p[2] - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        return AsOfDate.daysFromCivil(p[0], p[1], p[2])
     }
 
-    static func dayString(_ z0: Int) -> String {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(format: "%04d-%02d-%02d", y, m, d)
-    }
+    static func dayString(_ z0: Int) -> String { AsOfDate.format(z0) }
 }
 
 extension Site {

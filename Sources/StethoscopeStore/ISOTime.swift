@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeCore
 
 /// ISO 8601 UTC times as the store writes them (`2026-12-01T06:00:00Z`, whole seconds, truncated).
 ///
@@ -20,7 +21,7 @@ public enum ISOTime {
         let seconds = Int(clamped.rounded(.down))
         let day: Int = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay: Int = seconds - day * 86_400
-        let (year, month, dayOfMonth) = civil(fromDays: day)
+        let (year, month, dayOfMonth) = AsOfDate.civilFromDays(day)
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
             func put(_ value: Int, _ at: Int, _ digits: Int) {
                 var v = value
@@ -37,19 +38,5 @@ public enum ISOTime {
             put(secondOfDay % 60, 17, 2); buffer[19] = 90     // Z
             return try body(UnsafeBufferPointer(buffer))
         }
-    }
-
-    /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-    static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z: Int = days + 719_468
-        let era: Int = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe: Int = z - era * 146_097
-        let yoe: Int = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy: Int = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp: Int = (5 * doy + 2) / 153
-        let d: Int = doy - (153 * mp + 2) / 5 + 1
-        let m: Int = mp < 10 ? mp + 3 : mp - 9
-        let y: Int = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return (y, m, d)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeCore
 
 /// ISO-8601 instants as vendors send them (`2026-03-01T22:14:05Z`, `...05.345Z`, `+0000`, `-08:00`),
 /// parsed by hand: a formatter per field would cost more than decoding the page it came in.
@@ -47,19 +48,8 @@ enum ISODate {
             default: return nil
             }
         }
-        let days = daysFromCivil(year, month, day)
+        let days = AsOfDate.daysFromCivil(year, month, day)
         let seconds: Int = days * 86400 + hour * 3600 + minute * 60 + second - offset
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = m > 2 ? m - 3 : m + 9
-        let doy = (153 * mp + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
     }
 }

@@ -259,12 +259,7 @@ struct DetailParser {
     /// Seconds since 1970 of a UTC civil time (Howard Hinnant's days-from-civil).
     static func epoch(_ y0: Int, _ m: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Int64? {
         guard (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
+        let days = AsOfDate.daysFromCivil(y0, m, d)
         return Int64(days) * 86_400 + Int64(h * 3600 + mi * 60 + s)
     }
 }

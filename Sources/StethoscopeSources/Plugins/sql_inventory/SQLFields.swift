@@ -157,7 +157,7 @@ struct SQLTimestamp: Sendable {
         }
         guard let y = num(0, 4), b[4] == 45, let mo = num(5, 2), b[7] == 45, let d = num(8, 2),
               (1...12).contains(mo), (1...31).contains(d) else { return nil }
-        var seconds = SQLTimestamp.daysFromCivil(y, mo, d) * 86400
+        var seconds = AsOfDate.daysFromCivil(y, mo, d) * 86400
         var i = 10
         if b.count >= 19, b[10] == 32 || b[10] == 84, let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2) {
             seconds += h * 3600 + mi * 60 + s
@@ -176,16 +176,5 @@ struct SQLTimestamp: Sendable {
         let guess = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds)))
         let offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds - guess)))
         return Date(timeIntervalSince1970: Double(seconds - offset))
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
     }
 }
