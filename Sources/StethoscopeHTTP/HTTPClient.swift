@@ -59,14 +59,8 @@ public final class HTTPClient: Sendable {
                 countResends(error.resends, request.figures)
                 retryable = error.kind == .connect || error.kind == .timeout
             }
-            if retryable && attempt < policy.maxAttempts {
-                let delay = policy.delay(afterAttempt: attempt, retryAfter: retryAfter)
-                if waited + delay <= policy.maxTotalWait {
-                    request.figures?.retry()
-                    try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
-                    waited += delay
-                    continue
-                }
+            if retryable, try await policy.backOff(after: attempt, retryAfter: retryAfter, waited: &waited, figures: request.figures) {
+                continue
             }
             switch result {
             case .success(var response):

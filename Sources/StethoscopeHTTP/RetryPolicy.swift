@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeCore
 
 /// When and how long to wait before trying again: jittered exponential backoff, `Retry-After` honoured,
 /// capped in attempts and in total waiting so a dead server cannot hold the night hostage.
@@ -38,6 +39,19 @@ public struct RetryPolicy: Sendable, Hashable {
         let exponent: Double = Double(min(attempt - 1, 30))
         let ceiling: Double = min(maxDelay, baseDelay * pow(2, exponent))
         return ceiling * Double.random(in: 0.5...1.0)
+    }
+
+    /// Before attempt `attempt + 1`: when the policy allows one more attempt and its delay still fits `maxTotalWait`
+    /// (`waited` is the time waited so far for this request), counts a retry, sleeps the delay, adds it to `waited`
+    /// and returns true; otherwise returns false at once.
+    public func backOff(after attempt: Int, retryAfter: Double? = nil, waited: inout Double, figures: FigureCounter?) async throws -> Bool {
+        guard attempt < maxAttempts else { return false }
+        let delay = delay(afterAttempt: attempt, retryAfter: retryAfter)
+        guard waited + delay <= maxTotalWait else { return false }
+        figures?.retry()
+        try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+        waited += delay
+        return true
     }
 
     /// Parses `Retry-After`: delta seconds or an HTTP date (relative to `now`).

@@ -106,15 +106,7 @@ public struct SourceHTTP: Sendable {
             attempt += 1
             let response = try await fetch()
             do { return try JSONDecoder().decode(T.self, from: response.body) } catch {
-                if attempt < policy.maxAttempts {
-                    let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
-                    if waited + delay <= policy.maxTotalWait {
-                        figures?.retry()
-                        try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
-                        waited += delay
-                        continue
-                    }
-                }
+                if try await policy.backOff(after: attempt, waited: &waited, figures: figures) { continue }
                 figures?.error(HTTPError.Kind.decode.rawValue)
                 throw HTTPError(.decode, source: source, what: what, detail: "malformed JSON (\(response.body.count) bytes): \(Self.describe(error))",
                                 attempts: attempt)

@@ -34,14 +34,9 @@ struct GoogleAPI: Sendable {
             sends += response.attempts
             if response.isSuccess { return response }
             let reasons = Self.reasons(response.body)
-            if response.status == 403, reasons.contains(where: Self.quotaReasons.contains), attempt < policy.maxAttempts {
-                let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
-                if waited + delay <= policy.maxTotalWait {
-                    figures?.retry()
-                    try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
-                    waited += delay
-                    continue
-                }
+            if response.status == 403, reasons.contains(where: Self.quotaReasons.contains),
+               try await policy.backOff(after: attempt, waited: &waited, figures: figures) {
+                continue
             }
             let why = reasons.isEmpty ? "" : " (\(reasons.prefix(3).joined(separator: ", ")))"
             throw HTTPError(.status, source: http.source, what: request.what, status: response.status,
