@@ -161,6 +161,13 @@ public final class ConfigSection: Sendable {
 
     public func string(_ key: String, default value: String) throws -> String { try optionalString(key) ?? value }
 
+    /// An `http://` or `https://` URL (a vendor's API); required unless there is a default.
+    public func httpURL(_ key: String, default value: String? = nil) throws -> String {
+        let url = try value.map { try string(key, default: $0) } ?? string(key)
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw error(key, "expected an http(s) URL") }
+        return url
+    }
+
     /// One of a fixed set of words.
     public func choice(_ key: String, _ allowed: [String], default value: String? = nil) throws -> String {
         guard let s = try optionalString(key) ?? value else {
@@ -285,6 +292,12 @@ public final class ConfigSection: Sendable {
 
     /// A path, resolved against the config file's folder when relative.
     public func path(_ key: String) throws -> URL? { try optionalString(key).map(resolve) }
+
+    /// `path` for a key that must be given; `what` says what the path is for in the error (`the CSV file`).
+    public func requiredPath(_ key: String, _ what: String) throws -> URL {
+        guard let url = try path(key) else { throw error(key, "is required (\(what))") }
+        return url
+    }
 
     public func resolve(_ path: String) -> URL {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)

@@ -115,7 +115,7 @@ public struct NotifyConfig: Sendable {
         switch (dry, smtp) {
         case (.some, .some): throw s.error("dry_run", "give either dry_run or smtp, not both")
         case (.some(let d), nil):
-            guard let out = try d.path("out") else { throw d.error("out", "is required (the folder for .eml files)") }
+            let out = try d.requiredPath("out", "the folder for .eml files")
             try d.finish()
             delivery = .dryRun(out: out)
         case (nil, .some(let m)):

@@ -22,8 +22,7 @@ struct AssetCSV: AttributionSource {
         let s = config.section
         name = config.name
         allowEmpty = config.allowEmpty
-        guard let file = try s.path("path") else { throw s.error("path", "is required (the CSV file)") }
-        self.file = file
+        file = try s.requiredPath("path", "the CSV file")
         var email = "owner_email", ids: [(IdentifierKind, String)] = [(.serial, "serial"), (.mac, "mac")]
         if let c = try s.section("columns") {
             email = try c.string("email", default: email)

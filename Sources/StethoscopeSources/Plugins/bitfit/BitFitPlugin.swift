@@ -31,8 +31,7 @@ struct BitFit: AttributionSource {
     init(_ config: PluginConfig, http client: HTTPClient) throws {
         let s = config.section
         name = config.name
-        let url = try s.string("url", default: "https://api.bitfit.com/")
-        guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw s.error("url", "expected an http(s) URL") }
+        let url = try s.httpURL("url", default: "https://api.bitfit.com/")
         token = try s.requiredSecret("api_token")
         details = try s.bool("details", default: true)
         http = SourceHTTP(client: client, source: config.name, baseURL: url, auth: nil, options: try HTTPOptions.read(s, defaultConnections: 4))

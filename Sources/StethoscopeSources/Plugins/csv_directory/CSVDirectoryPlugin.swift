@@ -31,8 +31,7 @@ struct CSVDirectory: DirectorySource {
         let s = config.section
         name = config.name
         allowEmpty = config.allowEmpty
-        guard let file = try s.path("path") else { throw s.error("path", "is required (the CSV file)") }
-        self.file = file
+        file = try s.requiredPath("path", "the CSV file")
         var columns = Self.defaults
         if let c = try s.section("columns") {
             for key in Self.defaults.keys.sorted() { columns[key] = try c.string(key, default: columns[key]!) }

@@ -26,8 +26,7 @@ struct FleetSource: DeviceSource {
     init(_ config: PluginConfig, http client: HTTPClient) throws {
         let s = config.section
         name = config.name
-        let url = try s.string("url")
-        guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw s.error("url", "expected an http(s) URL") }
+        let url = try s.httpURL("url")
         let token = try s.requiredSecret("token")
         pageSize = try s.int("page_size", default: 100, min: 1, max: 10_000)
         teamID = try s.optionalInt("team_id", min: 0, max: Int(Int32.max))

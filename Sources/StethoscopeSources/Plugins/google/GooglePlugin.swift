@@ -23,8 +23,7 @@ public enum GooglePlugin: SourcePlugin {
         let key = try GoogleServiceAccountKey.parse(try s.requiredSecret("key"), where: s.keyPath(s.has("key_file") ? "key_file" : "key"))
         let subject = try s.string("subject")
         guard subject.contains("@") else { throw s.error("subject", "expected the email of a Workspace admin to impersonate") }
-        let url = try s.string("url", default: "https://admin.googleapis.com")
-        guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw s.error("url", "expected an http(s) URL") }
+        let url = try s.httpURL("url", default: "https://admin.googleapis.com")
         let auth = try GoogleServiceAccountAuth(key: key, subject: subject, scopes: scopes, tokenURL: try s.optionalString("token_url"),
                                                 keyPath: s.keyPath("key_file"))
         let customer = try s.string("customer", default: "my_customer")

@@ -20,8 +20,7 @@ public enum IntunePlugin: SourcePlugin {
         guard !tenant.isEmpty, tenant.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }) else {
             throw s.error("tenant", "expected a tenant id or verified domain")
         }
-        let url = try s.string("url", default: "https://graph.microsoft.com/v1.0")
-        guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw s.error("url", "expected an http(s) URL") }
+        let url = try s.httpURL("url", default: "https://graph.microsoft.com/v1.0")
         let tokenURL = try s.string("token_url", default: "https://login.microsoftonline.com/\(tenant)/oauth2/v2.0/token")
         let auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: try s.string("client_id"),
                                           clientSecret: try s.requiredSecret("client_secret"), scope: "https://graph.microsoft.com/.default")

@@ -32,8 +32,7 @@ struct JamfSource: DeviceSource {
     init(_ config: PluginConfig, http client: HTTPClient) throws {
         let s = config.section
         name = config.name
-        let url = try s.string("url")
-        guard url.hasPrefix("https://") || url.hasPrefix("http://") else { throw s.error("url", "expected an http(s) URL") }
+        let url = try s.httpURL("url")
         mode = try s.choice("mode", default: JamfMode.pro)
         let auth: any HTTPAuth
         if try s.choice("auth", ["token", "basic"], default: "token") == "basic" {
