@@ -13,6 +13,25 @@ import StethoscopeStore
 public enum Commands {
     static let logger = Logger(label: "stethoscope")
 
+    /// A section a command needs that the config does not have (`export.elasticsearch`, `notify`).
+    struct NotConfigured: Error, CustomStringConvertible {
+        var section: String
+        init(_ section: String) { self.section = section }
+        var description: String { "\(section) is not configured" }
+    }
+
+    /// Loads the config file and what a command reads from it. When either fails it logs `invalid config` with the
+    /// reason and returns nil: the command exits 78.
+    static func loadConfig<Settings>(_ file: URL, _ read: (StethoscopeConfig) throws -> Settings) -> (StethoscopeConfig, Settings)? {
+        do {
+            let config = try StethoscopeConfig.load(file: file)
+            return (config, try read(config))
+        } catch {
+            logger.error("invalid config", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
     /// `stethoscope run`: one nightly run. Returns the exit code (README, "Exit codes"). `allowFuture` accepts an
     /// as-of date after tomorrow (tests); `force` replaces a stored night even with far fewer devices; `lockWait`
     /// overrides `safety.lock_wait_s`; `acceptDrop` names sources whose record-count drop tonight is real.

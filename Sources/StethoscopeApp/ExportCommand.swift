@@ -11,19 +11,10 @@ extension Commands {
     public static func export(configFile: URL, database: URL?, asOf: String?, since: String?,
                               installTemplate: Bool, lockWait: Double? = nil) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        let config: StethoscopeConfig
-        let es: ElasticsearchConfig
-        do {
-            config = try StethoscopeConfig.load(file: configFile)
-            guard let parsed = try ElasticsearchConfig.from(exportSection: config.export) else {
-                logger.error("invalid config", metadata: ["error": "export.elasticsearch is not configured"])
-                return .config
-            }
-            es = parsed
-        } catch {
-            logger.error("invalid config", metadata: ["error": "\(error)"])
-            return .config
-        }
+        guard case let (config, es)? = loadConfig(configFile, { config -> ElasticsearchConfig in
+            guard let es = try ElasticsearchConfig.from(exportSection: config.export) else { throw NotConfigured("export.elasticsearch") }
+            return es
+        }) else { return .config }
         for date in [asOf, since].compactMap({ $0 }) where !AsOfDate.isValid(date) {
             logger.error("invalid date", metadata: ["value": "\(date.prefix(40))", "expected": "YYYY-MM-DD"])
             return .usage

@@ -17,19 +17,10 @@ extension Commands {
     public static func notify(configFile: URL, database: URL?, asOf: String?, dryRunOut: URL?,
                               lockWait: Double? = nil, now: Date = Date()) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        let config: StethoscopeConfig
-        let notify: NotifyConfig
-        do {
-            config = try StethoscopeConfig.load(file: configFile)
-            guard let parsed = try NotifyConfig.from(section: config.notify) else {
-                logger.error("invalid config", metadata: ["error": "notify is not configured"])
-                return .config
-            }
-            notify = parsed
-        } catch {
-            logger.error("invalid config", metadata: ["error": "\(error)"])
-            return .config
-        }
+        guard case let (config, notify)? = loadConfig(configFile, { config -> NotifyConfig in
+            guard let notify = try NotifyConfig.from(section: config.notify) else { throw NotConfigured("notify") }
+            return notify
+        }) else { return .config }
         if let asOf, !AsOfDate.isValid(asOf) {
             logger.error("invalid --as-of", metadata: ["value": "\(asOf.prefix(40))", "expected": "YYYY-MM-DD"])
             return .usage

@@ -34,15 +34,7 @@ extension Commands {
     public static func report(configFile: URL, database: URL?, out: URL?, nights: Int?, asOf: String?,
                               includePeople: Bool, chart: String) -> ExitStatus {
         LogfmtHandler.bootstrap()
-        let config: StethoscopeConfig
-        let settings: ReportSettings
-        do {
-            config = try StethoscopeConfig.load(file: configFile)
-            settings = try ReportSettings(config)
-        } catch {
-            logger.error("invalid config", metadata: ["error": "\(error)"])
-            return .config
-        }
+        guard case let (config, settings)? = loadConfig(configFile, { try ReportSettings($0) }) else { return .config }
         guard let chartChoice = OrgChartChoice(rawValue: chart) else {
             logger.error("invalid --org-chart", metadata: ["value": "\(chart.prefix(20))", "expected": "night|current"])
             return .usage
@@ -73,11 +65,7 @@ extension Commands {
     /// `stethoscope rollup --rebuild`: recomputes the roll-ups of every night that still has detail.
     public static func rollup(configFile: URL, database: URL?, chart: String) -> ExitStatus {
         LogfmtHandler.bootstrap()
-        let config: StethoscopeConfig
-        do { config = try StethoscopeConfig.load(file: configFile) } catch {
-            logger.error("invalid config", metadata: ["error": "\(error)"])
-            return .config
-        }
+        guard case let (config, _)? = loadConfig(configFile, { _ in () }) else { return .config }
         guard let chartChoice = OrgChartChoice(rawValue: chart) else {
             logger.error("invalid --org-chart", metadata: ["value": "\(chart.prefix(20))", "expected": "night|current"])
             return .usage
