@@ -51,6 +51,16 @@ public enum DemoPlugin: SourcePlugin {
         return min(max(day - start, 0), p.nights - 1)
     }
 
+    /// What the shared world answers for the night of `context.asOf`, served as one page of one request.
+    static func onePage<Item>(_ context: PullContext, _ p: DemoParameters, source: String,
+                              _ read: (DemoWorld, Int) -> [Item]) throws -> [Item] {
+        let night = try DemoPlugin.night(context.asOf, p, source: source)
+        let items = read(DemoWorld.shared(p), night)
+        context.figures.request()
+        context.figures.page(records: items.count)
+        return items
+    }
+
     /// The `practices:` fragment whose dated os_version rules follow the demo's release: the old version is
     /// recommended from the start, the new one from the release night, and required three weeks later.
     public static func practicesYAML(start: String, nights: Int) -> String {
@@ -104,11 +114,7 @@ struct DemoDirectory: DirectorySource {
     let parameters: DemoParameters
 
     func people(_ context: PullContext) async throws -> [Person] {
-        let night = try DemoPlugin.night(context.asOf, parameters, source: name)
-        let people = DemoWorld.shared(parameters).people(night: night)
-        context.figures.request()
-        context.figures.page(records: people.count)
-        return people
+        try DemoPlugin.onePage(context, parameters, source: name) { world, night in world.people(night: night) }
     }
 }
 
@@ -149,11 +155,7 @@ struct DemoAssets: AttributionSource {
     let parameters: DemoParameters
 
     func assignments(_ context: PullContext) async throws -> [OwnerAssignment] {
-        let night = try DemoPlugin.night(context.asOf, parameters, source: name)
-        let out = DemoWorld.shared(parameters).assets(night: night)
-        context.figures.request()
-        context.figures.page(records: out.count)
-        return out
+        try DemoPlugin.onePage(context, parameters, source: name) { world, night in world.assets(night: night) }
     }
 }
 
