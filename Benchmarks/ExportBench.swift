@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import StethoscopeCore
-import StethoscopeExport
+@_spi(Benchmarks) import StethoscopeExport
 import StethoscopeHTTP
 import StethoscopeStore
 import StethoscopeTestSupport
