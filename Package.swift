@@ -85,19 +85,26 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
-            name: "stethoscope-bench", dependencies: ["StethoscopeApp", "CSQLite"], path: "Benchmarks"),
+            name: "stethoscope-bench", dependencies: ["StethoscopeApp", "CSQLite", "StethoscopeTestSupport"], path: "Benchmarks"),
+
+        // What the tests and the benchmarks share: the launchers of the fake and real servers (Python fakes,
+        // osmem-server, noida-db, PostgreSQL), temporary folders, query helpers and the built binary. Only the
+        // test targets and stethoscope-bench depend on it; the shipped `stethoscope` product does not.
+        .target(
+            name: "StethoscopeTestSupport", dependencies: ["StethoscopeStore", "StethoscopeHTTP"],
+            path: "Tests/StethoscopeTestSupport"),
 
         .testTarget(name: "StethoscopeCoreTests", dependencies: ["StethoscopeCore"]),
-        .testTarget(name: "StethoscopeStoreTests", dependencies: ["StethoscopeStore", "CSQLite"]),
-        .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources"]),
-        .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp"]),
-        .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources", "StethoscopeApp"]),
-        .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeStore", "StethoscopeApp"]),
+        .testTarget(name: "StethoscopeStoreTests", dependencies: ["StethoscopeStore", "CSQLite", "StethoscopeTestSupport"]),
+        .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources", "StethoscopeTestSupport"]),
+        .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp", "StethoscopeTestSupport"]),
+        .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources", "StethoscopeApp", "StethoscopeTestSupport"]),
+        .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeStore", "StethoscopeApp", "StethoscopeTestSupport"]),
         .testTarget(
             name: "StethoscopeCloudTests",
-            dependencies: ["StethoscopeApp", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP", "CSQLite"]),
-        .testTarget(name: "StethoscopeNotifyTests", dependencies: ["StethoscopeNotify", "StethoscopeStore", "StethoscopeApp"]),
-        .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore", "StethoscopeHTTP"]),
+            dependencies: ["StethoscopeApp", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP", "CSQLite", "StethoscopeTestSupport"]),
+        .testTarget(name: "StethoscopeNotifyTests", dependencies: ["StethoscopeNotify", "StethoscopeStore", "StethoscopeApp", "StethoscopeTestSupport"]),
+        .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore", "StethoscopeHTTP", "StethoscopeTestSupport"]),
     ]
 )
 

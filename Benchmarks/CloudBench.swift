@@ -2,33 +2,7 @@ import Foundation
 import Logging
 import StethoscopeCore
 @_spi(Benchmarks) import StethoscopeSources
-
-/// A fake from Tests/fakes on a free port; it exits when our end of its stdin closes.
-private final class CloudFake: @unchecked Sendable {
-    let process = Process()
-    let stdin = Pipe()
-    let port: Int
-    static let fakes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Tests/fakes")
-    init(_ script: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", CloudFake.fakes.appendingPathComponent(script).path] + arguments
-        let out = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = out
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else { throw SourceError(script, "did not start") }
-        self.port = port
-    }
-    var url: String { "http://127.0.0.1:\(port)" }
-    deinit { try? stdin.fileHandleForWriting.close(); process.waitUntilExit() }
-}
+import StethoscopeTestSupport
 
 /// 100,000 mobile devices (page size 100), 20,000 Chromebooks (300), 50,000 Intune devices (1,000) and 50,000
 /// Directory users (500) from the fakes with 50 ms latency per request, every list concurrently. Token-paged
@@ -38,16 +12,16 @@ func benchCloud() async throws {
     let (mobilePage, chromePage, intunePage, userPage) = (100, 300, 1000, 500)
     // Both fakes pre-render their pages before printing the port; start them side by side.
     async let googleFake = Task.detached {
-        try CloudFake("fake_google.py", ["--generate-mobile", "\(mobile)", "--generate-chromeos", "\(chromeos)", "--generate-users", "\(users)",
+        try FakeServer("fake_google.py", ["--generate-mobile", "\(mobile)", "--generate-chromeos", "\(chromeos)", "--generate-users", "\(users)",
                                          "--latency-ms", "\(Int(latency * 1000))",
                                          "--warm", "mobile:\(mobilePage),chromeos:\(chromePage),users:\(userPage)"])
     }.value
     async let graphFake = Task.detached {
-        try CloudFake("fake_graph.py", ["--generate-devices", "\(intune)", "--latency-ms", "\(Int(latency * 1000))",
+        try FakeServer("fake_graph.py", ["--generate-devices", "\(intune)", "--latency-ms", "\(Int(latency * 1000))",
                                         "--warm", "devices:\(intunePage)", "--warm-select-devices", IntuneSelect.devices])
     }.value
     let google = try await googleFake, graph = try await graphFake
-    let key = CloudFake.fakes.appendingPathComponent("keys/test-service-account.json").path
+    let key = TestPaths.fakes.appendingPathComponent("keys/test-service-account.json").path
     let g = "key_file: \(key), subject: admin@example.com, url: \"\(google.url)\", token_url: \"\(google.url)/token\""
     let yaml = """
         directory: {type: google, \(g), page_size: \(userPage)}

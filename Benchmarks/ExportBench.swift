@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import StethoscopeCore
-import StethoscopeExport
+@_spi(Benchmarks) import StethoscopeExport
 import StethoscopeHTTP
 import StethoscopeStore
+import StethoscopeTestSupport
 
 /// Issue 6: export 100,000 device documents of one night (13 practices each) to osmem-server, against
 /// `curl --data-binary` posting the very same `_bulk` chunks to the same server, with as many in flight;
@@ -25,7 +26,7 @@ func benchExport() async throws {
         record.asOf = asOf
         try store.writeNight(record, devices: night.devices)
     }
-    let server = try BenchOpenSearch()
+    let server = try OpenSearchServer()
     var logger = Logger(label: "bench")
     logger.logLevel = .error
     let config = ElasticsearchConfig(url: server.url, maxConnections: connections)
@@ -62,7 +63,7 @@ func benchExport() async throws {
     }
     let curlCount = try await server.count(index)
     guard curlCount == documents else { throw BenchError(description: "curl indexed \(curlCount) of \(documents)") }
-    try await server.delete(index)   // the export creates the same documents afresh, like curl did
+    _ = try await server.call("DELETE", "/\(index)")   // the export creates the same documents afresh, like curl did
 
     var record: ExportRecord?
     let start = clock.now
@@ -113,55 +114,5 @@ enum RSSSampler {
         private var highest = 0.0
         func note(_ v: Double) { lock.withLock { highest = max(highest, v) } }
         var value: Double { lock.withLock { highest } }
-    }
-}
-
-/// osmem-server from the venv's osmem_server package (`PYTHON`, as `make test` sets it, or python3).
-final class BenchOpenSearch {
-    let process = Process()
-    let stdin = Pipe()
-    let url: String
-
-    init() throws {
-        let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
-        let resolve = Process()
-        resolve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        resolve.arguments = [python, "-c", "import osmem_server; print(osmem_server.resolve_binary())"]
-        let out = Pipe()
-        resolve.standardOutput = out
-        try resolve.run()
-        let binary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        resolve.waitUntilExit()
-        guard resolve.terminationStatus == 0 else { throw BenchError(description: "osmem-server not installed for \(python) (pip install osmem-server==0.1.6)") }
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--addr", "127.0.0.1:0", "--no-ja"]
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        struct Ready: Decodable { var url: String }
-        url = try JSONDecoder().decode(Ready.self, from: line).url
-    }
-
-    deinit { try? stdin.fileHandleForWriting.close(); process.waitUntilExit() }
-
-    func count(_ index: String) async throws -> Int {
-        _ = try await call("POST", "/\(index)/_refresh")
-        struct Count: Decodable { var count: Int }
-        return try JSONDecoder().decode(Count.self, from: try await call("GET", "/\(index)/_count")).count
-    }
-
-    func delete(_ index: String) async throws { _ = try await call("DELETE", "/\(index)") }
-
-    private func call(_ method: String, _ path: String) async throws -> Data {
-        let r = try await HTTPClient.shared.send(HTTPRequest(method: method, url: url + path, source: "bench", retry: .none))
-        return r.body
     }
 }

@@ -2,40 +2,15 @@ import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
 @_spi(Benchmarks) import StethoscopeSources
+import StethoscopeTestSupport
 import Logging
-
-/// A fake vendor server from Tests/fakes on a free port; it exits when our end of its stdin closes.
-private final class BenchFake {
-    let process = Process()
-    let stdin = Pipe()
-    let port: Int
-    init(_ script: String, _ arguments: [String]) throws {
-        let fakes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Tests/fakes")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", fakes.appendingPathComponent(script).path] + arguments
-        let out = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = out
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else { throw SourceError(script, "did not start") }
-        self.port = port
-    }
-    deinit { try? stdin.fileHandleForWriting.close(); process.waitUntilExit() }
-}
 
 /// 20,000 computers from the fake Jamf server with 100 ms latency per request and 5 connections:
 /// wall time against the latency floor, decode throughput against a bare JSONDecoder, requests per page.
 func benchJamf() async throws {
     let computers = 20_000, pageSize = 100, connections = 5, latency = 0.1
     let sections = JamfPageDecoding.defaultSections
-    let fake = try BenchFake("fake_jamf.py", ["--generate", "\(computers)", "--latency-ms", "\(Int(latency * 1000))",
+    let fake = try FakeServer("fake_jamf.py", ["--generate", "\(computers)", "--latency-ms", "\(Int(latency * 1000))",
                                               "--warm-sections", sections.joined(separator: ",")])
     let url = "http://127.0.0.1:\(fake.port)"
     let yaml = """

@@ -1,6 +1,7 @@
 import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
+import StethoscopeTestSupport
 
 /// 10,000 digests to the local aiosmtpd (Tests/fakes/fake_smtp.py: STARTTLS + AUTH) over one connection and
 /// over the default pool of two, against Python's `smtplib` sending the same `.eml` files over one connection
@@ -11,9 +12,8 @@ func benchSMTP() async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let fakes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Tests/fakes")
-    let ca = fakes.appendingPathComponent("tls/ca.pem").path
-    let fake = try BenchSMTPServer(log: dir.appendingPathComponent("events.jsonl").path)
+    let ca = TestPaths.fakes.appendingPathComponent("tls/ca.pem").path
+    let fake = try FakeServer("fake_smtp.py", ["--log", dir.appendingPathComponent("events.jsonl").path])
 
     let messages = (0..<count).map { benchDigest($0) }
     let emlDir = dir.appendingPathComponent("eml")
@@ -98,30 +98,4 @@ private func smtplibSeconds(port: Int, ca: String, emlDir: String) throws -> Dou
         throw SMTPError(description: "bench: smtplib run failed")
     }
     return s
-}
-
-/// fake_smtp.py on a free port; it exits when our end of its stdin closes.
-private final class BenchSMTPServer {
-    let process = Process()
-    let stdin = Pipe()
-    let port: Int
-    init(log: String) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Tests/fakes/fake_smtp.py").path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", script, "--log", log]
-        let out = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = out
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else { throw SMTPError(description: "fake_smtp.py did not start") }
-        self.port = port
-    }
-    deinit { try? stdin.fileHandleForWriting.close(); process.waitUntilExit() }
 }

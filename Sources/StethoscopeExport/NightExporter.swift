@@ -104,17 +104,6 @@ public struct NightExporter: Sendable {
         try ExportLedger(database: store.database).record(asOf: asOf)
     }
 
-    /// Calls `body` with each `_bulk` body of the night, as the export would send them (dry runs, benchmarks).
-    public func bulkBodies(asOf: String, store: SnapshotStore, _ body: (Data) throws -> Void) throws {
-        let reader = try NightDocuments(database: store.database, asOf: asOf, index: config.index.name(asOf: asOf),
-                                        generation: "dry-run", after: 0)
-        var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
-        while let chunk = try chunks.next() { try body(chunk.body) }
-    }
-
-    /// The `_bulk` URL the export posts to (with its `filter_path`).
-    public var bulkURL: String { BulkSender(config: config, client: client).bulkURL }
-
     /// A new export generation: unique per export (a re-run and re-export within one second still differs).
     static func newGeneration() -> String {
         String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(20))

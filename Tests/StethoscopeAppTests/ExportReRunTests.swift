@@ -7,69 +7,10 @@ import Testing
 /// the night, a re-run of the night with fewer devices exports again, and the index then holds exactly the
 /// devices of the night's snapshot in SQLite, counted by `_id`.
 @Suite struct ExportReRunTests {
-    /// osmem-server from the venv (`$PYTHON`), on a free port; exits when its stdin closes.
-    final class OSMem: @unchecked Sendable {
-        let process = Process()
-        private let stdin = Pipe()
-        let url: String
-
-        init() throws {
-            let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
-            let resolve = Process()
-            resolve.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            resolve.arguments = [python, "-c", "import osmem_server; print(osmem_server.resolve_binary())"]
-            let out = Pipe()
-            resolve.standardOutput = out
-            try resolve.run()
-            let binary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            resolve.waitUntilExit()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["--addr", "127.0.0.1:0", "--no-ja"]
-            let stdout = Pipe()
-            process.standardInput = stdin
-            process.standardOutput = stdout
-            try process.run()
-            var line = Data()
-            while true {
-                let byte = stdout.fileHandleForReading.readData(ofLength: 1)
-                if byte.isEmpty || byte == Data("\n".utf8) { break }
-                line.append(byte)
-            }
-            struct Ready: Decodable { var url: String }
-            url = try JSONDecoder().decode(Ready.self, from: line).url
-        }
-
-        deinit {
-            try? stdin.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
-
-        /// The `_id`s of the night `asOf` in `index`, after a refresh.
-        func ids(_ index: String, asOf: String) async throws -> Set<String> {
-            _ = try await HTTPClient.shared.send(HTTPRequest(method: "POST", url: "\(url)/\(index)/_refresh", source: "test", retry: .none))
-            let r = try await HTTPClient.shared.send(HTTPRequest(
-                method: "POST", url: "\(url)/\(index)/_search", headers: ["Content-Type": "application/json"],
-                body: Data(#"{"size": 10000, "_source": false, "query": {"term": {"as_of": "\#(asOf)"}}}"#.utf8),
-                source: "test", retry: .none))
-            struct Hits: Decodable { struct H: Decodable { struct One: Decodable { var _id: String }; var hits: [One] }; var hits: H }
-            return Set(try JSONDecoder().decode(Hits.self, from: r.body).hits.hits.map(\._id))
-        }
-    }
-
-    func stethoscope(_ arguments: [String]) throws -> Int32 {
-        let p = Process()
-        p.executableURL = stethoscopeBinary()
-        p.arguments = arguments
-        p.standardError = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
+    func stethoscope(_ arguments: [String]) throws -> Int32 { try runStethoscope(arguments).code }
 
     @Test func reRunningANightWithFewerDevicesLeavesOnlyItsDevicesInTheIndex() async throws {
-        let server = try OSMem()
+        let server = try OpenSearchServer()
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("c.yaml")
@@ -112,7 +53,7 @@ import Testing
     /// Issue 16: `export` (and `run`) into an index no installed template covers exits 4 with a message naming
     /// `--install-template`, and sends nothing (no index built by dynamic mapping); after installing, it exports.
     @Test func exportingWithoutTheTemplateExitsFourNamingInstallTemplate() async throws {
-        let server = try OSMem()
+        let server = try OpenSearchServer()
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("c.yaml")
@@ -125,16 +66,8 @@ import Testing
               elasticsearch: {url: "\(server.url)", number_of_replicas: 0}
             """.write(to: config, atomically: true, encoding: .utf8)
         func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
-            let p = Process()
-            p.executableURL = stethoscopeBinary()
-            p.arguments = arguments
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            let r = try runStethoscope(arguments)
+            return (r.code, r.stderr)
         }
         #expect(try run(["run", "--config", config.path, "--as-of", "2026-12-01"]).status == 4)
         let export = try run(["export", "--config", config.path, "--as-of", "2026-12-01"])

@@ -18,16 +18,8 @@ import StethoscopeStore
 
     /// Runs the `stethoscope` binary; returns its exit code and what it logged.
     func stethoscope(_ arguments: [String]) throws -> (code: Int32, log: String) {
-        let p = Process()
-        p.executableURL = stethoscopeBinary()
-        p.arguments = arguments
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try runStethoscope(arguments)
+        return (r.code, r.stderr)
     }
 
     func failure(_ d: Database, _ asOf: String, _ source: String) throws -> String? {
@@ -118,16 +110,7 @@ import StethoscopeStore
             attribution:
               - {name: assets, type: asset_csv, path: missing-assets.csv}
             """, in: dir)
-        let job = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Jobs/nightly")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        var env = ProcessInfo.processInfo.environment
-        env["STETHOSCOPE_BIN"] = stethoscopeBinary().path
-        env["STETHOSCOPE_STATE"] = dir.path
-        env["STETHOSCOPE_LOG"] = dir.appendingPathComponent("nightly.log").path
-        p.environment = env
-        p.arguments = [job.path, "--config", file.path, "--as-of", "2026-10-02"]
+        let p = nightlyJobProcess(state: dir, arguments: [nightlyJob.path, "--config", file.path, "--as-of", "2026-10-02"])
         try p.run()
         p.waitUntilExit()
         #expect(p.terminationStatus == 3)

@@ -3,21 +3,13 @@ import Testing
 
 /// Jobs/nightly: lock, log, metrics file with last success, exit code passed through.
 @Suite struct NightlyJobTests {
-    static let job = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Jobs/nightly")
+    static let job = nightlyJob
 
     func runJob(_ dir: URL, config: URL, holdLock: Bool = false) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        var env = ProcessInfo.processInfo.environment
-        env["STETHOSCOPE_BIN"] = stethoscopeBinary().path
-        env["STETHOSCOPE_STATE"] = dir.path
-        env["STETHOSCOPE_LOG"] = dir.appendingPathComponent("nightly.log").path
-        p.environment = env
-        p.arguments = holdLock
+        let p = nightlyJobProcess(state: dir, arguments: holdLock
             // `flock FILE CMD` holds the lock in another process while the job starts.
             ? ["-c", "flock \"$STETHOSCOPE_STATE/nightly.lock\" \"$0\" --config \"$1\" --as-of 2026-10-02", Self.job.path, config.path]
-            : [Self.job.path, "--config", config.path, "--as-of", "2026-10-02"]
+            : [Self.job.path, "--config", config.path, "--as-of", "2026-10-02"])
         try p.run()
         p.waitUntilExit()
         return p.terminationStatus

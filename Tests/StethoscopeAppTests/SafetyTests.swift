@@ -9,18 +9,7 @@ import StethoscopeStore
 /// transaction, the database lock, and the metrics file.
 @Suite struct SafetyTests {
     /// Runs the built binary; returns its exit code and stderr.
-    func stethoscope(_ arguments: [String]) throws -> (code: Int32, stderr: String) {
-        let p = Process()
-        p.executableURL = stethoscopeBinary()
-        p.arguments = arguments
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
-    }
+    func stethoscope(_ arguments: [String]) throws -> (code: Int32, stderr: String) { try runStethoscope(arguments) }
 
     func config(_ dir: URL, people: Int = 80, extra: String = "") throws -> URL {
         let file = dir.appendingPathComponent("c.yaml")

@@ -2,38 +2,6 @@ import Foundation
 import StethoscopeStore
 import Testing
 
-/// A fake vendor server from Tests/fakes on a free port; it exits when its stdin closes.
-final class VendorFake: @unchecked Sendable {
-    let process = Process()
-    private let stdin = Pipe()
-    let port: Int
-
-    init(_ script: String, _ arguments: [String]) throws {
-        let fakes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("fakes")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3",
-                             fakes.appendingPathComponent(script).path] + arguments
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else { throw CocoaError(.fileReadCorruptFile) }
-        self.port = port
-    }
-
-    deinit {
-        try? stdin.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-}
-
 /// Runs the real binary with `arguments`, stdout and stderr into files of `dir`; returns the exit code.
 /// `sh -c 'umask 022; …'` gives it the umask a shell or cron usually does.
 @discardableResult
@@ -80,10 +48,10 @@ func mode(_ url: URL) -> Int {
         let fleetToken = "fleet-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
         let fleetPassword = "pw-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20)
         // "GET /users?api_token=" is 21 bytes: after 172 filler bytes the token starts at byte 193 of the body.
-        let bitfit = try VendorFake("fake_bitfit.py", [
+        let bitfit = try FakeServer("fake_bitfit.py", [
             "--fixture", Self.fixtures.appendingPathComponent("bitfit/fixtures/bitfit.json").path, "--token", bitfitToken,
             "--fault", "echo_500:/:100000", "--echo-pad", "172"])
-        let fleet = try VendorFake("fake_fleet.py", [
+        let fleet = try FakeServer("fake_fleet.py", [
             "--fixture", Self.fixtures.appendingPathComponent("fleet/fixtures/hosts.json").path, "--token", fleetToken,
             "--fault", "echo_500:/:100000"])
         let config = dir.appendingPathComponent("c.yaml")

@@ -1,16 +1,16 @@
 import Foundation
 import Logging
+import StethoscopeApp
 import StethoscopeCore
 import StethoscopeSources
 import StethoscopeStore
+// The launchers, folders and helpers every test target shares (FakeServer, TestPaths …), for every file here.
+@_exported import StethoscopeTestSupport
 import Testing
 
 /// The fixtures and fakes of the cloud sources, started the way the tests need them.
 enum Cloud {
-    static let plugins = FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins")
-    static func fixture(_ plugin: String, _ file: String) -> String {
-        plugins.appendingPathComponent(plugin).appendingPathComponent("fixtures").appendingPathComponent(file).path
-    }
+    static func fixture(_ plugin: String, _ file: String) -> String { TestPaths.fixture(plugin, file).path }
     static let keyFile = FakeServer.fakes.appendingPathComponent("keys/test-service-account.json").path
 
     static func google(_ extra: [String] = []) throws -> FakeServer {
@@ -50,25 +50,20 @@ enum Cloud {
         return try PluginRegistry.plugin(for: c.attribution[0]).attribution(c.attribution[0], env())
     }
 
+    /// Runs the night 2026-03-02 of `yaml` (written to `dir`/config.yaml) into `dir`/s.db, as `stethoscope run` does.
+    static func runNight(_ yaml: String, in dir: URL) async throws -> (outcome: RunOutcome, store: SnapshotStore) {
+        let file = dir.appendingPathComponent("config.yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        let night = try NightlyRun.prepare(configFile: file, logger: Logger(label: "test"))
+        let store = try SnapshotStore(path: dir.appendingPathComponent("s.db"))
+        return (try await night.run(asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_772_431_200), store: store), store)
+    }
+
     static func context(_ figures: FigureCounter = FigureCounter(kind: "device", plugin: "test")) -> PullContext {
         PullContext(asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_772_431_200), figures: figures, logger: Logger(label: "test"))
     }
 
     static func temporaryDirectory(_ name: String = #function) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("stethoscope-cloud-\(name.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
+        try StethoscopeTestSupport.temporaryDirectory(name, label: "cloud")
     }
-}
-
-extension Database {
-    func rows(_ sql: String) throws -> [[String?]] {
-        let st = try prepare(sql)
-        var out: [[String?]] = []
-        while try st.step() { out.append((0..<st.columnCount).map { st.string($0) }) }
-        return out
-    }
-    /// The first column of the first row.
-    func value(_ sql: String) throws -> String? { try rows(sql).first?.first ?? nil }
 }

@@ -22,11 +22,7 @@ import Testing
             sources:
               - {name: google, type: google, \(Cloud.googleKeys(google)), page_size: 2, chromeos_page_size: 2}
             """
-        let file = dir.appendingPathComponent("config.yaml")
-        try yaml.write(to: file, atomically: true, encoding: .utf8)
-        let night = try NightlyRun.prepare(configFile: file, logger: Logger(label: "test"))
-        let store = try SnapshotStore(path: dir.appendingPathComponent("s.db"))
-        let outcome = try await night.run(asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_772_431_200), store: store)
+        let (outcome, store) = try await Cloud.runNight(yaml, in: dir)
         #expect(outcome.status == .complete, "failed: \(outcome.failedSources)")
         let db = store.database
         func status(_ serial: String, _ practice: String) throws -> String? {

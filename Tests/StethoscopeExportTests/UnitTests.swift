@@ -77,7 +77,7 @@ import Testing
 
 @Suite struct TemplateAndDocumentTests {
     @Test func theEmbeddedTemplateIsTheFileInSchemas() throws {
-        let file = try String(contentsOf: repoRoot.appendingPathComponent("Schemas/elasticsearch/stethoscope.template.json"), encoding: .utf8)
+        let file = try String(contentsOf: TestPaths.repo.appendingPathComponent("Schemas/elasticsearch/stethoscope.template.json"), encoding: .utf8)
         #expect(IndexTemplate.json == file.trimmingCharacters(in: .newlines), "update IndexTemplate.swift from the schema file")
         let body = IndexTemplate.body(for: try IndexPattern("devices-{yyyy}"))
         #expect(body.contains(#""index_patterns": ["devices-*"]"#))

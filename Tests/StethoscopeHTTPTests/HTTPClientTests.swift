@@ -140,8 +140,7 @@ import Testing
         // The night runs in the `stethoscope` binary, so this test's timing does not depend on how busy the test
         // process's thread pool is, and its figures are read back from `run_sources`.
         let fake = try FakeServer("fake_jamf.py", ["--generate", "160", "--token-ttl", "3", "--latency-ms", "200"])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("long-crawl-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory()
         let config = dir.appendingPathComponent("c.yaml")
         try """
             database: \(dir.path)/s.db

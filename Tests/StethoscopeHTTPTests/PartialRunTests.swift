@@ -12,8 +12,7 @@ import Testing
         let fleet = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
                                                      "--token", FleetSourceTests.token])
         try await fleet.fault([["mode": "500", "path": "/api/v1/fleet/hosts", "count": 50]])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("partial-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory()
         let config = dir.appendingPathComponent("c.yaml")
         try """
             database: \(dir.path)/s.db

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import StethoscopeCore
 import StethoscopeSources
+// The launchers, folders and helpers every test target shares (FakeServer, TestPaths …), for every file here.
+@_exported import StethoscopeTestSupport
 import Testing
 
 /// Builds sources the way a run does: YAML → config → registry → plugin.

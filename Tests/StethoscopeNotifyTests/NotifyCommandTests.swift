@@ -4,18 +4,7 @@ import Testing
 
 /// `stethoscope notify` through the built binary: dry run, exit codes, secrets.
 @Suite struct NotifyCommandTests {
-    func stethoscope(_ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["STETHOSCOPE_BIN"] ?? ".build/debug/stethoscope")
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
-    }
+    func stethoscope(_ args: [String]) throws -> (Int32, String) { try runStethoscope(args) }
 
     @Test func dryRunSmtpUnavailableAndExitCodes() throws {
         let dir = try temporaryDirectory()

@@ -23,13 +23,6 @@ final class RecordingTransport: MailTransport, @unchecked Sendable {
     }
 }
 
-func temporaryDirectory(_ name: String = #function) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("stethoscope-notify-\(name.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}
-
 /// A small demo company, 8 nights from 2026-11-01 (a Sunday).
 func demoStore(_ name: String = #function) async throws -> (URL, SnapshotStore) {
     let dir = try temporaryDirectory(name)
@@ -53,15 +46,6 @@ func notifyConfig(_ extra: String = "", holdout: Double = 0,
 }
 
 func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
-
-extension Database {
-    func rows(_ sql: String) throws -> [[String?]] {
-        let st = try prepare(sql)
-        var out: [[String?]] = []
-        while try st.step() { out.append((0..<st.columnCount).map { st.string($0) }) }
-        return out
-    }
-}
 
 @Suite struct NotifyPlannerTests {
     @Test func cadenceHoldOutAndExclusionsOverSeveralNights() async throws {

@@ -1,28 +1,12 @@
 import Foundation
 import StethoscopeCore
 import StethoscopeStore
+// The launchers, folders and helpers every test target shares (TempDir, Database.rows …), for every file here.
+@_exported import StethoscopeTestSupport
 
-/// A fresh directory under the system temp dir, removed when the value is released.
-final class TempDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("stethoscope-report-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    var db: URL { url.appendingPathComponent("test.db") }
+extension TempDir {
+    /// Where a test writes the report.
     var out: URL { url.appendingPathComponent("report") }
-}
-
-extension Database {
-    /// Every row of a query as text (NULL as nil).
-    func rows(_ sql: String, _ parameters: [String] = []) throws -> [[String?]] {
-        let query = try prepare(sql)
-        for (i, p) in parameters.enumerated() { query.bind(i + 1, p) }
-        var rows: [[String?]] = []
-        while try query.step() { rows.append((0..<query.columnCount).map { query.string($0) }) }
-        return rows
-    }
 }
 
 /// A small company with the awkward cases: hostile names, a manager cycle, an organization without devices,

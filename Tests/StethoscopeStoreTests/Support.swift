@@ -1,27 +1,10 @@
 import Foundation
 import StethoscopeCore
 @testable import StethoscopeStore
-
-/// A fresh directory under the system temp dir, removed when the value is released.
-final class TempDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("stethoscope-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    var db: URL { url.appendingPathComponent("test.db") }
-}
+// The launchers, folders and helpers every test target shares (TempDir, Database.rows …), for every file here.
+@_exported import StethoscopeTestSupport
 
 extension Database {
-    /// Every row of a query as text (NULL as nil), for comparisons in tests.
-    func rows(_ sql: String, _ parameters: [String] = []) throws -> [[String?]] {
-        let query = try prepare(sql)
-        for (i, p) in parameters.enumerated() { query.bind(i + 1, p) }
-        var rows: [[String?]] = []
-        while try query.step() { rows.append((0..<query.columnCount).map { query.string($0) }) }
-        return rows
-    }
     func count(_ table: String, asOf: String) throws -> Int {
         try rows("SELECT COUNT(*) FROM \(table) WHERE as_of = ?", [asOf])[0][0].flatMap { Int($0) } ?? -1
     }

@@ -136,11 +136,3 @@ extension Optional where Wrapped == String {
         return s
     }
 }
-
-/// For `Benchmarks/CloudBench.swift`: what the source does with one mobile page's bytes (decode + map).
-@_spi(Benchmarks) public enum GooglePageDecoding {
-    public static func mobile(_ body: Data) throws -> Int {
-        try JSONDecoder().decode(MobilePage.self, from: body).mobiledevices?.compactMap { try? $0.result.get() }
-            .map { GoogleMapping.mobile($0, source: "google") }.count ?? 0
-    }
-}

@@ -62,8 +62,3 @@ struct EntraUser: Decodable {
         }
     }
 }
-
-/// For `Benchmarks/CloudBench.swift`: the `$select` the source sends, so the fake can pre-render those pages.
-@_spi(Benchmarks) public enum IntuneSelect {
-    public static let devices = ManagedDevice.select
-}

@@ -170,19 +170,3 @@ struct JamfSource: DeviceSource {
         return "ok: \(page.totalCount) computers (Jamf Pro API \(apiVersion))"
     }
 }
-
-/// Hooks for `Benchmarks/HTTPBench.swift`: the source's page decoding (decode + map) and the bare decode alone.
-@_spi(Benchmarks) public enum JamfPageDecoding {
-    /// What `pull` does with each page's bytes.
-    public static func source(_ body: Data) throws -> Int {
-        let mapping = JamfMapping()
-        return try JSONDecoder().decode(JamfPage.self, from: body).results.map { mapping.record($0, source: "jamf") }.count
-    }
-    /// A bare `JSONDecoder` over the same bytes into the same model, nothing else.
-    public static func bare(_ body: Data) throws -> Int {
-        try JSONDecoder().decode(JamfPage.self, from: body).results.count
-    }
-    /// The sections a default-configured source asks for.
-    public static let defaultSections = ["GENERAL", "HARDWARE", "OPERATING_SYSTEM", "DISK_ENCRYPTION", "SECURITY",
-                                         "USER_AND_LOCATION", "EXTENSION_ATTRIBUTES", "APPLICATIONS", "SERVICES"]
-}

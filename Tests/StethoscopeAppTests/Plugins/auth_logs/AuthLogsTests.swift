@@ -122,8 +122,7 @@ final class FreeRADIUS {
 }
 
 @Suite struct AuthLogsTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Sources/StethoscopeSources/Plugins/auth_logs/fixtures")
+    static let fixtures = TestPaths.plugins.appendingPathComponent("auth_logs/fixtures")
     static let asOf = "2026-11-30"
     static let now = ISO8601DateFormatter().date(from: "2026-11-30T23:59:59Z")!
     /// Noon UTC, `ago` days before the night.

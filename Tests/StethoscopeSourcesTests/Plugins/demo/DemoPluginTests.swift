@@ -272,8 +272,7 @@ func context(_ asOf: String) -> PullContext {
     }
 
     @Test func sampleFragmentParsesAndBuilds() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Sources/StethoscopeSources/Plugins/demo/sample.yaml")
+        let url = TestPaths.plugins.appendingPathComponent("demo/sample.yaml")
         let config = try StethoscopeConfig.parse(yaml: try String(contentsOf: url, encoding: .utf8), environment: [:])
         let env = PluginEnvironment(logger: Logger(label: "test"))
         #expect(try PluginRegistry.plugin(for: config.directory!).directory(config.directory!, env).name == "directory")

@@ -6,15 +6,15 @@ import Foundation
 /// The server is started by a small shell "keeper" whose stdin is a pipe of this process: when the test
 /// process exits, however it exits, the pipe closes and the keeper stops the server and removes the folder.
 /// As root the cluster runs as the `postgres` user (created by the postgresql package), or `stethoscope-test`.
-final class PostgresCluster: @unchecked Sendable {
-    static let user = "stethoscope"
-    static let port = 5433
-    static let driver = "/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so"
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Sources/StethoscopeSources/Plugins/sql_inventory/fixtures")
+/// The tests and the ODBC benchmark use it alike.
+public final class PostgresCluster: @unchecked Sendable {
+    public static let user = "stethoscope"
+    public static let port = 5433
+    public static let driver = "/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so"
+    public static let fixtures = TestPaths.plugins.appendingPathComponent("sql_inventory/fixtures")
 
     /// One cluster per test process, with the LANDESK- and MECM-shaped databases loaded.
-    static let shared: Result<PostgresCluster, any Error> = Result {
+    public static let shared: Result<PostgresCluster, any Error> = Result {
         let c = try PostgresCluster()
         for db in ["landesk", "mecm"] {
             try c.psql("CREATE DATABASE \(db)", database: "postgres")
@@ -23,13 +23,15 @@ final class PostgresCluster: @unchecked Sendable {
         return c
     }
 
-    let dir: URL
-    let password: String
-    let bin: URL
+    public let dir: URL
+    public let password: String
+    public let bin: URL
     private let keeper = Process()
     private let keeperInput = Pipe()
 
-    init() throws {
+    /// `password` defaults to one with `;` and `}` in it, which connection strings must carry quoted; a
+    /// benchmark that writes it into a bare connection string passes a plain one.
+    public init(password: String? = nil) throws {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.compactMap(Int.init).max() else {
             throw ClusterError("PostgreSQL is not installed (make test installs postgresql and odbc-postgresql)")
@@ -37,10 +39,10 @@ final class PostgresCluster: @unchecked Sendable {
         bin = URL(fileURLWithPath: "/usr/lib/postgresql/\(version)/bin")
         // Short path: a unix socket path must stay under ~100 bytes.
         dir = URL(fileURLWithPath: "/tmp/stpg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        password = "pw;\(UUID().uuidString.prefix(8))}x"
+        self.password = password ?? "pw;\(UUID().uuidString.prefix(8))}x"
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
         let pwfile = dir.appendingPathComponent("pw")
-        try Data(password.utf8).write(to: pwfile)
+        try Data(self.password.utf8).write(to: pwfile)
         let owner = try PostgresCluster.serverUser()
         if let owner {
             for path in [dir.path, pwfile.path] {
@@ -73,7 +75,7 @@ final class PostgresCluster: @unchecked Sendable {
     deinit { stop() }
 
     /// Stops the server and removes its folder (also happens when the test process exits).
-    func stop() {
+    public func stop() {
         try? keeperInput.fileHandleForWriting.close()
         keeper.waitUntilExit()
     }
@@ -81,21 +83,23 @@ final class PostgresCluster: @unchecked Sendable {
     /// An ODBC connection string for psqlodbc straight from its driver path (no odbcinst.ini needed).
     /// `UseDeclareFetch=1` makes psqlodbc read through a cursor, `Fetch` rows at a time, instead of
     /// loading the whole result on execute.
-    func connectionString(_ database: String, fetch: Int = 100) -> String {
+    public func connectionString(_ database: String, fetch: Int = 100) -> String {
         "Driver=\(PostgresCluster.driver);Servername=\(dir.path);Port=\(PostgresCluster.port);Database=\(database);UseDeclareFetch=1;Fetch=\(fetch)"
     }
 
-    /// Runs SQL with psql (as the test user over the socket) and returns its unaligned output.
+    /// Runs SQL with psql (as the test user over the socket) and returns its unaligned output (nothing when
+    /// `discardingOutput`, as a benchmark timing psql's own speed wants).
     @discardableResult
-    func psql(_ sql: String? = nil, file: URL? = nil, database: String) throws -> String {
+    public func psql(_ sql: String? = nil, file: URL? = nil, database: String, discardingOutput: Bool = false) throws -> String {
         var args = ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", dir.path, "-p", String(PostgresCluster.port),
                     "-U", PostgresCluster.user, "-d", database]
         if let sql { args += ["-c", sql] }
         if let file { args += ["-f", file.path] }
-        return try PostgresCluster.run([bin.appendingPathComponent("psql").path] + args, environment: ["PGPASSWORD": password])
+        return try PostgresCluster.run([bin.appendingPathComponent("psql").path] + args, environment: ["PGPASSWORD": password],
+                                       discardingOutput: discardingOutput)
     }
 
-    static func serverUser() throws -> String? {
+    public static func serverUser() throws -> String? {
         guard getuid() == 0 else { return nil }
         if getpwnam("postgres") != nil { return "postgres" }
         if getpwnam("stethoscope-test") == nil {
@@ -104,22 +108,22 @@ final class PostgresCluster: @unchecked Sendable {
         return "stethoscope-test"
     }
 
-    static func asUser(_ user: String?, _ command: [String]) -> [String] {
+    public static func asUser(_ user: String?, _ command: [String]) -> [String] {
         guard let user else { return command }
         return ["/usr/sbin/runuser", "-u", user, "--"] + command
     }
 
     @discardableResult
-    static func run(_ command: [String], environment: [String: String] = [:]) throws -> String {
+    public static func run(_ command: [String], environment: [String: String] = [:], discardingOutput: Bool = false) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: command[0])
         p.arguments = Array(command.dropFirst())
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
-        p.standardOutput = out
+        p.standardOutput = discardingOutput ? FileHandle.nullDevice : out
         p.standardError = err
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = discardingOutput ? Data() : out.fileHandleForReading.readDataToEndOfFile()
         let errors = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
@@ -129,7 +133,7 @@ final class PostgresCluster: @unchecked Sendable {
     }
 }
 
-struct ClusterError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
+public struct ClusterError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
 }

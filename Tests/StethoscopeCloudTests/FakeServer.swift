@@ -1,1 +1,0 @@
-../StethoscopeHTTPTests/FakeServer.swift
