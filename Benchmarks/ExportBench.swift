@@ -73,7 +73,7 @@ func benchExport() async throws {
     guard record?.status == .complete, exportCount == documents else {
         throw BenchError(description: "export: \(record?.status.rawValue ?? "?"), \(exportCount) of \(documents) indexed")
     }
-    func secs(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    func secs(_ d: Duration) -> Double { d.seconds }
     let exportRate = Double(documents) / secs(exportTime)
     let curlRate = Double(documents) / secs(curlTime)
     print(String(format: "export.docs_per_s=%.0f curl_docs_per_s=%.0f ratio=%.2f limit=0.7 documents=%d chunks=%d mb=%.1f in_flight=%d",

@@ -27,7 +27,7 @@ func benchJamf() async throws {
     let clock = ContinuousClock()
     var records: [SourceRecord] = []
     let wall = try await clock.measure { records = try await source.pull(context) }
-    let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+    let seconds = wall.seconds
     let pages = (computers + pageSize - 1) / pageSize
     let floor = Double(pages) * latency / Double(connections)
     let f = figures.snapshot()

@@ -42,7 +42,7 @@ func benchODBC() throws {
     let context = PullContext(asOf: "2026-03-02", now: Date(), figures: FigureCounter(kind: "device", plugin: "sql_inventory"), logger: Logger(label: "bench"))
 
     let clock = ContinuousClock()
-    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    func seconds(_ d: Duration) -> Double { d.seconds }
     // psql first (warms the server's cache for both), then the source, in turns; best of five each (a shared
     // machine's speed drifts from second to second, and turns expose both to the same drift).
     let bareConnection = connection + "UID=\(PostgresCluster.user);PWD=\(pg.password);"

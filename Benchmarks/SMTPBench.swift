@@ -27,7 +27,7 @@ func benchSMTP() async throws {
     }
     let one = transport(1), pooled = transport(2)
     let clock = ContinuousClock()
-    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    func seconds(_ d: Duration) -> Double { d.seconds }
     func timed(_ t: SMTPTransport) async throws -> Double {
         var results: [SMTPResult] = []
         let wall = await clock.measure { results = await t.send(messages) }

@@ -25,8 +25,7 @@ func benchStore() throws {
     let rawCPU0 = cpuSeconds()
     let rawRows = try rawInsert(rawURL, generator)
     let rawCPU = cpuSeconds() - rawCPU0
-    let elapsed = (ContinuousClock.now - start).components
-    let rawSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    let rawSeconds = (ContinuousClock.now - start).seconds
     guard rawRows == storeRows else { throw BenchError(description: "raw wrote \(rawRows) rows, store \(storeRows)") }
 
     let storeRate = Double(storeRows) / summary.seconds
