@@ -142,9 +142,10 @@ public struct NightlyRun: Sendable {
         var rollupSeconds = 0.0
         let writeStage = StageProgress("evaluate_write", total: merged.groups.count)
         var rollupStage: StageProgress?
-        let devices = merged.groups.lazy.map { group in
+        // Evaluated on another thread a few chunks ahead of the writer (EvaluateAhead), in group order.
+        let devices = EvaluateAhead(groups: merged.groups, records: records, evaluator: evaluator).lazy.map { device in
             writeStage.advance()
-            return evaluator.evaluate(group, records)
+            return device
         }
         let summary = try store.writeNight(night, devices: devices) { written in
             // Both inside the night's transaction: a refused re-run or a failed roll-up leaves the stored state as it was.

@@ -78,12 +78,13 @@ public final class SnapshotStore {
                 try delete.run()
             }
             try NightHeaderWriter(database, night).write()
-            var written = try DeviceWriter(database, night).write(devices)
+            var counts = NightCounts()
+            var written = try DeviceWriter(database, night).write(devices, counting: &counts)
             let carried = try carryForward(night)
             written.devices += carried.devices
             written.carriedForward = carried.devices
             written.practiceRows += carried.practiceRows
-            try writeDailyCounts(night.asOf)
+            try writeDailyCounts(night.asOf, counts, carried: carried.devices > 0)
             let update = try database.prepare("UPDATE runs SET devices = ?, carried_forward = ? WHERE as_of = ?")
             update.bind(1, written.devices)
             update.bind(2, written.carriedForward)
@@ -101,21 +102,70 @@ public final class SnapshotStore {
     public static let dailyTables = ["daily_status", "daily_organization", "daily_manager", "daily_owners"]
 
     /// The night's rows of the daily views ('' for a NULL organization, manager emails and practices numbered in
-    /// `daily_names`, as the views read them). Devices are counted per result set (and owner's group) first, then each
-    /// set's results once, so this costs devices plus sets × practices, not devices × practices.
-    private func writeDailyCounts(_ asOf: String) throws {
+    /// `daily_names`, as the views read them). The writer counted its devices per result set (and owner's
+    /// organization and manager) and per owner method as it wrote them (`NightCounts`): joining the night's
+    /// device_nights, device_states and people again here was a fifth of a 100,000-person night. Those counts go to
+    /// temporary tables, carried-forward devices are counted there by SQL, and each set's results are then read once,
+    /// so this costs sets × practices, not devices × practices.
+    private func writeDailyCounts(_ asOf: String, _ counts: NightCounts, carried: Bool) throws {
+        try database.exec("""
+            CREATE TEMP TABLE IF NOT EXISTS night_sets (results_id INTEGER NOT NULL, stale INTEGER NOT NULL, organization TEXT,
+                manager TEXT, devices INTEGER NOT NULL);
+            CREATE TEMP TABLE IF NOT EXISTS night_owners (owner_method TEXT NOT NULL, owner_via TEXT, devices INTEGER NOT NULL,
+                no_owner INTEGER NOT NULL, former_employee_owner INTEGER NOT NULL);
+            DELETE FROM temp.night_sets; DELETE FROM temp.night_owners;
+            """)
+        let sets = try database.prepare("INSERT INTO temp.night_sets VALUES (?, ?, ?, ?, ?)")
+        for (key, devices) in counts.sets {
+            sets.bind(1, key.results)
+            sets.bind(2, key.stale)
+            sets.bind(3, key.organization?.text)
+            sets.bind(4, key.manager?.text)
+            sets.bind(5, devices)
+            try sets.run()
+        }
+        let owners = try database.prepare("INSERT INTO temp.night_owners VALUES (?, ?, ?, ?, ?)")
+        for (key, n) in counts.owners {
+            owners.bind(1, key.method)
+            owners.bind(2, key.via?.text)
+            owners.bind(3, n.devices)
+            owners.bind(4, n.noOwner)
+            owners.bind(5, n.former)
+            try owners.run()
+        }
+        if carried {
+            for sql in [
+                """
+                INSERT INTO temp.night_sets
+                SELECT n.results_id, n.stale, p.organization, p.manager_email, COUNT(*)
+                FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
+                LEFT JOIN people p ON p.as_of = n.as_of AND p.email = s.owner
+                WHERE n.as_of = ?1 AND n.carried_forward = 1
+                GROUP BY n.results_id, n.stale, p.organization, p.manager_email
+                """,
+                """
+                INSERT INTO temp.night_owners
+                SELECT s.owner_method, s.owner_via, COUNT(*), SUM(s.owner IS NULL), SUM(COALESCE(p.active = 0, 0))
+                FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
+                LEFT JOIN people p ON p.as_of = n.as_of AND p.email = s.owner
+                WHERE n.as_of = ?1 AND n.carried_forward = 1
+                GROUP BY s.owner_method, s.owner_via
+                """,
+            ] {
+                let insert = try database.prepare(sql)
+                insert.bind(1, asOf)
+                try insert.run()
+            }
+        }
         let perSet = """
-            SELECT n.results_id, p.organization, p.manager_email AS manager, COUNT(*) AS devices
-            FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
-            LEFT JOIN people p ON p.as_of = n.as_of AND p.email = s.owner
-            WHERE n.as_of = ?1 AND n.stale = 0
-            GROUP BY n.results_id, p.organization, p.manager_email
+            SELECT results_id, organization, manager, SUM(devices) AS devices FROM temp.night_sets
+            WHERE stale = 0 GROUP BY results_id, organization, manager
             """
         for sql in [
             """
             INSERT INTO daily_status (as_of, practice, status, devices)
             SELECT ?1, i.practice, i.status, SUM(g.devices)
-            FROM (SELECT results_id, COUNT(*) AS devices FROM device_nights WHERE as_of = ?1 GROUP BY results_id) g
+            FROM (SELECT results_id, SUM(devices) AS devices FROM temp.night_sets GROUP BY results_id) g
             JOIN result_items i ON i.set_id = g.results_id
             GROUP BY i.practice, i.status
             """,
@@ -129,7 +179,7 @@ public final class SnapshotStore {
             """
             INSERT OR IGNORE INTO daily_names (name)
             SELECT manager_email FROM people WHERE as_of = ?1 AND manager_email IS NOT NULL
-            UNION SELECT i.practice FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
+            UNION SELECT i.practice FROM (SELECT DISTINCT results_id FROM temp.night_sets) n
             JOIN result_items i ON i.set_id = n.results_id
             """,
             """
@@ -142,17 +192,16 @@ public final class SnapshotStore {
             """,
             """
             INSERT INTO daily_owners (as_of, owner_method, owner_via, devices, no_owner, former_employee_owner)
-            SELECT ?1, s.owner_method, s.owner_via, COUNT(*), SUM(s.owner IS NULL), SUM(COALESCE(p.active = 0, 0))
-            FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
-            LEFT JOIN people p ON p.as_of = n.as_of AND p.email = s.owner
-            WHERE n.as_of = ?1
-            GROUP BY s.owner_method, s.owner_via
+            SELECT ?1, owner_method, owner_via, SUM(devices), SUM(no_owner), SUM(former_employee_owner)
+            FROM temp.night_owners
+            GROUP BY owner_method, owner_via
             """,
         ] {
             let insert = try database.prepare(sql)
             insert.bind(1, asOf)
             try insert.run()
         }
+        try database.exec("DELETE FROM temp.night_sets; DELETE FROM temp.night_owners;")
     }
 
     /// The newest night before `asOf` whose run was complete (the carry-forward origin).
@@ -364,6 +413,34 @@ extension PracticeCheck {
     }
 }
 
+/// A night's devices counted as the writer writes them, for the daily tables (`writeDailyCounts`).
+struct NightCounts {
+    /// A device's result set, whether it is stale, and its owner's organization and manager that night (NULL: no
+    /// owner, an owner not in the night's people, or one without).
+    struct SetKey: Hashable {
+        var results: Int64
+        var stale: Bool
+        var organization, manager: BytesKey?
+    }
+    struct OwnerKey: Hashable {
+        var method: String
+        var via: BytesKey?
+    }
+    var sets: [SetKey: Int] = [:]
+    var owners: [OwnerKey: (devices: Int, noOwner: Int, former: Int)] = [:]
+}
+
+/// A text compared and hashed by its UTF-8 bytes, as SQLite compares text (Swift's `==` on strings compares
+/// canonical equivalents equal, SQLite's `=` does not).
+struct BytesKey: Hashable {
+    var text: String
+    static func == (a: BytesKey, b: BytesKey) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+    func hash(into hasher: inout Hasher) {
+        var t = text
+        t.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
 /// Streams a night's devices and their practice results into the compact store (the hot path; migration 0010).
 /// A device-night is one narrow `device_nights` row. Its description is a `device_states` row reused from the
 /// device's previous night when nothing in it changed, and its results are a shared set in `result_items`, found by
@@ -492,7 +569,11 @@ private struct DeviceWriter {
         return (sets, last + 1)
     }
 
-    func write(_ devices: some Sequence<DeviceSnapshot>) throws -> NightWriteSummary {
+    func write(_ devices: some Sequence<DeviceSnapshot>, counting counts: inout NightCounts) throws -> NightWriteSummary {
+        // The night's people by email, as `people` holds them (the daily tables join a device's owner there).
+        var people: [BytesKey: Person] = [:]
+        people.reserveCapacity(night.people.count)
+        for person in night.people { people[BytesKey(text: person.email)] = person }
         var ids = try loadKeys()
         let previous = try loadPreviousStates()
         var (sets, nextSet) = try loadSets()
@@ -505,6 +586,7 @@ private struct DeviceWriter {
         var others: [Int64] = []
         for device in devices {
             let id: Int64
+            var isNew = false
             if let known = ids[device.key] {
                 id = known
             } else {
@@ -512,6 +594,7 @@ private struct DeviceWriter {
                 try insertKey.run()
                 id = database.lastInsertRowID
                 ids[device.key] = id
+                isNew = true
             }
             let isCritical: Bool = device.results.contains { $0.status == .warn && critical.contains($0.practice) }
             let state = State(
@@ -523,6 +606,10 @@ private struct DeviceWriter {
             let stateID: Int64
             if let p = previous[id], p.state == state {
                 stateID = p.id
+            } else if isNew {
+                // A device numbered just now has no stored state to look through.
+                try insert(state, device: id)
+                stateID = database.lastInsertRowID
             } else {
                 stateID = try self.stateID(state, device: id)
             }
@@ -580,6 +667,16 @@ private struct DeviceWriter {
             try n.run()
             count += 1
             rows += device.results.count
+
+            let person = device.owner.flatMap { people[BytesKey(text: $0)] }
+            counts.sets[NightCounts.SetKey(results: setID, stale: device.stale, organization: person?.organization.map(BytesKey.init),
+                                           manager: person?.managerEmail.map(BytesKey.init)), default: 0] += 1
+            let ownerKey = NightCounts.OwnerKey(method: device.ownerMethod.rawValue, via: device.ownerVia.map(BytesKey.init))
+            var owned = counts.owners[ownerKey] ?? (0, 0, 0)
+            owned.devices += 1
+            if device.owner == nil { owned.noOwner += 1 }
+            if let person, !person.active { owned.former += 1 }
+            counts.owners[ownerKey] = owned
         }
         return NightWriteSummary(devices: count, carriedForward: 0, practiceRows: rows, seconds: 0)
     }

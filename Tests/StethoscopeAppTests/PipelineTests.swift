@@ -57,6 +57,64 @@ import StethoscopeStore
         #expect(try db.count("SELECT count(*) FROM devices WHERE owner_method = 'auth_logs' AND owner_via = 'wifi'") > 0)
     }
 
+    /// Issue 18: the night's devices, evaluated on another thread ahead of the writer, come in group order, each as
+    /// the evaluator gives it; a writer that stops early (an error) lets the evaluating thread end.
+    @Test func devicesEvaluatedAheadComeInGroupOrder() {
+        let world = DemoWorld(DemoParameters(seed: 3, people: 200, start: "2026-10-01", nights: 10))
+        let records = DemoFeed.allCases.flatMap { world.records($0, night: 2, source: $0.rawValue) }
+        let merged = DeviceMerger().merge(records)
+        let evaluator = NightEvaluator(practices: .defaults, asOf: "2026-10-03", now: AsOfDate.endOfDay("2026-10-03", in: .gmt)!,
+                                       staleAfterDays: 14, orgChart: OrgChart(world.people(night: 2)))
+        let expected = merged.groups.map { evaluator.evaluate($0, records) }
+        #expect(expected.count > 100)
+        for (chunk, ahead) in [(1, 1), (7, 2), (4096, 3)] {
+            let got = Array(EvaluateAhead(groups: merged.groups, records: records, evaluator: evaluator, chunk: chunk, ahead: ahead))
+            #expect(got.map(\.key) == expected.map(\.key))
+            #expect(got.map { $0.results.map(\.status) } == expected.map { $0.results.map(\.status) })
+            #expect(got.map(\.owner) == expected.map(\.owner))
+        }
+        for _ in 0..<20 {
+            let iterator = EvaluateAhead(groups: merged.groups, records: records, evaluator: evaluator, chunk: 3, ahead: 1).makeIterator()
+            #expect(iterator.next()?.key == expected[0].key)
+        }
+        #expect(Array(EvaluateAhead(groups: [], records: records, evaluator: evaluator)).isEmpty)
+    }
+
+    /// Issue 18: the daily tables are now counted by the writer as it writes (carried-forward devices by SQL): on a
+    /// complete night and a partial one that carries devices forward, every daily view holds what the per-device
+    /// views say, counted the way the daily tables used to be (owner joined to that night's people).
+    @Test func dailyViewsAgreeWithTheDevicesOnCompleteAndCarriedNights() async throws {
+        let dir = try temporaryDirectory()
+        let file = try write(demoSources(", down_nights: [1]"), in: dir)
+        let db = dir.appendingPathComponent("s.db")
+        #expect(await Commands.run(configFile: file, asOf: "2026-11-01", database: db, metricsFile: nil) == .complete)
+        #expect(await Commands.run(configFile: file, asOf: "2026-11-02", database: db, metricsFile: nil) == .partial)
+        let d = try SnapshotStore(path: db).database
+        #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-11-02' AND carried_forward = 1") > 0)
+        let joined = """
+            FROM devices v JOIN practice_results r ON r.as_of = v.as_of AND r.device_id = v.device_id
+            LEFT JOIN people p ON p.as_of = v.as_of AND p.email = v.owner
+            """
+        let pairs: [(String, String)] = [
+            ("SELECT as_of, practice, status, devices FROM daily_practice_status ORDER BY 1, 2, 3",
+             "SELECT r.as_of, r.practice, r.status, COUNT(*) \(joined) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+            ("SELECT as_of, organization, practice, applicable, ok FROM daily_compliance_by_organization ORDER BY 1, 2, 3",
+             "SELECT v.as_of, NULLIF(COALESCE(p.organization, ''), ''), r.practice, COUNT(*), SUM(r.status = 'ok') \(joined) "
+                + "WHERE v.stale = 0 AND r.status <> 'na' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+            ("SELECT as_of, manager, practice, applicable, ok FROM daily_compliance_by_manager ORDER BY 1, 2, 3",
+             "SELECT v.as_of, p.manager_email, r.practice, COUNT(*), SUM(r.status = 'ok') \(joined) "
+                + "WHERE v.stale = 0 AND r.status <> 'na' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+            ("SELECT as_of, owner_method, owner_via, devices, no_owner, former_employee_owner FROM daily_ownership ORDER BY 1, 2, 3",
+             "SELECT v.as_of, v.owner_method, v.owner_via, COUNT(*), SUM(v.owner IS NULL), SUM(COALESCE(p.active = 0, 0)) "
+                + "FROM devices v LEFT JOIN people p ON p.as_of = v.as_of AND p.email = v.owner GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+        ]
+        for (view, expected) in pairs {
+            let got = try d.rows(view)
+            #expect(!got.isEmpty)
+            #expect(got == (try d.rows(expected)), "\(view)")
+        }
+    }
+
     @Test func mergeMeetsPrecisionAndRecallOnTheDemoCompany() {
         let world = DemoWorld(DemoParameters(seed: 11, people: 3000, start: "2026-10-01", nights: 60))
         for night in [0, 30, 59] {

@@ -23,6 +23,19 @@ import Testing
 
     func status(_ d: DeviceSnapshot, _ key: String) -> Status? { d.results.first { $0.practice == key }?.status }
 
+    /// The software practices' name search (a byte search for ASCII names, issue 18) answers as Foundation's did,
+    /// the cases Foundation decides differently from a plain byte search (empty word, combining marks) included.
+    @Test func softwareNameSearchAnswersAsFoundationDoes() {
+        let cases: [(String, String)] = [
+            ("crowdstrike falcon sensor", "falcon"), ("carbon black cloud", "carbon black"), ("sentinel agent", "sentinelone"),
+            ("sentinelone", "sentinelone"), ("xsentinelonex", "sentinelone"), ("aaab", "aab"), ("ab", "abc"), ("abc", ""),
+            ("", "a"), ("", ""), ("ééx carbon", "carbon"), ("cafe\u{301}", "café"), ("café", "e"), ("ｃarbon", "carbon"),
+        ]
+        for (text, word) in cases {
+            #expect(NightEvaluator.contains(text, word) == text.contains(word), "'\(text)' contains '\(word)'")
+        }
+    }
+
     @Test func theMostRecentObservationWins() {
         let d = evaluate([
             record("jamf", "1", [(.serial, "SER1")], sync: 100, observations: [Observation("encryption", satisfied: false, value: "off")]),
