@@ -424,10 +424,20 @@ import Testing
     }
 }
 
-/// A clock that starts at the real time and then stands still, moving only when told.
+/// A clock that reads the real time once, at its first reading (for a token: when the answer arrived, so the
+/// server's expiry is measured from about then however slow the machine), then stands still, moving only when told.
 final class MovableClock: Sendable {
-    private let start = Date()
-    private let offset = Locked<TimeInterval>(0)
-    var now: @Sendable () -> Date { { self.start.addingTimeInterval(self.offset.withLock { $0 }) } }
+    private let state = Locked<(start: Date?, offset: TimeInterval)>((nil, 0))
+    var now: @Sendable () -> Date {
+        {
+            self.state.withLock { s in
+                let start = s.start ?? Date()
+                s.start = start
+                return start.addingTimeInterval(s.offset)
+            }
+        }
+    }
+    func advance(_ seconds: TimeInterval) { state.withLock { $0.offset += seconds } }
+}
     func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
 }
