@@ -64,6 +64,3 @@ func benchCloud() async throws {
     print(String(format: "cloud.done_at_s directory=%.3f google=%.3f intune=%.3f", results[0].seconds, results[1].seconds, results[2].seconds))
 }
 
-private extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -51,7 +51,7 @@ func benchJamf() async throws {
             let start = clock.now
             for b in bodies { _ = try body(b) }
             let d = clock.now - start
-            fastest = min(fastest, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+            fastest = min(fastest, d.seconds)
         }
         return Double(bytes) / fastest / 1e6
     }

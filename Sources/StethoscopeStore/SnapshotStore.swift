@@ -93,8 +93,7 @@ public final class SnapshotStore {
             try beforeCommit(written)
             return written
         }
-        let elapsed = (ContinuousClock.now - start).components
-        summary.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        summary.seconds = (ContinuousClock.now - start).seconds
         return summary
     }
 

@@ -439,5 +439,3 @@ final class MovableClock: Sendable {
     }
     func advance(_ seconds: TimeInterval) { state.withLock { $0.offset += seconds } }
 }
-    func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
-}
