@@ -123,9 +123,9 @@ public struct NightlyRun: Sendable {
         let assignments = hostnames.lists
         let evaluator = NightEvaluator(
             practices: config.practices, asOf: asOf, now: now, staleAfterDays: config.staleAfterDays, orgChart: orgChart,
-            attribution: NightEvaluator.attributionMap(assignments, normalizer: normalizer),
+            attribution: OwnerAttribution.attributionMap(assignments, normalizer: normalizer),
             attributionPrecedence: assignments.map(\.via),
-            evidence: NightEvaluator.evidenceMap(assignments, normalizer: normalizer))
+            evidence: OwnerAttribution.evidenceMap(assignments, normalizer: normalizer))
         let records = pulled.records
         var night = NightRecord(
             asOf: asOf, startedAt: started, finishedAt: Date(), status: outcome.status, figures: pulled.figures,

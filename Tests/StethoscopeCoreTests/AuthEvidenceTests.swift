@@ -34,8 +34,8 @@ import Testing
         ])]
         let normalizer = IdentifierNormalizer()
         let evaluator = NightEvaluator(practices: .defaults, asOf: "2026-12-01", now: seen, staleAfterDays: 14, orgChart: OrgChart(people),
-                                       attribution: NightEvaluator.attributionMap(lists, normalizer: normalizer),
-                                       attributionPrecedence: ["wifi"], evidence: NightEvaluator.evidenceMap(lists, normalizer: normalizer))
+                                       attribution: OwnerAttribution.attributionMap(lists, normalizer: normalizer),
+                                       attributionPrecedence: ["wifi"], evidence: OwnerAttribution.evidenceMap(lists, normalizer: normalizer))
         func device(_ mac: String) -> DeviceSnapshot {
             let record = SourceRecord(source: "inv", localID: mac, platform: .mac, identifiers: [RawIdentifier(.mac, mac)], lastSync: seen)
             let merged = DeviceMerger(normalizer: normalizer).merge([record])

@@ -71,7 +71,7 @@ import Testing
         #expect(why(normalizer, .udid, "03000200-0400-0500-0006-000700080009") == .sharedIdentifier)   // the shipped list stays
         #expect(why(normalizer, .serial, "C02AAA111") == nil)
         // Attribution by a shared identifier names nobody either.
-        let map = NightEvaluator.attributionMap([(via: "assets", assignments: [OwnerAssignment(RawIdentifier(.mac, "3c:ec:ef:00:00:07"), email: "a@example.com")])],
+        let map = OwnerAttribution.attributionMap([(via: "assets", assignments: [OwnerAssignment(RawIdentifier(.mac, "3c:ec:ef:00:00:07"), email: "a@example.com")])],
                                                 normalizer: normalizer)
         #expect(map.isEmpty)
 
@@ -112,7 +112,7 @@ import Testing
         let normalizer = IdentifierNormalizer()
         let evaluator = NightEvaluator(
             practices: .defaults, asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_700_000_100), staleAfterDays: 14, orgChart: chart,
-            attribution: NightEvaluator.attributionMap([(via: "assets", assignments: [
+            attribution: OwnerAttribution.attributionMap([(via: "assets", assignments: [
                 OwnerAssignment(RawIdentifier(.serial, "SER002"), email: "shared@example.com"),
                 OwnerAssignment(RawIdentifier(.serial, "SER003"), email: "ajones@example.com")])], normalizer: normalizer),
             attributionPrecedence: ["assets"])

@@ -1,20 +1,15 @@
 import Foundation
 
-/// Attributes an owner to each merged group, merges its fields and evaluates every practice, giving the
-/// night's `DeviceSnapshot`s. Works one group at a time so the store can write as devices are produced.
+/// Stages 3 and 4 of the night for one merged group: asks `OwnerAttribution` who owns it (stage 3), merges its
+/// fields and evaluates every practice (stage 4), giving the night's `DeviceSnapshot`s. Works one group at a time
+/// so the store can write as devices are produced.
 public struct NightEvaluator: Sendable {
     public var practices: [PracticeDefinition]
     public var asOf: String
     public var now: Date
     public var staleAfterDays: Int
-    public var orgChart: OrgChart
-    /// Identifier → (owner email, attribution plugin name), first configured attribution source wins.
-    public var attribution: [Identifier: (email: String, via: String)]
-    /// Attribution source names in configured order: when a device's identifiers are claimed by several
-    /// sources, the first configured one wins (names not listed rank after, by name).
-    public var attributionPrecedence: [String: Int]
-    /// Identifier → authentication-log evidence (`auth_logs`): the days behind an owner, or a shared device's users.
-    public var evidence: [Identifier: OwnerEvidence]
+    /// Stage 3: who owns each device.
+    public var owners: OwnerAttribution
     private let practiceIndex: [String: Int]
     private let softwareNames: [[String]]
     /// Per practice and platform (`Platform.allCases` order), the os_version rule in force on the as-of date,
@@ -34,10 +29,8 @@ public struct NightEvaluator: Sendable {
                 evidence: [Identifier: OwnerEvidence] = [:]) {
         self.practices = practices.enabled
         self.asOf = asOf; self.now = now; self.staleAfterDays = staleAfterDays
-        self.orgChart = orgChart; self.attribution = attribution; self.evidence = evidence
-        var rank: [String: Int] = [:]
-        for (i, name) in attributionPrecedence.enumerated() where rank[name] == nil { rank[name] = i }
-        self.attributionPrecedence = rank
+        owners = OwnerAttribution(orgChart: orgChart, attribution: attribution, precedence: attributionPrecedence,
+                                  evidence: evidence)
         var index: [String: Int] = [:]
         for (i, p) in self.practices.enumerated() { index[p.key] = i }
         practiceIndex = index
@@ -65,37 +58,6 @@ public struct NightEvaluator: Sendable {
         platform == .windows ? WindowsVersion.number(text) : VersionNumber(text)
     }
 
-    /// Builds the identifier → owner map from attribution sources, in precedence order.
-    public static func attributionMap(_ lists: [(via: String, assignments: [OwnerAssignment])],
-                                      normalizer: IdentifierNormalizer) -> [Identifier: (email: String, via: String)] {
-        var map: [Identifier: (email: String, via: String)] = [:]
-        for (via, assignments) in lists {
-            for a in assignments where a.evidence?.isShared != true {   // a shared device is given to nobody
-                guard case .success(let id) = normalizer.normalize(a.identifier) else { continue }
-                if map[id] == nil { map[id] = (a.email.lowercased().trimmed, via) }
-            }
-        }
-        return map
-    }
-
-    /// Identifier → the evidence of the first configured source that has some (`auth_logs` entries).
-    public static func evidenceMap(_ lists: [(via: String, assignments: [OwnerAssignment])],
-                                   normalizer: IdentifierNormalizer) -> [Identifier: OwnerEvidence] {
-        var map: [Identifier: OwnerEvidence] = [:]
-        for (_, assignments) in lists {
-            for a in assignments {
-                guard let e = a.evidence, case .success(let id) = normalizer.normalize(a.identifier), map[id] == nil else { continue }
-                map[id] = e
-            }
-        }
-        return map
-    }
-
-    private func precedes(_ a: String, _ b: String) -> Bool {
-        let ra = attributionPrecedence[a] ?? Int.max, rb = attributionPrecedence[b] ?? Int.max
-        return ra != rb ? ra < rb : a < b
-    }
-
     public func evaluate(_ group: MergedGroup, _ records: [SourceRecord]) -> DeviceSnapshot {
         let recs = group.records.map { records[$0] }   // most recent first
         func first<T>(_ f: (SourceRecord) -> T?) -> T? {
@@ -106,47 +68,15 @@ public struct NightEvaluator: Sendable {
         let lastSync = recs.compactMap(\.lastSync).max()
         let stale = lastSync.map { now.timeIntervalSince($0) > Double(staleAfterDays) * 86400 } ?? true
 
-        // Owner: the sources' own hints first (most recent record first), then attribution in precedence order.
-        // An email several directory users share names nobody in particular: it is skipped, and when nothing
-        // else names an owner the device says why (`ambiguous_email`).
-        var owner: String?, method = OwnerMethod.none, via: String?, ambiguous = false
-        search: for r in recs {
-            for h in r.ownerHints {
-                guard let email = orgChart.resolve(h) else { continue }
-                if orgChart.isAmbiguous(email) { ambiguous = true; continue }
-                owner = email; method = .sourceHint; via = r.source; break search
-            }
-        }
-        if owner == nil {
-            var best: (email: String, via: String)?
-            for id in group.identifiers {
-                guard let a = attribution[id], orgChart[a.email] != nil else { continue }
-                if orgChart.isAmbiguous(a.email) { ambiguous = true; continue }
-                if let b = best, !precedes(a.via, b.via) { continue }
-                best = a
-            }
-            if let best { owner = best.email; method = .attribution; via = best.via }
-        }
-        // Authentication-log evidence: the days behind an auth-log owner, else a shared device's users.
-        var found: OwnerEvidence?
-        if !evidence.isEmpty {
-            for id in group.identifiers {
-                guard let e = evidence[id] else { continue }
-                if method == .attribution, e.via == via, !e.isShared { found = e; method = .authLogs; break }
-                if e.isShared, found == nil { found = e }
-            }
-            if method != .authLogs, found?.isShared != true { found = nil }
-        }
-
+        let owner = owners.owner(of: group, records: recs)
         let sources = Array(Set(recs.map(\.source))).sorted()
         return DeviceSnapshot(
             key: group.key, platform: platform, osName: first(\.osName), osVersion: first(\.osVersion),
             model: first(\.model), deviceName: first(\.deviceName), identifiers: group.identifiers,
-            sources: sources, records: recs.map(label).sorted(), lastSync: lastSync, owner: owner,
-            ownerMethod: method, ownerVia: via, stale: stale, isVirtual: recs.contains { $0.isVirtual },
+            sources: sources, records: recs.map(label).sorted(), lastSync: lastSync, owner: owner.email,
+            ownerMethod: owner.method, ownerVia: owner.via, stale: stale, isVirtual: recs.contains { $0.isVirtual },
             results: results(recs, platform: platform, osName: first(\.osName), osVersion: first(\.osVersion)),
-            ownerReason: owner == nil && ambiguous ? "ambiguous_email" : owner == nil && found?.isShared == true ? "shared" : nil,
-            evidence: found)
+            ownerReason: owner.reason, evidence: owner.evidence)
     }
 
     private func results(_ recs: [SourceRecord], platform: Platform?, osName: String?, osVersion: String?) -> [PracticeResult] {
