@@ -623,7 +623,7 @@ struct RollupPass {
     private func practiceNumbers() throws -> [Int] {
         let add = try db.prepare("""
             INSERT INTO practice_numbers (practice_no, practice)
-            SELECT COALESCE(MAX(practice_no) + 1, 0), ?1 FROM practice_numbers
+            SELECT (SELECT COALESCE(MAX(practice_no) + 1, 0) FROM practice_numbers), ?1
             WHERE NOT EXISTS (SELECT 1 FROM practice_numbers WHERE practice = ?1)
             """)
         let find = try db.prepare("SELECT practice_no FROM practice_numbers WHERE practice = ?1")
