@@ -32,11 +32,21 @@ func benchRollup() async throws {
     }
     let store = try SnapshotStore(path: database)
     let night = AsOfDate.adding(nights - 1, to: start)!
+    // The CPU time too (user + system of this process): on a shared machine the wall time includes waiting.
+    func cpu() -> Double {
+        var u = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
     var best: Rollups.Summary?
+    var bestCPU = Double.infinity
     for _ in 0..<3 {
+        let before = cpu()
         let s = try Rollups.compute(store, asOf: night)
+        bestCPU = min(bestCPU, cpu() - before)
         if best == nil || s.seconds < best!.seconds { best = s }
     }
     guard let best else { return }
-    print(String(format: "rollup.100k_night_seconds=%.2f limit=2 devices=%d groups=%d", best.seconds, best.devices, best.groups))
+    print(String(format: "rollup.100k_night_seconds=%.2f limit=2 cpu_seconds=%.2f devices=%d groups=%d", best.seconds, bestCPU,
+                 best.devices, best.groups))
 }

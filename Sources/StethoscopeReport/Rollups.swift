@@ -196,7 +196,10 @@ struct RollupPass {
     let quality: Bool
 
     var groups: [(kind: GroupKind, id: String)] = []
-    var groupIndex: [String: Int] = [:]
+    /// Group numbers by kind, then id (one dictionary per kind: no key text built per lookup).
+    var groupIndex: [GroupKind: [String: Int]] = [:]
+    /// The organization groups of each organization name (its path), computed once per name.
+    var organizationGroups: [String: [Int]] = [:]
     var practices: [String] = []
     var practiceIndex: [String: Int] = [:]
     /// ",key1,key2,...,": SQLite's instr() of ",key," in it, mapped back by `practiceAtOffset`.
@@ -228,7 +231,9 @@ struct RollupPass {
     var devicePlatform: [Int] = []
     var deviceSources: [UInt64] = []
     var platformTotals: [[Int]] = []          // devices, stale, no owner, former owner
-    var sourceCounts: [Int: (devices: Int, unknown: Int)] = [:]
+    /// Per source (at most 64, as in the masks) × practice: devices seen and of those 'unknown'.
+    var sourceDevices: [Int32] = []
+    var sourceUnknown: [Int32] = []
     var deviceCount = 0
 
     init(db: Database, asOf: String, org: OrgChart, quality: Bool) throws {
@@ -254,6 +259,8 @@ struct RollupPass {
         people = devices
         newly = [Int32](repeating: 0, count: cells)
         totals = [GroupTotals](repeating: GroupTotals(), count: groups.count)
+        sourceDevices = [Int32](repeating: 0, count: 64 * practices.count)
+        sourceUnknown = sourceDevices
     }
 
     /// The organization groups a person's organization counts in: an org path ("/Engineering/Platform", as
@@ -271,13 +278,12 @@ struct RollupPass {
     }
 
     private mutating func addGroup(_ kind: GroupKind, _ id: String) {
-        let key = kind.rawValue + "\u{1}" + id
-        guard groupIndex[key] == nil else { return }
-        groupIndex[key] = groups.count
+        guard groupIndex[kind, default: [:]][id] == nil else { return }
+        groupIndex[kind, default: [:]][id] = groups.count
         groups.append((kind, id))
     }
 
-    private func group(_ kind: GroupKind, _ id: String) -> Int? { groupIndex[kind.rawValue + "\u{1}" + id] }
+    private func group(_ kind: GroupKind, _ id: String) -> Int? { groupIndex[kind]?[id] }
 
     private mutating func loadPractices() throws {
         // The compact tables, not the practice_results view: each result set used tonight once.
@@ -305,7 +311,12 @@ struct RollupPass {
         if let known = memberships[owner] { return known }
         var out = [0]
         let person = org[owner]
-        let groups = Self.organizationPath(person?.organization ?? "").compactMap { group(.organization, $0) }
+        let organization = person?.organization ?? ""
+        let groups: [Int]
+        if let known = organizationGroups[organization] { groups = known } else {
+            groups = Self.organizationPath(organization).compactMap { group(.organization, $0) }
+            organizationGroups[organization] = groups
+        }
         out += groups.isEmpty ? [1] : groups
         if person != nil {
             if managers.contains(owner), let g = group(.manager, owner) { out.append(g) }
@@ -434,6 +445,8 @@ struct RollupPass {
 
     private mutating func flush(_ person: inout PersonSums, owner: String?) {
         let P = practices.count
+        person.presence.removeAll(keepingCapacity: true)
+        for p in person.touched { person.presence.append(person.counts[p].presence) }
         for g in groupsOf(owner) {
             totals[g].devices += Int32(person.devices)
             totals[g].stale += Int32(person.stale)
@@ -442,9 +455,9 @@ struct RollupPass {
             totals[g].critical += Int32(person.critical)
             totals[g].newlyFailing += Int32(person.newlyDevices)
             let base = g * P
-            for p in person.touched {
+            for (p, presence) in zip(person.touched, person.presence) {
                 devices[base + p] += person.counts[p]
-                if owner != nil { people[base + p] += person.counts[p].presence }
+                if owner != nil { people[base + p] += presence }
             }
             for p in 0..<P where person.newly[p] > 0 { newly[g * P + p] += person.newly[p] }
             for (p, nights) in person.fixes { fixes[g * P + p, default: []].append(nights) }
@@ -499,11 +512,8 @@ struct RollupPass {
         while mask != 0 {
             let si = mask.trailingZeroBitCount
             mask &= mask - 1
-            let key = si * P + p
-            var c = sourceCounts[key] ?? (0, 0)
-            c.devices += 1
-            if unknown { c.unknown += 1 }
-            sourceCounts[key] = c
+            sourceDevices[si * P + p] += 1
+            if unknown { sourceUnknown[si * P + p] += 1 }
         }
     }
 
@@ -680,12 +690,14 @@ struct RollupPass {
         let s = try db.prepare("INSERT INTO rollup_sources (as_of, source, practice, devices, unknown) VALUES (?1, ?2, ?3, ?4, ?5)")
         s.bind(1, asOf)
         let P = practices.count
-        for (key, c) in sourceCounts {
-            s.bind(2, sourceNames[key / P])
-            s.bind(3, practices[key % P])
-            s.bind(4, c.devices)
-            s.bind(5, c.unknown)
-            try s.run()
+        for si in sourceNames.indices where si < 64 {
+            for p in 0..<P where sourceDevices[si * P + p] > 0 {
+                s.bind(2, sourceNames[si])
+                s.bind(3, practices[p])
+                s.bind(4, Int(sourceDevices[si * P + p]))
+                s.bind(5, Int(sourceUnknown[si * P + p]))
+                try s.run()
+            }
         }
         let f = try db.prepare("INSERT INTO failing_items (as_of, device_id, practice_no, days) VALUES (?1, ?2, ?3, ?4)")
         f.bind(1, asOf)
@@ -701,8 +713,9 @@ struct RollupPass {
 /// One owner's devices summed before they are added to each of the owner's groups.
 struct PersonSums {
     var counts: [StatusCounts]
-    /// The practices with a count, each once.
+    /// The practices with a count, each once, and their statuses present (1 or 0 each) in the same order.
     var touched: [Int] = []
+    var presence: [StatusCounts] = []
     var newly: [Int32]
     var fixes: [(Int, Int)] = []
     var devices = 0, stale = 0, green = 0, critical = 0, newlyDevices = 0
