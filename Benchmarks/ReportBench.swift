@@ -128,18 +128,14 @@ private func fillNights(_ db: Database) throws {
             let asOf = AsOfDate.adding(n, to: benchStart)!
             let from = AsOfDate.adding(n % 10, to: benchStart)!
             try db.exec("""
-                DELETE FROM rollup_practices WHERE chart IN ('night', 'current') AND as_of = '\(asOf)';
                 DELETE FROM rollup_groups WHERE chart IN ('night', 'current') AND as_of = '\(asOf)';
                 DELETE FROM rollup_quality WHERE as_of = '\(asOf)'; DELETE FROM rollup_sources WHERE as_of = '\(asOf)';
                 INSERT OR REPLACE INTO runs (as_of, started_at, finished_at, status, practices_hash, people, devices,
                     carried_forward, source_records, merge_conflicts, detail_pruned)
                     SELECT '\(asOf)', started_at, finished_at, status, practices_hash, people, devices, carried_forward,
                            source_records, merge_conflicts, 1 FROM runs WHERE as_of = '\(from)';
-                INSERT INTO rollup_practices SELECT chart, '\(asOf)', group_kind, group_id, practice, ok, nudge, warn, unknown,
-                    na, ok_people, nudge_people, warn_people, unknown_people, na_people, newly_failing, fixed, fix_nights
-                    FROM rollup_practices WHERE as_of = '\(from)';
                 INSERT INTO rollup_groups SELECT chart, '\(asOf)', group_kind, group_id, devices, stale, people, green,
-                    critical, newly_failing FROM rollup_groups WHERE as_of = '\(from)';
+                    critical, newly_failing, counts_id, changes FROM rollup_groups WHERE as_of = '\(from)';
                 INSERT INTO rollup_quality SELECT '\(asOf)', platform, devices, stale, no_owner, former_owner, fewer_sources,
                     expected_sources FROM rollup_quality WHERE as_of = '\(from)';
                 INSERT INTO rollup_sources SELECT '\(asOf)', source, practice, devices, unknown FROM rollup_sources

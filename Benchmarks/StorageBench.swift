@@ -37,7 +37,7 @@ func benchStorage() async throws {
     var owner: [String: String] = [:]
     while try tables.step() { owner[tables.string(0) ?? ""] = tables.string(1) }
     // The history that grows with devices × nights, and the roll-ups (with their indexes).
-    let counted: Set<String> = ["device_nights", "device_states", "result_items", "failing_since", "rollup_practices",
+    let counted: Set<String> = ["device_nights", "device_states", "result_items", "failing_items", "rollup_counts", "practice_numbers",
                                 "rollup_groups", "rollup_quality", "rollup_sources", "daily_status", "daily_organization",
                                 "daily_manager", "daily_names", "daily_owners"]
     let detail = split.filter { counted.contains(owner[$0.0] ?? $0.0) }.map(\.1).reduce(0, +)

@@ -25,6 +25,7 @@ if want("jamf") { try await benchJamf() }
 if want("cloud") { try await benchCloud() }
 if want("odbc") { try benchODBC() }
 if want("report") { try await benchReport() }
+if want("rollup") { try await benchRollup() }
 if want("export") { try await benchExport() }
 if want("smtp") { try await benchSMTP() }
 if want("notify") { try await benchNotify() }

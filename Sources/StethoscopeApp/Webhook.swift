@@ -141,20 +141,25 @@ struct NightSummary: Encodable, Sendable {
             s.criticalRateChange = round4(tonight.critical - before.critical)
         }
         // Regressions: practices whose failing devices rose most since the previous night (company-wide).
+        // Each night's company row read on its own (the compact roll-ups, migration 0012: a view joined to itself
+        // would be read whole).
         let q = try db.prepare("""
-            SELECT t.practice, t.warn + t.nudge, coalesce(p.warn + p.nudge, 0), t.newly_failing
-            FROM rollup_practices t
-            LEFT JOIN rollup_practices p ON p.chart = 'night' AND p.as_of = ? AND p.group_kind = 'company'
-                 AND p.group_id = '' AND p.practice = t.practice
-            WHERE t.chart = 'night' AND t.as_of = ? AND t.group_kind = 'company' AND t.group_id = ''
+            SELECT practice, warn + nudge, newly_failing FROM rollup_practices
+            WHERE chart = 'night' AND as_of = ?1 AND group_kind = 'company' AND group_id = ''
             """)
-        q.bind(1, s.previousAsOf ?? "")
-        q.bind(2, asOf)
+        var previousFailing: [String: Int] = [:]
+        if let p = s.previousAsOf {
+            q.bind(1, p)
+            while try q.step() { previousFailing[q.string(0) ?? ""] = q.int(1) }
+            q.reset()
+        }
+        q.bind(1, asOf)
         var all: [Regression] = []
         while try q.step() {
-            let failing = q.int(1), before = s.previousAsOf == nil ? q.int(1) : q.int(2)
-            all.append(Regression(practice: q.string(0) ?? "", failing: failing, previousFailing: before,
-                                  change: failing - before, newlyFailing: q.int(3)))
+            let practice = q.string(0) ?? ""
+            let failing = q.int(1), before = s.previousAsOf == nil ? failing : previousFailing[practice] ?? 0
+            all.append(Regression(practice: practice, failing: failing, previousFailing: before,
+                                  change: failing - before, newlyFailing: q.int(2)))
         }
         s.topRegressions = Array(all.filter { $0.change > 0 || $0.newlyFailing > 0 }
             .sorted { ($0.change, $0.newlyFailing, $1.practice) > ($1.change, $1.newlyFailing, $0.practice) }.prefix(top))

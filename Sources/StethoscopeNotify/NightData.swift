@@ -94,8 +94,9 @@ public struct NightData: Sendable {
                                   sources: devices.string(9) ?? "", stale: devices.int(10) != 0, green: devices.int(11) != 0))
         }
         let results = try db.prepare("""
-            SELECT r.device_id, r.practice, r.status, f.since FROM practice_results r
-            LEFT JOIN failing_since f ON f.as_of = r.as_of AND f.device_id = r.device_id AND f.practice = r.practice
+            SELECT r.device_id, r.practice, r.status, date(f.as_of, '-' || f.days || ' days') FROM practice_results r
+            LEFT JOIN practice_numbers n ON n.practice = r.practice
+            LEFT JOIN failing_items f ON f.as_of = r.as_of AND f.device_id = r.device_id AND f.practice_no = n.practice_no
             WHERE r.as_of = ?1 AND r.status <> 'ok' AND r.status <> 'na'
             """)
         results.bind(1, asOf)

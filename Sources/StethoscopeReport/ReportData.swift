@@ -298,10 +298,13 @@ struct ReportData {
             }
         }
         // Fixes and time to fix over every night of the window, for every group (so a manager page and the overview
-        // agree): only the rows that hold fixes, found through their partial index (migration 0010).
+        // agree): only the group-nights with events (`rollup_groups.changes`, migration 0012), and in them the
+        // practices with fixes.
         let f = try db.prepare("""
-            SELECT group_kind, group_id, instr(?4, ',' || practice || ','), fix_nights FROM rollup_practices
-            WHERE chart = ?1 AND as_of BETWEEN ?2 AND ?3 AND fixed > 0
+            SELECT g.group_kind, g.group_id, instr(?4, ',' || n.practice || ','), json_extract(e.value, '$[2]')
+            FROM rollup_groups g JOIN json_each(g.changes) e JOIN practice_numbers n ON n.practice_no = e.key
+            WHERE g.chart = ?1 AND g.as_of BETWEEN ?2 AND ?3 AND g.changes IS NOT NULL AND e.type = 'array'
+              AND json_extract(e.value, '$[1]') > 0
             """)
         f.bind(1, chart.rawValue); f.bind(2, first); f.bind(3, lastAsOf); f.bind(4, list)
         while try f.step() {

@@ -100,7 +100,7 @@ public enum Rollups {
             has.bind(1, night)
             if try !has.step() { try compute(store, asOf: night) }
             try db.transaction {
-                for table in ["failing_since", "device_nights", "owner_evidence", "unmanaged_devices"] + SnapshotStore.dailyTables {   // the compact store behind devices and practice_results
+                for table in ["failing_items", "device_nights", "owner_evidence", "unmanaged_devices"] + SnapshotStore.dailyTables {   // the compact store behind devices and practice_results
                     let delete = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
                     delete.bind(1, night)
                     try delete.run()
@@ -139,10 +139,51 @@ public enum Rollups {
     }
 }
 
-/// Status codes in roll-up arrays, in column order.
-enum StatusCode {
-    static let names = ["ok", "nudge", "warn", "unknown", "na"]
-    static let count = 5
+/// Devices (or people) by status: one practice's counts in a group or for one person, subscripted by `Status`.
+struct StatusCounts: Equatable, Sendable {
+    private var ok: Int32 = 0, nudge: Int32 = 0, warn: Int32 = 0, unknown: Int32 = 0, na: Int32 = 0
+
+    /// Statuses by the codes the pass reads them as (`Status.allCases` order: ok, nudge, warn, unknown, na).
+    static let byCode = Status.allCases
+
+    subscript(status: Status) -> Int32 {
+        get {
+            switch status {
+            case .ok: ok
+            case .nudge: nudge
+            case .warn: warn
+            case .unknown: unknown
+            case .na: na
+            }
+        }
+        set {
+            switch status {
+            case .ok: ok = newValue
+            case .nudge: nudge = newValue
+            case .warn: warn = newValue
+            case .unknown: unknown = newValue
+            case .na: na = newValue
+            }
+        }
+    }
+
+    var isZero: Bool { self == StatusCounts() }
+
+    static func += (a: inout StatusCounts, b: StatusCounts) {
+        a.ok += b.ok; a.nudge += b.nudge; a.warn += b.warn; a.unknown += b.unknown; a.na += b.na
+    }
+
+    /// 1 for each status with a device: the person counts once per status in `rollups.people`.
+    var presence: StatusCounts {
+        var p = StatusCounts()
+        for status in Status.allCases where self[status] > 0 { p[status] = 1 }
+        return p
+    }
+}
+
+/// A group's totals for a night (the `rollup_groups` numbers).
+struct GroupTotals: Sendable {
+    var devices: Int32 = 0, stale: Int32 = 0, people: Int32 = 0, green: Int32 = 0, critical: Int32 = 0, newlyFailing: Int32 = 0
 }
 
 /// One night's counting pass. Devices arrive ordered by owner, so each person is summed once and then added
@@ -155,7 +196,10 @@ struct RollupPass {
     let quality: Bool
 
     var groups: [(kind: GroupKind, id: String)] = []
-    var groupIndex: [String: Int] = [:]
+    /// Group numbers by kind, then id (one dictionary per kind: no key text built per lookup).
+    var groupIndex: [GroupKind: [String: Int]] = [:]
+    /// The organization groups of each organization name (its path), computed once per name.
+    var organizationGroups: [String: [Int]] = [:]
     var practices: [String] = []
     var practiceIndex: [String: Int] = [:]
     /// ",key1,key2,...,": SQLite's instr() of ",key," in it, mapped back by `practiceAtOffset`.
@@ -164,15 +208,13 @@ struct RollupPass {
     var managers: Set<String> = []
     var memberships: [String: [Int]] = [:]
 
-    // Per group × practice × status.
-    var devices: [Int32] = []
-    var people: [Int32] = []
+    // Per group × practice.
+    var devices: [StatusCounts] = []
+    var people: [StatusCounts] = []
     // Per group × practice.
     var newly: [Int32] = []
     var fixes: [Int: [Int]] = [:]
-    // Per group: devices, stale, people, green, critical, newly failing devices.
-    var totals: [Int32] = []
-    static let totalFields = 6
+    var totals: [GroupTotals] = []
 
     // Failing streaks: previous night's failing (device × practice → since day), tonight's.
     var previous: [Int64: Int32] = [:]
@@ -189,7 +231,9 @@ struct RollupPass {
     var devicePlatform: [Int] = []
     var deviceSources: [UInt64] = []
     var platformTotals: [[Int]] = []          // devices, stale, no owner, former owner
-    var sourceCounts: [Int: (devices: Int, unknown: Int)] = [:]
+    /// Per source (at most 64, as in the masks) × practice: devices seen and of those 'unknown'.
+    var sourceDevices: [Int32] = []
+    var sourceUnknown: [Int32] = []
     var deviceCount = 0
 
     init(db: Database, asOf: String, org: OrgChart, quality: Bool) throws {
@@ -211,10 +255,12 @@ struct RollupPass {
             addGroup(.direct, m)
         }
         let cells = groups.count * practices.count
-        devices = [Int32](repeating: 0, count: cells * StatusCode.count)
+        devices = [StatusCounts](repeating: StatusCounts(), count: cells)
         people = devices
         newly = [Int32](repeating: 0, count: cells)
-        totals = [Int32](repeating: 0, count: groups.count * Self.totalFields)
+        totals = [GroupTotals](repeating: GroupTotals(), count: groups.count)
+        sourceDevices = [Int32](repeating: 0, count: 64 * practices.count)
+        sourceUnknown = sourceDevices
     }
 
     /// The organization groups a person's organization counts in: an org path ("/Engineering/Platform", as
@@ -232,18 +278,19 @@ struct RollupPass {
     }
 
     private mutating func addGroup(_ kind: GroupKind, _ id: String) {
-        let key = kind.rawValue + "\u{1}" + id
-        guard groupIndex[key] == nil else { return }
-        groupIndex[key] = groups.count
+        guard groupIndex[kind, default: [:]][id] == nil else { return }
+        groupIndex[kind, default: [:]][id] = groups.count
         groups.append((kind, id))
     }
 
-    private func group(_ kind: GroupKind, _ id: String) -> Int? { groupIndex[kind.rawValue + "\u{1}" + id] }
+    private func group(_ kind: GroupKind, _ id: String) -> Int? { groupIndex[kind]?[id] }
 
     private mutating func loadPractices() throws {
+        // The compact tables, not the practice_results view: each result set used tonight once.
         let q = try db.prepare("""
             SELECT practice FROM practice_definitions WHERE as_of = ?1
-            UNION ALL SELECT DISTINCT practice FROM practice_results WHERE as_of = ?1
+            UNION ALL SELECT DISTINCT i.practice FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
+            JOIN result_items i ON i.set_id = n.results_id
             """)
         q.bind(1, asOf)
         while try q.step() {
@@ -264,7 +311,12 @@ struct RollupPass {
         if let known = memberships[owner] { return known }
         var out = [0]
         let person = org[owner]
-        let groups = Self.organizationPath(person?.organization ?? "").compactMap { group(.organization, $0) }
+        let organization = person?.organization ?? ""
+        let groups: [Int]
+        if let known = organizationGroups[organization] { groups = known } else {
+            groups = Self.organizationPath(organization).compactMap { group(.organization, $0) }
+            organizationGroups[organization] = groups
+        }
         out += groups.isEmpty ? [1] : groups
         if person != nil {
             if managers.contains(owner), let g = group(.manager, owner) { out.append(g) }
@@ -323,21 +375,22 @@ struct RollupPass {
             }
             if quality { noteQuality(platform: q.string(5), sources: q.string(6), owner: o, stale: stale) }
             var deviceNewly = false
-            for (p, s) in sets[q.int64(7)] ?? [] {
+            for (p, code) in sets[q.int64(7)] ?? [] {
                 let key: Int64 = id &* Int64(P) &+ Int64(p)
-                if s == 1 || s == 2 {
+                let status = StatusCounts.byCode[code]
+                if status == .warn || status == .nudge {
                     let since: Int32
                     if let was = previous[key] { since = was } else {
                         since = Int32(day)
                         if hasPrevious && !stale { person.newly[p] += 1; deviceNewly = true }
                     }
                     failingTonight.append((id, p, since))
-                } else if s == 0, let was = previous[key], !stale {
+                } else if status == .ok, let was = previous[key], !stale {
                     person.fixes.append((p, day - Int(was)))
                 }
                 if stale { continue }
-                person.add(p * StatusCode.count + s)
-                if quality { noteSourceResult(practice: p, unknown: s == 3, na: s == 4) }
+                person.add(practice: p, status)
+                if quality { noteSourceResult(practice: p, unknown: status == .unknown, na: status == .na) }
             }
             if deviceNewly { person.newlyDevices += 1 }
         }
@@ -351,37 +404,60 @@ struct RollupPass {
         guard try q.step(), let prev = q.string(0) else { return }
         hasPrevious = true
         let prevDay = Int32(AsOfDate.parse(prev) ?? day)
+        // Since when (days before that night) its failing results were failing: failing_items, practices by number.
+        let P = Int64(practices.count)
+        var days: [Int64: Int32] = [:]
         let f = try db.prepare("""
-            SELECT r.device_id, instr(?2, ',' || r.practice || ','), CAST(julianday(f.since) - 2440587.5 AS INTEGER)
-            FROM practice_results r
-            LEFT JOIN failing_since f ON f.as_of = r.as_of AND f.device_id = r.device_id AND f.practice = r.practice
-            WHERE r.as_of = ?1 AND r.status IN ('warn', 'nudge')
+            SELECT f.device_id, instr(?2, ',' || n.practice || ','), f.days FROM failing_items f
+            JOIN practice_numbers n ON n.practice_no = f.practice_no WHERE f.as_of = ?1
             """)
         f.bind(1, prev)
         f.bind(2, practiceList)
-        let P = Int64(practices.count)
         while try f.step() {
             guard let p = practiceAtOffset[f.int(1)] else { continue }
-            let since: Int32 = f.isNull(2) ? prevDay : Int32(f.int(2))
-            previous[f.int64(0) &* P &+ Int64(p)] = since
+            days[f.int64(0) &* P &+ Int64(p)] = Int32(f.int(2))
+        }
+        // Its failing results: each result set once, then the devices (as in `run`).
+        let items = try db.prepare("""
+            SELECT i.set_id, instr(?2, ',' || i.practice || ',')
+            FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
+            JOIN result_items i ON i.set_id = n.results_id WHERE i.status IN ('warn', 'nudge')
+            """)
+        items.bind(1, prev)
+        items.bind(2, practiceList)
+        var failing: [Int64: [Int]] = [:]
+        while try items.step() {
+            guard let p = practiceAtOffset[items.int(1)] else { continue }
+            failing[items.int64(0), default: []].append(p)
+        }
+        guard !failing.isEmpty else { return }
+        let d = try db.prepare("SELECT device_id, results_id FROM device_nights WHERE as_of = ?1")
+        d.bind(1, prev)
+        while try d.step() {
+            guard let list = failing[d.int64(1)] else { continue }
+            let id = d.int64(0)
+            for p in list {
+                let key = id &* P &+ Int64(p)
+                previous[key] = days[key].map { prevDay - $0 } ?? prevDay
+            }
         }
     }
 
     private mutating func flush(_ person: inout PersonSums, owner: String?) {
         let P = practices.count
-        let S = StatusCode.count
+        person.presence.removeAll(keepingCapacity: true)
+        for p in person.touched { person.presence.append(person.counts[p].presence) }
         for g in groupsOf(owner) {
-            let t = g * Self.totalFields
-            totals[t] += Int32(person.devices)
-            totals[t + 1] += Int32(person.stale)
-            if owner != nil { totals[t + 2] += 1 }
-            totals[t + 3] += Int32(person.green)
-            totals[t + 4] += Int32(person.critical)
-            totals[t + 5] += Int32(person.newlyDevices)
-            let base = g * P * S
-            for cell in person.touched {
-                devices[base + cell] += person.counts[cell]
-                if owner != nil { people[base + cell] += 1 }
+            totals[g].devices += Int32(person.devices)
+            totals[g].stale += Int32(person.stale)
+            if owner != nil { totals[g].people += 1 }
+            totals[g].green += Int32(person.green)
+            totals[g].critical += Int32(person.critical)
+            totals[g].newlyFailing += Int32(person.newlyDevices)
+            let base = g * P
+            for (p, presence) in zip(person.touched, person.presence) {
+                devices[base + p] += person.counts[p]
+                if owner != nil { people[base + p] += presence }
             }
             for p in 0..<P where person.newly[p] > 0 { newly[g * P + p] += person.newly[p] }
             for (p, nights) in person.fixes { fixes[g * P + p, default: []].append(nights) }
@@ -436,59 +512,98 @@ struct RollupPass {
         while mask != 0 {
             let si = mask.trailingZeroBitCount
             mask &= mask - 1
-            let key = si * P + p
-            var c = sourceCounts[key] ?? (0, 0)
-            c.devices += 1
-            if unknown { c.unknown += 1 }
-            sourceCounts[key] = c
+            sourceDevices[si * P + p] += 1
+            if unknown { sourceUnknown[si * P + p] += 1 }
         }
     }
 
-    /// Writes the night's roll-ups (the caller holds the transaction).
+    /// Writes the night's roll-ups (the caller holds the transaction). A group's practice counts go to
+    /// `rollup_counts` as one JSON array (migration 0012), shared with the group's previous night — or with the rows
+    /// this night replaces — when the text is the same, so nights that change nothing cost a number per group.
     func write(chart: OrgChartChoice, chartNight: String) throws {
-        for table in ["rollup_practices", "rollup_groups"] {
-            let d = try db.prepare("DELETE FROM \(table) WHERE chart = ?1 AND as_of = ?2")
-            d.bind(1, chart.rawValue)
-            d.bind(2, asOf)
-            try d.run()
+        let numbers = try practiceNumbers()
+        // What the counts may be shared with: the group's row on the chart's previous night and the row replaced.
+        var reusable: [String: [(id: Int64, counts: String)]] = [:]
+        var replaced: Set<Int64> = []
+        let old = try db.prepare("""
+            SELECT g.group_kind, g.group_id, g.counts_id, c.counts, g.as_of = ?2 FROM rollup_groups g
+            JOIN rollup_counts c ON c.counts_id = g.counts_id
+            WHERE g.chart = ?1 AND g.as_of IN (?2, (SELECT MAX(as_of) FROM rollup_groups WHERE chart = ?1 AND as_of < ?2))
+            """)
+        old.bind(1, chart.rawValue)
+        old.bind(2, asOf)
+        while try old.step() {
+            let id = old.int64(2)
+            reusable[(old.string(0) ?? "") + "\u{1}" + (old.string(1) ?? ""), default: []].append((id, old.string(3) ?? ""))
+            if old.int(4) != 0 { replaced.insert(id) }
         }
+        let d = try db.prepare("DELETE FROM rollup_groups WHERE chart = ?1 AND as_of = ?2")
+        d.bind(1, chart.rawValue)
+        d.bind(2, asOf)
+        try d.run()
         let P = practices.count
-        let S = StatusCode.count
         let g = try db.prepare("""
             INSERT INTO rollup_groups (chart, as_of, group_kind, group_id, devices, stale, people, green, critical,
-                newly_failing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                newly_failing, counts_id, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
             """)
-        let r = try db.prepare("""
-            INSERT INTO rollup_practices (chart, as_of, group_kind, group_id, practice, ok, nudge, warn, unknown, na,
-                ok_people, nudge_people, warn_people, unknown_people, na_people, newly_failing, fixed, fix_nights)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-            """)
-        for st in [g, r] { st.bind(1, chart.rawValue); st.bind(2, asOf) }
+        let c = try db.prepare("INSERT INTO rollup_counts (counts) VALUES (?1)")
+        g.bind(1, chart.rawValue)
+        g.bind(2, asOf)
+        let width = (numbers.max() ?? -1) + 1
+        var used: Set<Int64> = []
         for (gi, group) in groups.enumerated() {
-            let t = gi * Self.totalFields
+            let t = totals[gi]
             g.bind(3, group.kind.rawValue)
             g.bind(4, group.id)
-            for f in 0..<Self.totalFields { g.bind(5 + f, Int(totals[t + f])) }
-            try g.run()
-            guard totals[t] > 0 else { continue }
-            r.bind(3, group.kind.rawValue)
-            r.bind(4, group.id)
-            for p in 0..<P {
-                let base = (gi * P + p) * S
-                let list = fixes[gi * P + p] ?? []
-                var any = !list.isEmpty || newly[gi * P + p] > 0
-                for s in 0..<S where devices[base + s] > 0 { any = true }
-                guard any else { continue }
-                r.bind(5, practices[p])
-                for s in 0..<S {
-                    r.bind(6 + s, Int(devices[base + s]))
-                    r.bind(11 + s, Int(people[base + s]))
+            g.bind(5, Int(t.devices))
+            g.bind(6, Int(t.stale))
+            g.bind(7, Int(t.people))
+            g.bind(8, Int(t.green))
+            g.bind(9, Int(t.critical))
+            g.bind(10, Int(t.newlyFailing))
+            var counts = [String?](repeating: nil, count: width)
+            var changes = [String?](repeating: nil, count: width)
+            if t.devices > 0 {
+                for p in 0..<P {
+                    let cell = gi * P + p
+                    let list = fixes[cell] ?? []
+                    let any = !list.isEmpty || newly[cell] > 0 || !devices[cell].isZero
+                    guard any else { continue }
+                    counts[numbers[p]] = Self.countsElement(devices: devices[cell], people: people[cell])
+                    if newly[cell] > 0 || !list.isEmpty {
+                        changes[numbers[p]] = list.isEmpty ? "[\(newly[cell])]"
+                            : "[\(newly[cell]),\(list.count),\"\(Rollups.fixNightsText(list))\"]"
+                    }
                 }
-                r.bind(16, Int(newly[gi * P + p]))
-                r.bind(17, list.count)
-                r.bind(18, Rollups.fixNightsText(list))
-                try r.run()
             }
+            if counts.contains(where: { $0 != nil }) {
+                let text = "[" + counts.map { $0 ?? "null" }.joined(separator: ",") + "]"
+                let key = group.kind.rawValue + "\u{1}" + group.id
+                let id: Int64
+                if let same = reusable[key]?.first(where: { $0.counts == text }) { id = same.id } else {
+                    c.bind(1, text)
+                    try c.run()
+                    id = db.lastInsertRowID
+                }
+                used.insert(id)
+                g.bind(11, id)
+            } else {
+                g.bindNull(11)
+            }
+            if changes.contains(where: { $0 != nil }) {
+                g.bind(12, "[" + changes.map { $0 ?? "null" }.joined(separator: ",") + "]")
+            } else {
+                g.bindNull(12)
+            }
+            try g.run()
+        }
+        // Counts the replaced rows alone used are dropped (a re-run night that changed).
+        let orphans = replaced.subtracting(used)
+        if !orphans.isEmpty {
+            try db.exec("""
+                DELETE FROM rollup_counts WHERE counts_id IN (\(orphans.map(String.init).joined(separator: ",")))
+                AND counts_id NOT IN (SELECT counts_id FROM rollup_groups WHERE counts_id IS NOT NULL)
+                """)
         }
         let state = try db.prepare("""
             INSERT INTO rollup_state (chart, chart_as_of, computed_at) VALUES (?1, ?2, ?3)
@@ -499,11 +614,43 @@ struct RollupPass {
         state.bind(3, time: Date())
         try state.run()
         guard quality else { return }
-        try writeQuality()
+        try writeQuality(numbers: numbers)
     }
 
-    private func writeQuality() throws {
-        for table in ["rollup_quality", "rollup_sources", "failing_since"] {
+    /// A practice's element of a `rollup_counts` array: [ok, ok_people, na, na_people, nudge, nudge_people, warn,
+    /// warn_people, unknown, unknown_people] without its trailing zeros (at least the first number).
+    static func countsElement(devices: StatusCounts, people: StatusCounts) -> String {
+        let order: [Status] = [.ok, .na, .nudge, .warn, .unknown]
+        var values: [Int32] = []
+        values.reserveCapacity(10)
+        for status in order { values.append(devices[status]); values.append(people[status]) }
+        var end = values.count
+        while end > 1 && values[end - 1] == 0 { end -= 1 }
+        return "[" + values[..<end].map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// Each of the night's practices' number in `practice_numbers` (numbering the new ones).
+    private func practiceNumbers() throws -> [Int] {
+        let add = try db.prepare("""
+            INSERT INTO practice_numbers (practice_no, practice)
+            SELECT (SELECT COALESCE(MAX(practice_no) + 1, 0) FROM practice_numbers), ?1
+            WHERE NOT EXISTS (SELECT 1 FROM practice_numbers WHERE practice = ?1)
+            """)
+        let find = try db.prepare("SELECT practice_no FROM practice_numbers WHERE practice = ?1")
+        var out: [Int] = []
+        for key in practices {
+            add.bind(1, key)
+            try add.run()
+            find.bind(1, key)
+            guard try find.step() else { throw RollupError(description: "practice \(key) has no number") }
+            out.append(find.int(0))
+            find.reset()
+        }
+        return out
+    }
+
+    private func writeQuality(numbers: [Int]) throws {
+        for table in ["rollup_quality", "rollup_sources", "failing_items"] {
             let d = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
             d.bind(1, asOf)
             try d.run()
@@ -543,24 +690,21 @@ struct RollupPass {
         let s = try db.prepare("INSERT INTO rollup_sources (as_of, source, practice, devices, unknown) VALUES (?1, ?2, ?3, ?4, ?5)")
         s.bind(1, asOf)
         let P = practices.count
-        for (key, c) in sourceCounts {
-            s.bind(2, sourceNames[key / P])
-            s.bind(3, practices[key % P])
-            s.bind(4, c.devices)
-            s.bind(5, c.unknown)
-            try s.run()
+        for si in sourceNames.indices where si < 64 {
+            for p in 0..<P where sourceDevices[si * P + p] > 0 {
+                s.bind(2, sourceNames[si])
+                s.bind(3, practices[p])
+                s.bind(4, Int(sourceDevices[si * P + p]))
+                s.bind(5, Int(sourceUnknown[si * P + p]))
+                try s.run()
+            }
         }
-        let f = try db.prepare("INSERT INTO failing_since (as_of, device_id, practice, since) VALUES (?1, ?2, ?3, ?4)")
+        let f = try db.prepare("INSERT INTO failing_items (as_of, device_id, practice_no, days) VALUES (?1, ?2, ?3, ?4)")
         f.bind(1, asOf)
-        var dates: [Int32: String] = [:]
         for row in failingTonight {
             f.bind(2, row.device)
-            f.bind(3, practices[row.practice])
-            if let known = dates[row.since] { f.bind(4, known) } else {
-                let text = AsOfDate.format(Int(row.since))
-                dates[row.since] = text
-                f.bind(4, text)
-            }
+            f.bind(3, numbers[row.practice])
+            f.bind(4, day - Int(row.since))
             try f.run()
         }
     }
@@ -568,24 +712,26 @@ struct RollupPass {
 
 /// One owner's devices summed before they are added to each of the owner's groups.
 struct PersonSums {
-    var counts: [Int32]
+    var counts: [StatusCounts]
+    /// The practices with a count, each once, and their statuses present (1 or 0 each) in the same order.
     var touched: [Int] = []
+    var presence: [StatusCounts] = []
     var newly: [Int32]
     var fixes: [(Int, Int)] = []
     var devices = 0, stale = 0, green = 0, critical = 0, newlyDevices = 0
 
     init(practices: Int) {
-        counts = [Int32](repeating: 0, count: practices * StatusCode.count)
+        counts = [StatusCounts](repeating: StatusCounts(), count: practices)
         newly = [Int32](repeating: 0, count: practices)
     }
 
-    mutating func add(_ cell: Int) {
-        if counts[cell] == 0 { touched.append(cell) }
-        counts[cell] += 1
+    mutating func add(practice p: Int, _ status: Status) {
+        if counts[p].isZero { touched.append(p) }
+        counts[p][status] += 1
     }
 
     mutating func reset() {
-        for c in touched { counts[c] = 0 }
+        for p in touched { counts[p] = StatusCounts() }
         touched.removeAll(keepingCapacity: true)
         for i in newly.indices where newly[i] != 0 { newly[i] = 0 }
         fixes.removeAll(keepingCapacity: true)

@@ -111,7 +111,12 @@ import Testing
         let dir = try TempDir()
         let store = try Fixture.store(dir)
         // Encryption nearly always ok across the company; the other practices stay near 60%.
-        try store.database.exec("UPDATE rollup_practices SET ok = ok + 1000 WHERE group_kind = 'company' AND practice = 'encryption'")
+        // (rollup_practices is a view over the compact roll-ups: the company's counts are its own rollup_counts rows.)
+        try store.database.exec("""
+            UPDATE rollup_counts SET counts = json_set(counts, p.path, json_extract(counts, p.path) + 1000)
+            FROM (SELECT '$[' || practice_no || '][0]' AS path FROM practice_numbers WHERE practice = 'encryption') p
+            WHERE counts_id IN (SELECT counts_id FROM rollup_groups WHERE group_kind = 'company')
+            """)
         try Report.generate(store: store, options: ReportOptions(out: dir.out))
         let index = try String(contentsOf: dir.out.appendingPathComponent("index.html"), encoding: .utf8)
         let axes = try (0..<3).map { try axis(index, id: "p\($0)") }

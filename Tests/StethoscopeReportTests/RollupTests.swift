@@ -132,6 +132,32 @@ import Testing
         #expect(try store.database.rows("SELECT since FROM failing_since WHERE as_of = '2026-11-04'") == [["2026-11-02"]])
     }
 
+    /// Compact roll-ups (migration 0012): a group whose counts did not change since the previous night shares that
+    /// night's `rollup_counts` row; re-running nights writes nothing new, and a night re-run with other results gets
+    /// its own counts while the ones no row uses any more are deleted.
+    @Test func unchangedGroupsShareTheirCountsAndReRunsLeaveNoneUnused() throws {
+        let dir = try TempDir()
+        let store = try Fixture.store(dir)
+        let db = store.database
+        let all = "SELECT as_of, group_kind, group_id, practice, status, devices, people FROM rollups ORDER BY 1, 2, 3, 4, 5"
+        let unused = "SELECT count(*) FROM rollup_counts WHERE counts_id NOT IN (SELECT counts_id FROM rollup_groups WHERE counts_id IS NOT NULL)"
+        let before = try db.rows(all)
+        let sets = try db.rows("SELECT count(*) FROM rollup_counts")
+        let rows = try db.rows("SELECT count(*) FROM rollup_groups WHERE counts_id IS NOT NULL")
+        #expect(Int(sets[0][0] ?? "") ?? 0 < Int(rows[0][0] ?? "") ?? 0)
+        for night in Fixture.nights { try Rollups.compute(store, asOf: night) }
+        #expect(try db.rows(all) == before)
+        #expect(try db.rows("SELECT count(*) FROM rollup_counts") == sets)
+        // Every device of the middle night fails encryption now: its groups' counts change.
+        try db.exec("UPDATE practice_results SET status = 'warn' WHERE as_of = '2026-11-03' AND practice = 'encryption' AND status = 'ok'")
+        try Rollups.compute(store, asOf: "2026-11-03")
+        #expect(try db.rows(unused) == [["0"]])
+        let after = try db.rows(all)
+        #expect(after.filter { $0[0] != "2026-11-03" } == before.filter { $0[0] != "2026-11-03" })
+        #expect(after.contains { $0[0] == "2026-11-03" && $0[3] == "encryption" && $0[4] == "warn" && $0[1] == "company" })
+        #expect(!after.contains { $0[0] == "2026-11-03" && $0[3] == "encryption" && $0[4] == "ok" })
+    }
+
     @Test func retentionPrunesDetailButKeepsRollups() throws {
         let dir = try TempDir()
         let store = try Fixture.store(dir, rollups: false)
