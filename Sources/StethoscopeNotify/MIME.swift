@@ -70,36 +70,20 @@ public enum MIME {
         return out
     }
 
-    /// Base64 in lines of 76 characters, CRLF between them (none after the last). Encoded straight into `out`
-    /// (Foundation's encoder made a `Data` and a copy of every body).
+    /// Base64 in lines of 76 characters, CRLF between them (none after the last).
     static func appendBase64Lines(_ bytes: [UInt8], to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4 + bytes.count / 57 * 2 + 2)
-        var column = 0
-        bytes.withUnsafeBufferPointer { b in
-            base64Alphabet.withUnsafeBufferPointer { a in
-                func put(_ c: UInt8) {
-                    if column == 76 { out.append(13); out.append(10); column = 0 }
-                    out.append(c)
-                    column += 1
-                }
-                var i = 0
-                while i + 3 <= b.count {
-                    let v = UInt32(b[i]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2])
-                    put(a[Int(v >> 18)]); put(a[Int(v >> 12 & 63)]); put(a[Int(v >> 6 & 63)]); put(a[Int(v & 63)])
-                    i += 3
-                }
-                if b.count - i == 1 {
-                    let v = UInt32(b[i]) << 16
-                    put(a[Int(v >> 18)]); put(a[Int(v >> 12 & 63)]); put(61); put(61)
-                } else if b.count - i == 2 {
-                    let v = UInt32(b[i]) << 16 | UInt32(b[i + 1]) << 8
-                    put(a[Int(v >> 18)]); put(a[Int(v >> 12 & 63)]); put(a[Int(v >> 6 & 63)]); put(61)
-                }
+        let encoded = Data(bytes).base64EncodedData()
+        encoded.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var i = 0
+            while i < raw.count {
+                if i > 0 { out.append(13); out.append(10) }
+                let j = min(i + 76, raw.count)
+                out.append(contentsOf: raw[i..<j])
+                i = j
             }
         }
     }
 
-    static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// `Name: value`, folded before encoded words and addresses so lines stay short (≤ 998 octets always).
     static func header(_ name: String, _ value: String) -> String {
@@ -133,8 +117,6 @@ public enum MIME {
     static func phrase(_ text: String) -> String {
         let t = clean(text)
         if plain(t) {
-            // (Foundation's replacing is slow on Linux, and most names have nothing to escape.)
-            guard t.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return "\"" + t + "\"" }
             return "\"" + t.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
         return encodedWords(t).joined(separator: " ")

@@ -167,8 +167,8 @@ import Testing
 }
 
 @Suite struct NotifyBase64Tests {
-    /// The hand-written base64 of the message bodies against Foundation's, line by line: every length around the
-    /// padding and line boundaries (57 bytes a line), non-ASCII text included.
+    /// The message bodies' base64 against Foundation's, line by line: every length around the padding and line
+    /// boundaries (57 bytes a line), non-ASCII text included.
     @Test func bodiesAreFoundationsBase64In76CharacterLines() throws {
         let alphabet = Array("abc xyz é€😀<>&\"'0123456789")
         var generator = SystemRandomNumberGenerator()
