@@ -20,21 +20,39 @@ public struct NightData: Sendable {
     public struct DeviceRow: Sendable {
         public var id: Int, key: String, owner: String
         public var platform: String?, osName: String?, osVersion: String?, model: String?, name: String?
-        public var lastSync: String?, sources: String, stale: Bool, green: Bool
+        public var sources: String, stale: Bool, green: Bool
+        /// The sync time as stored: unix seconds are spelled out only when asked (only the devices a message shows).
+        var sync: Sync
         /// Every result that is not `ok` or `na`.
         public var failing: [Result] = []
+
+        /// The sync time as the `devices` view gives it (`2026-11-15T06:00:00Z`).
+        public var lastSync: String? {
+            get {
+                switch sync {
+                case .none: return nil
+                case .seconds(let s): return ISOTime.string(Date(timeIntervalSince1970: Double(s)))
+                case .text(let t): return t
+                }
+            }
+            set { sync = newValue.map(Sync.text) ?? .none }
+        }
     }
+    enum Sync: Sendable { case none, seconds(Int64), text(String) }
 
     public var asOf: String
     public var status: String
     public var people: [String: PersonRow] = [:]
     public var practices: [String: PracticeRow] = [:]
-    /// Devices with an owner, by owner, in device-key order.
+    /// Devices by owner, in device-key order, for the owners with something to act on (a device that is not stale
+    /// with a result that is not `ok` or `na`): all of such an owner's devices, no one else's.
     public var devicesByOwner: [String: [DeviceRow]] = [:]
     /// Manager → direct reports (built once: chains are walked for every manager).
     var reports: [String: [String]] = [:]
     /// `asOf` as a day number, parsed once (every failing item asks how long it has failed).
     var asOfDay: Int?
+    /// Each `since` of the night as a day number, parsed once (a night has a few dozen; its items, a few hundred thousand).
+    var sinceDays: [String: Int] = [:]
 
     public struct NoNight: Error, CustomStringConvertible, Sendable {
         public var asOf: String
@@ -68,64 +86,81 @@ public struct NightData: Sendable {
                                                link: practices.string(3), rating: Rating(rawValue: practices.string(4) ?? "") ?? .medium,
                                                position: practices.int(5))
         }
-        // Rows found by id through an index (a dictionary of the rows themselves copied each large row on every
-        // resize and every appended result); each owner's devices are put in key order below, in Swift, which is
-        // cheaper than SQLite sorting the whole night.
-        var rows: [DeviceRow] = []
-        var position: [Int: Int] = [:]
-        let size = try db.prepare("SELECT devices FROM runs WHERE as_of = ?1")
-        size.bind(1, asOf)
-        let expected = try size.step() ? size.int(0) : 0
-        rows.reserveCapacity(expected)
-        position.reserveCapacity(expected)
+        // The compact tables are read directly, not through the `devices` and `practice_results` views: the views
+        // spell out every sync time (strftime was a third of the read) and join each device's results one by one,
+        // while a night's devices share about a thousand result sets.
+        let order = night.practices.mapValues(\.position)
+        func precedes(_ a: Result, _ b: Result) -> Bool {
+            (order[a.practice] ?? 999, a.practice) < (order[b.practice] ?? 999, b.practice)
+        }
+        // The failing items of each result set used tonight, in practice order, `since` still unset.
+        var sets: [Int: [Result]] = [:]
+        let items = try db.prepare("""
+            SELECT set_id, practice, status FROM result_items
+            WHERE set_id IN (SELECT results_id FROM device_nights WHERE as_of = ?1) AND status <> 'ok' AND status <> 'na'
+            """)
+        items.bind(1, asOf)
+        while try items.step() {
+            guard let status = Status(rawValue: items.string(2) ?? "") else { continue }
+            sets[items.int(0), default: []].append(Result(practice: items.string(1) ?? "", status: status, since: nil))
+        }
+        for (id, list) in sets where list.count > 1 { sets[id] = list.sorted(by: precedes) }
+
+        // Each owner's devices, collected as they are read; kept when the owner has something to act on (a device
+        // that is not stale with a failing result). Nothing reads the devices of anyone else: a person whose
+        // devices all pass gets no message and counts in no manager's list.
+        struct Owned { var devices: [DeviceRow] = [], acting = false }
+        var owners: [String: Owned] = [:]
+        owners.reserveCapacity(night.people.count)
+        // Devices and their failing streaks, both in device id order (their tables' keys): merged as they are read.
         let devices = try db.prepare("""
-            SELECT d.device_id, k.device_key, d.owner, d.platform, d.os_name, d.os_version, d.model, d.device_name,
-                   d.last_sync, d.sources, d.stale, d.green
-            FROM devices d JOIN device_keys k ON k.device_id = d.device_id
-            WHERE d.as_of = ?1 AND d.owner IS NOT NULL
+            SELECT dn.device_id, k.device_key, ds.owner, ds.platform, ds.os_name, ds.os_version, ds.model, ds.device_name,
+                   dn.last_sync, typeof(dn.last_sync) = 'integer', ds.sources, dn.stale, dn.green, dn.results_id
+            FROM device_nights dn JOIN device_states ds ON ds.state_id = dn.state_id JOIN device_keys k ON k.device_id = dn.device_id
+            WHERE dn.as_of = ?1 AND ds.owner IS NOT NULL ORDER BY dn.device_id
             """)
         devices.bind(1, asOf)
+        let since = try db.prepare("SELECT device_id, practice, since FROM failing_since WHERE as_of = ?1 ORDER BY device_id")
+        since.bind(1, asOf)
+        var sinceRow = try since.step()
         while try devices.step() {
             let id = devices.int(0)
-            position[id] = rows.count
-            rows.append(DeviceRow(id: id, key: devices.string(1) ?? "", owner: NightData.lower(devices.string(2) ?? ""),
-                                  platform: devices.string(3), osName: devices.string(4), osVersion: devices.string(5),
-                                  model: devices.string(6), name: devices.string(7), lastSync: devices.string(8),
-                                  sources: devices.string(9) ?? "", stale: devices.int(10) != 0, green: devices.int(11) != 0))
-        }
-        let results = try db.prepare("""
-            SELECT r.device_id, r.practice, r.status, date(f.as_of, '-' || f.days || ' days') FROM practice_results r
-            LEFT JOIN practice_numbers n ON n.practice = r.practice
-            LEFT JOIN failing_items f ON f.as_of = r.as_of AND f.device_id = r.device_id AND f.practice_no = n.practice_no
-            WHERE r.as_of = ?1 AND r.status <> 'ok' AND r.status <> 'na'
-            """)
-        results.bind(1, asOf)
-        while try results.step() {
-            guard let i = position[results.int(0)], let status = Status(rawValue: results.string(2) ?? "") else { continue }
-            rows[i].failing.append(Result(practice: results.string(1) ?? "", status: status, since: results.string(3)))
-        }
-        let order = night.practices.mapValues(\.position)
-        var groups: [String: [Int]] = [:]
-        groups.reserveCapacity(night.people.count)
-        for i in rows.indices {
-            if rows[i].failing.count > 1 {
-                rows[i].failing.sort { (order[$0.practice] ?? 999, $0.practice) < (order[$1.practice] ?? 999, $1.practice) }
+            var failing = sets[devices.int(13)] ?? []
+            while sinceRow && since.int(0) < id { sinceRow = try since.step() }
+            while sinceRow && since.int(0) == id {
+                if !failing.isEmpty, let practice = since.string(1), let j = failing.firstIndex(where: { $0.practice == practice }) {
+                    let day = since.string(2)
+                    failing[j].since = day
+                    if let day, night.sinceDays[day] == nil { night.sinceDays[day] = AsOfDate.parse(day) }
+                }
+                sinceRow = try since.step()
             }
-            groups[rows[i].owner, default: []].append(i)
+            let sync: Sync = devices.isNull(8) ? .none : devices.int(9) != 0 ? .seconds(devices.int64(8)) : .text(devices.string(8) ?? "")
+            let row = DeviceRow(id: id, key: devices.string(1) ?? "", owner: NightData.lower(devices.string(2) ?? ""),
+                                platform: devices.string(3), osName: devices.string(4), osVersion: devices.string(5),
+                                model: devices.string(6), name: devices.string(7), sources: devices.string(10) ?? "",
+                                stale: devices.int(11) != 0, green: devices.int(12) != 0, sync: sync, failing: failing)
+            // One lookup of the owner per device, its entry changed in place.
+            func add(_ o: inout Owned) {
+                o.devices.append(row)
+                if !row.stale && !row.failing.isEmpty { o.acting = true }
+            }
+            add(&owners[row.owner, default: Owned()])
         }
-        night.devicesByOwner.reserveCapacity(groups.count)
-        for (owner, list) in groups {
-            // Byte order, as SQLite's BINARY collation would have sorted them.
-            let sorted = list.count < 2 ? list : list.sorted { rows[$0].key.utf8.lexicographicallyPrecedes(rows[$1].key.utf8) }
-            night.devicesByOwner[owner] = sorted.map { rows[$0] }
+        // Sorted where they are (a copy of the lists would copy every row), in byte order as SQLite's BINARY collation
+        // would have sorted them.
+        for i in owners.values.indices where owners.values[i].acting && owners.values[i].devices.count > 1 {
+            owners.values[i].devices.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         }
+        night.devicesByOwner = owners.compactMapValues { $0.acting ? $0.devices : nil }
         night.asOfDay = AsOfDate.parse(asOf)
         return night
     }
 
     /// Nights a result has been failing by `asOf`, counting `asOf` itself (1 on the first failing night).
     public func nightsFailing(_ r: Result) -> Int {
-        guard let since = r.since, let a = asOfDay ?? AsOfDate.parse(asOf), let s = AsOfDate.parse(since) else { return 1 }
+        guard let since = r.since, let a = asOfDay ?? AsOfDate.parse(asOf), let s = sinceDays[since] ?? AsOfDate.parse(since)
+        else { return 1 }
         return max(1, a - s + 1)
     }
 

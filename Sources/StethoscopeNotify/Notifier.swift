@@ -26,7 +26,7 @@ public struct NotifyOutcome: Sendable, Equatable {
 }
 
 /// Plans a night's messages, records them in the ledger and hands them to a transport (README, "Nudges").
-public struct Notifier {
+public struct Notifier: Sendable {
     public var config: NotifyConfig
     /// Messages handed to the transport at a time: a crash leaves at most this many rows unconfirmed.
     public var batchSize = 50
@@ -53,7 +53,8 @@ public struct Notifier {
                     dryRun: URL? = nil, forceManagerDigest: Bool = false,
                     progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws -> NotifyOutcome {
         let ledger = Ledger(database: db)
-        let (plan, managers, built) = try planAndBuild(db, asOf: asOf, now: now, forceManagerDigest: forceManagerDigest)
+        var stages = Stages()
+        let (plan, managers, built) = try planAndBuild(db, asOf: asOf, now: now, forceManagerDigest: forceManagerDigest, stages: &stages)
         var outcome = NotifyOutcome(asOf: asOf, heldOut: plan.holdouts.count, deferredByCap: plan.deferredByCap, quiet: plan.quiet)
         outcome.managerDigests = managers.count
         let tonight = try ledger.night(asOf)
@@ -125,27 +126,65 @@ public struct Notifier {
 
     /// Everything a run does before the ledger and the transport: the night read, the plan (from the ledger's
     /// history) and every message rendered.
-    func planAndBuild(_ db: Database, asOf: String, now: Date, forceManagerDigest: Bool) throws
-        -> (plan: NotifyPlan, managers: [ManagerMessage], built: [Built]) {
-        let night = try NightData.load(db, asOf: asOf)
-        let ledger = Ledger(database: db)
-        let planner = Planner(config: config)
-        let plan = planner.plan(night, history: try ledger.history(kind: .person, before: asOf),
-                                holdoutHistory: try ledger.history(kind: .holdout, before: asOf))
-        let managers = try planner.managerDigests(db, night: night, force: forceManagerDigest)
-        var built: [Built] = []
+    func planAndBuild(_ db: Database, asOf: String, now: Date, forceManagerDigest: Bool, stages: inout Stages)
+        throws -> (plan: NotifyPlan, managers: [ManagerMessage], built: [Built]) {
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func lap(_ stage: WritableKeyPath<Stages, Duration>) {
+            let t = clock.now
+            stages[keyPath: stage] = t - mark
+            mark = t
+        }
+        let (plan, managers): (NotifyPlan, [ManagerMessage]) = try {
+            // The night is released at the end of this closure, inside the `plan` stage (a large night's rows take a
+            // while to free).
+            let night = try NightData.load(db, asOf: asOf)
+            lap(\.read)
+            let ledger = Ledger(database: db)
+            let planner = Planner(config: config)
+            let plan = planner.plan(night, history: try ledger.history(kind: .person, before: asOf),
+                                    holdoutHistory: try ledger.history(kind: .holdout, before: asOf))
+            return (plan, try planner.managerDigests(db, night: night, force: forceManagerDigest))
+        }()
+        lap(\.plan)
+        var built = render(plan.people, asOf: asOf, now: now)
         built.reserveCapacity(plan.people.count + managers.count)
-        for m in plan.people { built.append(build(m, asOf: asOf, now: now)) }
         for m in managers { built.append(build(m, asOf: asOf, now: now)) }
+        lap(\.render)
         return (plan, managers, built)
+    }
+
+    /// Where `prepare` spent its time (`make bench` prints the split).
+    public struct Stages: Sendable {
+        /// The night read (`NightData.load`).
+        public var read: Duration = .zero
+        /// Who gets what (the plan and the manager digests, from the ledger's history), the night's rows freed.
+        public var plan: Duration = .zero
+        /// Every message's text, HTML and MIME.
+        public var render: Duration = .zero
+        public init() {}
+    }
+
+    /// The person messages rendered, in order, on up to four cores: each message stands alone, and rendering
+    /// (text, HTML, MIME) is a third of planning a large night.
+    func render(_ people: [PersonMessage], asOf: String, now: Date) -> [Built] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, people.count / 512))
+        guard workers > 1 else { return people.map { build($0, asOf: asOf, now: now) } }
+        let slots = Slots<[Built]>(count: workers)
+        let chunk = (people.count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            slots[w] = people[min(w * chunk, people.count)..<min((w + 1) * chunk, people.count)].map { build($0, asOf: asOf, now: now) }
+        }
+        return slots.values.flatMap { $0 }
     }
 
     /// The night's messages as a run would hand them to the transport, recording and sending nothing
     /// (`make bench` times it: planning, not delivery).
     public func prepare(database db: Database, asOf: String, now: Date = Date(),
-                        forceManagerDigest: Bool = false) throws -> (plan: NotifyPlan, mails: [OutgoingMail]) {
-        let (plan, _, built) = try planAndBuild(db, asOf: asOf, now: now, forceManagerDigest: forceManagerDigest)
-        return (plan, built.map(\.mail))
+                        forceManagerDigest: Bool = false) throws -> (plan: NotifyPlan, mails: [OutgoingMail], stages: Stages) {
+        var stages = Stages()
+        let (plan, _, built) = try planAndBuild(db, asOf: asOf, now: now, forceManagerDigest: forceManagerDigest, stages: &stages)
+        return (plan, built.map(\.mail), stages)
     }
 
     func messageID(asOf: String, kind: LedgerEntry.Kind, person: String) -> String {
@@ -216,4 +255,22 @@ public struct Notifier {
             .replacingOccurrences(of: "max-width:680px", with: "max-width:1200px")
             .write(to: out.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
     }
+}
+
+/// One result per worker of `concurrentPerform`: each worker writes only its own slot, and the slots are read after
+/// every worker has returned.
+final class Slots<T>: @unchecked Sendable {
+    private let storage: UnsafeMutablePointer<T?>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil, count: count)
+    }
+    deinit { storage.deinitialize(count: count); storage.deallocate() }
+    subscript(i: Int) -> T? {
+        get { storage[i] }
+        set { storage[i] = newValue }
+    }
+    var values: [T] { (0..<count).compactMap { storage[$0] } }
 }

@@ -86,13 +86,23 @@ public struct Planner: Sendable {
     /// both, so a person stays in (or out of) a group night after night.
     public static func isHeldOut(_ email: String, selection: String, share: Double) -> Bool {
         guard share > 0 else { return false }
-        return Double(stableHash(NightData.lower(email) + "\n" + selection) >> 11) / Double(1 << 53) < share
+        // The hash of `email + "\n" + selection`, without building that string for every person and selection.
+        var h = fnv(NightData.lower(email).utf8)
+        h = fnv(CollectionOfOne(UInt8(ascii: "\n")), h)
+        return Double(finish(fnv(selection.utf8, h)) >> 11) / Double(1 << 53) < share
     }
 
     /// FNV-1a 64 with a SplitMix64 finish: the same on every platform and release (Swift's `hashValue` is seeded per process).
-    public static func stableHash(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+    public static func stableHash(_ text: String) -> UInt64 { finish(fnv(text.utf8)) }
+
+    static func fnv<S: Sequence<UInt8>>(_ bytes: S, _ start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+        var h = start
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return h
+    }
+
+    static func finish(_ hash: UInt64) -> UInt64 {
+        var h = hash
         h = (h ^ (h >> 30)) &* 0xbf58_476d_1ce4_e5b9
         h = (h ^ (h >> 27)) &* 0x94d0_49bb_1331_11eb
         return h ^ (h >> 31)
@@ -128,33 +138,40 @@ public struct Planner: Sendable {
         // People in any order: the messages are sorted below and the hold-out records at the end, so no sort of the
         // whole night's owners is needed.
         for (email, devices) in night.devicesByOwner {
-            guard let person = night.people[email], person.active, !config.exclude.contains(email),
+            guard let person = night.people[email], person.active, config.exclude.isEmpty || !config.exclude.contains(email),
                   MailAddress.isValid(email) else { continue }
             // Items per selection: device id:practice → nights failing (stale devices are out of compliance and
-            // never need action; they are mentioned in a message sent for other reasons).
+            // never need action; they are mentioned in a message sent for other reasons). Each failing result's
+            // practice, nights and key are worked out once for all the selections.
+            var candidates: [(device: Int, result: NightData.Result, rating: Rating, nights: Int)] = []
+            for (i, d) in devices.enumerated() where !d.stale {
+                for r in d.failing {
+                    guard let p = night.practices[r.practice] else { continue }
+                    candidates.append((i, r, p.rating, night.nightsFailing(r)))
+                }
+            }
+            var keys = [String?](repeating: nil, count: candidates.count)
             var sinceUnknown: Set<String> = []
-            func items(_ select: (NightData.DeviceRow, NightData.Result, NightData.PracticeRow) -> Bool, min: Int) -> [String: Int] {
+            func items(_ select: (NightData.DeviceRow, NightData.Result, Rating) -> Bool, min: Int) -> [String: Int] {
                 var out: [String: Int] = [:]
-                for d in devices where !d.stale {
-                    for r in d.failing {
-                        guard let p = night.practices[r.practice], select(d, r, p) else { continue }
-                        let n = night.nightsFailing(r)
-                        if n >= min { out["\(d.id):\(r.practice)"] = n }
-                        if r.since == nil { sinceUnknown.insert("\(d.id):\(r.practice)") }
-                    }
+                for (i, c) in candidates.enumerated() where select(devices[c.device], c.result, c.rating) {
+                    let key = keys[i] ?? "\(devices[c.device].id):\(c.result.practice)"
+                    keys[i] = key
+                    if c.nights >= min { out[key] = c.nights }
+                    if c.result.since == nil { sinceUnknown.insert(key) }
                 }
                 return out
             }
             var selections: [(name: String, items: [String: Int])] = []
-            let digest = items({ _, r, p in config.selection.selects(status: r.status, rating: p.rating) },
+            let digest = items({ _, r, rating in config.selection.selects(status: r.status, rating: rating) },
                                min: config.cadence.firstAfterNights)
             if !digest.isEmpty { selections.append(("digest", digest)) }
             for c in campaigns {
                 if !c.organizations.isEmpty && !c.organizations.contains(person.organization ?? "") { continue }
                 if !c.managers.isEmpty && !c.managers.contains(where: { chains[$0]?.contains(email) == true }) { continue }
-                let picked = items({ d, r, p in
+                let picked = items({ d, r, rating in
                     (c.practices.isEmpty || c.practices.contains(r.practice)) && c.statuses.contains(r.status)
-                        && (c.ratings.isEmpty || c.ratings.contains(p.rating))
+                        && (c.ratings.isEmpty || c.ratings.contains(rating))
                         && (c.platforms.isEmpty || d.platform.flatMap(Platform.init(rawValue:)).map { c.platforms.contains($0) } == true)
                 }, min: max(c.minNightsFailing, config.cadence.firstAfterNights))
                 if !picked.isEmpty { selections.append((c.name, picked)) }
@@ -202,8 +219,9 @@ public struct Planner: Sendable {
         } else {
             // By person, then selection in config order (the digest first).
             let rank = Dictionary(uniqueKeysWithValues: [("digest", 0)] + campaigns.enumerated().map { ($1.name, $0 + 1) })
-            plan.holdouts.sort { ($0.person, rank[$0.campaign] ?? 0) < ($1.person, rank[$1.campaign] ?? 0) }
-            dueMessages.sort { ($0.maxNights, $1.person.email) > ($1.maxNights, $0.person.email) }
+            plan.holdouts.sort { $0.person != $1.person ? $0.person < $1.person : (rank[$0.campaign] ?? 0) < (rank[$1.campaign] ?? 0) }
+            // Longest failing first, then by email.
+            dueMessages.sort { $0.maxNights != $1.maxNights ? $0.maxNights > $1.maxNights : $0.person.email < $1.person.email }
             plan.people = dueMessages.prefix(config.cadence.maxPerRun).map {
                 message(person: $0.person, devices: $0.devices, night: night, included: $0.included, all: $0.all,
                         reminder: $0.reminder, campaigns: campaigns)
@@ -234,7 +252,7 @@ public struct Planner: Sendable {
             let os = [d.osName, d.osVersion].compactMap { $0 }.joined(separator: " ")
             summaries.append(DeviceSummary(
                 id: d.id, key: d.key, name: d.name ?? d.model ?? d.key, model: d.model, platform: d.platform, os: os.isEmpty ? nil : os,
-                lastSeen: d.lastSync, sources: d.sources.replacingOccurrences(of: ",", with: ", "), stale: d.stale, green: d.green && failing.isEmpty, failing: failing))
+                lastSeen: d.lastSync, sources: d.sources.split(separator: ",", omittingEmptySubsequences: false).joined(separator: ", "), stale: d.stale, green: d.green && failing.isEmpty, failing: failing))
         }
         let needs = Set(all.keys.compactMap { Int($0.split(separator: ":").first ?? "") })
         summaries.sort { a, b in

@@ -51,9 +51,7 @@ public enum Rollups {
         try pass.run(progress: progress)
         progress(pass.deviceCount)
         try db.transaction { try pass.write(chart: chart, chartNight: chartNight) }
-        let e = (ContinuousClock.now - start).components
-        return Summary(asOf: asOf, devices: pass.deviceCount, groups: pass.groups.count,
-                       seconds: Double(e.seconds) + Double(e.attoseconds) / 1e18)
+        return Summary(asOf: asOf, devices: pass.deviceCount, groups: pass.groups.count, seconds: (ContinuousClock.now - start).seconds)
     }
 
     /// Recomputes every night that still has detail, oldest first (so failing streaks chain night to night).
