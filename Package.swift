@@ -58,8 +58,10 @@ let package = Package(
             exclude: pluginDocs),
         // libcurl's multi interface behind one owned thread; retries, limits, auth. Shared by all sources.
         .target(name: "StethoscopeHTTP", dependencies: ["StethoscopeCore", "CCurl"]),
-        // Roll-ups per night and group, retention, and the static HTML trend report.
-        .target(name: "StethoscopeReport", dependencies: ["StethoscopeCore", "StethoscopeStore"]),
+        // Roll-ups per night and group and retention pruning: the write stage after the night's devices.
+        .target(name: "StethoscopeRollups", dependencies: ["StethoscopeCore", "StethoscopeStore"]),
+        // The static HTML trend report: reads the roll-ups (rebuilding a missing night's through StethoscopeRollups).
+        .target(name: "StethoscopeReport", dependencies: ["StethoscopeCore", "StethoscopeStore", "StethoscopeRollups"]),
         // Elasticsearch/OpenSearch `_bulk` export of the nights in SQLite (gzip through zlib).
         .target(
             name: "StethoscopeExport",
@@ -73,6 +75,7 @@ let package = Package(
             name: "StethoscopeApp",
             dependencies: [
                 "StethoscopeCore", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP",
+                "StethoscopeRollups",
                 "StethoscopeReport",
                 "StethoscopeExport",
                 "StethoscopeNotify",
@@ -85,7 +88,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
-            name: "stethoscope-bench", dependencies: ["StethoscopeApp", "CSQLite", "StethoscopeTestSupport"], path: "Benchmarks"),
+            name: "stethoscope-bench", dependencies: ["StethoscopeApp", "StethoscopeRollups", "CSQLite", "StethoscopeTestSupport"], path: "Benchmarks"),
 
         // What the tests and the benchmarks share: the launchers of the fake and real servers (Python fakes,
         // osmem-server, noida-db, PostgreSQL), temporary folders, query helpers and the built binary. Only the
@@ -99,7 +102,7 @@ let package = Package(
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources", "StethoscopeTestSupport"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp", "StethoscopeTestSupport"]),
         .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources", "StethoscopeApp", "StethoscopeTestSupport"]),
-        .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeStore", "StethoscopeApp", "StethoscopeTestSupport"]),
+        .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeRollups", "StethoscopeStore", "StethoscopeApp", "StethoscopeTestSupport"]),
         .testTarget(
             name: "StethoscopeCloudTests",
             dependencies: ["StethoscopeApp", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP", "CSQLite", "StethoscopeTestSupport"]),

@@ -3,6 +3,7 @@ import Logging
 import StethoscopeApp
 import StethoscopeCore
 import StethoscopeReport
+import StethoscopeRollups
 import StethoscopeSources
 import StethoscopeStore
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StethoscopeCore
 import StethoscopeReport
+import StethoscopeRollups
 import StethoscopeStore
 
 extension Commands {

@@ -1,5 +1,6 @@
 import Foundation
 import StethoscopeCore
+import StethoscopeRollups
 import StethoscopeStore
 
 /// What `stethoscope report` was asked for.

@@ -1,5 +1,6 @@
 import Foundation
 import StethoscopeCore
+import StethoscopeRollups
 import StethoscopeStore
 
 /// The report's inputs, read from roll-ups (never from per-device rows, except the optional people lists).

@@ -102,6 +102,7 @@ enum Fixture {
 }
 
 import StethoscopeReport
+import StethoscopeRollups
 
 enum StethoscopeReportTestsSupport {
     static func rollUp(_ store: SnapshotStore, _ asOf: String) throws {

@@ -3,6 +3,7 @@ import StethoscopeCore
 import StethoscopeStore
 import Testing
 @testable import StethoscopeReport
+@testable import StethoscopeRollups
 
 /// "Honest, consistent numbers" (issue #17): fixes counted on every night for every group.
 @Suite struct HonestNumbersTests {

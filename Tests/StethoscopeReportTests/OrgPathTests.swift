@@ -4,6 +4,7 @@ import StethoscopeStore
 import Testing
 import StethoscopeApp
 @testable import StethoscopeReport
+@testable import StethoscopeRollups
 
 /// Hierarchical organizations (issue #17): an org path counts in every ancestor; flat names stay flat.
 @Suite struct OrgPathTests {

@@ -3,6 +3,7 @@ import StethoscopeCore
 import StethoscopeStore
 import Testing
 @testable import StethoscopeReport
+@testable import StethoscopeRollups
 
 /// Roll-ups against the same figures computed by SQL straight from the snapshot tables.
 @Suite struct RollupTests {

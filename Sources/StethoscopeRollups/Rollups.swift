@@ -121,7 +121,7 @@ public enum Rollups {
     }
 
     /// Reads `fix_nights` text into a histogram (nights → fixes), adding to `into`.
-    static func readFixNights(_ text: String, into counts: inout [Int: Int]) {
+    public static func readFixNights(_ text: String, into counts: inout [Int: Int]) {
         for token in text.split(separator: " ") {
             if let star = token.firstIndex(of: "*") {
                 if let v = Int(token[..<star]), let c = Int(token[token.index(after: star)...]) { counts[v, default: 0] += c }
@@ -131,7 +131,7 @@ public enum Rollups {
         }
     }
 
-    static func latestNight(_ db: Database) throws -> String? {
+    public static func latestNight(_ db: Database) throws -> String? {
         let q = try db.prepare("SELECT MAX(as_of) FROM runs")
         return try q.step() ? q.string(0) : nil
     }
