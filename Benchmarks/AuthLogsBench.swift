@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeTestSupport
 import Logging
 import StethoscopeCore
 import StethoscopeSources
@@ -25,7 +26,7 @@ func benchAuthLogs() async throws {
         p.standardOutput = out
         let t = Date()
         try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: out.fileHandleForReading.readAllRetrying(), as: UTF8.self)
         p.waitUntilExit()
         let s = Date().timeIntervalSince(t)
         return (s, text.split(separator: "\n").reduce(0) { $0 + (Int($1.split(separator: ":").last ?? "") ?? 0) })

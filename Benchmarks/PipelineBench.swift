@@ -1,4 +1,5 @@
 import Foundation
+import StethoscopeTestSupport
 import Logging
 import StethoscopeApp
 import StethoscopeCore
@@ -65,7 +66,7 @@ func benchMillionNight() throws {
         let pipe = Pipe()
         child.standardOutput = pipe
         try child.run()
-        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let said = String(decoding: pipe.fileHandleForReading.readAllRetrying(), as: UTF8.self)
         child.waitUntilExit()
         let f = said.split(whereSeparator: \.isWhitespace)
         guard child.terminationStatus == 0, f.count >= 3, let seconds = Double(f[0]), let devices = Int(f[1]), let rss = Int(f[2]) else {

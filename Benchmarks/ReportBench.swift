@@ -1,8 +1,10 @@
 import Foundation
+import StethoscopeTestSupport
 import Logging
 import StethoscopeCore
 import StethoscopeApp
 import StethoscopeReport
+import StethoscopeRollups
 import StethoscopeSources
 import StethoscopeStore
 
@@ -48,7 +50,7 @@ func benchReport() async throws {
         let pipe = Pipe()
         child.standardOutput = pipe
         try child.run()
-        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let said = String(decoding: pipe.fileHandleForReading.readAllRetrying(), as: UTF8.self)
         child.waitUntilExit()
         let f = said.split(whereSeparator: \.isWhitespace)
         guard child.terminationStatus == 0, f.count == 3, let seconds = Double(f[0]), let pages = Int(f[1]), let files = Int(f[2]) else {

@@ -92,7 +92,7 @@ private func smtplibSeconds(port: Int, ca: String, emlDir: String) throws -> Dou
     let out = Pipe()
     p.standardOutput = out
     try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let data = out.fileHandleForReading.readAllRetrying()
     p.waitUntilExit()
     guard p.terminationStatus == 0, let s = Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
         throw SMTPError(description: "bench: smtplib run failed")

@@ -30,7 +30,7 @@ import StethoscopeStore
                 // The write starts right after the "merged" line; kill a little into it.
                 var seen = ""
                 while !seen.contains("msg=merged") {
-                    let chunk = err.fileHandleForReading.availableData
+                    let chunk = err.fileHandleForReading.readSomeRetrying(upTo: 65_536)
                     if chunk.isEmpty { break }
                     seen += String(decoding: chunk, as: UTF8.self)
                 }

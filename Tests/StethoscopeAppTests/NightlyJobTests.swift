@@ -77,7 +77,7 @@ import Testing
             let err = Pipe()
             p.standardError = err
             try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let text = String(decoding: err.fileHandleForReading.readAllRetrying(), as: UTF8.self)
             p.waitUntilExit()
             return (p.terminationStatus, text)
         }

@@ -33,8 +33,8 @@ import Testing
             try p.run()
             input.fileHandleForWriting.write(Data(block.utf8))
             try input.fileHandleForWriting.close()
-            _ = output.fileHandleForReading.readDataToEndOfFile()
-            let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            _ = output.fileHandleForReading.readAllRetrying()
+            let err = String(decoding: errors.fileHandleForReading.readAllRetrying(), as: UTF8.self)
             p.waitUntilExit()
             #expect(p.terminationStatus == 0 && err.isEmpty, "README query failed: \(err)\n\(block)")
         }

@@ -146,7 +146,7 @@ import StethoscopeStore
         let out = Pipe()
         holder.standardOutput = out
         try holder.run()
-        _ = out.fileHandleForReading.readData(ofLength: 5)   // "held\n": flock has the lock
+        _ = out.fileHandleForReading.readRetrying(count: 5)   // "held\n": flock has the lock
         let plain = try config(dir)
         let waited = try stethoscope(["run", "--config", plain.path, "--as-of", "2026-11-01", "--lock-wait", "300"])
         holder.waitUntilExit()

@@ -46,7 +46,7 @@ func parseWithPython(_ dir: URL) throws -> [String: ParsedMail] {
     let pipe = Pipe()
     p.standardOutput = pipe
     try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    let data = pipe.fileHandleForReading.readAllRetrying()
     p.waitUntilExit()
     #expect(p.terminationStatus == 0)
     return try JSONDecoder().decode([String: ParsedMail].self, from: data)

@@ -21,7 +21,7 @@ public func runStethoscope(_ arguments: [String]) throws -> (code: Int32, stderr
     p.standardError = err
     p.standardOutput = FileHandle.nullDevice
     try p.run()
-    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let text = String(decoding: err.fileHandleForReading.readAllRetrying(), as: UTF8.self)
     p.waitUntilExit()
     return (p.terminationStatus, text)
 }

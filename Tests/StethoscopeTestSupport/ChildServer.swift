@@ -18,7 +18,7 @@ public final class ChildServer: @unchecked Sendable {
         try process.run()
         var line = Data()
         while true {
-            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
+            let byte = stdout.fileHandleForReading.readRetrying(count: 1)
             if byte.isEmpty || byte == Data("\n".utf8) { break }
             line.append(byte)
         }

@@ -65,7 +65,7 @@ public final class PostgresCluster: @unchecked Sendable {
         keeper.standardInput = keeperInput
         keeper.standardOutput = out
         try keeper.run()
-        let line = String(decoding: out.fileHandleForReading.readData(ofLength: 6), as: UTF8.self)
+        let line = String(decoding: out.fileHandleForReading.readRetrying(count: 6), as: UTF8.self)
         guard line.hasPrefix("ready") else {
             let log = (try? String(contentsOf: dir.appendingPathComponent("log"), encoding: .utf8)) ?? ""
             throw ClusterError("postgres did not start: \(log.suffix(800))")
@@ -123,8 +123,8 @@ public final class PostgresCluster: @unchecked Sendable {
         p.standardOutput = discardingOutput ? FileHandle.nullDevice : out
         p.standardError = err
         try p.run()
-        let data = discardingOutput ? Data() : out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        let data = discardingOutput ? Data() : out.fileHandleForReading.readAllRetrying()
+        let errors = err.fileHandleForReading.readAllRetrying()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
             throw ClusterError("\(URL(fileURLWithPath: command[0]).lastPathComponent) failed: \(String(decoding: errors, as: UTF8.self).prefix(800))")

@@ -20,7 +20,7 @@ public final class OpenSearchServer: SearchServer {
         let out = Pipe()
         resolve.standardOutput = out
         try resolve.run()
-        let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let path = String(decoding: out.fileHandleForReading.readAllRetrying(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         resolve.waitUntilExit()
         guard resolve.terminationStatus == 0, !path.isEmpty else {

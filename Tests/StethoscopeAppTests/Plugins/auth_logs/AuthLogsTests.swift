@@ -110,7 +110,7 @@ final class FreeRADIUS {
         p.standardOutput = out
         p.standardError = out
         try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: out.fileHandleForReading.readAllRetrying(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw SourceError("radclient", "exit \(p.terminationStatus): \(text.suffix(600))") }
     }
