@@ -3,7 +3,7 @@ import StethoscopeCore
 import StethoscopeStore
 
 /// What notify reads of one committed night: people, their devices, the failing results and since when
-/// each has been failing (`failing_since`). Read-only: notify never changes a night.
+/// each has been failing (`failing_since`, read from its table `failing_items`). Read-only: notify never changes a night.
 public struct NightData: Sendable {
     public struct PersonRow: Sendable {
         public var email: String, name: String, manager: String?, organization: String?, active: Bool
@@ -120,7 +120,13 @@ public struct NightData: Sendable {
             WHERE dn.as_of = ?1 AND ds.owner IS NOT NULL ORDER BY dn.device_id
             """)
         devices.bind(1, asOf)
-        let since = try db.prepare("SELECT device_id, practice, since FROM failing_since WHERE as_of = ?1 ORDER BY device_id")
+        // The streaks from `failing_items` (the table under the `failing_since` view), in its key order: the practice
+        // by number and `since` as days before the night, each turned into text once.
+        var practiceOf: [Int: String] = [:]
+        let numbers = try db.prepare("SELECT practice_no, practice FROM practice_numbers")
+        while try numbers.step() { practiceOf[numbers.int(0)] = numbers.string(1) }
+        var sinceText: [Int: String] = [:]
+        let since = try db.prepare("SELECT device_id, practice_no, days FROM failing_items WHERE as_of = ?1 ORDER BY device_id")
         since.bind(1, asOf)
         var sinceRow = try since.step()
         while try devices.step() {
@@ -128,8 +134,10 @@ public struct NightData: Sendable {
             var failing = sets[devices.int(13)] ?? []
             while sinceRow && since.int(0) < id { sinceRow = try since.step() }
             while sinceRow && since.int(0) == id {
-                if !failing.isEmpty, let practice = since.string(1), let j = failing.firstIndex(where: { $0.practice == practice }) {
-                    let day = since.string(2)
+                if !failing.isEmpty, let practice = practiceOf[since.int(1)], let j = failing.firstIndex(where: { $0.practice == practice }) {
+                    let days = since.int(2)
+                    let day = sinceText[days] ?? AsOfDate.adding(-days, to: asOf)
+                    sinceText[days] = day
                     failing[j].since = day
                     if let day, night.sinceDays[day] == nil { night.sinceDays[day] = AsOfDate.parse(day) }
                 }
