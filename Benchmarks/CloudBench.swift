@@ -8,19 +8,32 @@ import StethoscopeTestSupport
 /// Directory users (500) from the fakes with 50 ms latency per request, every list concurrently. Token-paged
 /// lists are sequential chains, so the floor is the longest chain (1,000 mobile pages) x 50 ms.
 func benchCloud() async throws {
-    let mobile = 100_000, chromeos = 20_000, intune = 50_000, users = 50_000, latency = 0.05
+    let mobile = 100_000
+    let chromeos = 20_000
+    let intune = 50_000
+    let users = 50_000
+    let latency = 0.05
     let (mobilePage, chromePage, intunePage, userPage) = (100, 300, 1000, 500)
     // Both fakes pre-render their pages before printing the port; start them side by side.
     async let googleFake = Task.detached {
-        try FakeServer("fake_google.py", ["--generate-mobile", "\(mobile)", "--generate-chromeos", "\(chromeos)", "--generate-users", "\(users)",
-                                         "--latency-ms", "\(Int(latency * 1000))",
-                                         "--warm", "mobile:\(mobilePage),chromeos:\(chromePage),users:\(userPage)"])
+        try FakeServer(
+            "fake_google.py",
+            [
+                "--generate-mobile", "\(mobile)", "--generate-chromeos", "\(chromeos)", "--generate-users", "\(users)",
+                "--latency-ms", "\(Int(latency * 1000))",
+                "--warm", "mobile:\(mobilePage),chromeos:\(chromePage),users:\(userPage)"
+            ])
     }.value
     async let graphFake = Task.detached {
-        try FakeServer("fake_graph.py", ["--generate-devices", "\(intune)", "--latency-ms", "\(Int(latency * 1000))",
-                                        "--warm", "devices:\(intunePage)", "--warm-select-devices", IntuneSelect.devices])
+        try FakeServer(
+            "fake_graph.py",
+            [
+                "--generate-devices", "\(intune)", "--latency-ms", "\(Int(latency * 1000))",
+                "--warm", "devices:\(intunePage)", "--warm-select-devices", IntuneSelect.devices
+            ])
     }.value
-    let google = try await googleFake, graph = try await graphFake
+    let google = try await googleFake
+    let graph = try await graphFake
     let key = TestPaths.fakes.appendingPathComponent("keys/test-service-account.json").path
     let g = "key_file: \(key), subject: admin@example.com, url: \"\(google.url)\", token_url: \"\(google.url)/token\""
     let yaml = """
@@ -35,8 +48,10 @@ func benchCloud() async throws {
     let env = PluginEnvironment(logger: Logger(label: "bench"))
     let directory = try PluginRegistry.plugin(for: config.directory!).directory(config.directory!, env)
     let devices = try config.sources.map { try PluginRegistry.plugin(for: $0).deviceSource($0, env) }
-    let figures = [FigureCounter(kind: "directory", plugin: "google"), FigureCounter(kind: "device", plugin: "google"),
-                   FigureCounter(kind: "device", plugin: "intune")]
+    let figures = [
+        FigureCounter(kind: "directory", plugin: "google"), FigureCounter(kind: "device", plugin: "google"),
+        FigureCounter(kind: "device", plugin: "intune")
+    ]
     let contexts = figures.map { PullContext(asOf: "2026-03-02", now: Date(), figures: $0, logger: Logger(label: "bench")) }
 
     let clock = ContinuousClock()
@@ -51,16 +66,18 @@ func benchCloud() async throws {
     let results = [try await people, try await googleRecords, try await intuneRecords]
     let seconds = (clock.now - start).seconds
     let counts = results.map(\.count)
-    let chains = [("mobile", (mobile + mobilePage - 1) / mobilePage), ("chromeos", (chromeos + chromePage - 1) / chromePage),
-                  ("intune", (intune + intunePage - 1) / intunePage), ("users", (users + userPage - 1) / userPage)]
+    let chains = [
+        ("mobile", (mobile + mobilePage - 1) / mobilePage), ("chromeos", (chromeos + chromePage - 1) / chromePage),
+        ("intune", (intune + intunePage - 1) / intunePage), ("users", (users + userPage - 1) / userPage)
+    ]
     let longest = chains.map(\.1).max()!
     let floor = Double(longest) * latency
     let pages = chains.reduce(0) { $0 + $1.1 }
     let f = figures.map { $0.snapshot() }
-    let requests = f.reduce(0) { $0 + $1.requests }, retries = f.reduce(0) { $0 + $1.retries }
+    let requests = f.reduce(0) { $0 + $1.requests }
+    let retries = f.reduce(0) { $0 + $1.retries }
     print(String(format: "cloud.pull_s=%.3f floor_s=%.3f ratio=%.3f longest_chain_pages=%d", seconds, floor, seconds / floor, longest))
     print("cloud.requests=\(requests) pages=\(pages) auth=3 retries=\(retries) expected=\(pages + 3)")
     print("cloud.records users=\(counts[0]) google_devices=\(counts[1]) intune_devices=\(counts[2]) expected=\(users),\(mobile + chromeos),\(intune)")
     print(String(format: "cloud.done_at_s directory=%.3f google=%.3f intune=%.3f", results[0].seconds, results[1].seconds, results[2].seconds))
 }
-

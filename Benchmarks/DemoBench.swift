@@ -13,6 +13,8 @@ func benchDemo() async throws {
         records += world.records(feed, night: 30, source: feed.rawValue).count
     }
     let seconds = Date().timeIntervalSince(started)
-    print(String(format: "demo.generate_100k_seconds=%.3f records=%d devices=%d world_build_seconds=%.3f",
-                 seconds, records, world.deviceCount, buildSeconds))
+    print(
+        String(
+            format: "demo.generate_100k_seconds=%.3f records=%d devices=%d world_build_seconds=%.3f",
+            seconds, records, world.deviceCount, buildSeconds))
 }

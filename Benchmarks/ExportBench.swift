@@ -45,7 +45,8 @@ func benchExport() async throws {
         let file = dir.appendingPathComponent("chunk-\(chunkCount).ndjson")
         try body.write(to: file)
         bytes += body.count
-        curlConfig += (chunkCount == 0 ? "" : "next\n") + "url = \"\(exporter.bulkURL)\"\n"
+        curlConfig +=
+            (chunkCount == 0 ? "" : "next\n") + "url = \"\(exporter.bulkURL)\"\n"
             + "header = \"Content-Type: application/x-ndjson\"\ndata-binary = \"@\(file.path)\"\noutput = \"/dev/null\"\n"
         chunkCount += 1
     }
@@ -63,7 +64,7 @@ func benchExport() async throws {
     }
     let curlCount = try await server.count(index)
     guard curlCount == documents else { throw BenchError(description: "curl indexed \(curlCount) of \(documents)") }
-    _ = try await server.call("DELETE", "/\(index)")   // the export creates the same documents afresh, like curl did
+    _ = try await server.call("DELETE", "/\(index)")  // the export creates the same documents afresh, like curl did
 
     var record: ExportRecord?
     let start = clock.now
@@ -76,12 +77,16 @@ func benchExport() async throws {
     func secs(_ d: Duration) -> Double { d.seconds }
     let exportRate = Double(documents) / secs(exportTime)
     let curlRate = Double(documents) / secs(curlTime)
-    print(String(format: "export.docs_per_s=%.0f curl_docs_per_s=%.0f ratio=%.2f limit=0.7 documents=%d chunks=%d mb=%.1f in_flight=%d",
-                 exportRate, curlRate, exportRate / curlRate, documents, chunkCount, Double(bytes) / 1e6, connections))
+    print(
+        String(
+            format: "export.docs_per_s=%.0f curl_docs_per_s=%.0f ratio=%.2f limit=0.7 documents=%d chunks=%d mb=%.1f in_flight=%d",
+            exportRate, curlRate, exportRate / curlRate, documents, chunkCount, Double(bytes) / 1e6, connections))
     let boundMB: Double = Double((2 * connections + 2) * config.chunkBytes) / 1_048_576
-    print(String(format: "export.rss_growth_mb_%dk=%.1f rss_growth_mb_%dk=%.1f ratio=%.2f chunk_bound_mb=%.0f ndjson_mb=%.0f",
-                 small / 1000, smallGrowth, documents / 1000, bigGrowth, bigGrowth / max(smallGrowth, 1), boundMB,
-                 Double(bytes) / 1_048_576))
+    print(
+        String(
+            format: "export.rss_growth_mb_%dk=%.1f rss_growth_mb_%dk=%.1f ratio=%.2f chunk_bound_mb=%.0f ndjson_mb=%.0f",
+            small / 1000, smallGrowth, documents / 1000, bigGrowth, bigGrowth / max(smallGrowth, 1), boundMB,
+            Double(bytes) / 1_048_576))
 }
 
 /// Resident memory of this process (from /proc/self/statm), sampled every 10 ms while `body` runs.

@@ -1,17 +1,24 @@
 import Foundation
+import Logging
 import StethoscopeCore
 import StethoscopeHTTP
 @_spi(Benchmarks) import StethoscopeSources
 import StethoscopeTestSupport
-import Logging
 
 /// 20,000 computers from the fake Jamf server with 100 ms latency per request and 5 connections:
 /// wall time against the latency floor, decode throughput against a bare JSONDecoder, requests per page.
 func benchJamf() async throws {
-    let computers = 20_000, pageSize = 100, connections = 5, latency = 0.1
+    let computers = 20_000
+    let pageSize = 100
+    let connections = 5
+    let latency = 0.1
     let sections = JamfPageDecoding.defaultSections
-    let fake = try FakeServer("fake_jamf.py", ["--generate", "\(computers)", "--latency-ms", "\(Int(latency * 1000))",
-                                              "--warm-sections", sections.joined(separator: ",")])
+    let fake = try FakeServer(
+        "fake_jamf.py",
+        [
+            "--generate", "\(computers)", "--latency-ms", "\(Int(latency * 1000))",
+            "--warm-sections", sections.joined(separator: ",")
+        ])
     let url = "http://127.0.0.1:\(fake.port)"
     let yaml = """
         sources:
@@ -37,8 +44,9 @@ func benchJamf() async throws {
     // Decode throughput over the very bytes the pull got: the source's decode + mapping vs a bare JSONDecoder.
     var o = HTTPOptions()
     o.maxConnections = connections
-    let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-bytes", baseURL: url,
-                          auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+    let http = SourceHTTP(
+        client: HTTPClient.shared, source: "jamf-bytes", baseURL: url,
+        auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
     let query = sections.map { "section=\($0)" }.joined(separator: "&")
     var bodies: [Data] = []
     for page in 0..<20 {

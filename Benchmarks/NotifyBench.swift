@@ -18,7 +18,8 @@ func benchNotify() async throws {
     let config = cache.appendingPathComponent("demo.yaml")
     let fm = FileManager.default
     // A night past the OS release's required date, so old OS versions are `warn` too.
-    let start = "2026-10-01", asOf = "2026-11-15"
+    let start = "2026-10-01"
+    let asOf = "2026-11-15"
     if !fm.fileExists(atPath: cache.appendingPathComponent("night.done").path) {
         try? fm.removeItem(at: cache)
         try fm.createDirectory(at: cache, withIntermediateDirectories: true)
@@ -35,7 +36,9 @@ func benchNotify() async throws {
     let store = try SnapshotStore(path: database)
     let clock = ContinuousClock()
     func seconds(_ d: Duration) -> Double { d.seconds }
-    var best = Double.infinity, readBest = Double.infinity, planBest = Double.infinity
+    var best = Double.infinity
+    var readBest = Double.infinity
+    var planBest = Double.infinity
     var split = Notifier.Stages()
     var planned: (plan: NotifyPlan, mails: [OutgoingMail], stages: Notifier.Stages)?
     for _ in 0..<3 {
@@ -44,16 +47,22 @@ func benchNotify() async throws {
         if let night { planBest = min(planBest, seconds(clock.measure { _ = Planner(config: notify).plan(night, history: [:], holdoutHistory: [:]) })) }
         night = nil
         let total = seconds(try clock.measure { planned = try Notifier(config: notify).prepare(database: store.database, asOf: asOf) })
-        if total < best, let planned { best = total; split = planned.stages }
+        if total < best, let planned {
+            best = total
+            split = planned.stages
+        }
     }
     guard let planned else { return }
     let people = try store.database.int("SELECT count(*) FROM people WHERE as_of = '\(asOf)'") ?? 0
     let bytes = planned.mails.reduce(0) { $0 + $1.data.count }
     // The stages of the best run: read (the night), plan (who is due, the cap, the manager digests, the night freed),
     // render (text, HTML and MIME of every message).
-    print(String(format: "notify.plan_100k_s=%.3f limit_s=2 read_s=%.3f plan_s=%.3f render_s=%.3f read_night_s=%.3f plan_only_s=%.3f people=%d messages=%d capped=%d held_out=%d mb=%.0f",
-                 best, seconds(split.read), seconds(split.plan), seconds(split.render), readBest, planBest, people,
-                 planned.mails.count, planned.plan.deferredByCap, planned.plan.holdouts.count, Double(bytes) / 1e6))
+    print(
+        String(
+            format:
+                "notify.plan_100k_s=%.3f limit_s=2 read_s=%.3f plan_s=%.3f render_s=%.3f read_night_s=%.3f plan_only_s=%.3f people=%d messages=%d capped=%d held_out=%d mb=%.0f",
+            best, seconds(split.read), seconds(split.plan), seconds(split.render), readBest, planBest, people,
+            planned.mails.count, planned.plan.deferredByCap, planned.plan.holdouts.count, Double(bytes) / 1e6))
 }
 
 enum NotifyBenchError: Error { case noConfig }

@@ -12,8 +12,9 @@ func benchODBC() throws {
     let pg = try PostgresCluster(password: "bench-\(UInt32.random(in: 0...UInt32.max))")
     try pg.psql("CREATE DATABASE landesk", database: "postgres")
     try pg.psql(file: TestPaths.fixture("sql_inventory", "landesk.sql"), database: "landesk")
-    let n = rows - 7   // the fixture's own devices
-    try pg.psql("""
+    let n = rows - 7  // the fixture's own devices
+    try pg.psql(
+        """
         INSERT INTO "Computer" SELECT 100000 + g, '{' || md5(g::text) || '}', 'WS-' || g, 'Workstation',
           TIMESTAMP '2026-03-01 00:00:00' + g * INTERVAL '1 second', TIMESTAMP '2026-03-01 00:00:00', TIMESTAMP '2026-02-28 00:00:00'
           FROM generate_series(1, \(n)) g;
@@ -46,16 +47,23 @@ func benchODBC() throws {
     // psql first (warms the server's cache for both), then the source, in turns; best of five each (a shared
     // machine's speed drifts from second to second, and turns expose both to the same drift).
     let bareConnection = connection + "UID=\(PostgresCluster.user);PWD=\(pg.password);"
-    var copy = Double.infinity, odbc = Double.infinity, bare = Double.infinity
-    var records = 0, bareRows = 0
+    var copy = Double.infinity
+    var odbc = Double.infinity
+    var bare = Double.infinity
+    var records = 0
+    var bareRows = 0
     for _ in 0..<5 {
         copy = min(copy, seconds(try clock.measure { try pg.psql("COPY (\(sql)) TO STDOUT", database: "landesk", discardingOutput: true) }))
         odbc = min(odbc, seconds(try clock.measure { records = try SQLInventoryPresets.pull(source, context).count }))
         bare = min(bare, seconds(try clock.measure { bareRows = try SQLInventoryPresets.bareFetch(connectionString: bareConnection, sql: sql) }))
     }
-    let odbcRate = Double(records) / odbc, copyRate = Double(rows) / copy, bareRate = Double(bareRows) / bare
+    let odbcRate = Double(records) / odbc
+    let copyRate = Double(rows) / copy
+    let bareRate = Double(bareRows) / bare
     print(String(format: "odbc.landesk_rows_per_s=%.0f psql_copy_rows_per_s=%.0f ratio=%.2f rows=%d", odbcRate, copyRate, odbcRate / copyRate, records))
-    print(String(format: "odbc.bare_fetch_rows_per_s=%.0f psql_copy_rows_per_s=%.0f ratio=%.2f (driver and server alone)", bareRate, copyRate, bareRate / copyRate))
+    print(
+        String(
+            format: "odbc.bare_fetch_rows_per_s=%.0f psql_copy_rows_per_s=%.0f ratio=%.2f (driver and server alone)", bareRate, copyRate, bareRate / copyRate))
     let fold = (0..<3).map { _ in SQLInventoryPresets.foldRate(rows: rows) }.max()!
     print(String(format: "odbc.fold_rows_per_s=%.0f (rows into devices and records alone, no driver)", fold))
 }

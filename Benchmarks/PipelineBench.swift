@@ -1,10 +1,10 @@
 import Foundation
-import StethoscopeTestSupport
 import Logging
 import StethoscopeApp
 import StethoscopeCore
 import StethoscopeSources
 import StethoscopeStore
+import StethoscopeTestSupport
 
 /// Peak resident set size of this process so far, in MB.
 func peakRSSMegabytes() -> Double {
@@ -44,8 +44,9 @@ func benchFullNight() async throws {
     let night = try await demoNight(people: 100_000)
     let rollup = night.stages.first { $0.0 == "rollup" }?.1 ?? 0
     let stages = night.stages.map { "\($0.0)_s=\(String(format: "%.2f", $0.1))" }.joined(separator: " ")
-    print("night.100k_people_seconds=\(String(format: "%.2f", night.seconds)) limit=15 devices=\(night.devices) records=\(night.records) "
-          + "peak_rss_mb=\(Int(peakRSSMegabytes())) rss_limit_mb=1024 without_rollup_s=\(String(format: "%.2f", night.seconds - rollup)) \(stages)")
+    print(
+        "night.100k_people_seconds=\(String(format: "%.2f", night.seconds)) limit=15 devices=\(night.devices) records=\(night.records) "
+            + "peak_rss_mb=\(Int(peakRSSMegabytes())) rss_limit_mb=1024 without_rollup_s=\(String(format: "%.2f", night.seconds - rollup)) \(stages)")
 }
 
 /// `night-once PEOPLE`: one demo night in a process of its own, printing "seconds devices peak_rss_mb stages…".
@@ -77,9 +78,10 @@ func benchMillionNight() throws {
     let small = try (0..<2).map { _ in try run(100_000) }.min { $0.seconds < $1.seconds }!
     let large = try run(420_000)
     let ratio = (large.seconds / Double(large.devices)) / (small.seconds / Double(small.devices))
-    print("night.1m_devices_seconds=\(String(format: "%.2f", large.seconds)) limit=90 devices=\(large.devices) "
-          + "peak_rss_mb=\(large.rss) rss_limit_mb=2048 per_device_ratio_vs_100k=\(String(format: "%.2f", ratio)) max=1.3 "
-          + "\(large.stages) (100k: \(String(format: "%.2f", small.seconds)) s, \(small.devices) devices, \(small.rss) MB)")
+    print(
+        "night.1m_devices_seconds=\(String(format: "%.2f", large.seconds)) limit=90 devices=\(large.devices) "
+            + "peak_rss_mb=\(large.rss) rss_limit_mb=2048 per_device_ratio_vs_100k=\(String(format: "%.2f", ratio)) max=1.3 "
+            + "\(large.stages) (100k: \(String(format: "%.2f", small.seconds)) s, \(small.devices) devices, \(small.rss) MB)")
 }
 
 /// Issue 2: merge + evaluate throughput at ~100k and ~1M source records; per-record time at 1M within 1.5x.
@@ -95,16 +97,21 @@ func benchMerge() {
         let s = seconds {
             let m = DeviceMerger().merge(records)
             merged = m
-            let e = NightEvaluator(practices: .defaults, asOf: "2026-10-11", now: AsOfDate.endOfDay("2026-10-11", in: .gmt)!,
-                                   staleAfterDays: 14, orgChart: chart)
+            let e = NightEvaluator(
+                practices: .defaults, asOf: "2026-10-11", now: AsOfDate.endOfDay("2026-10-11", in: .gmt)!,
+                staleAfterDays: 14, orgChart: chart)
             for g in m.groups { results &+= e.evaluate(g, records).results.count }
         }
         guard let merged else { return }
         perRecord.append(s / Double(records.count))
-        print("merge_evaluate.records=\(records.count) devices=\(merged.groups.count) records_per_s=\(Int(Double(records.count) / s)) seconds=\(String(format: "%.2f", s)) results=\(results)")
+        print(
+            "merge_evaluate.records=\(records.count) devices=\(merged.groups.count) records_per_s=\(Int(Double(records.count) / s)) seconds=\(String(format: "%.2f", s)) results=\(results)"
+        )
         if people == 21_500 {
             let q = MergeQuality.pairwise(groups: merged.groups, records: records, truth: world.groundTruth(night: 10))
-            print("merge.precision=\(String(format: "%.5f", q.precision)) min=0.995 recall=\(String(format: "%.5f", q.recall)) min=0.99 conflicts=\(merged.conflicts.count)")
+            print(
+                "merge.precision=\(String(format: "%.5f", q.precision)) min=0.995 recall=\(String(format: "%.5f", q.recall)) min=0.99 conflicts=\(merged.conflicts.count)"
+            )
         }
     }
     print("merge_evaluate.per_record_ratio_1m_vs_100k=\(String(format: "%.2f", perRecord[1] / perRecord[0])) max=1.5")

@@ -1,12 +1,12 @@
 import Foundation
-import StethoscopeTestSupport
 import Logging
-import StethoscopeCore
 import StethoscopeApp
+import StethoscopeCore
 import StethoscopeReport
 import StethoscopeRollups
 import StethoscopeSources
 import StethoscopeStore
+import StethoscopeTestSupport
 
 /// The nights of the 90 that run through the whole demo pipeline; the others get the roll-ups of a real night
 /// (`night % 10`) under their own date. The report reads only roll-ups, so this is its full 90-night workload,
@@ -62,7 +62,8 @@ func benchReport() async throws {
     let doubled = try SnapshotStore(path: double)
     let devices = try store.database.int("SELECT devices FROM runs ORDER BY as_of DESC LIMIT 1") ?? 0
     let devices2 = try doubled.database.int("SELECT COUNT(*) FROM devices WHERE as_of = (SELECT MAX(as_of) FROM runs)") ?? 0
-    var singles: [(seconds: Double, pages: Int, files: Int)] = [], doubles: [(seconds: Double, pages: Int, files: Int)] = []
+    var singles: [(seconds: Double, pages: Int, files: Int)] = []
+    var doubles: [(seconds: Double, pages: Int, files: Int)] = []
     for _ in 0..<5 {
         singles.append(try run(single))
         doubles.append(try run(double))
@@ -72,11 +73,15 @@ func benchReport() async throws {
     // The ratio pair by pair (each doubled run over the single run just before it), median of the pairs: the
     // machine's speed drifts between runs, and a pair shares its moment.
     let pairs = zip(doubles, singles).map { $0.seconds / $1.seconds }.sorted()
-    print(String(format: "report.full_seconds=%.2f pages=%d files=%d nights=90 people=20000 devices=%d limit_s=15",
-                 first.seconds, first.pages, first.files, devices))
-    print(String(format: "report.double_devices_seconds=%.2f single_seconds=%.2f ratio=%.2f best_ratio=%.2f pairs=%@ devices=%d limit_ratio=1.2",
-                 second.seconds, first.seconds, pairs[pairs.count / 2], second.seconds / first.seconds,
-                 pairs.map { String(format: "%.2f", $0) }.joined(separator: ","), devices2))
+    print(
+        String(
+            format: "report.full_seconds=%.2f pages=%d files=%d nights=90 people=20000 devices=%d limit_s=15",
+            first.seconds, first.pages, first.files, devices))
+    print(
+        String(
+            format: "report.double_devices_seconds=%.2f single_seconds=%.2f ratio=%.2f best_ratio=%.2f pairs=%@ devices=%d limit_ratio=1.2",
+            second.seconds, first.seconds, pairs[pairs.count / 2], second.seconds / first.seconds,
+            pairs.map { String(format: "%.2f", $0) }.joined(separator: ","), devices2))
 
     let last = try store.database.prepare("SELECT MAX(as_of) FROM runs")
     _ = try last.step()
@@ -89,9 +94,10 @@ func benchReport() async throws {
 private func doubleDevices(_ store: SnapshotStore) throws {
     let db = store.database
     let offset = (try db.int("SELECT MAX(device_id) FROM device_keys") ?? 0) + 1
-    let states = try db.int("SELECT MAX(state_id) FROM device_states") ?? 0   // twins share the result sets
+    let states = try db.int("SELECT MAX(state_id) FROM device_states") ?? 0  // twins share the result sets
     try db.transaction {
-        try db.exec("""
+        try db.exec(
+            """
             INSERT INTO device_keys (device_id, device_key, first_seen)
                 SELECT device_id + \(offset), device_key || '/twin', first_seen FROM device_keys WHERE device_id < \(offset);
             INSERT INTO device_states SELECT state_id + \(states), device_id + \(offset), platform, os_name, os_version,
@@ -129,7 +135,8 @@ private func fillNights(_ db: Database) throws {
         for n in 0..<90 where !realNights.contains(n) {
             let asOf = AsOfDate.adding(n, to: benchStart)!
             let from = AsOfDate.adding(n % 10, to: benchStart)!
-            try db.exec("""
+            try db.exec(
+                """
                 DELETE FROM rollup_groups WHERE chart IN ('night', 'current') AND as_of = '\(asOf)';
                 DELETE FROM rollup_quality WHERE as_of = '\(asOf)'; DELETE FROM rollup_sources WHERE as_of = '\(asOf)';
                 INSERT OR REPLACE INTO runs (as_of, started_at, finished_at, status, practices_hash, people, devices,
@@ -149,7 +156,8 @@ private func fillNights(_ db: Database) throws {
 
 /// One report of `database` into `out`, for `benchReport`'s child processes: prints seconds, pages and files.
 func reportOnce(database: String, out: String) throws {
-    let r = try Report.generate(store: SnapshotStore(path: URL(fileURLWithPath: database)),
-                                options: ReportOptions(out: URL(fileURLWithPath: out), nights: 90))
+    let r = try Report.generate(
+        store: SnapshotStore(path: URL(fileURLWithPath: database)),
+        options: ReportOptions(out: URL(fileURLWithPath: out), nights: 90))
     print(r.seconds, r.pages, r.files)
 }

@@ -14,7 +14,8 @@ func benchRollup() async throws {
     let cache = URL(fileURLWithPath: ".build/bench-cache/rollup-100000x2")
     let database = cache.appendingPathComponent("stethoscope.db")
     let fm = FileManager.default
-    let start = "2026-10-01", nights = 2
+    let start = "2026-10-01"
+    let nights = 2
     if !fm.fileExists(atPath: cache.appendingPathComponent("done").path) {
         try? fm.removeItem(at: cache)
         try fm.createDirectory(at: cache, withIntermediateDirectories: true)
@@ -48,6 +49,8 @@ func benchRollup() async throws {
         if best == nil || s.seconds < best!.seconds { best = s }
     }
     guard let best else { return }
-    print(String(format: "rollup.100k_night_seconds=%.2f limit=2 cpu_seconds=%.2f devices=%d groups=%d", best.seconds, bestCPU,
-                 best.devices, best.groups))
+    print(
+        String(
+            format: "rollup.100k_night_seconds=%.2f limit=2 cpu_seconds=%.2f devices=%d groups=%d", best.seconds, bestCPU,
+            best.devices, best.groups))
 }

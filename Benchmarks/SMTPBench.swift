@@ -8,7 +8,8 @@ import StethoscopeTestSupport
 /// to the same server, in alternating runs (best of each); then the transport's RSS growth for 2,000 vs
 /// 10,000 messages. The server (Python, one thread) sets most of the pace; the ratio shows the client's share.
 func benchSMTP() async throws {
-    let count = 10_000, rounds = 3
+    let count = 10_000
+    let rounds = 3
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -22,10 +23,13 @@ func benchSMTP() async throws {
         try Data(m.data).write(to: emlDir.appendingPathComponent(String(format: "%05d.eml", i)))
     }
     func transport(_ connections: Int) -> SMTPTransport {
-        SMTPTransport(SMTPConfig(url: "smtp://127.0.0.1:\(fake.port)", username: "stethoscope", password: Secret("smtp-test-password-7f3a"),
-                                 caFile: ca, timeout: 60, maxConnections: connections, retryAttempts: 3, retryBackoff: 0.1))
+        SMTPTransport(
+            SMTPConfig(
+                url: "smtp://127.0.0.1:\(fake.port)", username: "stethoscope", password: Secret("smtp-test-password-7f3a"),
+                caFile: ca, timeout: 60, maxConnections: connections, retryAttempts: 3, retryBackoff: 0.1))
     }
-    let one = transport(1), pooled = transport(2)
+    let one = transport(1)
+    let pooled = transport(2)
     let clock = ContinuousClock()
     func seconds(_ d: Duration) -> Double { d.seconds }
     func timed(_ t: SMTPTransport) async throws -> Double {
@@ -37,16 +41,22 @@ func benchSMTP() async throws {
     }
 
     // Alternating runs on the same server, best of each: one connection like smtplib, and the default pool of 2.
-    var oneBest = Double.infinity, pooledBest = Double.infinity, pythonBest = Double.infinity
+    var oneBest = Double.infinity
+    var pooledBest = Double.infinity
+    var pythonBest = Double.infinity
     for _ in 0..<rounds {
         oneBest = min(oneBest, try await timed(one))
         pythonBest = min(pythonBest, try smtplibSeconds(port: fake.port, ca: ca, emlDir: emlDir.path))
         pooledBest = min(pooledBest, try await timed(pooled))
     }
-    print(String(format: "smtp.send_10k_s=%.3f smtplib_10k_s=%.3f ratio=%.3f msgs_per_s=%.0f msg_bytes=%d connections=1",
-                 oneBest, pythonBest, oneBest / pythonBest, Double(count) / oneBest, messages[0].data.count))
-    print(String(format: "smtp.send_10k_pool2_s=%.3f ratio=%.3f msgs_per_s=%.0f connections=2",
-                 pooledBest, pooledBest / pythonBest, Double(count) / pooledBest))
+    print(
+        String(
+            format: "smtp.send_10k_s=%.3f smtplib_10k_s=%.3f ratio=%.3f msgs_per_s=%.0f msg_bytes=%d connections=1",
+            oneBest, pythonBest, oneBest / pythonBest, Double(count) / oneBest, messages[0].data.count))
+    print(
+        String(
+            format: "smtp.send_10k_pool2_s=%.3f ratio=%.3f msgs_per_s=%.0f connections=2",
+            pooledBest, pooledBest / pythonBest, Double(count) / pooledBest))
 
     // Memory: the messages are built before measuring, so growth is the transport's own.
     let small = Array(messages.prefix(2_000))
@@ -59,12 +69,17 @@ func benchSMTP() async throws {
 private func benchDigest(_ i: Int) -> SMTPMessage {
     let id = "<bench-\(i)@stethoscope.test>"
     let to = "person\(i)@corp.test"
-    var text = "From: IT Security <it@corp.test>\r\nTo: Person \(i) <\(to)>\r\nSubject: Make your devices turn green\r\n" +
-        "Date: Thu, 03 Dec 2026 06:00:00 +0000\r\nMessage-ID: \(id)\r\nMIME-Version: 1.0\r\n" +
-        "Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-    for d in 0..<6 { text += "Device laptop-\(i)-\(d) (MacBook Pro, macOS): FileVault is off. Open System Settings > Privacy & Security > FileVault and turn it on.\r\n" }
+    var text =
+        "From: IT Security <it@corp.test>\r\nTo: Person \(i) <\(to)>\r\nSubject: Make your devices turn green\r\n"
+        + "Date: Thu, 03 Dec 2026 06:00:00 +0000\r\nMessage-ID: \(id)\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    for d in 0..<6 {
+        text += "Device laptop-\(i)-\(d) (MacBook Pro, macOS): FileVault is off. Open System Settings > Privacy & Security > FileVault and turn it on.\r\n"
+    }
     text += "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>"
-    for d in 0..<6 { text += "<p style=\"margin:0\"><b>laptop-\(i)-\(d)</b>: FileVault is off. <a href=\"https://it.corp.test/filevault\">How to fix</a></p>\r\n" }
+    for d in 0..<6 {
+        text += "<p style=\"margin:0\"><b>laptop-\(i)-\(d)</b>: FileVault is off. <a href=\"https://it.corp.test/filevault\">How to fix</a></p>\r\n"
+    }
     text += "</body></html>\r\n--b--\r\n"
     return SMTPMessage(id: id, from: "it@corp.test", recipients: [to], data: Array(text.utf8))
 }

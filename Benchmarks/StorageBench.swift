@@ -14,7 +14,8 @@ func benchStorage() async throws {
     defer { try? FileManager.default.removeItem(at: dir) }
     let database = dir.appendingPathComponent("stethoscope.db")
     let config = dir.appendingPathComponent("demo.yaml")
-    let start = "2026-10-01", nights = 60
+    let start = "2026-10-01"
+    let nights = 60
     try DemoPlugin.demoConfigYAML(seed: 1, people: 2000, start: start, nights: nights, database: database.path)
         .write(to: config, atomically: true, encoding: .utf8)
     var logger = Logger(label: "bench")
@@ -37,12 +38,16 @@ func benchStorage() async throws {
     var owner: [String: String] = [:]
     while try tables.step() { owner[tables.string(0) ?? ""] = tables.string(1) }
     // The history that grows with devices × nights, and the roll-ups (with their indexes).
-    let counted: Set<String> = ["device_nights", "device_states", "result_items", "failing_items", "rollup_counts", "practice_numbers",
-                                "rollup_groups", "rollup_quality", "rollup_sources", "daily_status", "daily_organization",
-                                "daily_manager", "daily_names", "daily_owners"]
+    let counted: Set<String> = [
+        "device_nights", "device_states", "result_items", "failing_items", "rollup_counts", "practice_numbers",
+        "rollup_groups", "rollup_quality", "rollup_sources", "daily_status", "daily_organization",
+        "daily_manager", "daily_names", "daily_owners"
+    ]
     let detail = split.filter { counted.contains(owner[$0.0] ?? $0.0) }.map(\.1).reduce(0, +)
     let file = (try FileManager.default.attributesOfItem(atPath: database.path)[.size] as? Int) ?? 0
-    print(String(format: "storage.bytes_per_device_night=%.0f limit=150 device_nights=%d detail_bytes=%d file_bytes=%d nights_seconds=%d",
-                 Double(detail) / Double(max(deviceNights, 1)), deviceNights, detail, file, runSeconds))
+    print(
+        String(
+            format: "storage.bytes_per_device_night=%.0f limit=150 device_nights=%d detail_bytes=%d file_bytes=%d nights_seconds=%d",
+            Double(detail) / Double(max(deviceNights, 1)), deviceNights, detail, file, runSeconds))
     print("storage.split " + split.prefix(12).map { "\($0.0)=\($0.1)" }.joined(separator: " "))
 }

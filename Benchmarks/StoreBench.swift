@@ -30,16 +30,18 @@ func benchStore() throws {
 
     let storeRate = Double(storeRows) / summary.seconds
     let rawRate = Double(rawRows) / rawSeconds
-    print("store.write_rows_per_s=\(Int(storeRate)) raw_rows_per_s=\(Int(rawRate)) ratio=\(String(format: "%.2f", storeRate / rawRate)) devices=\(devices) rows=\(storeRows) store_s=\(String(format: "%.2f", summary.seconds)) raw_s=\(String(format: "%.2f", rawSeconds)) store_cpu_s=\(String(format: "%.2f", storeCPU)) raw_cpu_s=\(String(format: "%.2f", rawCPU))")
+    print(
+        "store.write_rows_per_s=\(Int(storeRate)) raw_rows_per_s=\(Int(rawRate)) ratio=\(String(format: "%.2f", storeRate / rawRate)) devices=\(devices) rows=\(storeRows) store_s=\(String(format: "%.2f", summary.seconds)) raw_s=\(String(format: "%.2f", rawSeconds)) store_cpu_s=\(String(format: "%.2f", storeCPU)) raw_cpu_s=\(String(format: "%.2f", rawCPU))"
+    )
 }
 
 /// User + system CPU time of this process: on a shared machine it shows what wall time hides.
 func cpuSeconds() -> Double {
     var usage = rusage()
     #if os(Linux)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
     #else
-    getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF, &usage)
     #endif
     let user: Double = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
     let system: Double = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
@@ -60,20 +62,22 @@ struct BenchNight {
     init(count: Int) {
         self.count = count
         var set = PracticeSet.defaults
-        for i in set.definitions.indices { set.definitions[i].enabled = true }   // all 13 shipped practices
+        for i in set.definitions.indices { set.definitions[i].enabled = true }  // all 13 shipped practices
         practices = set.definitions.map(\.key)
         let observed = Date(timeIntervalSince1970: 1_796_097_600)
         let statuses: [Status] = [.ok, .ok, .nudge, .warn, .unknown, .na]
         variants = (0..<7).map { v in
             set.definitions.enumerated().map { i, p in
-                PracticeResult(practice: p.key, status: statuses[(i + v) % statuses.count],
-                               value: "reading \(i)", details: i % 3 == 0 ? "from the vendor" : nil,
-                               observedAt: i % 4 == 0 ? nil : observed, source: "jamf")
+                PracticeResult(
+                    practice: p.key, status: statuses[(i + v) % statuses.count],
+                    value: "reading \(i)", details: i % 3 == 0 ? "from the vendor" : nil,
+                    observedAt: i % 4 == 0 ? nil : observed, source: "jamf")
             }
         }
         let people = (0..<1000).map { Person(email: "p\($0)@example.com", name: "P \($0)", organization: "Org \($0 % 20)") }
-        record = NightRecord(asOf: "2026-12-01", startedAt: observed, finishedAt: lastSync, status: .complete,
-                             people: people, practices: set, sourceRecords: count)
+        record = NightRecord(
+            asOf: "2026-12-01", startedAt: observed, finishedAt: lastSync, status: .complete,
+            people: people, practices: set, sourceRecords: count)
     }
 
     func device(_ i: Int) -> DeviceSnapshot {
@@ -112,30 +116,38 @@ private func rawInsert(_ url: URL, _ night: BenchNight) throws -> Int {
         sqlite3_reset(statement)
     }
     let t = csqlite_transient()
-    try exec("""
+    try exec(
+        """
         PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;
         PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864; BEGIN IMMEDIATE
         """)
-    try exec("""
+    try exec(
+        """
         INSERT INTO runs (as_of, started_at, finished_at, status, practices_hash, people, devices, carried_forward,
             source_records, merge_conflicts) VALUES ('2026-12-01', '', '', 'complete', '', 0, 0, 0, 0, 0)
         """)
     let key = try prepare("INSERT INTO device_keys (device_key, first_seen) VALUES (?, ?)")
-    let device = try prepare("""
+    let device = try prepare(
+        """
         INSERT INTO devices (as_of, device_id, platform, os_name, os_version, model, device_name, identifiers,
             sources, records, last_sync, owner, owner_method, owner_via, stale, virtual, carried_forward,
             carried_from, green, critical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)
         """)
-    let result = try prepare("""
+    let result = try prepare(
+        """
         INSERT INTO practice_results (as_of, device_id, practice, status, value, details, observed_at, source)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         """)
-    defer { sqlite3_finalize(key); sqlite3_finalize(device); sqlite3_finalize(result) }
+    defer {
+        sqlite3_finalize(key)
+        sqlite3_finalize(device)
+        sqlite3_finalize(result)
+    }
     let asOf = "2026-12-01"
     let lastSync = ISOTime.string(night.lastSync)
     let observed = night.variants[0].compactMap(\.observedAt).first.map(ISOTime.string) ?? ""
     var rows = 0
-    sqlite3_bind_text(key, 2, asOf, -1, t)   // constants bound once, as the store does
+    sqlite3_bind_text(key, 2, asOf, -1, t)  // constants bound once, as the store does
     sqlite3_bind_text(device, 1, asOf, -1, t)
     sqlite3_bind_text(result, 1, asOf, -1, t)
     for d in night.devices {

@@ -18,7 +18,9 @@ public enum Check {
     public static func run(configFile: URL, database: URL?, timeoutSeconds: Double = 60) async -> (ExitStatus, [Line]) {
         LogfmtHandler.bootstrap(level: .warning)
         let logger = Logger(label: "stethoscope.check")
-        let nightly: NightlyRun, es: ElasticsearchConfig?, notify: NotifyConfig?
+        let nightly: NightlyRun
+        let es: ElasticsearchConfig?
+        let notify: NotifyConfig?
         do {
             (nightly, es) = try Commands.prepare(configFile, logger: logger)
             notify = try NotifyConfig.from(section: nightly.config.notify)
@@ -40,17 +42,25 @@ public enum Check {
         }
         if case .smtp(let settings)? = notify?.delivery {
             // Connect, STARTTLS and AUTH; no message is sent.
-            probes.append(("smtp", "sink", {
-                try await SMTPMailTransport(settings).transport.check()
-                return "ok: \(settings.url) accepts the login"
-            }))
+            probes.append(
+                (
+                    "smtp", "sink",
+                    {
+                        try await SMTPMailTransport(settings).transport.check()
+                        return "ok: \(settings.url) accepts the login"
+                    }
+                ))
         }
         let db = database ?? nightly.config.database
-        probes.append(("database", "sink", {
-            let store = try SnapshotStore(path: db)
-            let nights = try store.nights()
-            return "ok: \(db.path), schema current, \(nights.count) nights"
-        }))
+        probes.append(
+            (
+                "database", "sink",
+                {
+                    let store = try SnapshotStore(path: db)
+                    let nights = try store.nights()
+                    return "ok: \(db.path), schema current, \(nights.count) nights"
+                }
+            ))
 
         var lines: [Line] = []
         await withTaskGroup(of: (Int, Line).self) { group in

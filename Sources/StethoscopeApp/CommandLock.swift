@@ -8,8 +8,10 @@ extension Commands {
     /// Takes the database's lock for a command that writes (`run`, `export`, `notify`, `rollup`). Another holder past
     /// `waitSeconds` is exit 75, logged as "database is locked; nothing <done>"; any other failure (an unwritable
     /// folder) is `failure`, logged as "<command> failed".
-    static func lockDatabase(_ file: URL, waitSeconds: Double, purpose: String, command: String, nothing done: String,
-                             failure: ExitStatus, metadata: Logger.Metadata = [:]) -> Result<DatabaseLock, ExitStatus> {
+    static func lockDatabase(
+        _ file: URL, waitSeconds: Double, purpose: String, command: String, nothing done: String,
+        failure: ExitStatus, metadata: Logger.Metadata = [:]
+    ) -> Result<DatabaseLock, ExitStatus> {
         do {
             return .success(try DatabaseLock.acquire(database: file, waitSeconds: waitSeconds, purpose: purpose))
         } catch let held as DatabaseLock.Held {

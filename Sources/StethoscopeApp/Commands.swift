@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import StethoscopeCore
 import StethoscopeExport
 import StethoscopeNotify
 import StethoscopeSources
 import StethoscopeStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The logic behind each command; the `stethoscope` executable only parses arguments and calls these.
 public enum Commands {
@@ -35,11 +36,16 @@ public enum Commands {
     /// `stethoscope run`: one nightly run. Returns the exit code (README, "Exit codes"). `allowFuture` accepts an
     /// as-of date after tomorrow (tests); `force` replaces a stored night even with far fewer devices; `lockWait`
     /// overrides `safety.lock_wait_s`; `acceptDrop` names sources whose record-count drop tonight is real.
-    public static func run(configFile: URL, asOf: String?, database: URL?, metricsFile: URL?,
-                           allowFuture: Bool = false, force: Bool = false, lockWait: Double? = nil,
-                           acceptDrop: [String] = []) async -> ExitStatus {
+    public static func run(
+        configFile: URL, asOf: String?, database: URL?, metricsFile: URL?,
+        allowFuture: Bool = false, force: Bool = false, lockWait: Double? = nil,
+        acceptDrop: [String] = []
+    ) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        var nightly: NightlyRun, exportConfig: ElasticsearchConfig?, webhooks: [WebhookConfig], notifyConfig: NotifyConfig?
+        var nightly: NightlyRun
+        var exportConfig: ElasticsearchConfig?
+        var webhooks: [WebhookConfig]
+        var notifyConfig: NotifyConfig?
         do {
             (nightly, exportConfig) = try prepare(configFile, logger: logger)
             webhooks = try WebhookConfig.from(nightly.config.webhooks)
@@ -50,8 +56,11 @@ public enum Commands {
         }
         let names = Set(([nightly.config.directory].compactMap { $0 } + nightly.config.sources + nightly.config.attribution).map(\.name))
         for name in acceptDrop where !names.contains(name) {
-            logger.error("invalid --accept-drop: no source of that name", metadata: [
-                "value": "\(name.prefix(60))", "names": "\(names.sorted().joined(separator: ","))"])
+            logger.error(
+                "invalid --accept-drop: no source of that name",
+                metadata: [
+                    "value": "\(name.prefix(60))", "names": "\(names.sorted().joined(separator: ","))"
+                ])
             return .usage
         }
         nightly.acceptedDrops = Set(acceptDrop)
@@ -64,17 +73,22 @@ public enum Commands {
         }
         // A night after tomorrow is a typo or a clock that jumped; stored, it would become the newest night.
         if !allowFuture, let tomorrow = AsOfDate.adding(1, to: today), date > tomorrow {
-            logger.error("--as-of is in the future; nothing written", metadata: [
-                "as_of": "\(date)", "today": "\(today)", "timezone": "\(tz.identifier)",
-                "hint": "a night after tomorrow is refused (--allow-future overrides it, for tests)"])
+            logger.error(
+                "--as-of is in the future; nothing written",
+                metadata: [
+                    "as_of": "\(date)", "today": "\(today)", "timezone": "\(tz.identifier)",
+                    "hint": "a night after tomorrow is refused (--allow-future overrides it, for tests)"
+                ])
             return .usage
         }
         // A back-filled night is judged as of the end of its own day, not of today.
         let now = min(Date(), endOfDay)
         let databaseFile = database ?? nightly.config.database
         let lock: DatabaseLock
-        switch lockDatabase(databaseFile, waitSeconds: lockWait ?? nightly.config.safety.lockWaitSeconds, purpose: "run \(date)",
-                            command: "run", nothing: "written", failure: .failed, metadata: ["as_of": "\(date)"]) {
+        switch lockDatabase(
+            databaseFile, waitSeconds: lockWait ?? nightly.config.safety.lockWaitSeconds, purpose: "run \(date)",
+            command: "run", nothing: "written", failure: .failed, metadata: ["as_of": "\(date)"])
+        {
         case .success(let held): lock = held
         case .failure(let code): return code
         }
@@ -84,7 +98,9 @@ public enum Commands {
             var outcome = try await nightly.run(asOf: date, now: now, store: store, force: force)
             // After the night committed: export, webhooks, then notify. None touches the snapshot; each is a stage and a
             // sink in the metrics, so the metrics file is written after them.
-            var exported = true, webhooksPosted = true, notified = true
+            var exported = true
+            var webhooksPosted = true
+            var notified = true
             if outcome.status != .failed {
                 if exportConfig != nil {
                     let stage = StageProgress("export")
@@ -114,8 +130,11 @@ public enum Commands {
             if let metricsFile {
                 do { try Metrics.write(outcome, to: metricsFile) } catch {
                     metricsWritten = false
-                    logger.warning("metrics file not written; the night is committed", metadata: [
-                        "as_of": "\(date)", "file": "\(metricsFile.path)", "error": "\(error)"])
+                    logger.warning(
+                        "metrics file not written; the night is committed",
+                        metadata: [
+                            "as_of": "\(date)", "file": "\(metricsFile.path)", "error": "\(error)"
+                        ])
                 }
             }
             // A failed export leaves the snapshot as it is and exits 4; a failed notify exits 7 and a failed webhook 8
@@ -172,30 +191,40 @@ enum Metrics {
         func labels(_ pairs: KeyValuePairs<String, String>) -> String {
             pairs.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",")
         }
-        gauge("stethoscope_run_status", "Outcome of the last run (0 complete, 1 partial, 2 failed).",
-              [("", "\(o.status == .complete ? 0 : o.status == .partial ? 1 : 2)")])
+        gauge(
+            "stethoscope_run_status", "Outcome of the last run (0 complete, 1 partial, 2 failed).",
+            [("", "\(o.status == .complete ? 0 : o.status == .partial ? 1 : 2)")])
         // The night as a timestamp (its date at 00:00 UTC): `time() - stethoscope_night_timestamp_seconds` is how old it is.
-        gauge("stethoscope_night_timestamp_seconds", "The night (as-of date) of the last run, as its date at 00:00 UTC.",
-              [("", "\((AsOfDate.parse(o.asOf) ?? 0) * 86_400)")])
+        gauge(
+            "stethoscope_night_timestamp_seconds", "The night (as-of date) of the last run, as its date at 00:00 UTC.",
+            [("", "\((AsOfDate.parse(o.asOf) ?? 0) * 86_400)")])
         gauge("stethoscope_run_timestamp_seconds", "When the last run finished.", [("", "\(Int(Date().timeIntervalSince1970))")])
         gauge("stethoscope_devices", "Devices in the last snapshot.", [("", "\(o.devices)")])
-        gauge("stethoscope_devices_carried_forward", "Devices carried forward from the last complete night (their source failed).",
-              [("", "\(o.carriedForward)")])
-        gauge("stethoscope_pulled_records", "Device records pulled in the last run, all device sources together.",
-              [("", "\(o.sourceRecords)")])
-        gauge("stethoscope_failed_sources", "Sources, directory and attribution entries that failed in the last run.",
-              [("", "\(o.failedSources.count)")])
-        gauge("stethoscope_source_failed", "Whether each source, directory and attribution entry failed in the last run (1 failed).",
-              o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), $0.failed ? "1" : "0") })
-        gauge("stethoscope_source_records", "Records each source, directory and attribution entry returned in the last run.",
-              o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), "\($0.records)") })
-        gauge("stethoscope_source_seconds", "How long each source, directory and attribution entry took to pull in the last run.",
-              o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), String(format: "%.3f", $0.seconds)) })
-        gauge("stethoscope_stage_seconds", "Duration of each stage of the last run; stage=\"total\" spans them all.",
-              o.stages.map { (labels(["stage": $0.0]), String(format: "%.3f", $0.1)) })
+        gauge(
+            "stethoscope_devices_carried_forward", "Devices carried forward from the last complete night (their source failed).",
+            [("", "\(o.carriedForward)")])
+        gauge(
+            "stethoscope_pulled_records", "Device records pulled in the last run, all device sources together.",
+            [("", "\(o.sourceRecords)")])
+        gauge(
+            "stethoscope_failed_sources", "Sources, directory and attribution entries that failed in the last run.",
+            [("", "\(o.failedSources.count)")])
+        gauge(
+            "stethoscope_source_failed", "Whether each source, directory and attribution entry failed in the last run (1 failed).",
+            o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), $0.failed ? "1" : "0") })
+        gauge(
+            "stethoscope_source_records", "Records each source, directory and attribution entry returned in the last run.",
+            o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), "\($0.records)") })
+        gauge(
+            "stethoscope_source_seconds", "How long each source, directory and attribution entry took to pull in the last run.",
+            o.sources.map { (labels(["source": $0.name, "kind": $0.kind.rawValue]), String(format: "%.3f", $0.seconds)) })
+        gauge(
+            "stethoscope_stage_seconds", "Duration of each stage of the last run; stage=\"total\" spans them all.",
+            o.stages.map { (labels(["stage": $0.0]), String(format: "%.3f", $0.1)) })
         if !o.sinks.isEmpty {
-            gauge("stethoscope_sink_failed", "Whether each sink run after the night committed (export, webhook) failed (1 failed).",
-                  o.sinks.map { (labels(["sink": $0.name, "kind": $0.kind.rawValue]), $0.ok ? "0" : "1") })
+            gauge(
+                "stethoscope_sink_failed", "Whether each sink run after the night committed (export, webhook) failed (1 failed).",
+                o.sinks.map { (labels(["sink": $0.name, "kind": $0.kind.rawValue]), $0.ok ? "0" : "1") })
         }
         try replace(file, with: Redactor.redact(lines.joined(separator: "\n")) + "\n")
     }

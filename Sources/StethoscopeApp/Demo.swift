@@ -18,7 +18,11 @@ public enum DemoRunner {
         /// `DemoNudges`). `stethoscope demo` does by default; off here, so a caller gets an empty ledger.
         public var responses: Bool
         public init(people: Int = 2000, nights: Int = 60, seed: Int = 1, out: URL, start: String? = nil, responses: Bool = false) {
-            self.people = people; self.nights = nights; self.seed = seed; self.out = out; self.start = start
+            self.people = people
+            self.nights = nights
+            self.seed = seed
+            self.out = out
+            self.start = start
             self.responses = responses
         }
     }
@@ -35,8 +39,10 @@ public enum DemoRunner {
             // The wireless network's accounting for the whole horizon, read by the `wifi` auth_logs entry.
             try DemoWorld.shared(DemoParameters(seed: o.seed, people: o.people, start: start, nights: o.nights))
                 .writeAuthLogs(to: o.out.appendingPathComponent("radacct"))
-            let yaml = DemoPlugin.demoConfigYAML(seed: o.seed, people: o.people, start: start, nights: o.nights,
-                                                 database: db.path, authLogs: "radacct/*/detail-*") + notifyYAML
+            let yaml =
+                DemoPlugin.demoConfigYAML(
+                    seed: o.seed, people: o.people, start: start, nights: o.nights,
+                    database: db.path, authLogs: "radacct/*/detail-*") + notifyYAML
             try yaml.write(to: configFile, atomically: true, encoding: .utf8)
             let nightly = try NightlyRun.prepare(configFile: configFile, logger: logger)
             let store = try SnapshotStore(path: db)
@@ -49,12 +55,16 @@ public enum DemoRunner {
             var mailboxes: (NotifyConfig, DemoWorld)?
             if o.responses, let notifyConfig { mailboxes = (notifyConfig, world) }
             var worst = ExitStatus.complete
-            var first: String?, last: String?
+            var first: String?
+            var last: String?
             for n in 0..<o.nights {
                 let asOf = AsOfDate.format(AsOfDate.parse(start)! + n)
                 let now = AsOfDate.endOfDay(asOf, in: nightly.config.timeZone)!
                 let outcome = try await nightly.run(asOf: asOf, now: now, store: store)
-                if outcome.status != .failed { first = first ?? asOf; last = asOf }
+                if outcome.status != .failed {
+                    first = first ?? asOf
+                    last = asOf
+                }
                 if outcome.exitCode != .complete && worst == .complete { worst = outcome.exitCode }
                 // The last night's messages are the dry-run preview below instead.
                 if let m = mailboxes, n < o.nights - 1, outcome.status != .failed {
@@ -118,7 +128,8 @@ public enum DemoRunner {
             let c = counts[p.key] ?? [:]
             out += p.key.padding(toLength: 18, withPad: " ", startingAt: 0)
             for s in Status.allCases { out += String(c[s] ?? 0).leftPad(9) }
-            let now = rate(c), then = rate(before[p.key] ?? [:])
+            let now = rate(c)
+            let then = rate(before[p.key] ?? [:])
             out += (now.map { String(format: "%.1f%%", $0) } ?? "-").leftPad(12)
             if let now, let then { out += String(format: "%+.1f", now - then).leftPad(9) } else { out += "-".leftPad(9) }
             out += "\n"

@@ -23,8 +23,10 @@ enum DemoNudges {
 
     /// Notifies `asOf` into the mailboxes (recorded in the ledger as sent) and hands the world what it named.
     @discardableResult
-    static func deliver(_ notify: NotifyConfig, asOf: String, store: SnapshotStore, world: DemoWorld,
-                        now: Date) async throws -> NotifyOutcome {
+    static func deliver(
+        _ notify: NotifyConfig, asOf: String, store: SnapshotStore, world: DemoWorld,
+        now: Date
+    ) async throws -> NotifyOutcome {
         let outcome = try await Notifier(config: notify).run(database: store.database, asOf: asOf, transport: Mailbox(), now: now)
         world.receive(try messages(store, asOf: asOf, world: world))
         return outcome
@@ -42,7 +44,10 @@ enum DemoNudges {
         var physical: [Int: Int] = [:]
         for id in wanted {
             for record in (records[id] ?? "").split(separator: " ") {
-                if let d = truth[String(record)] { physical[id] = d; break }
+                if let d = truth[String(record)] {
+                    physical[id] = d
+                    break
+                }
             }
         }
         return items.compactMap { item in physical[item.id].map { DemoMessage(device: $0, practice: item.practice, night: night) } }

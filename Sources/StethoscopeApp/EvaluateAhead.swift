@@ -30,10 +30,10 @@ struct EvaluateAhead: Sequence {
                     var out: [DeviceSnapshot] = []
                     out.reserveCapacity(end - start)
                     for i in start..<end { out.append(evaluator.evaluate(groups[i], records)) }
-                    guard queue.put(out) else { return }   // the writer stopped (an error): no more work
+                    guard queue.put(out) else { return }  // the writer stopped (an error): no more work
                     start = end
                 }
-                _ = queue.put([])   // the end
+                _ = queue.put([])  // the end
             }
             thread.stackSize = 8 << 20
             thread.start()
@@ -83,7 +83,10 @@ struct EvaluateAhead: Sequence {
             let chunk = chunks[head]
             chunks[head] = []
             head += 1
-            if head > 64 { chunks.removeFirst(head); head = 0 }
+            if head > 64 {
+                chunks.removeFirst(head)
+                head = 0
+            }
             if chunk.isEmpty { finished = true }
             condition.broadcast()
             return chunk

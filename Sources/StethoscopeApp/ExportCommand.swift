@@ -8,13 +8,19 @@ extension Commands {
     /// `stethoscope export`: (re)send or resume one night (`asOf`), catch up every night not yet exported
     /// since `since`, and/or install the index template. Exit 4 when any export failed or had rejected documents.
     /// Holds the database's lock (`lockWait` overrides `safety.lock_wait_s`; exit 75 when it stays held).
-    public static func export(configFile: URL, database: URL?, asOf: String?, since: String?,
-                              installTemplate: Bool, lockWait: Double? = nil) async -> ExitStatus {
+    public static func export(
+        configFile: URL, database: URL?, asOf: String?, since: String?,
+        installTemplate: Bool, lockWait: Double? = nil
+    ) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        guard case let (config, es)? = loadConfig(configFile, { config -> ElasticsearchConfig in
-            guard let es = try ElasticsearchConfig.from(exportSection: config.export) else { throw NotConfigured("export.elasticsearch") }
-            return es
-        }) else { return .config }
+        guard
+            case (let config, let es)? = loadConfig(
+                configFile,
+                { config -> ElasticsearchConfig in
+                    guard let es = try ElasticsearchConfig.from(exportSection: config.export) else { throw NotConfigured("export.elasticsearch") }
+                    return es
+                })
+        else { return .config }
         for date in [asOf, since].compactMap({ $0 }) where !AsOfDate.isValid(date) {
             logger.error("invalid date", metadata: ["value": "\(date.prefix(40))", "expected": "YYYY-MM-DD"])
             return .usage
@@ -22,8 +28,10 @@ extension Commands {
         let exporter = NightExporter(config: es, logger: logger)
         let databaseFile = database ?? config.database
         let lock: DatabaseLock
-        switch lockDatabase(databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds, purpose: "export",
-                            command: "export", nothing: "exported", failure: .exportFailed) {
+        switch lockDatabase(
+            databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds, purpose: "export",
+            command: "export", nothing: "exported", failure: .exportFailed)
+        {
         case .success(let held): lock = held
         case .failure(let code): return code
         }
@@ -53,8 +61,10 @@ extension Commands {
 
     /// The export step of `stethoscope run`, after the snapshot committed: exports the night when
     /// `export.elasticsearch` is configured. Never touches the snapshot; `false` when the export did not complete.
-    static func exportAfterRun(_ es: ElasticsearchConfig?, asOf: String, store: SnapshotStore,
-                               stage: StageProgress? = nil) async -> Bool {
+    static func exportAfterRun(
+        _ es: ElasticsearchConfig?, asOf: String, store: SnapshotStore,
+        stage: StageProgress? = nil
+    ) async -> Bool {
         guard let es else { return true }
         do {
             let record = try await NightExporter(config: es, logger: logger).export(asOf: asOf, store: store) {

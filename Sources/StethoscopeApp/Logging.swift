@@ -38,7 +38,8 @@ public struct LogfmtHandler: LogHandler {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
+            case _
+            where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
                 || scalar.value == 0x2028 || scalar.value == 0x2029:
                 out += String(format: "\\u%04x", scalar.value)
             default: out.unicodeScalars.append(scalar)
@@ -70,8 +71,9 @@ enum Timestamp {
         var t = time_t(d.timeIntervalSince1970.rounded(.down))
         var tm = tm()
         gmtime_r(&t, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1,
-                      Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1,
+            Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
     }
 }
 
@@ -101,7 +103,10 @@ final class Terminal: Sendable {
 
     func clearProgress() {
         guard isTTY else { return }
-        status.withLock { status in if !status.isEmpty { write("\r\u{1B}[2K") }; status = "" }
+        status.withLock { status in
+            if !status.isEmpty { write("\r\u{1B}[2K") }
+            status = ""
+        }
     }
 
     private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }

@@ -34,9 +34,11 @@ extension NightlyRun {
         }
         for (source, count) in suspect.sorted(by: { $0.key < $1.key }) {
             pulled.figures[source]?.errors["future_timestamp", default: 0] += count
-            logger.warning("timestamps in the future clamped to the run time", metadata: [
-                "source": "\(source)", "future_timestamp": "\(count)", "limit": "\(ISOTime.string(limit))",
-            ])
+            logger.warning(
+                "timestamps in the future clamped to the run time",
+                metadata: [
+                    "source": "\(source)", "future_timestamp": "\(count)", "limit": "\(ISOTime.string(limit))"
+                ])
         }
     }
 
@@ -56,13 +58,14 @@ extension NightlyRun {
             let fell = Int((100 * (1 - Double(tonight) / Double(previous))).rounded())
             let metadata: Logger.Metadata = [
                 "source": "\(name)", "records": "\(tonight)", "previous": "\(previous)", "previous_night": "\(last)",
-                "drop_percent": "\(fell)", "max_record_drop": "\(share)",
+                "drop_percent": "\(fell)", "max_record_drop": "\(share)"
             ]
             if acceptedDrops.contains(name) {
                 logger.warning("record count dropped; accepted with --accept-drop", metadata: metadata)
                 continue
             }
-            let reason = "record count fell \(fell)% (from \(previous) on \(last) to \(tonight)), more than max_record_drop "
+            let reason =
+                "record count fell \(fell)% (from \(previous) on \(last) to \(tonight)), more than max_record_drop "
                 + "\(Int((share * 100).rounded()))%: treated as failed tonight; if the drop is real, run again with --accept-drop \(name)"
             pulled.figures[name]?.failure = "\(name): \(reason)"
             logger.error("source record count dropped; treated as failed", metadata: metadata)
@@ -90,13 +93,16 @@ extension NightlyRun {
             // A key is `kind:value` (`mac:AA:BB:…` splits at the first colon); suffixed duplicates are skipped.
             let carried = try store.attributedOwners(asOf: last, via: name).compactMap { row -> OwnerAssignment? in
                 guard let colon = row.deviceKey.firstIndex(of: ":"), !row.deviceKey.contains("#"),
-                      let kind = IdentifierKind(rawValue: String(row.deviceKey[..<colon])) else { return nil }
+                    let kind = IdentifierKind(rawValue: String(row.deviceKey[..<colon]))
+                else { return nil }
                 return OwnerAssignment(RawIdentifier(kind, String(row.deviceKey[row.deviceKey.index(after: colon)...])), email: row.owner)
             }
             lists[name] = carried
-            logger.warning("attribution failed; using the owners it gave on the last complete night", metadata: [
-                "source": "\(name)", "devices": "\(carried.count)", "from": "\(last)",
-            ])
+            logger.warning(
+                "attribution failed; using the owners it gave on the last complete night",
+                metadata: [
+                    "source": "\(name)", "devices": "\(carried.count)", "from": "\(last)"
+                ])
         }
         pulled.assignments = plugins.attribution.map(\.source.name).compactMap { name in lists[name].map { (name, $0) } }
     }
@@ -105,9 +111,11 @@ extension NightlyRun {
 extension NightlyRun {
     /// Identifiers the auth logs saw that match no device tonight (nor one carried forward from a failed source):
     /// devices on the network that no inventory manages (`unmanaged_devices`).
-    func unmanagedDevices(_ assignments: [(via: String, assignments: [OwnerAssignment])], merged: MergeResult, pulled: Pulled,
-                          asOf: String, store: SnapshotStore, normalizer: IdentifierNormalizer, orgChart: OrgChart,
-                          logger: Logger) throws -> [UnmanagedDevice] {
+    func unmanagedDevices(
+        _ assignments: [(via: String, assignments: [OwnerAssignment])], merged: MergeResult, pulled: Pulled,
+        asOf: String, store: SnapshotStore, normalizer: IdentifierNormalizer, orgChart: OrgChart,
+        logger: Logger
+    ) throws -> [UnmanagedDevice] {
         guard assignments.contains(where: { $0.assignments.contains { $0.evidence != nil } }) else { return [] }
         var known = Set<Identifier>()
         for g in merged.groups { known.formUnion(g.identifiers) }
@@ -116,10 +124,12 @@ extension NightlyRun {
         }
         let found = UnmanagedDevice.find(assignments, known: known, normalizer: normalizer, orgChart: orgChart)
         if !found.isEmpty {
-            logger.info("devices on the network that no inventory manages", metadata: [
-                "unmanaged": "\(found.count)", "people": "\(Set(found.compactMap(\.person)).count)",
-                "not_in_directory": "\(found.filter { $0.person == nil }.count)",
-            ])
+            logger.info(
+                "devices on the network that no inventory manages",
+                metadata: [
+                    "unmanaged": "\(found.count)", "people": "\(Set(found.compactMap(\.person)).count)",
+                    "not_in_directory": "\(found.filter { $0.person == nil }.count)"
+                ])
         }
         return found
     }

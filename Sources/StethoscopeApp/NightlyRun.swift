@@ -35,7 +35,11 @@ public struct RunOutcome: Sendable {
     }
 
     public var exitCode: ExitStatus {
-        switch status { case .complete: .complete; case .partial: .partial; case .failed: .failed }
+        switch status {
+        case .complete: .complete
+        case .partial: .partial
+        case .failed: .failed
+        }
     }
 }
 
@@ -49,7 +53,9 @@ public struct NightlyRun: Sendable {
     public var acceptedDrops: Set<String> = []
 
     public init(config: StethoscopeConfig, plugins: ConfiguredPlugins, logger: Logger) {
-        self.config = config; self.plugins = plugins; self.logger = logger
+        self.config = config
+        self.plugins = plugins
+        self.logger = logger
     }
 
     /// Loads and validates the config and builds every plugin; throws `ConfigError` naming the key path.
@@ -109,17 +115,26 @@ public struct NightlyRun: Sendable {
         let tMerge = Date()
         mergeStage.end(log, items: merged.groups.count)
         outcome.stages.append(("merge", tMerge.timeIntervalSince(tPull)))
-        log.info("merged", metadata: ["records": "\(pulled.records.count)", "devices": "\(merged.groups.count)",
-                                      "conflicts": "\(merged.conflicts.count)",
-                                      "rejected_identifiers": "\(merged.rejected.values.reduce(0, +))"])
+        log.info(
+            "merged",
+            metadata: [
+                "records": "\(pulled.records.count)", "devices": "\(merged.groups.count)",
+                "conflicts": "\(merged.conflicts.count)",
+                "rejected_identifiers": "\(merged.rejected.values.reduce(0, +))"
+            ])
 
         // Auth logs name some users by a bare username (`CORP\alice`): tonight's directory says who they are.
         // Events that name a device by host name give their owner to the one device of tonight with that name.
-        let hostnames = HostnameMatch.resolve(UnmanagedDevice.resolveUsernames(pulled.assignments, orgChart: orgChart),
-                                              groups: merged.groups, records: pulled.records, normalizer: normalizer)
+        let hostnames = HostnameMatch.resolve(
+            UnmanagedDevice.resolveUsernames(pulled.assignments, orgChart: orgChart),
+            groups: merged.groups, records: pulled.records, normalizer: normalizer)
         if hostnames.matched + hostnames.ambiguous > 0 {
-            log.info("host names matched to devices", metadata: ["matched": "\(hostnames.matched)",
-                                                                  "shared_names_dropped": "\(hostnames.ambiguous)"])
+            log.info(
+                "host names matched to devices",
+                metadata: [
+                    "matched": "\(hostnames.matched)",
+                    "shared_names_dropped": "\(hostnames.ambiguous)"
+                ])
         }
         let assignments = hostnames.lists
         let evaluator = NightEvaluator(
@@ -136,8 +151,9 @@ public struct NightlyRun: Sendable {
         // `people` keeps what the directory said; the flags say where the run's org chart differs from it.
         night.managerCycles = Set(orgChart.inCycles)
         night.duplicateEmails = orgChart.ambiguous
-        night.unmanaged = try unmanagedDevices(assignments, merged: merged, pulled: pulled, asOf: asOf, store: store,
-                                               normalizer: normalizer, orgChart: orgChart, logger: log)
+        night.unmanaged = try unmanagedDevices(
+            assignments, merged: merged, pulled: pulled, asOf: asOf, store: store,
+            normalizer: normalizer, orgChart: orgChart, logger: log)
         let stored = force ? nil : try store.storedDevices(asOf: asOf)
         let share = config.safety.minRerunShare
         var rollupSeconds = 0.0
@@ -163,12 +179,16 @@ public struct NightlyRun: Sendable {
         // Retention counts back from the newest complete night that is not in the future (docs/DESIGN.md, "Safety rules");
         // a failure here leaves the committed night as it is.
         do {
-            let pruned = try Rollups.prune(store, asOf: asOf, retentionNights: config.detailRetentionNights,
-                                           today: AsOfDate.of(Date(), in: config.timeZone))
+            let pruned = try Rollups.prune(
+                store, asOf: asOf, retentionNights: config.detailRetentionNights,
+                today: AsOfDate.of(Date(), in: config.timeZone))
             if let first = pruned.first, let last = pruned.last {
-                log.info("retention pruned detail", metadata: [
-                    "nights": "\(pruned.count)", "first": "\(first)", "last": "\(last)",
-                    "detail_nights": "\(config.detailRetentionNights)"])
+                log.info(
+                    "retention pruned detail",
+                    metadata: [
+                        "nights": "\(pruned.count)", "first": "\(first)", "last": "\(last)",
+                        "detail_nights": "\(config.detailRetentionNights)"
+                    ])
             }
         } catch {
             log.error("retention pruning failed; the night is committed", metadata: ["error": "\(error)"])
@@ -179,11 +199,13 @@ public struct NightlyRun: Sendable {
         outcome.devices = summary.devices
         outcome.carriedForward = summary.carriedForward
         outcome.sourceRecords = records.count
-        log.info("run finished", metadata: [
-            "status": "\(outcome.status.rawValue)", "devices": "\(summary.devices)",
-            "carried_forward": "\(summary.carriedForward)", "practice_rows": "\(summary.practiceRows)",
-            "seconds": "\(String(format: "%.2f", tWrite.timeIntervalSince(started)))",
-        ])
+        log.info(
+            "run finished",
+            metadata: [
+                "status": "\(outcome.status.rawValue)", "devices": "\(summary.devices)",
+                "carried_forward": "\(summary.carriedForward)", "practice_rows": "\(summary.practiceRows)",
+                "seconds": "\(String(format: "%.2f", tWrite.timeIntervalSince(started)))"
+            ])
         return outcome
     }
 
@@ -256,12 +278,16 @@ public struct NightlyRun: Sendable {
             jobs.append(job(d.name, .directory(d), plugin: config.directory?.type ?? "", allowEmpty: config.directory?.allowEmpty ?? false))
         }
         for (i, s) in plugins.sources.enumerated() {
-            jobs.append(job(s.source.name, .device(i, s.source), plugin: s.plugin,
-                            allowEmpty: config.sources.indices.contains(i) && config.sources[i].allowEmpty))
+            jobs.append(
+                job(
+                    s.source.name, .device(i, s.source), plugin: s.plugin,
+                    allowEmpty: config.sources.indices.contains(i) && config.sources[i].allowEmpty))
         }
         for (i, a) in plugins.attribution.enumerated() {
-            jobs.append(job(a.source.name, .attribution(i, a.source), plugin: a.plugin,
-                            allowEmpty: config.attribution.indices.contains(i) && config.attribution[i].allowEmpty))
+            jobs.append(
+                job(
+                    a.source.name, .attribution(i, a.source), plugin: a.plugin,
+                    allowEmpty: config.attribution.indices.contains(i) && config.attribution[i].allowEmpty))
         }
         let progress = ProgressDisplay(counters: jobs.map { ($0.name, $0.counter) })
         progress.start()
@@ -333,9 +359,11 @@ public struct NightlyRun: Sendable {
 
     private func logDone(_ logger: Logger, _ name: String, _ c: FigureCounter) {
         let f = c.snapshot()
-        logger.info("source done", metadata: [
-            "source": "\(name)", "records": "\(f.records)", "pages": "\(f.pages)", "requests": "\(f.requests)",
-            "retries": "\(f.retries)", "rejected": "\(f.rejected)", "seconds": "\(String(format: "%.2f", f.seconds))",
-        ])
+        logger.info(
+            "source done",
+            metadata: [
+                "source": "\(name)", "records": "\(f.records)", "pages": "\(f.pages)", "requests": "\(f.requests)",
+                "retries": "\(f.retries)", "rejected": "\(f.rejected)", "seconds": "\(String(format: "%.2f", f.seconds))"
+            ])
     }
 }

@@ -14,21 +14,29 @@ extension Commands {
     /// `dryRunOut` writes `.eml` files and an `index.html` there instead, sending and recording nothing.
     /// Exit 7 when any message was not sent (deferred, failed, unconfirmed) or notify itself failed; the
     /// snapshot is never touched. Holds the database's lock like `run` and `export`.
-    public static func notify(configFile: URL, database: URL?, asOf: String?, dryRunOut: URL?,
-                              lockWait: Double? = nil, now: Date = Date()) async -> ExitStatus {
+    public static func notify(
+        configFile: URL, database: URL?, asOf: String?, dryRunOut: URL?,
+        lockWait: Double? = nil, now: Date = Date()
+    ) async -> ExitStatus {
         LogfmtHandler.bootstrap()
-        guard case let (config, notify)? = loadConfig(configFile, { config -> NotifyConfig in
-            guard let notify = try NotifyConfig.from(section: config.notify) else { throw NotConfigured("notify") }
-            return notify
-        }) else { return .config }
+        guard
+            case (let config, let notify)? = loadConfig(
+                configFile,
+                { config -> NotifyConfig in
+                    guard let notify = try NotifyConfig.from(section: config.notify) else { throw NotConfigured("notify") }
+                    return notify
+                })
+        else { return .config }
         if let asOf, !AsOfDate.isValid(asOf) {
             logger.error("invalid --as-of", metadata: ["value": "\(asOf.prefix(40))", "expected": "YYYY-MM-DD"])
             return .usage
         }
         let databaseFile = database ?? config.database
         let lock: DatabaseLock
-        switch lockDatabase(databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds, purpose: "notify",
-                            command: "notify", nothing: "sent", failure: .notifyFailed) {
+        switch lockDatabase(
+            databaseFile, waitSeconds: lockWait ?? config.safety.lockWaitSeconds, purpose: "notify",
+            command: "notify", nothing: "sent", failure: .notifyFailed)
+        {
         case .success(let held): lock = held
         case .failure(let code): return code
         }
@@ -51,8 +59,10 @@ extension Commands {
 
     /// Notifies one night with the configured delivery (or a dry run into `dryRunOut`); `false` when notify failed
     /// or a message was not sent. Never throws: `run` calls it after the night committed.
-    static func notifyNight(_ notify: NotifyConfig, asOf: String, store: SnapshotStore, dryRunOut: URL?,
-                            now: Date = Date(), forceManagerDigest: Bool = false, stage: StageProgress? = nil) async -> Bool {
+    static func notifyNight(
+        _ notify: NotifyConfig, asOf: String, store: SnapshotStore, dryRunOut: URL?,
+        now: Date = Date(), forceManagerDigest: Bool = false, stage: StageProgress? = nil
+    ) async -> Bool {
         do {
             var out = dryRunOut
             if out == nil, case .dryRun(let dir) = notify.delivery { out = dir }
@@ -62,20 +72,26 @@ extension Commands {
             case (nil, .smtp(let settings)): transport = try makeTransport(settings)
             case (nil, .dryRun): preconditionFailure("a dry-run delivery always has a folder")
             }
-            let o = try await Notifier(config: notify).run(database: store.database, asOf: asOf, transport: transport, now: now,
-                                                          dryRun: out, forceManagerDigest: forceManagerDigest) {
+            let o = try await Notifier(config: notify).run(
+                database: store.database, asOf: asOf, transport: transport, now: now,
+                dryRun: out, forceManagerDigest: forceManagerDigest
+            ) {
                 stage?.update(done: $0, total: $1)
             }
             var metadata: Logger.Metadata = [
                 "as_of": "\(asOf)", "planned": "\(o.planned)", "sent": "\(o.sent)", "deferred": "\(o.deferred)",
                 "failed": "\(o.failed)", "unconfirmed": "\(o.unconfirmed)", "already_sent": "\(o.alreadySent)",
-                "held_out": "\(o.heldOut)", "capped": "\(o.deferredByCap)", "quiet_day": "\(o.quiet)"]
+                "held_out": "\(o.heldOut)", "capped": "\(o.deferredByCap)", "quiet_day": "\(o.quiet)"
+            ]
             if let out { metadata["dry_run"] = "\(out.path)" }
             if o.leftSending > 0 {
                 // At-most-once: a crash between handing a message over and recording the answer may or may not have
                 // delivered it; it is not sent again (README, "Nudges").
-                logger.warning("messages left unconfirmed by an earlier notify are not re-sent", metadata: [
-                    "as_of": "\(asOf)", "count": "\(o.leftSending)"])
+                logger.warning(
+                    "messages left unconfirmed by an earlier notify are not re-sent",
+                    metadata: [
+                        "as_of": "\(asOf)", "count": "\(o.leftSending)"
+                    ])
             }
             if o.succeeded { logger.info("notify done", metadata: metadata) } else { logger.warning("notify: some messages were not sent", metadata: metadata) }
             return o.succeeded

@@ -27,7 +27,10 @@ final class ProgressDisplay: Sendable {
     }
 
     func stop() {
-        timer.withLock { $0?.cancel(); $0 = nil }
+        timer.withLock {
+            $0?.cancel()
+            $0 = nil
+        }
         Terminal.shared.clearProgress()
     }
 }
@@ -111,7 +114,10 @@ final class StageProgress: Sendable {
     /// Stops the live line and logs the stage's one line. `items` overrides the advanced count.
     @discardableResult
     func end(_ logger: Logger, items: Int? = nil, metadata: Logger.Metadata = [:]) -> Double {
-        timer.withLock { $0?.cancel(); $0 = nil }
+        timer.withLock {
+            $0?.cancel()
+            $0 = nil
+        }
         if Terminal.shared.isTTY { Terminal.shared.clearProgress() }
         let seconds = Date().timeIntervalSince(started)
         let count = items ?? done.withLock { $0 }

@@ -32,10 +32,12 @@ extension Commands {
     }
 
     /// `stethoscope report`: writes the static site and prints the path of its index page.
-    public static func report(configFile: URL, database: URL?, out: URL?, nights: Int?, asOf: String?,
-                              includePeople: Bool, chart: String) -> ExitStatus {
+    public static func report(
+        configFile: URL, database: URL?, out: URL?, nights: Int?, asOf: String?,
+        includePeople: Bool, chart: String
+    ) -> ExitStatus {
         LogfmtHandler.bootstrap()
-        guard case let (config, settings)? = loadConfig(configFile, { try ReportSettings($0) }) else { return .config }
+        guard case (let config, let settings)? = loadConfig(configFile, { try ReportSettings($0) }) else { return .config }
         guard let chartChoice = OrgChartChoice(rawValue: chart) else {
             logger.error("invalid --org-chart", metadata: ["value": "\(chart.prefix(20))", "expected": "night|current"])
             return .usage
@@ -48,13 +50,19 @@ extension Commands {
         do {
             let store = try existingStore(database ?? config.database)
             let stage = StageProgress("report")
-            let result = try Report.generate(store: store, options: ReportOptions(
-                out: dir, nights: nights ?? settings.nights ?? 90, asOf: asOf, includePeople: includePeople, chart: chartChoice,
-                minGroupDevices: settings.minGroupDevices ?? 10, deviceChangeThreshold: Double(settings.deviceChangePercent ?? 10) / 100)
+            let result = try Report.generate(
+                store: store,
+                options: ReportOptions(
+                    out: dir, nights: nights ?? settings.nights ?? 90, asOf: asOf, includePeople: includePeople, chart: chartChoice,
+                    minGroupDevices: settings.minGroupDevices ?? 10, deviceChangeThreshold: Double(settings.deviceChangePercent ?? 10) / 100)
             ) { stage.update(done: $0, total: $1) }
             stage.end(logger, items: result.pages)
-            logger.info("report written", metadata: ["pages": "\(result.pages)", "files": "\(result.files)",
-                                                     "seconds": "\(String(format: "%.2f", result.seconds))"])
+            logger.info(
+                "report written",
+                metadata: [
+                    "pages": "\(result.pages)", "files": "\(result.files)",
+                    "seconds": "\(String(format: "%.2f", result.seconds))"
+                ])
             print(result.index.path)
             return .complete
         } catch {
@@ -66,7 +74,7 @@ extension Commands {
     /// `stethoscope rollup --rebuild`: recomputes the roll-ups of every night that still has detail.
     public static func rollup(configFile: URL, database: URL?, chart: String) -> ExitStatus {
         LogfmtHandler.bootstrap()
-        guard case let (config, _)? = loadConfig(configFile, { _ in () }) else { return .config }
+        guard case (let config, _)? = loadConfig(configFile, { _ in () }) else { return .config }
         guard let chartChoice = OrgChartChoice(rawValue: chart) else {
             logger.error("invalid --org-chart", metadata: ["value": "\(chart.prefix(20))", "expected": "night|current"])
             return .usage
@@ -75,8 +83,10 @@ extension Commands {
         var lock: DatabaseLock?
         // A missing database is reported by `existingStore` below (no lock file is made where a path was mistyped).
         if FileManager.default.fileExists(atPath: databaseFile.path) {
-            switch lockDatabase(databaseFile, waitSeconds: config.safety.lockWaitSeconds, purpose: "rollup",
-                                command: "rollup", nothing: "rebuilt", failure: .failed) {
+            switch lockDatabase(
+                databaseFile, waitSeconds: config.safety.lockWaitSeconds, purpose: "rollup",
+                command: "rollup", nothing: "rebuilt", failure: .failed)
+            {
             case .success(let held): lock = held
             case .failure(let code): return code
             }
@@ -87,10 +97,12 @@ extension Commands {
             let stage = StageProgress("rollup")
             let done = try Rollups.rebuild(store, chart: chartChoice) { stage.update(done: $0, total: $1) }
             stage.end(logger, metadata: ["chart": "\(chartChoice.rawValue)"])
-            logger.info("roll-ups rebuilt", metadata: [
-                "nights": "\(done.count)", "chart": "\(chartChoice.rawValue)",
-                "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(stage.started)))",
-            ])
+            logger.info(
+                "roll-ups rebuilt",
+                metadata: [
+                    "nights": "\(done.count)", "chart": "\(chartChoice.rawValue)",
+                    "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(stage.started)))"
+                ])
             return .complete
         } catch {
             logger.error("rollup failed", metadata: ["error": "\(error)"])

@@ -15,15 +15,17 @@ struct SMTPMailTransport: MailTransport {
     }
 
     static func config(_ s: NotifyConfig.SMTPSettings) -> SMTPConfig {
-        SMTPConfig(url: s.url, starttls: SMTPConfig.StartTLS(rawValue: s.startTLS) ?? .required, username: s.username,
-                   password: s.password, caFile: s.caFile?.path, timeout: s.timeoutSeconds,
-                   maxConnections: s.maxConnections, ratePerMinute: s.ratePerMinute)
+        SMTPConfig(
+            url: s.url, starttls: SMTPConfig.StartTLS(rawValue: s.startTLS) ?? .required, username: s.username,
+            password: s.password, caFile: s.caFile?.path, timeout: s.timeoutSeconds,
+            maxConnections: s.maxConnections, ratePerMinute: s.ratePerMinute)
     }
 
     func send(_ mails: [OutgoingMail]) async -> [MailOutcome] {
-        let results = await transport.send(mails.map {
-            SMTPMessage(id: $0.messageID, from: $0.from, recipients: $0.recipients, data: $0.data)
-        })
+        let results = await transport.send(
+            mails.map {
+                SMTPMessage(id: $0.messageID, from: $0.from, recipients: $0.recipients, data: $0.data)
+            })
         return results.map(Self.outcome)
     }
 
@@ -32,7 +34,9 @@ struct SMTPMailTransport: MailTransport {
     /// A connection lost after the whole message went out may have delivered it: that is `unconfirmed`, never
     /// sent again (README, "Nudges").
     static func outcome(_ r: SMTPResult) -> MailOutcome {
-        var refused: [String: String] = [:], temporary: [String] = [], sent = false
+        var refused: [String: String] = [:]
+        var temporary: [String] = []
+        var sent = false
         for (address, o) in r.recipients {
             switch o {
             case .sent: sent = true

@@ -44,9 +44,10 @@ public struct WebhookConfig: Sendable {
                 name: name, url: url, host: host, format: format, token: try s.secret("token"),
                 reportURL: try s.optionalString("report_url"), timeouts: HTTPTimeouts(connect: min(10, timeout), total: timeout),
                 tls: TLSOptions(caFile: try s.path("ca_file")?.path),
-                retry: RetryPolicy(maxAttempts: try s.int("max_attempts", default: 4, min: 1, max: 20),
-                                   baseDelay: try s.double("retry_base_s", default: 1, min: 0, max: 600), maxDelay: 30,
-                                   maxTotalWait: try s.double("retry_max_wait_s", default: 120, min: 0, max: 3600)))
+                retry: RetryPolicy(
+                    maxAttempts: try s.int("max_attempts", default: 4, min: 1, max: 20),
+                    baseDelay: try s.double("retry_base_s", default: 1, min: 0, max: 600), maxDelay: 30,
+                    maxTotalWait: try s.double("retry_max_wait_s", default: 120, min: 0, max: 3600)))
             try s.finish()
             return config
         }
@@ -65,7 +66,10 @@ struct NightSummary: Encodable, Sendable {
         var newlyFailing: Int
 
         enum CodingKeys: String, CodingKey {
-            case practice, failing, previousFailing = "previous_failing", change, newlyFailing = "newly_failing"
+            case practice, failing
+            case previousFailing = "previous_failing"
+            case change
+            case newlyFailing = "newly_failing"
         }
     }
     var asOf: String
@@ -84,10 +88,17 @@ struct NightSummary: Encodable, Sendable {
     var reportURL: String?
 
     enum CodingKeys: String, CodingKey {
-        case asOf = "as_of", status, devices, carriedForward = "carried_forward", greenRate = "green_rate"
-        case criticalRate = "critical_rate", previousAsOf = "previous_as_of", greenRateChange = "green_rate_change"
-        case criticalRateChange = "critical_rate_change", partialSources = "partial_sources"
-        case topRegressions = "top_regressions", reportURL = "report_url"
+        case asOf = "as_of"
+        case status, devices
+        case carriedForward = "carried_forward"
+        case greenRate = "green_rate"
+        case criticalRate = "critical_rate"
+        case previousAsOf = "previous_as_of"
+        case greenRateChange = "green_rate_change"
+        case criticalRateChange = "critical_rate_change"
+        case partialSources = "partial_sources"
+        case topRegressions = "top_regressions"
+        case reportURL = "report_url"
     }
 
     /// Every key always present: an unknown value is `null`, not a missing key (receivers template on the keys).
@@ -113,14 +124,16 @@ struct NightSummary: Encodable, Sendable {
         let run = try db.prepare("SELECT status, devices, carried_forward FROM runs WHERE as_of = ?")
         run.bind(1, asOf)
         guard try run.step() else { throw SummaryError(description: "night \(asOf) is not in the database") }
-        var s = NightSummary(asOf: asOf, status: run.string(0) ?? "", devices: run.int(1), carriedForward: run.int(2),
-                             partialSources: [], topRegressions: [], reportURL: reportURL)
+        var s = NightSummary(
+            asOf: asOf, status: run.string(0) ?? "", devices: run.int(1), carriedForward: run.int(2),
+            partialSources: [], topRegressions: [], reportURL: reportURL)
         let failed = try db.prepare("SELECT source FROM run_sources WHERE as_of = ? AND status = 'failed' ORDER BY source")
         failed.bind(1, asOf)
         while try failed.step() { s.partialSources.append(failed.string(0) ?? "") }
 
         func rates(_ night: String) throws -> (green: Double, critical: Double)? {
-            let q = try db.prepare("""
+            let q = try db.prepare(
+                """
                 SELECT devices - stale, green, critical FROM rollup_groups
                 WHERE chart = 'night' AND as_of = ? AND group_kind = 'company' AND group_id = ''
                 """)
@@ -128,7 +141,8 @@ struct NightSummary: Encodable, Sendable {
             guard try q.step(), q.int(0) > 0 else { return nil }
             return (Double(q.int(1)) / Double(q.int(0)), Double(q.int(2)) / Double(q.int(0)))
         }
-        let previous = try db.prepare("""
+        let previous = try db.prepare(
+            """
             SELECT max(as_of) FROM rollup_groups WHERE chart = 'night' AND group_kind = 'company' AND as_of < ?
             """)
         previous.bind(1, asOf)
@@ -143,7 +157,8 @@ struct NightSummary: Encodable, Sendable {
         // Regressions: practices whose failing devices rose most since the previous night (company-wide).
         // Each night's company row read on its own (the compact roll-ups, migration 0012: a view joined to itself
         // would be read whole).
-        let q = try db.prepare("""
+        let q = try db.prepare(
+            """
             SELECT practice, warn + nudge, newly_failing FROM rollup_practices
             WHERE chart = 'night' AND as_of = ?1 AND group_kind = 'company' AND group_id = ''
             """)
@@ -157,12 +172,16 @@ struct NightSummary: Encodable, Sendable {
         var all: [Regression] = []
         while try q.step() {
             let practice = q.string(0) ?? ""
-            let failing = q.int(1), before = s.previousAsOf == nil ? failing : previousFailing[practice] ?? 0
-            all.append(Regression(practice: practice, failing: failing, previousFailing: before,
-                                  change: failing - before, newlyFailing: q.int(2)))
+            let failing = q.int(1)
+            let before = s.previousAsOf == nil ? failing : previousFailing[practice] ?? 0
+            all.append(
+                Regression(
+                    practice: practice, failing: failing, previousFailing: before,
+                    change: failing - before, newlyFailing: q.int(2)))
         }
-        s.topRegressions = Array(all.filter { $0.change > 0 || $0.newlyFailing > 0 }
-            .sorted { ($0.change, $0.newlyFailing, $1.practice) > ($1.change, $1.newlyFailing, $0.practice) }.prefix(top))
+        s.topRegressions = Array(
+            all.filter { $0.change > 0 || $0.newlyFailing > 0 }
+                .sorted { ($0.change, $0.newlyFailing, $1.practice) > ($1.change, $1.newlyFailing, $0.practice) }.prefix(top))
         return s
     }
 
@@ -180,23 +199,41 @@ struct NightSummary: Encodable, Sendable {
     /// `format: slack`: Slack's incoming-webhook payload, a `text` fallback (notifications, clients without
     /// blocks) and `blocks` (section blocks in mrkdwn).
     func slack() throws -> Data {
-        struct Text: Encodable { var type = "mrkdwn"; var text: String }
-        struct Block: Encodable { var type = "section"; var text: Text }
-        struct Payload: Encodable { var text: String; var blocks: [Block] }
+        struct Text: Encodable {
+            var type = "mrkdwn"
+            var text: String
+        }
+        struct Block: Encodable {
+            var type = "section"
+            var text: Text
+        }
+        struct Payload: Encodable {
+            var text: String
+            var blocks: [Block]
+        }
         func percent(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "n/a" }
         func points(_ x: Double?) -> String { x.map { String(format: "%+.1f pts", $0 * 100) } ?? "no previous night" }
-        let headline = "Stethoscope \(asOf): \(status), \(devices) devices, green \(percent(greenRate)) (\(points(greenRateChange))), "
+        let headline =
+            "Stethoscope \(asOf): \(status), \(devices) devices, green \(percent(greenRate)) (\(points(greenRateChange))), "
             + "critical \(percent(criticalRate)) (\(points(criticalRateChange)))"
-        var blocks = [Block(text: Text(text: "*Stethoscope \(asOf)*: \(status), \(devices) devices"
-            + (carriedForward > 0 ? " (\(carriedForward) carried forward)" : "")
-            + "\nGreen: \(percent(greenRate)) (\(points(greenRateChange)))\nCritical: \(percent(criticalRate)) (\(points(criticalRateChange)))"))]
+        var blocks = [
+            Block(
+                text: Text(
+                    text: "*Stethoscope \(asOf)*: \(status), \(devices) devices"
+                        + (carriedForward > 0 ? " (\(carriedForward) carried forward)" : "")
+                        + "\nGreen: \(percent(greenRate)) (\(points(greenRateChange)))\nCritical: \(percent(criticalRate)) (\(points(criticalRateChange)))"))
+        ]
         if !partialSources.isEmpty {
             blocks.append(Block(text: Text(text: "*Partial*: failed sources: " + partialSources.joined(separator: ", "))))
         }
         if !topRegressions.isEmpty {
-            blocks.append(Block(text: Text(text: "*Top regressions*\n" + topRegressions.map {
-                "• \($0.practice): \($0.failing) failing (\(String(format: "%+d", $0.change))), \($0.newlyFailing) newly"
-            }.joined(separator: "\n"))))
+            blocks.append(
+                Block(
+                    text: Text(
+                        text: "*Top regressions*\n"
+                            + topRegressions.map {
+                                "• \($0.practice): \($0.failing) failing (\(String(format: "%+d", $0.change))), \($0.newlyFailing) newly"
+                            }.joined(separator: "\n"))))
         }
         if let reportURL { blocks.append(Block(text: Text(text: "<\(reportURL)|Open the report>"))) }
         let encoder = JSONEncoder()
@@ -208,8 +245,10 @@ struct NightSummary: Encodable, Sendable {
 /// Posts the night's summary to each webhook. A webhook that fails is logged (URL and token never appear) and
 /// reported back; the snapshot, the export and the other webhooks are untouched.
 enum WebhookSink {
-    static func post(_ hooks: [WebhookConfig], asOf: String, store: SnapshotStore, logger: Logger,
-                     client: HTTPClient = .shared, posted: () -> Void = {}) async -> [(name: String, ok: Bool)] {
+    static func post(
+        _ hooks: [WebhookConfig], asOf: String, store: SnapshotStore, logger: Logger,
+        client: HTTPClient = .shared, posted: () -> Void = {}
+    ) async -> [(name: String, ok: Bool)] {
         var results: [(name: String, ok: Bool)] = []
         for hook in hooks {
             defer { posted() }
@@ -227,11 +266,16 @@ enum WebhookSink {
                 let response = try await client.send(request)
                 guard response.isSuccess else {
                     let excerpt = Redactor.excerpt(response.body, also: [hook.url.reveal()] + (hook.token.map { [$0.reveal()] } ?? []))
-                    throw SinkError(description: "HTTP \(response.status)" + (excerpt.isEmpty ? "" : ": \(excerpt)")
-                                    + (response.attempts > 1 ? " (after \(response.attempts) attempts)" : ""))
+                    throw SinkError(
+                        description: "HTTP \(response.status)" + (excerpt.isEmpty ? "" : ": \(excerpt)")
+                            + (response.attempts > 1 ? " (after \(response.attempts) attempts)" : ""))
                 }
-                log.info("webhook posted", metadata: ["as_of": "\(asOf)", "format": "\(hook.format.rawValue)",
-                                                      "attempts": "\(response.attempts)"])
+                log.info(
+                    "webhook posted",
+                    metadata: [
+                        "as_of": "\(asOf)", "format": "\(hook.format.rawValue)",
+                        "attempts": "\(response.attempts)"
+                    ])
                 results.append((hook.name, true))
             } catch {
                 log.error("webhook failed; the night is committed", metadata: ["as_of": "\(asOf)", "error": "\(error)"])

@@ -7,8 +7,9 @@ import StethoscopeStore
 @_spi(Benchmarks) extension NightExporter {
     /// Calls `body` with each `_bulk` body of the night, as the export would send them (the benchmark's curl baseline).
     public func bulkBodies(asOf: String, store: SnapshotStore, _ body: (Data) throws -> Void) throws {
-        let reader = try NightDocuments(database: store.database, asOf: asOf, index: config.index.name(asOf: asOf),
-                                        generation: "dry-run", after: 0)
+        let reader = try NightDocuments(
+            database: store.database, asOf: asOf, index: config.index.name(asOf: asOf),
+            generation: "dry-run", after: 0)
         var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
         while let chunk = try chunks.next() { try body(chunk.body) }
     }

@@ -30,7 +30,9 @@ struct BulkAnswer: Decodable {
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "empty bulk item"))
             }
             let body = try container.decode(Body.self, forKey: action)
-            status = body.status; id = body._id; error = body.error
+            status = body.status
+            id = body._id
+            error = body.error
         }
     }
 
@@ -39,7 +41,11 @@ struct BulkAnswer: Decodable {
         var type: String?
         var reason: String?
         init(from decoder: any Decoder) throws {
-            if let text = try? decoder.singleValueContainer().decode(String.self) { type = nil; reason = text; return }
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                type = nil
+                reason = text
+                return
+            }
             let c = try decoder.container(keyedBy: CodingKeys.self)
             type = try c.decodeIfPresent(String.self, forKey: .type)
             reason = try c.decodeIfPresent(String.self, forKey: .reason)

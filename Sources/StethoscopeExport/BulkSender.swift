@@ -24,10 +24,17 @@ struct BulkChunk: Sendable {
 
 /// Why an export stopped early; the text is for operators and never holds a credential.
 public struct ExportStop: Error, CustomStringConvertible, Sendable {
-    public enum Kind: String, Sendable { case auth, connection, server, retriesExhausted = "retries_exhausted", answer, database, template }
+    public enum Kind: String, Sendable {
+        case auth, connection, server
+        case retriesExhausted = "retries_exhausted"
+        case answer, database, template
+    }
     public var kind: Kind
     public var description: String
-    public init(_ kind: Kind, _ description: String) { self.kind = kind; self.description = description }
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
 }
 
 /// What became of one chunk.
@@ -65,8 +72,9 @@ struct BulkSender: Sendable {
             payload = try Gzip.compress(plain)
             headers["Content-Encoding"] = "gzip"
         }
-        return HTTPRequest(method: method, url: url, headers: headers, body: payload, source: "export", label: label,
-                           limiter: nil, timeouts: config.timeouts, tls: config.tls, retry: config.retry)
+        return HTTPRequest(
+            method: method, url: url, headers: headers, body: payload, source: "export", label: label,
+            limiter: nil, timeouts: config.timeouts, tls: config.tls, retry: config.retry)
     }
 
     func send(_ chunk: BulkChunk) async -> ChunkOutcome {
@@ -89,8 +97,10 @@ struct BulkSender: Sendable {
         return outcome
     }
 
-    private func post(_ items: [Int], attempt: Int, of chunk: BulkChunk, queue: inout [(items: [Int], attempt: Int)],
-                      outcome: inout ChunkOutcome) async throws {
+    private func post(
+        _ items: [Int], attempt: Int, of chunk: BulkChunk, queue: inout [(items: [Int], attempt: Int)],
+        outcome: inout ChunkOutcome
+    ) async throws {
         let body = chunk.body(of: items)
         let label = "chunk \(chunk.seq), \(items.count) documents"
         let request = try request(method: "POST", url: bulkURL, body: body, label: label, contentType: "application/x-ndjson")
@@ -103,8 +113,10 @@ struct BulkSender: Sendable {
         case 200..<300:
             break
         case 401, 403:
-            throw ExportStop(.auth, "\(config.url) refused the export with HTTP \(response.status): check "
-                             + "export.elasticsearch credentials (username/password or api_key) and the user's index privileges")
+            throw ExportStop(
+                .auth,
+                "\(config.url) refused the export with HTTP \(response.status): check "
+                    + "export.elasticsearch credentials (username/password or api_key) and the user's index privileges")
         case 413:
             if items.count == 1 {
                 outcome.failed += 1
@@ -118,9 +130,10 @@ struct BulkSender: Sendable {
             outcome.byteLimit = min(outcome.byteLimit ?? Int.max, max(1024, body.count / 2))
             return
         default:
-            throw ExportStop(RetryPolicy.isRetryable(status: response.status) ? .server : .answer,
-                             "\(request.what): HTTP \(response.status)\(quote(response.body))"
-                             + (response.attempts > 1 ? " (after \(response.attempts) attempts)" : ""))
+            throw ExportStop(
+                RetryPolicy.isRetryable(status: response.status) ? .server : .answer,
+                "\(request.what): HTTP \(response.status)\(quote(response.body))"
+                    + (response.attempts > 1 ? " (after \(response.attempts) attempts)" : ""))
         }
         let answer: BulkAnswer
         do { answer = try JSONDecoder().decode(BulkAnswer.self, from: response.body) } catch {

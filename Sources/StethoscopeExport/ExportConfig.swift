@@ -32,7 +32,9 @@ public struct ElasticsearchConfig: Sendable {
         /// An Elasticsearch time value (`30s`, `500ms`, `1m`) or `-1` (refresh only when the export asks).
         public var refreshInterval = "30s"
         public init(shards: Int = 1, replicas: Int = 1, refreshInterval: String = "30s") {
-            self.shards = shards; self.replicas = replicas; self.refreshInterval = refreshInterval
+            self.shards = shards
+            self.replicas = replicas
+            self.refreshInterval = refreshInterval
         }
 
         /// Whether `text` is a time value Elasticsearch takes for `refresh_interval`.
@@ -43,14 +45,23 @@ public struct ElasticsearchConfig: Sendable {
         }
     }
 
-    public init(url: String, index: IndexPattern = IndexPattern.default, templateName: String = "stethoscope",
-                authorization: Secret? = nil, tls: TLSOptions = TLSOptions(), timeouts: HTTPTimeouts = HTTPTimeouts(),
-                maxConnections: Int = 4, chunkBytes: Int = 5_000_000, chunkDocuments: Int = 10_000, gzip: Bool = false,
-                retry: RetryPolicy = RetryPolicy(maxAttempts: 6, baseDelay: 0.5, maxDelay: 30, maxTotalWait: 300)) {
+    public init(
+        url: String, index: IndexPattern = IndexPattern.default, templateName: String = "stethoscope",
+        authorization: Secret? = nil, tls: TLSOptions = TLSOptions(), timeouts: HTTPTimeouts = HTTPTimeouts(),
+        maxConnections: Int = 4, chunkBytes: Int = 5_000_000, chunkDocuments: Int = 10_000, gzip: Bool = false,
+        retry: RetryPolicy = RetryPolicy(maxAttempts: 6, baseDelay: 0.5, maxDelay: 30, maxTotalWait: 300)
+    ) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
-        self.index = index; self.templateName = templateName; self.authorization = authorization; self.tls = tls
-        self.timeouts = timeouts; self.maxConnections = maxConnections; self.chunkBytes = chunkBytes
-        self.chunkDocuments = chunkDocuments; self.gzip = gzip; self.retry = retry
+        self.index = index
+        self.templateName = templateName
+        self.authorization = authorization
+        self.tls = tls
+        self.timeouts = timeouts
+        self.maxConnections = maxConnections
+        self.chunkBytes = chunkBytes
+        self.chunkDocuments = chunkDocuments
+        self.gzip = gzip
+        self.retry = retry
     }
 
     /// Reads `export.elasticsearch` from the config's `export` section; `nil` when it is not configured.
@@ -93,9 +104,10 @@ public struct ElasticsearchConfig: Sendable {
             chunkBytes: try es.int("chunk_bytes", default: 5_000_000, min: 1024, max: 100_000_000),
             chunkDocuments: try es.int("chunk_documents", default: 10_000, min: 1, max: 1_000_000),
             gzip: try es.bool("gzip", default: false),
-            retry: RetryPolicy(maxAttempts: try es.int("max_attempts", default: 6, min: 1, max: 100),
-                               baseDelay: try es.double("retry_base_s", default: 0.5, min: 0, max: 600),
-                               maxDelay: 30, maxTotalWait: try es.double("retry_max_wait_s", default: 300, min: 0, max: 86_400)))
+            retry: RetryPolicy(
+                maxAttempts: try es.int("max_attempts", default: 6, min: 1, max: 100),
+                baseDelay: try es.double("retry_base_s", default: 0.5, min: 0, max: 600),
+                maxDelay: 30, maxTotalWait: try es.double("retry_max_wait_s", default: 300, min: 0, max: 86_400)))
         let settings = ElasticsearchConfig.IndexSettings(
             shards: try es.int("number_of_shards", default: 1, min: 1, max: 1024),
             replicas: try es.int("number_of_replicas", default: 1, min: 0, max: 100),
@@ -122,7 +134,8 @@ public struct IndexPattern: Sendable, Hashable {
         let sample = try IndexPattern.fill(pattern, year: "2026", month: "12", day: "01")
         // Elasticsearch's rules for index names.
         guard !sample.isEmpty, sample == sample.lowercased(), !sample.hasPrefix("-"), !sample.hasPrefix("_"),
-              !sample.contains(where: { " \"*\\<|,>/?#:".contains($0) }) else {
+            !sample.contains(where: { " \"*\\<|,>/?#:".contains($0) })
+        else {
             throw Invalid(description: "'\(pattern.prefix(60))' does not give a valid index name (lower case, no spaces or \\/*?\"<>|,#:)")
         }
     }
@@ -139,7 +152,14 @@ public struct IndexPattern: Sendable, Hashable {
         var out = ""
         var inside = false
         for c in pattern {
-            if c == "{" { inside = true; out += "*" } else if c == "}" { inside = false } else if !inside { out.append(c) }
+            if c == "{" {
+                inside = true
+                out += "*"
+            } else if c == "}" {
+                inside = false
+            } else if !inside {
+                out.append(c)
+            }
         }
         return out
     }

@@ -3,7 +3,10 @@ import Foundation
 
 /// gzip (RFC 1952) of a whole request body through zlib, for `Content-Encoding: gzip` bulk requests.
 enum Gzip {
-    struct Failure: Error, CustomStringConvertible { var code: Int32; var description: String { "gzip failed (zlib \(code))" } }
+    struct Failure: Error, CustomStringConvertible {
+        var code: Int32
+        var description: String { "gzip failed (zlib \(code))" }
+    }
 
     static func compress(_ input: Data, level: Int32 = 1) throws -> Data {
         var stream = z_stream()

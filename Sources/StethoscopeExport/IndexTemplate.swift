@@ -13,82 +13,85 @@ public enum IndexTemplate {
     public static let version = 3
 
     public static let json: String = #"""
-{
-  "index_patterns": ["stethoscope-*"],
-  "priority": 100,
-  "_meta": {"description": "Stethoscope nightly device snapshots: one document per device per night, _id <as-of>:<device key>", "version": 3},
-  "template": {
-    "settings": {
-      "number_of_shards": 1,
-      "number_of_replicas": 1,
-      "refresh_interval": "30s"
-    },
-    "mappings": {
-      "dynamic": "strict",
-      "dynamic_templates": [
-        {"status_keywords": {"path_match": "status.*", "mapping": {"type": "keyword"}}}
-      ],
-      "properties": {
-        "as_of": {"type": "date", "format": "strict_date"},
-        "device_key": {"type": "keyword"},
-        "device_id": {"type": "long"},
-        "generation": {"type": "keyword"},
-        "platform": {"type": "keyword"},
-        "os_name": {"type": "keyword"},
-        "os_version": {"type": "keyword"},
-        "model": {"type": "keyword", "ignore_above": 256},
-        "device_name": {"type": "keyword", "ignore_above": 256},
-        "sources": {"type": "keyword"},
-        "last_sync": {"type": "date"},
-        "owner": {"type": "keyword"},
-        "owner_name": {"type": "keyword", "ignore_above": 256},
-        "organization": {"type": "keyword"},
-        "managers": {"type": "keyword"},
-        "owner_method": {"type": "keyword"},
-        "owner_via": {"type": "keyword"},
-        "stale": {"type": "boolean"},
-        "virtual": {"type": "boolean"},
-        "carried_forward": {"type": "boolean"},
-        "carried_from": {"type": "date", "format": "strict_date"},
-        "green": {"type": "boolean"},
-        "critical": {"type": "boolean"},
-        "status": {"type": "object", "dynamic": true},
-        "practices": {
-          "type": "nested",
-          "dynamic": "strict",
-          "properties": {
-            "key": {"type": "keyword"},
-            "status": {"type": "keyword"},
-            "rating": {"type": "keyword"},
-            "value": {"type": "keyword", "ignore_above": 1024},
-            "details": {"type": "keyword", "ignore_above": 1024},
-            "observed_at": {"type": "date"},
-            "source": {"type": "keyword"}
+        {
+          "index_patterns": ["stethoscope-*"],
+          "priority": 100,
+          "_meta": {"description": "Stethoscope nightly device snapshots: one document per device per night, _id <as-of>:<device key>", "version": 3},
+          "template": {
+            "settings": {
+              "number_of_shards": 1,
+              "number_of_replicas": 1,
+              "refresh_interval": "30s"
+            },
+            "mappings": {
+              "dynamic": "strict",
+              "dynamic_templates": [
+                {"status_keywords": {"path_match": "status.*", "mapping": {"type": "keyword"}}}
+              ],
+              "properties": {
+                "as_of": {"type": "date", "format": "strict_date"},
+                "device_key": {"type": "keyword"},
+                "device_id": {"type": "long"},
+                "generation": {"type": "keyword"},
+                "platform": {"type": "keyword"},
+                "os_name": {"type": "keyword"},
+                "os_version": {"type": "keyword"},
+                "model": {"type": "keyword", "ignore_above": 256},
+                "device_name": {"type": "keyword", "ignore_above": 256},
+                "sources": {"type": "keyword"},
+                "last_sync": {"type": "date"},
+                "owner": {"type": "keyword"},
+                "owner_name": {"type": "keyword", "ignore_above": 256},
+                "organization": {"type": "keyword"},
+                "managers": {"type": "keyword"},
+                "owner_method": {"type": "keyword"},
+                "owner_via": {"type": "keyword"},
+                "stale": {"type": "boolean"},
+                "virtual": {"type": "boolean"},
+                "carried_forward": {"type": "boolean"},
+                "carried_from": {"type": "date", "format": "strict_date"},
+                "green": {"type": "boolean"},
+                "critical": {"type": "boolean"},
+                "status": {"type": "object", "dynamic": true},
+                "practices": {
+                  "type": "nested",
+                  "dynamic": "strict",
+                  "properties": {
+                    "key": {"type": "keyword"},
+                    "status": {"type": "keyword"},
+                    "rating": {"type": "keyword"},
+                    "value": {"type": "keyword", "ignore_above": 1024},
+                    "details": {"type": "keyword", "ignore_above": 1024},
+                    "observed_at": {"type": "date"},
+                    "source": {"type": "keyword"}
+                  }
+                }
+              }
+            }
           }
         }
-      }
-    }
-  }
-}
-"""#
+        """#
 
     /// The template body for `pattern`: its `index_patterns` replaced by the pattern's wildcard.
     public static func body(for pattern: IndexPattern) -> String {
-        json.replacingOccurrences(of: #""index_patterns": ["stethoscope-*"]"#,
-                                  with: #""index_patterns": [""# + pattern.wildcard + #""]"#)
+        json.replacingOccurrences(
+            of: #""index_patterns": ["stethoscope-*"]"#,
+            with: #""index_patterns": [""# + pattern.wildcard + #""]"#)
     }
 
     /// The template body for `config`: its index pattern and its index settings (shards, replicas, refresh interval).
     public static func body(for config: ElasticsearchConfig) -> String {
-        body(for: config.index).replacingOccurrences(of: #"""
-                  "number_of_shards": 1,
-                  "number_of_replicas": 1,
-                  "refresh_interval": "30s"
-            """#, with: """
-                  "number_of_shards": \(config.settings.shards),
-                  "number_of_replicas": \(config.settings.replicas),
-                  "refresh_interval": "\(config.settings.refreshInterval)"
-            """)
+        body(for: config.index).replacingOccurrences(
+            of: #"""
+                      "number_of_shards": 1,
+                      "number_of_replicas": 1,
+                      "refresh_interval": "30s"
+                """#,
+            with: """
+                      "number_of_shards": \(config.settings.shards),
+                      "number_of_replicas": \(config.settings.replicas),
+                      "refresh_interval": "\(config.settings.refreshInterval)"
+                """)
     }
 }
 
@@ -97,9 +100,10 @@ extension NightExporter {
     /// with the server's answer when it is refused.
     public func installTemplate() async throws {
         let sender = BulkSender(config: config, client: client)
-        let request = try sender.request(method: "PUT", url: config.url + "/_index_template/" + config.templateName,
-                                         body: Data(IndexTemplate.body(for: config).utf8), label: "index template",
-                                         contentType: "application/json")
+        let request = try sender.request(
+            method: "PUT", url: config.url + "/_index_template/" + config.templateName,
+            body: Data(IndexTemplate.body(for: config).utf8), label: "index template",
+            contentType: "application/json")
         let response: HTTPResponse
         do { response = try await client.send(request) } catch let error as HTTPError {
             throw ExportStop(.connection, "\(error)")
@@ -127,10 +131,12 @@ extension NightExporter {
 
     /// Adds `addedFields` to the indices that already match the pattern (none yet is fine).
     func addFieldsToExistingIndices(_ sender: BulkSender) async throws {
-        let request = try sender.request(method: "PUT", url: config.url + "/" + config.index.wildcard
-                                            + "/_mapping?ignore_unavailable=true&allow_no_indices=true",
-                                         body: Data(NightExporter.addedFields.utf8), label: "mapping of existing indices",
-                                         contentType: "application/json")
+        let request = try sender.request(
+            method: "PUT",
+            url: config.url + "/" + config.index.wildcard
+                + "/_mapping?ignore_unavailable=true&allow_no_indices=true",
+            body: Data(NightExporter.addedFields.utf8), label: "mapping of existing indices",
+            contentType: "application/json")
         let response: HTTPResponse
         do { response = try await client.send(request) } catch let error as HTTPError {
             throw ExportStop(.connection, "\(error)")
@@ -146,8 +152,9 @@ extension NightExporter {
     /// index pattern and strict mapping. Throws `ExportStop` saying what to fix.
     public func checkTemplate() async throws -> String {
         let sender = BulkSender(config: config, client: client)
-        let request = try sender.request(method: "GET", url: config.url + "/_index_template/" + config.templateName,
-                                         body: nil, label: "index template check", contentType: "application/json")
+        let request = try sender.request(
+            method: "GET", url: config.url + "/_index_template/" + config.templateName,
+            body: nil, label: "index template check", contentType: "application/json")
         let response: HTTPResponse
         do { response = try await client.send(request) } catch let error as HTTPError {
             throw ExportStop(.connection, "\(error)")
@@ -156,24 +163,31 @@ extension NightExporter {
         switch response.status {
         case 200..<300:
             guard body.contains(config.index.wildcard) else {
-                throw ExportStop(.server, "template '\(config.templateName)' does not cover \(config.index.wildcard): run `stethoscope export --install-template`")
+                throw ExportStop(
+                    .server, "template '\(config.templateName)' does not cover \(config.index.wildcard): run `stethoscope export --install-template`")
             }
             let installed = (try? JSONDecoder().decode(InstalledTemplates.self, from: response.body))?.index_templates.first
             let version = installed?.index_template.version ?? 0
             guard version >= IndexTemplate.version else {
-                throw ExportStop(.template, "template '\(config.templateName)' is outdated (version \(version), this Stethoscope writes "
-                                 + "version \(IndexTemplate.version)): run `stethoscope export --install-template`")
+                throw ExportStop(
+                    .template,
+                    "template '\(config.templateName)' is outdated (version \(version), this Stethoscope writes "
+                        + "version \(IndexTemplate.version)): run `stethoscope export --install-template`")
             }
             guard body.contains("strict") else {
                 throw ExportStop(.server, "template '\(config.templateName)' is not strict: run `stethoscope export --install-template`")
             }
             // The index settings of the config (number_of_shards, number_of_replicas, refresh_interval) are the template's.
-            let wanted = ["number_of_shards": "\(config.settings.shards)", "number_of_replicas": "\(config.settings.replicas)",
-                          "refresh_interval": config.settings.refreshInterval]
+            let wanted = [
+                "number_of_shards": "\(config.settings.shards)", "number_of_replicas": "\(config.settings.replicas)",
+                "refresh_interval": config.settings.refreshInterval
+            ]
             if let settings = installed?.index_template.settings {
                 for (key, value) in wanted.sorted(by: { $0.key < $1.key }) where settings[key] != value {
-                    throw ExportStop(.template, "template '\(config.templateName)' has \(key) \(settings[key] ?? "unset"), the config "
-                                     + "says \(value): run `stethoscope export --install-template`")
+                    throw ExportStop(
+                        .template,
+                        "template '\(config.templateName)' has \(key) \(settings[key] ?? "unset"), the config "
+                            + "says \(value): run `stethoscope export --install-template`")
                 }
             }
             return "ok: \(config.url), template '\(config.templateName)' for \(config.index.wildcard)"
@@ -208,7 +222,9 @@ struct InstalledTemplates: Decodable {
         enum SettingsKeys: String, CodingKey { case index }
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: Keys.self)
-            if let list = try? c.decode([String].self, forKey: .index_patterns) { patterns = list } else {
+            if let list = try? c.decode([String].self, forKey: .index_patterns) {
+                patterns = list
+            } else {
                 patterns = [try c.decode(String.self, forKey: .index_patterns)]
             }
             priority = (try? c.decode(Int.self, forKey: .priority)) ?? 0
@@ -227,8 +243,9 @@ extension NightExporter {
     /// `--install-template`. (Only composable `_index_template`s count; legacy `_template`s are not consulted.)
     func requireTemplate(covering index: String) async throws {
         let sender = BulkSender(config: config, client: client)
-        let request = try sender.request(method: "GET", url: config.url + "/_index_template", body: nil,
-                                         label: "index templates", contentType: "application/json")
+        let request = try sender.request(
+            method: "GET", url: config.url + "/_index_template", body: nil,
+            label: "index templates", contentType: "application/json")
         let response: HTTPResponse
         do { response = try await client.send(request) } catch let error as HTTPError {
             throw ExportStop(.connection, "\(error)")
@@ -240,10 +257,12 @@ extension NightExporter {
                 throw ExportStop(.answer, "\(request.what): the answer is not readable JSON\(sender.quote(response.body))")
             }
             templates = answer.index_templates
-        case 404: break   // no template at all
+        case 404: break  // no template at all
         case 401, 403:
-            throw ExportStop(.auth, "\(config.url) refused \(request.what) with HTTP \(response.status): check export.elasticsearch "
-                             + "credentials and the user's manage_index_templates (or read) privilege")
+            throw ExportStop(
+                .auth,
+                "\(config.url) refused \(request.what) with HTTP \(response.status): check export.elasticsearch "
+                    + "credentials and the user's manage_index_templates (or read) privilege")
         default:
             throw ExportStop(.server, "\(request.what): HTTP \(response.status)\(sender.quote(response.body))")
         }
@@ -251,13 +270,17 @@ extension NightExporter {
         let covering = templates.filter { $0.index_template.patterns.contains { IndexTemplate.matches(index, $0) } }
             .max { $0.index_template.priority < $1.index_template.priority }
         guard let covering else {
-            throw ExportStop(.template, "no index template covers index '\(index)': run `stethoscope export --install-template` "
-                             + "first (it installs '\(config.templateName)' for \(config.index.wildcard)); nothing was sent, so "
-                             + "dynamic mapping did not build the index")
+            throw ExportStop(
+                .template,
+                "no index template covers index '\(index)': run `stethoscope export --install-template` "
+                    + "first (it installs '\(config.templateName)' for \(config.index.wildcard)); nothing was sent, so "
+                    + "dynamic mapping did not build the index")
         }
         if covering.name == config.templateName, (covering.index_template.version ?? 0) < IndexTemplate.version {
-            throw ExportStop(.template, "index template '\(covering.name)' is outdated (version \(covering.index_template.version ?? 0), "
-                             + "this Stethoscope writes version \(IndexTemplate.version)): run `stethoscope export --install-template`")
+            throw ExportStop(
+                .template,
+                "index template '\(covering.name)' is outdated (version \(covering.index_template.version ?? 0), "
+                    + "this Stethoscope writes version \(IndexTemplate.version)): run `stethoscope export --install-template`")
         }
     }
 }

@@ -10,11 +10,26 @@ struct JSONWriter {
 
     init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-    mutating func beginObject() { bytes.append(UInt8(ascii: "{")); needsComma = false }
-    mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    mutating func beginArray() { bytes.append(UInt8(ascii: "[")); needsComma = false }
-    mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
-    mutating func newline() { bytes.append(UInt8(ascii: "\n")); needsComma = false }
+    mutating func beginObject() {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+    mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+    mutating func beginArray() {
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+    mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+    mutating func newline() {
+        bytes.append(UInt8(ascii: "\n"))
+        needsComma = false
+    }
 
     /// `"name":` (after a comma when needed). Names are fixed ASCII identifiers, so they are not escaped.
     mutating func key(_ name: StaticString) {
@@ -47,7 +62,9 @@ struct JSONWriter {
     }
 
     mutating func int(_ value: Int) {
-        if value >= 0 && value < 10 { bytes.append(UInt8(ascii: "0") + UInt8(value)) } else {
+        if value >= 0 && value < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+        } else {
             bytes.append(contentsOf: String(value).utf8)
         }
         needsComma = true
@@ -65,8 +82,14 @@ struct JSONWriter {
         string(value)
     }
 
-    mutating func field(_ name: StaticString, _ value: Bool) { key(name); bool(value) }
-    mutating func field(_ name: StaticString, _ value: Int) { key(name); int(value) }
+    mutating func field(_ name: StaticString, _ value: Bool) {
+        key(name)
+        bool(value)
+    }
+    mutating func field(_ name: StaticString, _ value: Int) {
+        key(name)
+        int(value)
+    }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 

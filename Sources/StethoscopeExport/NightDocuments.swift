@@ -34,10 +34,14 @@ final class NightDocuments {
         guard try d.nextDevice() else { return nil }
         let id = d.deviceID
         let key = d.deviceKey
-        out.beginObject(); out.key("index"); out.beginObject()
+        out.beginObject()
+        out.key("index")
+        out.beginObject()
         out.field("_index", index)
         out.field("_id", asOf + ":" + key)
-        out.endObject(); out.endObject(); out.newline()
+        out.endObject()
+        out.endObject()
+        out.newline()
 
         out.beginObject()
         out.field("as_of", asOf)
@@ -49,8 +53,12 @@ final class NightDocuments {
         out.field("os_version", d.osVersion)
         out.field("model", d.model)
         out.field("device_name", d.deviceName)
-        out.key("sources"); out.beginArray()
-        for source in d.sources.split(separator: ",") { out.comma(); out.string(String(source)) }
+        out.key("sources")
+        out.beginArray()
+        for source in d.sources.split(separator: ",") {
+            out.comma()
+            out.string(String(source))
+        }
         out.endArray()
         out.field("last_sync", d.lastSync)
         if let owner = d.owner {
@@ -58,8 +66,12 @@ final class NightDocuments {
             let person = people[owner]
             out.field("owner_name", person?.name)
             out.field("organization", person?.organization)
-            out.key("managers"); out.beginArray()
-            for manager in people.chain(of: owner) { out.comma(); out.string(manager) }
+            out.key("managers")
+            out.beginArray()
+            for manager in people.chain(of: owner) {
+                out.comma()
+                out.string(manager)
+            }
             out.endArray()
         }
         out.field("owner_method", d.ownerMethod)
@@ -70,13 +82,15 @@ final class NightDocuments {
         out.field("carried_from", d.carriedFrom)
         out.field("green", d.green)
         out.field("critical", d.critical)
-        out.key("practices"); out.beginArray()
+        out.key("practices")
+        out.beginArray()
         statuses.removeAll(keepingCapacity: true)
         try d.forEachPractice { r in
             let practice = r.practice
             let status = r.status
             if let status { statuses.append((practice, status)) }
-            out.comma(); out.beginObject()
+            out.comma()
+            out.beginObject()
             out.field("key", practice)
             out.field("status", status)
             out.field("rating", d.ratings[practice])
@@ -87,10 +101,15 @@ final class NightDocuments {
             out.endObject()
         }
         out.endArray()
-        out.key("status"); out.beginObject()
-        for (key, status) in statuses { out.key(escaping: key); out.string(status) }
+        out.key("status")
+        out.beginObject()
+        for (key, status) in statuses {
+            out.key(escaping: key)
+            out.string(status)
+        }
         out.endObject()
-        out.endObject(); out.newline()
+        out.endObject()
+        out.newline()
         return id
     }
 }

@@ -20,9 +20,13 @@ public struct NightExporter: Sendable {
     public var client: HTTPClient
     public var logger: Logger
 
-    public init(config: ElasticsearchConfig, client: HTTPClient = .shared,
-                logger: Logger = Logger(label: "stethoscope.export")) {
-        self.config = config; self.client = client; self.logger = logger
+    public init(
+        config: ElasticsearchConfig, client: HTTPClient = .shared,
+        logger: Logger = Logger(label: "stethoscope.export")
+    ) {
+        self.config = config
+        self.client = client
+        self.logger = logger
     }
 
     public struct NoSuchNight: Error, CustomStringConvertible, Sendable {
@@ -35,30 +39,41 @@ public struct NightExporter: Sendable {
     /// which always starts from the first device. Returns the record as written to `exports`. `progress` gets the
     /// documents acknowledged so far and the night's documents (a terminal's live line).
     @discardableResult
-    public func export(asOf: String, store: SnapshotStore, resume: Bool = true,
-                       progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws -> ExportRecord {
+    public func export(
+        asOf: String, store: SnapshotStore, resume: Bool = true,
+        progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) async throws -> ExportRecord {
         let ledger = ExportLedger(database: store.database)
         guard let documents = try ledger.documents(asOf: asOf) else { throw NoSuchNight(asOf: asOf) }
         let index = config.index.name(asOf: asOf)
         let previous = try ledger.record(asOf: asOf)
-        var record = ExportRecord(asOf: asOf, index: index, status: .running, documents: documents, sent: 0, ok: 0,
-                                  failed: 0, resumeAfter: 0, attempts: (previous?.attempts ?? 0) + 1, itemErrors: [],
-                                  failure: nil)
+        var record = ExportRecord(
+            asOf: asOf, index: index, status: .running, documents: documents, sent: 0, ok: 0,
+            failed: 0, resumeAfter: 0, attempts: (previous?.attempts ?? 0) + 1, itemErrors: [],
+            failure: nil)
         // An export stopped by a version without generations starts over: its documents carry none, and the
         // clean-up at the end would delete the acknowledged prefix it did not send again.
-        let resuming = resume && previous.map { $0.status == .failed || $0.status == .running } == true && previous?.index == index
+        let resuming =
+            resume && previous.map { $0.status == .failed || $0.status == .running } == true && previous?.index == index
             && previous?.generation != nil
         // A fresh export starts a generation; a resumed one keeps its own, so the documents it already sent count.
         record.generation = NightExporter.newGeneration()
         if resuming, let previous {
-            record.sent = previous.sent; record.ok = previous.ok; record.failed = previous.failed
-            record.resumeAfter = previous.resumeAfter; record.itemErrors = previous.itemErrors
+            record.sent = previous.sent
+            record.ok = previous.ok
+            record.failed = previous.failed
+            record.resumeAfter = previous.resumeAfter
+            record.itemErrors = previous.itemErrors
             if let generation = previous.generation { record.generation = generation }
         }
         var log = logger
         log[metadataKey: "as_of"] = "\(asOf)"
-        log.info("export started", metadata: ["index": "\(index)", "documents": "\(documents)",
-                                              "resume_after": "\(record.resumeAfter)"])
+        log.info(
+            "export started",
+            metadata: [
+                "index": "\(index)", "documents": "\(documents)",
+                "resume_after": "\(record.resumeAfter)"
+            ])
         try ledger.write(record, startedAt: resuming ? nil : Date(), finished: false)
 
         let started = ContinuousClock.now
@@ -84,10 +99,12 @@ public struct NightExporter: Sendable {
         }
         try ledger.write(record, startedAt: nil, finished: true)
         let seconds = (ContinuousClock.now - started).seconds
-        log.info("export finished", metadata: [
-            "status": "\(record.status.rawValue)", "ok": "\(record.ok)", "failed": "\(record.failed)",
-            "sent": "\(record.sent)", "removed": "\(record.removed)", "seconds": "\(String(format: "%.2f", seconds))",
-        ])
+        log.info(
+            "export finished",
+            metadata: [
+                "status": "\(record.status.rawValue)", "ok": "\(record.ok)", "failed": "\(record.failed)",
+                "sent": "\(record.sent)", "removed": "\(record.removed)", "seconds": "\(String(format: "%.2f", seconds))"
+            ])
         for error in record.itemErrors.prefix(5) { log.warning("document rejected", metadata: ["error": "\(error)"]) }
         return record
     }
@@ -119,15 +136,22 @@ public struct NightExporter: Sendable {
         _ = try await post(index + "/_refresh?" + options, nil, "refresh before removing stale documents", index: index)
         // Both values are plain: a YYYY-MM-DD night of the store and a hex generation.
         let query = #"{"query":{"bool":{"filter":[{"term":{"as_of":"\#(asOf)"}}],"must_not":[{"term":{"generation":"\#(generation)"}}]}}}"#
-        let response = try await post(index + "/_delete_by_query?conflicts=proceed&refresh=true&" + options,
-                                      query, "removing documents of devices no longer in the night", index: index)
-        struct Answer: Decodable { var deleted: Int?; var failures: [Failure]?; struct Failure: Decodable {} }
+        let response = try await post(
+            index + "/_delete_by_query?conflicts=proceed&refresh=true&" + options,
+            query, "removing documents of devices no longer in the night", index: index)
+        struct Answer: Decodable {
+            var deleted: Int?
+            var failures: [Failure]?
+            struct Failure: Decodable {}
+        }
         guard let answer = try? JSONDecoder().decode(Answer.self, from: response.body) else {
             throw ExportStop(.answer, "the _delete_by_query answer is not readable JSON\(sender.quote(response.body))")
         }
         guard (answer.failures ?? []).isEmpty else {
-            throw ExportStop(.server, "\((answer.failures ?? []).count) documents of devices no longer in the night could not be deleted"
-                             + sender.quote(response.body))
+            throw ExportStop(
+                .server,
+                "\((answer.failures ?? []).count) documents of devices no longer in the night could not be deleted"
+                    + sender.quote(response.body))
         }
         return answer.deleted ?? 0
     }
@@ -135,8 +159,9 @@ public struct NightExporter: Sendable {
     /// POSTs to `path` of the cluster; 2xx or an `ExportStop` saying what to check.
     private func post(_ path: String, _ body: String?, _ label: String, index: String) async throws -> HTTPResponse {
         let sender = BulkSender(config: config, client: client)
-        let request = try sender.request(method: "POST", url: config.url + "/" + path, body: body.map { Data($0.utf8) },
-                                         label: label, contentType: "application/json")
+        let request = try sender.request(
+            method: "POST", url: config.url + "/" + path, body: body.map { Data($0.utf8) },
+            label: label, contentType: "application/json")
         let response: HTTPResponse
         do { response = try await client.send(request) } catch let error as HTTPError {
             throw ExportStop(.connection, "\(error)")
@@ -144,21 +169,27 @@ public struct NightExporter: Sendable {
         switch response.status {
         case 200..<300: return response
         case 401, 403:
-            throw ExportStop(.auth, "\(config.url) refused \(label) with HTTP \(response.status): check export.elasticsearch "
-                             + "credentials and the user's delete privilege on \(index)")
+            throw ExportStop(
+                .auth,
+                "\(config.url) refused \(label) with HTTP \(response.status): check export.elasticsearch "
+                    + "credentials and the user's delete privilege on \(index)")
         default:
-            throw ExportStop(RetryPolicy.isRetryable(status: response.status) ? .server : .answer,
-                             "\(request.what): HTTP \(response.status)\(sender.quote(response.body))")
+            throw ExportStop(
+                RetryPolicy.isRetryable(status: response.status) ? .server : .answer,
+                "\(request.what): HTTP \(response.status)\(sender.quote(response.body))")
         }
     }
 
     /// Streams the night in chunks with up to `maxConnections` in flight; returns why it stopped, if it did.
-    private func sendAll(asOf: String, index: String, store: SnapshotStore, ledger: ExportLedger,
-                         record: inout ExportRecord, progress: (Int) -> Void) async throws -> ExportStop? {
+    private func sendAll(
+        asOf: String, index: String, store: SnapshotStore, ledger: ExportLedger,
+        record: inout ExportRecord, progress: (Int) -> Void
+    ) async throws -> ExportStop? {
         // The night is read through a connection of its own, so the ledger's progress writes never meet its snapshot.
-        let reader = try NightDocuments(database: try store.readConnection(), asOf: asOf, index: index,
-                                         generation: record.generation ?? "",
-                                         after: record.resumeAfter)
+        let reader = try NightDocuments(
+            database: try store.readConnection(), asOf: asOf, index: index,
+            generation: record.generation ?? "",
+            after: record.resumeAfter)
         var chunks = ChunkBuilder(reader: reader, byteLimit: config.chunkBytes, maxDocuments: config.chunkDocuments)
         let sender = BulkSender(config: config, client: client)
         var stop: ExportStop?
@@ -170,7 +201,10 @@ public struct NightExporter: Sendable {
             var inFlight = 0
             func absorb(_ outcome: ChunkOutcome) throws {
                 if let limit = outcome.byteLimit, limit < chunks.byteLimit { chunks.byteLimit = limit }
-                if let s = outcome.stop, stop == nil { stop = s; group.cancelAll() }
+                if let s = outcome.stop, stop == nil {
+                    stop = s
+                    group.cancelAll()
+                }
                 guard outcome.stop == nil else { return }
                 done[outcome.seq] = outcome
                 var advanced = false
@@ -216,7 +250,9 @@ struct ChunkBuilder {
     private var exhausted = false
 
     init(reader: NightDocuments, byteLimit: Int, maxDocuments: Int) {
-        self.reader = reader; self.byteLimit = byteLimit; self.maxDocuments = maxDocuments
+        self.reader = reader
+        self.byteLimit = byteLimit
+        self.maxDocuments = maxDocuments
         writer = JSONWriter(capacity: byteLimit + 64 * 1024)
     }
 
@@ -224,7 +260,10 @@ struct ChunkBuilder {
     mutating func next() throws -> BulkChunk? {
         while !exhausted {
             let start = writer.bytes.count
-            guard let id = try reader.next(into: &writer) else { exhausted = true; break }
+            guard let id = try reader.next(into: &writer) else {
+                exhausted = true
+                break
+            }
             if writer.bytes.count > byteLimit && !starts.isEmpty {
                 // This document would overflow the chunk: send the chunk without it, start the next with it.
                 let carried = Array(writer.bytes[start...])

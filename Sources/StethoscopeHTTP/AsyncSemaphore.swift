@@ -7,7 +7,10 @@ public actor AsyncSemaphore {
     public init(_ permits: Int) { self.permits = max(1, permits) }
 
     public func wait() async {
-        if permits > 0 { permits -= 1; return }
+        if permits > 0 {
+            permits -= 1
+            return
+        }
         await withCheckedContinuation { waiters.append($0) }
     }
 
@@ -15,7 +18,10 @@ public actor AsyncSemaphore {
         if head < waiters.count {
             let next = waiters[head]
             head += 1
-            if head > 64 && head * 2 > waiters.count { waiters.removeFirst(head); head = 0 }
+            if head > 64 && head * 2 > waiters.count {
+                waiters.removeFirst(head)
+                head = 0
+            }
             next.resume()
         } else {
             permits += 1

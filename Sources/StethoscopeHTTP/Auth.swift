@@ -15,7 +15,8 @@ public struct RequestAuthorizer: Sendable {
     public let header: @Sendable () async throws -> Secret
     public let invalidate: @Sendable (Secret) async -> Void
     public init(header: @escaping @Sendable () async throws -> Secret, invalidate: @escaping @Sendable (Secret) async -> Void) {
-        self.header = header; self.invalidate = invalidate
+        self.header = header
+        self.invalidate = invalidate
     }
 }
 
@@ -41,7 +42,10 @@ public struct StaticBearer: HTTPAuth {
 public struct IssuedToken: Sendable {
     public var header: Secret
     public var renewAt: Date
-    public init(header: Secret, renewAt: Date) { self.header = header; self.renewAt = renewAt }
+    public init(header: Secret, renewAt: Date) {
+        self.header = header
+        self.renewAt = renewAt
+    }
 
     /// Renews at 80% of the lifetime, so a page started just before expiry still carries a valid token.
     public static func renewal(issued: Date, expires: Date) -> Date {
@@ -82,7 +86,10 @@ struct VendorAuthError: Decodable {
     var parts: [String] = []
 
     private enum Keys: String, CodingKey { case error, error_description, errors }
-    private struct JamfError: Decodable { var code: String?; var description: String? }
+    private struct JamfError: Decodable {
+        var code: String?
+        var description: String?
+    }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -134,10 +141,16 @@ public struct JamfUserAuth: HTTPAuth {
     private let cache: TokenCache
     /// `now`: the clock the token's lifetime is measured by (tests move it instead of sleeping).
     public init(user: String, password: Secret, now: @escaping @Sendable () -> Date = Date.init) {
-        self.user = user; self.password = password; self.now = now; cache = TokenCache(now: now)
+        self.user = user
+        self.password = password
+        self.now = now
+        cache = TokenCache(now: now)
     }
 
-    private struct Answer: Decodable { var token: String; var expires: String }
+    private struct Answer: Decodable {
+        var token: String
+        var expires: String
+    }
 
     public func authorization(_ http: SourceHTTP, figures: FigureCounter?) async throws -> Secret {
         try await cache.header { [user, password, now] in
@@ -175,17 +188,25 @@ public struct OAuthClientCredentials: HTTPAuth {
 
     /// `tokenURL` is absolute, or a path on the source's base URL.
     public init(tokenURL: String, clientID: String, clientSecret: Secret, scope: String? = nil) {
-        self.tokenURL = tokenURL; self.clientID = clientID; self.clientSecret = clientSecret; self.scope = scope
+        self.tokenURL = tokenURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.scope = scope
     }
 
-    private struct Answer: Decodable { var access_token: String; var expires_in: Double?; var token_type: String? }
+    private struct Answer: Decodable {
+        var access_token: String
+        var expires_in: Double?
+        var token_type: String?
+    }
 
     public func authorization(_ http: SourceHTTP, figures: FigureCounter?) async throws -> Secret {
         try await cache.header { [tokenURL, clientID, clientSecret, scope] in
             var form = "grant_type=client_credentials&client_id=\(formEncode(clientID))&client_secret=\(formEncode(clientSecret.reveal()))"
             if let scope { form += "&scope=\(formEncode(scope))" }
-            let response = try await http.authRequest(path: tokenURL, headers: ["Content-Type": "application/x-www-form-urlencoded"],
-                                                      body: Data(form.utf8), figures: figures)
+            let response = try await http.authRequest(
+                path: tokenURL, headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                body: Data(form.utf8), figures: figures)
             guard let answer = try? JSONDecoder().decode(Answer.self, from: response.body) else {
                 throw http.authError("token answer has no access_token")
             }

@@ -19,7 +19,8 @@ final class CurlTransfer: @unchecked Sendable {
     var easy: UnsafeMutableRawPointer?
 
     init(_ request: HTTPRequest, _ continuation: CheckedContinuation<HTTPResponse, any Error>) {
-        self.request = request; self.continuation = continuation
+        self.request = request
+        self.continuation = continuation
     }
 }
 
@@ -28,7 +29,10 @@ private let curlWrite: curl_write_callback = { data, size, count, context in
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let n = size * count
-    if transfer.body.count + n > transfer.request.maxResponseBytes { transfer.tooLarge = true; return 0 }
+    if transfer.body.count + n > transfer.request.maxResponseBytes {
+        transfer.tooLarge = true
+        return 0
+    }
     if let data { data.withMemoryRebound(to: UInt8.self, capacity: n) { transfer.body.append($0, count: n) } }
     return n
 }
@@ -48,7 +52,10 @@ private let curlHeader: curl_write_callback = { data, size, count, context in
     let line = data.withMemoryRebound(to: UInt8.self, capacity: n) {
         String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
     }
-    if line.hasPrefix("HTTP/") { transfer.headers = [:]; return n }
+    if line.hasPrefix("HTTP/") {
+        transfer.headers = [:]
+        return n
+    }
     if let colon = line.firstIndex(of: ":") {
         let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
@@ -148,7 +155,11 @@ final class CurlEngine: @unchecked Sendable {
         var running: Int32 = 0
         while true {
             let (start, jobs, cancel, stop) = inbox.withLock { inbox -> ([CurlTransfer], [any CurlJob], [ObjectIdentifier], Bool) in
-                defer { inbox.queued = []; inbox.queuedJobs = []; inbox.cancelled = [] }
+                defer {
+                    inbox.queued = []
+                    inbox.queuedJobs = []
+                    inbox.cancelled = []
+                }
                 return (inbox.queued, inbox.queuedJobs, inbox.cancelled, inbox.stopping)
             }
             if stop {
@@ -303,13 +314,14 @@ final class CurlEngine: @unchecked Sendable {
         case CURLE_WRITE_ERROR where tooLarge, CURLE_FILESIZE_EXCEEDED:
             return (.tooLarge, "response larger than the limit of \(r.maxResponseBytes) bytes")
         case CURLE_OPERATION_TIMEDOUT:
-            return connected ? (.timeout, "no complete answer within \(r.timeouts.total) s")
-                             : (.timeout, "could not connect within \(r.timeouts.connect) s")
+            return connected
+                ? (.timeout, "no complete answer within \(r.timeouts.total) s")
+                : (.timeout, "could not connect within \(r.timeouts.connect) s")
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_SEND_ERROR,
-             CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
             return (.connect, text)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE,
-             CURLE_SSL_CIPHER, CURLE_SSL_ENGINE_NOTFOUND:
+            CURLE_SSL_CIPHER, CURLE_SSL_ENGINE_NOTFOUND:
             return (.tls, text)
         default:
             return (.transport, "\(text) (curl \(code.rawValue))")

@@ -5,7 +5,10 @@ import StethoscopeCore
 public struct HTTPTimeouts: Sendable, Hashable {
     public var connect: Double
     public var total: Double
-    public init(connect: Double = 10, total: Double = 120) { self.connect = connect; self.total = total }
+    public init(connect: Double = 10, total: Double = 120) {
+        self.connect = connect
+        self.total = total
+    }
 }
 
 /// TLS options. Verification of the peer and host name is always on; these only add trust or identity.
@@ -16,7 +19,9 @@ public struct TLSOptions: Sendable, Hashable {
     public var clientCert: String?
     public var clientKey: String?
     public init(caFile: String? = nil, clientCert: String? = nil, clientKey: String? = nil) {
-        self.caFile = caFile; self.clientCert = clientCert; self.clientKey = clientKey
+        self.caFile = caFile
+        self.clientCert = clientCert
+        self.clientKey = clientKey
     }
 }
 
@@ -46,13 +51,25 @@ public struct HTTPRequest: Sendable {
     /// request that waited behind the connection limit never carries a token that expired while it waited.
     public var authorizer: RequestAuthorizer?
 
-    public init(method: String = "GET", url: String, headers: [String: String] = [:], body: Data? = nil,
-                source: String, label: String? = nil, limiter: String? = nil, timeouts: HTTPTimeouts = HTTPTimeouts(),
-                tls: TLSOptions = TLSOptions(), maxResponseBytes: Int = 256 << 20, retry: RetryPolicy = RetryPolicy(),
-                figures: FigureCounter? = nil, isAuth: Bool = false, authorizer: RequestAuthorizer? = nil) {
-        self.method = method; self.url = url; self.headers = headers; self.body = body; self.source = source
-        self.label = label; self.limiter = limiter; self.timeouts = timeouts; self.tls = tls
-        self.maxResponseBytes = maxResponseBytes; self.retry = retry; self.figures = figures; self.isAuth = isAuth
+    public init(
+        method: String = "GET", url: String, headers: [String: String] = [:], body: Data? = nil,
+        source: String, label: String? = nil, limiter: String? = nil, timeouts: HTTPTimeouts = HTTPTimeouts(),
+        tls: TLSOptions = TLSOptions(), maxResponseBytes: Int = 256 << 20, retry: RetryPolicy = RetryPolicy(),
+        figures: FigureCounter? = nil, isAuth: Bool = false, authorizer: RequestAuthorizer? = nil
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.source = source
+        self.label = label
+        self.limiter = limiter
+        self.timeouts = timeouts
+        self.tls = tls
+        self.maxResponseBytes = maxResponseBytes
+        self.retry = retry
+        self.figures = figures
+        self.isAuth = isAuth
         self.authorizer = authorizer
     }
 
@@ -78,7 +95,10 @@ public struct HTTPResponse: Sendable {
     /// Sends libcurl made by itself beyond the first (a dead reused connection), which the server also saw.
     var resends = 0
     public init(status: Int, headers: [String: String] = [:], body: Data = Data(), attempts: Int = 1, wireBytes: Int? = nil) {
-        self.status = status; self.headers = headers; self.body = body; self.attempts = attempts
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.attempts = attempts
         self.wireBytes = wireBytes ?? body.count
     }
     public var isSuccess: Bool { (200..<300).contains(status) }
@@ -87,7 +107,9 @@ public struct HTTPResponse: Sendable {
 /// Why a request failed. The text names the source and the request, never a header or an auth body.
 public struct HTTPError: Error, CustomStringConvertible, Sendable {
     public enum Kind: String, Sendable {
-        case connect, timeout, tls, tooLarge = "too_large", status, cancelled, transport, decode, auth
+        case connect, timeout, tls
+        case tooLarge = "too_large"
+        case status, cancelled, transport, decode, auth
     }
     public var kind: Kind
     public var source: String
@@ -99,7 +121,11 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
     var resends = 0
 
     public init(_ kind: Kind, source: String, what: String, status: Int? = nil, detail: String, attempts: Int = 1) {
-        self.kind = kind; self.source = source; self.what = what; self.status = status; self.detail = detail
+        self.kind = kind
+        self.source = source
+        self.what = what
+        self.status = status
+        self.detail = detail
         self.attempts = attempts
     }
 
@@ -120,7 +146,8 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
             // Redacted whole before the cut (`Redactor.excerpt`): a secret crossing it would leave its prefix.
             detail += ": \(Redactor.excerpt(response.body, also: secrets))"
         }
-        return HTTPError(.status, source: request.source, what: request.what, status: response.status,
-                         detail: detail, attempts: response.attempts)
+        return HTTPError(
+            .status, source: request.source, what: request.what, status: response.status,
+            detail: detail, attempts: response.attempts)
     }
 }

@@ -10,7 +10,9 @@ public struct RetryPolicy: Sendable, Hashable {
     public var maxTotalWait: Double
 
     public init(maxAttempts: Int = 4, baseDelay: Double = 0.5, maxDelay: Double = 30, maxTotalWait: Double = 120) {
-        self.maxAttempts = maxAttempts; self.baseDelay = baseDelay; self.maxDelay = maxDelay
+        self.maxAttempts = maxAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
         self.maxTotalWait = maxTotalWait
     }
 

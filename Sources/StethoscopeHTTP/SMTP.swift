@@ -34,12 +34,21 @@ public struct SMTPConfig: Sendable {
     /// At most this many messages are started per minute (retries included); `nil`: no limit.
     public var ratePerMinute: Int?
 
-    public init(url: String, starttls: StartTLS = .required, username: String? = nil, password: Secret? = nil,
-                caFile: String? = nil, timeout: Double = 60, maxConnections: Int = 2, retryAttempts: Int = 3,
-                retryBackoff: Double = 5, ratePerMinute: Int? = nil) {
-        self.url = url; self.starttls = starttls; self.username = username; self.password = password
-        self.caFile = caFile; self.timeout = timeout; self.maxConnections = maxConnections
-        self.retryAttempts = retryAttempts; self.retryBackoff = retryBackoff; self.ratePerMinute = ratePerMinute
+    public init(
+        url: String, starttls: StartTLS = .required, username: String? = nil, password: Secret? = nil,
+        caFile: String? = nil, timeout: Double = 60, maxConnections: Int = 2, retryAttempts: Int = 3,
+        retryBackoff: Double = 5, ratePerMinute: Int? = nil
+    ) {
+        self.url = url
+        self.starttls = starttls
+        self.username = username
+        self.password = password
+        self.caFile = caFile
+        self.timeout = timeout
+        self.maxConnections = maxConnections
+        self.retryAttempts = retryAttempts
+        self.retryBackoff = retryBackoff
+        self.ratePerMinute = ratePerMinute
     }
 
     /// Reads the keys of an `smtp:` mapping and rejects unknown ones and unsafe combinations.
@@ -63,7 +72,8 @@ public struct SMTPConfig: Sendable {
     /// The first unsafe or malformed setting, by key; `nil` when the config is usable.
     public func problem() -> (key: String, message: String)? {
         guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(),
-              let host = parts.host, !host.isEmpty else {
+            let host = parts.host, !host.isEmpty
+        else {
             return ("url", "expected smtp://host[:port] or smtps://host[:port]")
         }
         guard scheme == "smtp" || scheme == "smtps" else {
@@ -96,7 +106,10 @@ public struct SMTPMessage: Sendable {
     public var recipients: [String]
     public var data: [UInt8]
     public init(id: String, from: String, recipients: [String], data: [UInt8]) {
-        self.id = id; self.from = from; self.recipients = recipients; self.data = data
+        self.id = id
+        self.from = from
+        self.recipients = recipients
+        self.data = data
     }
 }
 
@@ -220,8 +233,9 @@ public final class SMTPTransport: Sendable {
             let delay = min(600, config.retryBackoff * pow(2, Double(attempts - 1)))
             if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000)) }
         }
-        let result = SMTPResult(id: message.id, recipients: message.recipients.map { ($0, outcomes[$0] ?? .temporary("not attempted")) },
-                                attempts: attempts)
+        let result = SMTPResult(
+            id: message.id, recipients: message.recipients.map { ($0, outcomes[$0] ?? .temporary("not attempted")) },
+            attempts: attempts)
         return (result, fatal)
     }
 
@@ -242,7 +256,11 @@ public final class SMTPTransport: Sendable {
 
 /// The server's replies a transaction needs for per-recipient outcomes, read from curl's protocol trace.
 struct SMTPTrace {
-    enum Command { case none, mail, rcpt(String), data, other }
+    enum Command {
+        case none, mail
+        case rcpt(String)
+        case data, other
+    }
     var last: Command = .none
     /// Final reply line (code and text) per `RCPT TO` address, in the order sent.
     var rcpt: [(address: String, code: Int, text: String)] = []
@@ -257,14 +275,18 @@ struct SMTPTrace {
     /// A line curl sent. Only the verb is kept: AUTH lines carry the credentials.
     mutating func sent(_ line: Substring) {
         let upper = line.prefix(10).uppercased()
-        if upper.hasPrefix("MAIL FROM:") { last = .mail }
-        else if upper.hasPrefix("RCPT TO:") {
+        if upper.hasPrefix("MAIL FROM:") {
+            last = .mail
+        } else if upper.hasPrefix("RCPT TO:") {
             let rest = line.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines)
             var address = rest.hasPrefix("<") ? String(rest.dropFirst().prefix { $0 != ">" }) : rest
             if address.isEmpty { address = rest }
             last = .rcpt(address)
-        } else if upper.hasPrefix("DATA") { last = .data }
-        else { last = .other }
+        } else if upper.hasPrefix("DATA") {
+            last = .data
+        } else {
+            last = .other
+        }
     }
 
     /// A line the server sent; only final lines (`250 ok`, not `250-…`) count.
@@ -273,7 +295,11 @@ struct SMTPTrace {
         guard bytes.count >= 3, let code = Int(String(line.prefix(3))), bytes.count == 3 || bytes[3] == UInt8(ascii: " ") else { return }
         let text = String(line.prefix(300)).trimmingCharacters(in: .whitespacesAndNewlines)
         lastReply = (code, text)
-        if inBody { endReply = (code, text); inBody = false; return }
+        if inBody {
+            endReply = (code, text)
+            inBody = false
+            return
+        }
         switch last {
         case .mail: mailReply = (code, text)
         case .rcpt(let address): rcpt.append((address, code, text))
@@ -311,7 +337,8 @@ final class SMTPAttempt: CurlJob, @unchecked Sendable {
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
     init(config: SMTPConfig, message: SMTPMessage?) {
-        self.config = config; self.message = message
+        self.config = config
+        self.message = message
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
@@ -392,7 +419,7 @@ final class SMTPAttempt: CurlJob, @unchecked Sendable {
         case CURLE_USE_SSL_FAILED:
             return "\(host) does not offer STARTTLS, which starttls: required demands (the password is never sent without TLS)"
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE,
-             CURLE_SSL_CIPHER:
+            CURLE_SSL_CIPHER:
             return "TLS with \(host) failed: \(errorText)"
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST:
             return "cannot connect to \(host): \(errorText)"
@@ -421,8 +448,8 @@ final class SMTPAttempt: CurlJob, @unchecked Sendable {
         v.reason = why
         switch code {
         case CURLE_LOGIN_DENIED, CURLE_USE_SSL_FAILED, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR,
-             CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CIPHER, CURLE_COULDNT_RESOLVE_HOST,
-             CURLE_ABORTED_BY_CALLBACK:
+            CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CIPHER, CURLE_COULDNT_RESOLVE_HOST,
+            CURLE_ABORTED_BY_CALLBACK:
             v.fatal = true
             v.all = .temporary(why)
             return v
@@ -441,7 +468,7 @@ final class SMTPAttempt: CurlJob, @unchecked Sendable {
         } else if trace.dataReply?.code == 354 {
             v.all = .temporary("connection lost while sending the message (\(errorText)); a retry may deliver it twice if the server kept it")
         } else if !trace.rcpt.isEmpty && trace.rcpt.allSatisfy({ $0.code >= 400 }) {
-            v.all = .temporary(why)   // every recipient refused: their own answers are in perRecipient
+            v.all = .temporary(why)  // every recipient refused: their own answers are in perRecipient
         } else {
             v.all = .temporary(why)
         }

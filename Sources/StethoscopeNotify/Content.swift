@@ -56,7 +56,8 @@ public enum Content {
             let facts = [d.model, d.platform, d.os].compactMap { $0 }.joined(separator: ", ")
             t += "\n== \(d.name) (\(facts))\n   Last seen \(day(d.lastSeen)) by \(d.sources)\n"
             h += "<h2 style=\"font-size:17px;margin:20px 0 4px\">\(escape(d.name))</h2>\n"
-            h += "<p style=\"margin:0 0 8px;color:#475467;font-size:13px\">\(escape(facts)) · last seen \(escape(day(d.lastSeen))) by \(escape(d.sources))</p>\n"
+            h +=
+                "<p style=\"margin:0 0 8px;color:#475467;font-size:13px\">\(escape(facts)) · last seen \(escape(day(d.lastSeen))) by \(escape(d.sources))</p>\n"
             if d.stale {
                 let stale = "This device has not checked in since \(day(d.lastSeen)); if you no longer use it, tell IT."
                 t += "   \(stale)\n"
@@ -66,7 +67,8 @@ public enum Content {
                 let nights = f.nightsFailing == 1 ? "since last night" : "for \(f.nightsFailing) nights"
                 t += "\n   * \(f.title): \(f.status.rawValue) (\(f.rating.rawValue), \(nights))\n"
                 h += "<h3 style=\"font-size:15px;margin:12px 0 4px\">\(escape(f.title)) "
-                h += "<span style=\"font-size:12px;font-weight:normal;color:#ffffff;background:\(statusColor[f.status] ?? "#475467");padding:1px 6px;border-radius:3px\">\(escape(f.status.rawValue))</span></h3>\n"
+                h +=
+                    "<span style=\"font-size:12px;font-weight:normal;color:#ffffff;background:\(statusColor[f.status] ?? "#475467");padding:1px 6px;border-radius:3px\">\(escape(f.status.rawValue))</span></h3>\n"
                 h += "<p style=\"margin:0 0 4px;font-size:13px;color:#475467\">\(escape(f.rating.rawValue)) · \(escape(nights))</p>\n"
                 let steps = f.steps.isEmpty ? [f.description] : f.steps
                 h += "<ol style=\"margin:4px 0 8px;padding-left:22px\">\n"

@@ -4,7 +4,10 @@ import StethoscopeStore
 /// One row of the `notifications` ledger (Schemas/sqlite/0008_notifications.sql).
 public struct LedgerEntry: Sendable, Equatable {
     public enum Kind: String, Sendable { case person, manager, holdout }
-    public enum State: String, Sendable { case sending, sent, deferred, failed, unconfirmed, heldOut = "held_out" }
+    public enum State: String, Sendable {
+        case sending, sent, deferred, failed, unconfirmed
+        case heldOut = "held_out"
+    }
 
     public var asOf: String
     public var kind: Kind
@@ -43,7 +46,8 @@ struct Ledger {
     func night(_ asOf: String) throws -> [LedgerEntry] { try rows("WHERE as_of = ?1 ORDER BY kind, person, campaign", asOf) }
 
     private func rows(_ whereClause: String, _ args: String...) throws -> [LedgerEntry] {
-        let st = try database.cached("""
+        let st = try database.cached(
+            """
             SELECT as_of, kind, campaign, person, cc, message_id, subject, state, attempts, error, reminder, devices, practices, items
             FROM notifications \(whereClause)
             """)
@@ -52,11 +56,12 @@ struct Ledger {
         var out: [LedgerEntry] = []
         while try st.step() {
             func words(_ c: Int) -> [String] { (st.string(c) ?? "").split(separator: " ").map(String.init) }
-            out.append(LedgerEntry(
-                asOf: st.string(0) ?? "", kind: .init(rawValue: st.string(1) ?? "") ?? .person, campaign: st.string(2) ?? "",
-                person: st.string(3) ?? "", cc: st.string(4), messageID: st.string(5), subject: st.string(6),
-                state: .init(rawValue: st.string(7) ?? "") ?? .failed, attempts: st.int(8), error: st.string(9), reminder: st.int(10),
-                devices: words(11), practices: words(12), items: Set(words(13))))
+            out.append(
+                LedgerEntry(
+                    asOf: st.string(0) ?? "", kind: .init(rawValue: st.string(1) ?? "") ?? .person, campaign: st.string(2) ?? "",
+                    person: st.string(3) ?? "", cc: st.string(4), messageID: st.string(5), subject: st.string(6),
+                    state: .init(rawValue: st.string(7) ?? "") ?? .failed, attempts: st.int(8), error: st.string(9), reminder: st.int(10),
+                    devices: words(11), practices: words(12), items: Set(words(13))))
         }
         return out
     }
@@ -67,7 +72,8 @@ struct Ledger {
         guard !entries.isEmpty else { return }
         try database.transaction {
             for e in entries {
-                try database.execute("""
+                try database.execute(
+                    """
                     INSERT OR IGNORE INTO notifications (as_of, kind, campaign, person, cc, message_id, subject, state, attempts, error,
                         reminder, devices, practices, items, created_at, updated_at)
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)
@@ -80,12 +86,15 @@ struct Ledger {
     }
 
     /// Marks a row (found by night, kind and person) with a new state, attempt count and error.
-    func update(_ entries: [(asOf: String, kind: LedgerEntry.Kind, person: String, state: LedgerEntry.State, attempts: Int, error: String?)],
-                now: Date) throws {
+    func update(
+        _ entries: [(asOf: String, kind: LedgerEntry.Kind, person: String, state: LedgerEntry.State, attempts: Int, error: String?)],
+        now: Date
+    ) throws {
         guard !entries.isEmpty else { return }
         try database.transaction {
             for e in entries {
-                try database.execute("""
+                try database.execute(
+                    """
                     UPDATE notifications SET state = ?4, attempts = ?5, error = ?6, updated_at = ?7
                     WHERE as_of = ?1 AND kind = ?2 AND person = ?3
                     """,

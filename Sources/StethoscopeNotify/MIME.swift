@@ -18,10 +18,20 @@ public enum MIME {
         public var text: String
         public var html: String
 
-        public init(from: MailAddress, replyTo: MailAddress? = nil, to: [MailAddress], cc: [MailAddress] = [], subject: String,
-                    date: Date, messageID: String, listID: (name: String, id: String)? = nil, text: String, html: String) {
-            self.from = from; self.replyTo = replyTo; self.to = to; self.cc = cc; self.subject = subject; self.date = date
-            self.messageID = messageID; self.listID = listID; self.text = text; self.html = html
+        public init(
+            from: MailAddress, replyTo: MailAddress? = nil, to: [MailAddress], cc: [MailAddress] = [], subject: String,
+            date: Date, messageID: String, listID: (name: String, id: String)? = nil, text: String, html: String
+        ) {
+            self.from = from
+            self.replyTo = replyTo
+            self.to = to
+            self.cc = cc
+            self.subject = subject
+            self.date = date
+            self.messageID = messageID
+            self.listID = listID
+            self.text = text
+            self.html = html
         }
     }
 
@@ -61,7 +71,8 @@ public enum MIME {
         while i < text.count {
             let b = text[i]
             if b == 13 || b == 10 {
-                out.append(13); out.append(10)
+                out.append(13)
+                out.append(10)
                 if b == 13 && i + 1 < text.count && text[i + 1] == 10 { i += 1 }
             } else {
                 out.append(b)
@@ -77,14 +88,16 @@ public enum MIME {
         encoded.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             var i = 0
             while i < raw.count {
-                if i > 0 { out.append(13); out.append(10) }
+                if i > 0 {
+                    out.append(13)
+                    out.append(10)
+                }
                 let j = min(i + 76, raw.count)
                 out.append(contentsOf: raw[i..<j])
                 i = j
             }
         }
     }
-
 
     /// `Name: value`, folded before encoded words and addresses so lines stay short (≤ 998 octets always).
     static func header(_ name: String, _ value: String) -> String {
@@ -156,7 +169,7 @@ public enum MIME {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let inDay = seconds - days * 86_400
         let (year, month, day) = AsOfDate.civilFromDays(days)
-        let weekday = ((days % 7) + 7 + 4) % 7   // 1970-01-01 was a Thursday
+        let weekday = ((days % 7) + 7 + 4) % 7  // 1970-01-01 was a Thursday
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

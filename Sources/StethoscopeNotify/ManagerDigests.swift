@@ -9,7 +9,8 @@ extension Planner {
         let md = config.managerDigest
         guard md.enabled, force || NotifyConfig.weekday(of: night.asOf) == md.weekday else { return [] }
         func groups(_ asOf: String) throws -> [String: (devices: Int, rate: Double?)] {
-            let st = try db.prepare("""
+            let st = try db.prepare(
+                """
                 SELECT group_id, devices, stale, green FROM rollup_groups
                 WHERE chart = 'night' AND as_of = ?1 AND group_kind = 'manager'
                 """)
@@ -29,7 +30,8 @@ extension Planner {
         let previousAsOf = try prev.step() ? prev.string(0) : nil
         let before = try previousAsOf.map(groups) ?? [:]
 
-        let practices = try db.prepare("""
+        let practices = try db.prepare(
+            """
             SELECT group_id, practice, warn + nudge FROM rollup_practices
             WHERE chart = 'night' AND as_of = ?1 AND group_kind = 'manager' AND warn + nudge > 0
             """)
@@ -43,10 +45,14 @@ extension Planner {
         // The longest failing streak per person (devices that are not stale).
         var longest: [String: (devices: Int, nights: Int)] = [:]
         for (owner, devices) in night.devicesByOwner {
-            var n = 0, count = 0
+            var n = 0
+            var count = 0
             for d in devices where !d.stale {
                 let nights = d.failing.filter { $0.status == .warn || $0.status == .nudge }.map(night.nightsFailing).max()
-                if let nights { n = max(n, nights); count += 1 }
+                if let nights {
+                    n = max(n, nights)
+                    count += 1
+                }
             }
             if count > 0 { longest[owner] = (count, n) }
         }

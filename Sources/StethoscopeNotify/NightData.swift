@@ -38,7 +38,11 @@ public struct NightData: Sendable {
             set { sync = newValue.map(Sync.text) ?? .none }
         }
     }
-    enum Sync: Sendable { case none, seconds(Int64), text(String) }
+    enum Sync: Sendable {
+        case none
+        case seconds(Int64)
+        case text(String)
+    }
 
     public var asOf: String
     public var status: String
@@ -72,19 +76,22 @@ public struct NightData: Sendable {
         night.people.reserveCapacity(try headcount.step() ? headcount.int(0) : 0)
         while try people.step() {
             let email = NightData.lower(people.string(0) ?? "")
-            night.people[email] = PersonRow(email: email, name: people.string(1) ?? "", manager: people.string(2).map(NightData.lower),
-                                            organization: people.string(3), active: people.int(4) != 0)
+            night.people[email] = PersonRow(
+                email: email, name: people.string(1) ?? "", manager: people.string(2).map(NightData.lower),
+                organization: people.string(3), active: people.int(4) != 0)
         }
         for p in night.people.values { if let m = p.manager { night.reports[m, default: []].append(p.email) } }
-        let practices = try db.prepare("""
+        let practices = try db.prepare(
+            """
             SELECT practice, title, description, link, rating, position FROM practice_definitions WHERE as_of = ?1
             """)
         practices.bind(1, asOf)
         while try practices.step() {
             let key = practices.string(0) ?? ""
-            night.practices[key] = PracticeRow(key: key, title: practices.string(1) ?? key, description: practices.string(2) ?? "",
-                                               link: practices.string(3), rating: Rating(rawValue: practices.string(4) ?? "") ?? .medium,
-                                               position: practices.int(5))
+            night.practices[key] = PracticeRow(
+                key: key, title: practices.string(1) ?? key, description: practices.string(2) ?? "",
+                link: practices.string(3), rating: Rating(rawValue: practices.string(4) ?? "") ?? .medium,
+                position: practices.int(5))
         }
         // The compact tables are read directly, not through the `devices` and `practice_results` views: the views
         // spell out every sync time (strftime was a third of the read) and join each device's results one by one,
@@ -95,7 +102,8 @@ public struct NightData: Sendable {
         }
         // The failing items of each result set used tonight, in practice order, `since` still unset.
         var sets: [Int: [Result]] = [:]
-        let items = try db.prepare("""
+        let items = try db.prepare(
+            """
             SELECT set_id, practice, status FROM result_items
             WHERE set_id IN (SELECT results_id FROM device_nights WHERE as_of = ?1) AND status <> 'ok' AND status <> 'na'
             """)
@@ -113,7 +121,8 @@ public struct NightData: Sendable {
         var owners: [String: Owned] = [:]
         owners.reserveCapacity(night.people.count)
         // Devices and their failing streaks, both in device id order (their tables' keys): merged as they are read.
-        let devices = try db.prepare("""
+        let devices = try db.prepare(
+            """
             SELECT dn.device_id, k.device_key, ds.owner, ds.platform, ds.os_name, ds.os_version, ds.model, ds.device_name,
                    dn.last_sync, typeof(dn.last_sync) = 'integer', ds.sources, dn.stale, dn.green, dn.results_id
             FROM device_nights dn JOIN device_states ds ON ds.state_id = dn.state_id JOIN device_keys k ON k.device_id = dn.device_id
@@ -144,10 +153,11 @@ public struct NightData: Sendable {
                 sinceRow = try since.step()
             }
             let sync: Sync = devices.isNull(8) ? .none : devices.int(9) != 0 ? .seconds(devices.int64(8)) : .text(devices.string(8) ?? "")
-            let row = DeviceRow(id: id, key: devices.string(1) ?? "", owner: NightData.lower(devices.string(2) ?? ""),
-                                platform: devices.string(3), osName: devices.string(4), osVersion: devices.string(5),
-                                model: devices.string(6), name: devices.string(7), sources: devices.string(10) ?? "",
-                                stale: devices.int(11) != 0, green: devices.int(12) != 0, sync: sync, failing: failing)
+            let row = DeviceRow(
+                id: id, key: devices.string(1) ?? "", owner: NightData.lower(devices.string(2) ?? ""),
+                platform: devices.string(3), osName: devices.string(4), osVersion: devices.string(5),
+                model: devices.string(6), name: devices.string(7), sources: devices.string(10) ?? "",
+                stale: devices.int(11) != 0, green: devices.int(12) != 0, sync: sync, failing: failing)
             // One lookup of the owner per device, its entry changed in place.
             func add(_ o: inout Owned) {
                 o.devices.append(row)

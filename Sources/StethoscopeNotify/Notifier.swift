@@ -49,9 +49,11 @@ public struct Notifier: Sendable {
 
     /// Notifies `asOf`. With `dryRun`, writes the messages and an `index.html` there and records nothing.
     /// `progress` gets the messages handed over so far and the messages to send (a terminal's live line).
-    public func run(database db: Database, asOf: String, transport: any MailTransport, now: Date = Date(),
-                    dryRun: URL? = nil, forceManagerDigest: Bool = false,
-                    progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) async throws -> NotifyOutcome {
+    public func run(
+        database db: Database, asOf: String, transport: any MailTransport, now: Date = Date(),
+        dryRun: URL? = nil, forceManagerDigest: Bool = false,
+        progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) async throws -> NotifyOutcome {
         let ledger = Ledger(database: db)
         var stages = Stages()
         let (plan, managers, built) = try planAndBuild(db, asOf: asOf, now: now, forceManagerDigest: forceManagerDigest, stages: &stages)
@@ -65,7 +67,10 @@ public struct Notifier: Sendable {
         // sent again; a deferred one is retried with its Message-ID.
         var toSend: [Built] = []
         for var b in built {
-            guard let e = existing["\(b.entry.kind.rawValue) \(b.entry.person)"] else { toSend.append(b); continue }
+            guard let e = existing["\(b.entry.kind.rawValue) \(b.entry.person)"] else {
+                toSend.append(b)
+                continue
+            }
             switch e.state {
             case .deferred where e.attempts < Ledger.maxAttempts:
                 b.entry.attempts = e.attempts
@@ -89,12 +94,17 @@ public struct Notifier: Sendable {
             let chunk = Array(toSend[start..<min(start + batchSize, toSend.count)])
             start += chunk.count
             // Recorded as 'sending' and committed before the transport sees it: after a crash the row says "maybe sent".
-            try ledger.insert(chunk.filter { existing["\($0.entry.kind.rawValue) \($0.entry.person)"] == nil }.map {
-                var e = $0.entry; e.state = .sending; e.attempts = 1; return e
-            }, now: now)
-            try ledger.update(chunk.filter { existing["\($0.entry.kind.rawValue) \($0.entry.person)"] != nil }.map {
-                ($0.entry.asOf, $0.entry.kind, $0.entry.person, LedgerEntry.State.sending, $0.entry.attempts + 1, nil)
-            }, now: now)
+            try ledger.insert(
+                chunk.filter { existing["\($0.entry.kind.rawValue) \($0.entry.person)"] == nil }.map {
+                    var e = $0.entry
+                    e.state = .sending
+                    e.attempts = 1
+                    return e
+                }, now: now)
+            try ledger.update(
+                chunk.filter { existing["\($0.entry.kind.rawValue) \($0.entry.person)"] != nil }.map {
+                    ($0.entry.asOf, $0.entry.kind, $0.entry.person, LedgerEntry.State.sending, $0.entry.attempts + 1, nil)
+                }, now: now)
             let answers = await transport.send(chunk.map(\.mail))
             var updates: [(asOf: String, kind: LedgerEntry.Kind, person: String, state: LedgerEntry.State, attempts: Int, error: String?)] = []
             for (i, b) in chunk.enumerated() {
@@ -112,9 +122,13 @@ public struct Notifier: Sendable {
                     if state == .deferred { outcome.deferred += 1 } else { outcome.failed += 1 }
                     error = reason
                 case .permanentFailure(let reason):
-                    state = .failed; outcome.failed += 1; error = reason
+                    state = .failed
+                    outcome.failed += 1
+                    error = reason
                 case .unconfirmed(let reason):
-                    state = .unconfirmed; outcome.unconfirmed += 1; error = reason
+                    state = .unconfirmed
+                    outcome.unconfirmed += 1
+                    error = reason
                 }
                 updates.append((b.entry.asOf, b.entry.kind, b.entry.person, state, attempts, error.map(Redactor.redact)))
             }
@@ -127,7 +141,8 @@ public struct Notifier: Sendable {
     /// Everything a run does before the ledger and the transport: the night read, the plan (from the ledger's
     /// history) and every message rendered.
     func planAndBuild(_ db: Database, asOf: String, now: Date, forceManagerDigest: Bool, stages: inout Stages)
-        throws -> (plan: NotifyPlan, managers: [ManagerMessage], built: [Built]) {
+        throws -> (plan: NotifyPlan, managers: [ManagerMessage], built: [Built])
+    {
         let clock = ContinuousClock()
         var mark = clock.now
         func lap(_ stage: WritableKeyPath<Stages, Duration>) {
@@ -142,8 +157,9 @@ public struct Notifier: Sendable {
             lap(\.read)
             let ledger = Ledger(database: db)
             let planner = Planner(config: config)
-            let plan = planner.plan(night, history: try ledger.history(kind: .person, before: asOf),
-                                    holdoutHistory: try ledger.history(kind: .holdout, before: asOf))
+            let plan = planner.plan(
+                night, history: try ledger.history(kind: .person, before: asOf),
+                holdoutHistory: try ledger.history(kind: .holdout, before: asOf))
             return (plan, try planner.managerDigests(db, night: night, force: forceManagerDigest))
         }()
         lap(\.plan)
@@ -180,8 +196,10 @@ public struct Notifier: Sendable {
 
     /// The night's messages as a run would hand them to the transport, recording and sending nothing
     /// (`make bench` times it: planning, not delivery).
-    public func prepare(database db: Database, asOf: String, now: Date = Date(),
-                        forceManagerDigest: Bool = false) throws -> (plan: NotifyPlan, mails: [OutgoingMail], stages: Stages) {
+    public func prepare(
+        database db: Database, asOf: String, now: Date = Date(),
+        forceManagerDigest: Bool = false
+    ) throws -> (plan: NotifyPlan, mails: [OutgoingMail], stages: Stages) {
         var stages = Stages()
         let (plan, _, built) = try planAndBuild(db, asOf: asOf, now: now, forceManagerDigest: forceManagerDigest, stages: &stages)
         return (plan, built.map(\.mail), stages)
@@ -195,35 +213,45 @@ public struct Notifier: Sendable {
         let id = messageID(asOf: asOf, kind: .person, person: m.person)
         let (text, html) = Content.person(m, config: config)
         let campaign = m.selections.first { $0 != "digest" }
-        let list = (name: campaign.map { "Stethoscope: \($0)" } ?? "Stethoscope device digest",
-                    id: "\(campaign ?? "digest").stethoscope.\(config.from.domain)")
+        let list = (
+            name: campaign.map { "Stethoscope: \($0)" } ?? "Stethoscope device digest",
+            id: "\(campaign ?? "digest").stethoscope.\(config.from.domain)"
+        )
         let to = MailAddress(name: m.name.isEmpty ? nil : m.name, address: m.person)
-        let data = MIME.render(.init(from: config.from, replyTo: config.replyTo, to: [to], cc: m.cc.map { [$0] } ?? [],
-                                     subject: m.subject, date: now, messageID: id, listID: list, text: text, html: html))
+        let data = MIME.render(
+            .init(
+                from: config.from, replyTo: config.replyTo, to: [to], cc: m.cc.map { [$0] } ?? [],
+                subject: m.subject, date: now, messageID: id, listID: list, text: text, html: html))
         let ids = Set(m.items.compactMap { Int($0.split(separator: ":").first ?? "") })
         let entry = LedgerEntry(
             asOf: asOf, kind: .person, campaign: m.selections.joined(separator: ","), person: m.person, cc: m.cc?.address,
             messageID: id, subject: m.subject, state: .sending, attempts: 0, reminder: m.reminder,
             devices: m.devices.filter { ids.contains($0.id) }.map(\.key),
             practices: Set(m.items.map { String($0.split(separator: ":").last ?? "") }).sorted(), items: m.items)
-        return Built(entry: entry, mail: OutgoingMail(messageID: id, from: config.from.address,
-                                                      recipients: [m.person] + (m.cc.map { [$0.address] } ?? []), data: data),
-                     subject: m.subject, to: m.person, html: html)
+        return Built(
+            entry: entry,
+            mail: OutgoingMail(
+                messageID: id, from: config.from.address,
+                recipients: [m.person] + (m.cc.map { [$0.address] } ?? []), data: data),
+            subject: m.subject, to: m.person, html: html)
     }
 
     func build(_ m: ManagerMessage, asOf: String, now: Date) -> Built {
         let id = messageID(asOf: asOf, kind: .manager, person: m.manager)
         let (text, html) = Content.manager(m, asOf: asOf, config: config)
         let subject = "Weekly device security digest for your organization"
-        let data = MIME.render(.init(
-            from: config.from, replyTo: config.replyTo, to: [MailAddress(name: m.name.isEmpty ? nil : m.name, address: m.manager)],
-            subject: subject, date: now, messageID: id,
-            listID: ("Stethoscope manager digest", "managers.stethoscope.\(config.from.domain)"), text: text, html: html))
-        let entry = LedgerEntry(asOf: asOf, kind: .manager, campaign: "", person: m.manager, messageID: id, subject: subject,
-                                state: .sending, attempts: 0, reminder: 0, devices: [], practices: m.topPractices.map(\.practice),
-                                items: [])
-        return Built(entry: entry, mail: OutgoingMail(messageID: id, from: config.from.address, recipients: [m.manager], data: data),
-                     subject: subject, to: m.manager, html: html)
+        let data = MIME.render(
+            .init(
+                from: config.from, replyTo: config.replyTo, to: [MailAddress(name: m.name.isEmpty ? nil : m.name, address: m.manager)],
+                subject: subject, date: now, messageID: id,
+                listID: ("Stethoscope manager digest", "managers.stethoscope.\(config.from.domain)"), text: text, html: html))
+        let entry = LedgerEntry(
+            asOf: asOf, kind: .manager, campaign: "", person: m.manager, messageID: id, subject: subject,
+            state: .sending, attempts: 0, reminder: 0, devices: [], practices: m.topPractices.map(\.practice),
+            items: [])
+        return Built(
+            entry: entry, mail: OutgoingMail(messageID: id, from: config.from.address, recipients: [m.manager], data: data),
+            subject: subject, to: m.manager, html: html)
     }
 
     /// The dry run: every message through `transport` (which writes `.eml` files), each HTML part as its own
@@ -237,7 +265,8 @@ public struct Notifier: Sendable {
             let page = String(format: "%04d.html", i + 1)
             try b.html.write(to: out.appendingPathComponent(page), atomically: true, encoding: .utf8)
             let eml = i < files.count ? files[i].lastPathComponent : ""
-            rows += "<tr><td>\(Content.escape(b.entry.kind.rawValue))</td><td>\(Content.escape(b.entry.campaign))</td>"
+            rows +=
+                "<tr><td>\(Content.escape(b.entry.kind.rawValue))</td><td>\(Content.escape(b.entry.campaign))</td>"
                 + "<td>\(Content.escape(b.to))</td><td>\(Content.escape(b.entry.cc ?? ""))</td>"
                 + "<td><a href=\"\(Content.escape(page))\">\(Content.escape(b.subject))</a></td>"
                 + "<td>\(eml.isEmpty ? "" : "<a href=\"\(Content.escape(eml))\">.eml</a>")</td></tr>\n"
@@ -267,7 +296,10 @@ final class Slots<T>: @unchecked Sendable {
         storage = .allocate(capacity: count)
         storage.initialize(repeating: nil, count: count)
     }
-    deinit { storage.deinitialize(count: count); storage.deallocate() }
+    deinit {
+        storage.deinitialize(count: count)
+        storage.deallocate()
+    }
     subscript(i: Int) -> T? {
         get { storage[i] }
         set { storage[i] = newValue }

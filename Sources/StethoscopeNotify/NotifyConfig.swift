@@ -122,9 +122,10 @@ public struct NotifyConfig: Sendable {
             delivery = .smtp(try smtpSettings(m))
         case (nil, nil): throw s.error("smtp", "is required (or dry_run: {out: DIR} to write messages to files)")
         }
-        var config = NotifyConfig(delivery: delivery, from: from, replyTo: replyTo,
-                                  senderName: try s.string("sender_name", default: from.name ?? "IT Security"),
-                                  helpURL: try s.optionalString("help_url"))
+        var config = NotifyConfig(
+            delivery: delivery, from: from, replyTo: replyTo,
+            senderName: try s.string("sender_name", default: from.name ?? "IT Security"),
+            helpURL: try s.optionalString("help_url"))
         config.subject = try s.string("subject", default: config.subject)
         if let sel = try s.section("selection") {
             config.selection.statuses = try statuses(sel, "statuses") ?? config.selection.statuses
@@ -161,12 +162,13 @@ public struct NotifyConfig: Sendable {
             campaign.practices = Set(try c.stringList("practices") ?? [])
             campaign.statuses = try statuses(c, "statuses") ?? campaign.statuses
             campaign.ratings = try ratings(c, "ratings") ?? []
-            campaign.platforms = Set(try (c.stringList("platforms") ?? []).map { text in
-                guard let p = Platform(rawValue: text) ?? Platform(lenient: text) else {
-                    throw c.error("platforms", "unknown platform '\(text.prefix(40))'")
-                }
-                return p
-            })
+            campaign.platforms = Set(
+                try (c.stringList("platforms") ?? []).map { text in
+                    guard let p = Platform(rawValue: text) ?? Platform(lenient: text) else {
+                        throw c.error("platforms", "unknown platform '\(text.prefix(40))'")
+                    }
+                    return p
+                })
             campaign.organizations = Set(try c.stringList("organizations") ?? [])
             campaign.managers = Set((try c.stringList("managers") ?? []).map { $0.lowercased() })
             campaign.minNightsFailing = try c.int("min_nights_failing", default: 1, min: 1, max: 3650)
@@ -217,22 +219,24 @@ public struct NotifyConfig: Sendable {
 
     static func statuses(_ s: ConfigSection, _ key: String) throws -> Set<Status>? {
         guard let list = try s.stringList(key) else { return nil }
-        return Set(try list.map { text in
-            guard let st = Status(rawValue: text), st != .ok, st != .na else {
-                throw s.error(key, "expected warn, nudge or unknown, found '\(text.prefix(40))'")
-            }
-            return st
-        })
+        return Set(
+            try list.map { text in
+                guard let st = Status(rawValue: text), st != .ok, st != .na else {
+                    throw s.error(key, "expected warn, nudge or unknown, found '\(text.prefix(40))'")
+                }
+                return st
+            })
     }
 
     static func ratings(_ s: ConfigSection, _ key: String) throws -> Set<Rating>? {
         guard let list = try s.stringList(key) else { return nil }
-        return Set(try list.map { text in
-            guard let r = Rating(rawValue: text) else {
-                throw s.error(key, "expected critical, high, medium or low, found '\(text.prefix(40))'")
-            }
-            return r
-        })
+        return Set(
+            try list.map { text in
+                guard let r = Rating(rawValue: text) else {
+                    throw s.error(key, "expected critical, high, medium or low, found '\(text.prefix(40))'")
+                }
+                return r
+            })
     }
 
     static let weekdays = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
@@ -257,18 +261,23 @@ public struct MailAddress: Sendable, Equatable {
     public var name: String?
     public var address: String
 
-    public init(name: String?, address: String) { self.name = name; self.address = address }
+    public init(name: String?, address: String) {
+        self.name = name
+        self.address = address
+    }
 
     /// Whether `address` can go into a header and an SMTP envelope as it is.
     public static func isValid(_ address: String) -> Bool {
         // One pass over the bytes (notify checks every person of a night): printable ASCII without the specials,
         // exactly one "@" after a non-empty local part, a "." after it, at most 254 octets.
-        var at = -1, count = 0, dot = false
+        var at = -1
+        var count = 0
+        var dot = false
         for b in address.utf8 {
             guard b > 32, b < 127 else { return false }
             switch b {
             case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"),
-                 UInt8(ascii: "\\"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: "\""):
+                UInt8(ascii: "\\"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: "\""):
                 return false
             case UInt8(ascii: "@"):
                 guard at < 0 else { return false }

@@ -117,7 +117,8 @@ public struct Planner: Sendable {
         let named = earlier.reduce(into: Set<String>()) { $0.formUnion($1.items) }
         if items.keys.contains(where: { !named.contains($0) }) { return earlier.count }
         guard let a = AsOfDate.parse(asOf), let l = AsOfDate.parse(last.asOf), a - l >= config.cadence.remindEveryNights,
-              earlier.count - 1 < config.cadence.maxReminders else { return nil }
+            earlier.count - 1 < config.cadence.maxReminders
+        else { return nil }
         return earlier.count
     }
 
@@ -139,7 +140,8 @@ public struct Planner: Sendable {
         // whole night's owners is needed.
         for (email, devices) in night.devicesByOwner {
             guard let person = night.people[email], person.active, config.exclude.isEmpty || !config.exclude.contains(email),
-                  MailAddress.isValid(email) else { continue }
+                MailAddress.isValid(email)
+            else { continue }
             // Items per selection: device id:practice → nights failing (stale devices are out of compliance and
             // never need action; they are mentioned in a message sent for other reasons). Each failing result's
             // practice, nights and key are worked out once for all the selections.
@@ -163,28 +165,32 @@ public struct Planner: Sendable {
                 return out
             }
             var selections: [(name: String, items: [String: Int])] = []
-            let digest = items({ _, r, rating in config.selection.selects(status: r.status, rating: rating) },
-                               min: config.cadence.firstAfterNights)
+            let digest = items(
+                { _, r, rating in config.selection.selects(status: r.status, rating: rating) },
+                min: config.cadence.firstAfterNights)
             if !digest.isEmpty { selections.append(("digest", digest)) }
             for c in campaigns {
                 if !c.organizations.isEmpty && !c.organizations.contains(person.organization ?? "") { continue }
                 if !c.managers.isEmpty && !c.managers.contains(where: { chains[$0]?.contains(email) == true }) { continue }
-                let picked = items({ d, r, rating in
-                    (c.practices.isEmpty || c.practices.contains(r.practice)) && c.statuses.contains(r.status)
-                        && (c.ratings.isEmpty || c.ratings.contains(rating))
-                        && (c.platforms.isEmpty || d.platform.flatMap(Platform.init(rawValue:)).map { c.platforms.contains($0) } == true)
-                }, min: max(c.minNightsFailing, config.cadence.firstAfterNights))
+                let picked = items(
+                    { d, r, rating in
+                        (c.practices.isEmpty || c.practices.contains(r.practice)) && c.statuses.contains(r.status)
+                            && (c.ratings.isEmpty || c.ratings.contains(rating))
+                            && (c.platforms.isEmpty || d.platform.flatMap(Platform.init(rawValue:)).map { c.platforms.contains($0) } == true)
+                    }, min: max(c.minNightsFailing, config.cadence.firstAfterNights))
                 if !picked.isEmpty { selections.append((c.name, picked)) }
             }
             guard !selections.isEmpty else { continue }
 
             func streakStart(_ items: [String: Int]) -> String {
                 let longest = items.values.max() ?? 1
-                let start = streakStarts[longest] ?? {
-                    let day = AsOfDate.adding(-(longest - 1), to: asOf) ?? asOf
-                    streakStarts[longest] = day
-                    return day
-                }()
+                let start =
+                    streakStarts[longest]
+                    ?? {
+                        let day = AsOfDate.adding(-(longest - 1), to: asOf) ?? asOf
+                        streakStarts[longest] = day
+                        return day
+                    }()
                 // `unknown` has no failing_since: without a look-back over a whole reminder cycle it would look like a
                 // new streak, and be messaged, every night.
                 guard items.keys.contains(where: sinceUnknown.contains) else { return start }
@@ -194,24 +200,30 @@ public struct Planner: Sendable {
             var included: [(name: String, items: [String: Int])] = []
             for s in selections {
                 let share = s.name == "digest" ? config.holdout : (campaigns.first { $0.name == s.name }?.holdout ?? config.holdout)
-                guard Planner.isHeldOut(email, selection: s.name, share: share) else { included.append(s); continue }
+                guard Planner.isHeldOut(email, selection: s.name, share: share) else {
+                    included.append(s)
+                    continue
+                }
                 // Held out: recorded whenever the person would have been due, so effectiveness has a first
                 // "would-have-been message" night to compare against.
                 let track = (holdoutHistory[email] ?? []).filter { $0.campaign == s.name }
                 if let reminder = due(items: s.items, since: streakStart(s.items), history: track, asOf: asOf) {
                     let ids = Set(s.items.keys.compactMap { Int($0.split(separator: ":").first ?? "") })
-                    plan.holdouts.append(LedgerEntry(
-                        asOf: asOf, kind: .holdout, campaign: s.name, person: email, state: .heldOut, attempts: 0, reminder: reminder,
-                        devices: devices.filter { ids.contains($0.id) }.map(\.key),
-                        practices: Set(s.items.keys.map { String($0.split(separator: ":").last ?? "") }).sorted(), items: Set(s.items.keys)))
+                    plan.holdouts.append(
+                        LedgerEntry(
+                            asOf: asOf, kind: .holdout, campaign: s.name, person: email, state: .heldOut, attempts: 0, reminder: reminder,
+                            devices: devices.filter { ids.contains($0.id) }.map(\.key),
+                            practices: Set(s.items.keys.map { String($0.split(separator: ":").last ?? "") }).sorted(), items: Set(s.items.keys)))
                 }
             }
             guard !included.isEmpty else { continue }
             var all: [String: Int] = [:]
             for s in included { all.merge(s.items) { max($0, $1) } }
             guard let reminder = due(items: all, since: streakStart(all), history: history[email] ?? [], asOf: asOf) else { continue }
-            dueMessages.append(Due(person: person, devices: devices, included: included, all: all, reminder: reminder,
-                                   maxNights: all.values.max() ?? 1))
+            dueMessages.append(
+                Due(
+                    person: person, devices: devices, included: included, all: all, reminder: reminder,
+                    maxNights: all.values.max() ?? 1))
         }
         if plan.quiet {
             // Nobody is nudged tonight, so nobody is held out either: both groups start on the same night.
@@ -223,17 +235,20 @@ public struct Planner: Sendable {
             // Longest failing first, then by email.
             dueMessages.sort { $0.maxNights != $1.maxNights ? $0.maxNights > $1.maxNights : $0.person.email < $1.person.email }
             plan.people = dueMessages.prefix(config.cadence.maxPerRun).map {
-                message(person: $0.person, devices: $0.devices, night: night, included: $0.included, all: $0.all,
-                        reminder: $0.reminder, campaigns: campaigns)
+                message(
+                    person: $0.person, devices: $0.devices, night: night, included: $0.included, all: $0.all,
+                    reminder: $0.reminder, campaigns: campaigns)
             }
             plan.deferredByCap = dueMessages.count - plan.people.count
         }
         return plan
     }
 
-    private func message(person: NightData.PersonRow, devices: [NightData.DeviceRow], night: NightData,
-                         included: [(name: String, items: [String: Int])], all: [String: Int], reminder: Int,
-                         campaigns: [NotifyConfig.Campaign]) -> PersonMessage {
+    private func message(
+        person: NightData.PersonRow, devices: [NightData.DeviceRow], night: NightData,
+        included: [(name: String, items: [String: Int])], all: [String: Int], reminder: Int,
+        campaigns: [NotifyConfig.Campaign]
+    ) -> PersonMessage {
         let withDigest = included.contains { $0.name == "digest" }
         var summaries: [DeviceSummary] = []
         for d in devices {
@@ -244,15 +259,18 @@ public struct Planner: Sendable {
             let shown = withDigest ? d.failing : named
             let failing = shown.compactMap { r -> FailingItem? in
                 guard let p = night.practices[r.practice] else { return nil }
-                return FailingItem(practice: r.practice, title: p.title, status: r.status, rating: p.rating, link: p.link,
-                                   description: p.description,
-                                   steps: Instructions.steps(practice: r.practice, platform: d.platform, overrides: config.instructions),
-                                   nightsFailing: night.nightsFailing(r))
+                return FailingItem(
+                    practice: r.practice, title: p.title, status: r.status, rating: p.rating, link: p.link,
+                    description: p.description,
+                    steps: Instructions.steps(practice: r.practice, platform: d.platform, overrides: config.instructions),
+                    nightsFailing: night.nightsFailing(r))
             }
             let os = [d.osName, d.osVersion].compactMap { $0 }.joined(separator: " ")
-            summaries.append(DeviceSummary(
-                id: d.id, key: d.key, name: d.name ?? d.model ?? d.key, model: d.model, platform: d.platform, os: os.isEmpty ? nil : os,
-                lastSeen: d.lastSync, sources: d.sources.split(separator: ",", omittingEmptySubsequences: false).joined(separator: ", "), stale: d.stale, green: d.green && failing.isEmpty, failing: failing))
+            summaries.append(
+                DeviceSummary(
+                    id: d.id, key: d.key, name: d.name ?? d.model ?? d.key, model: d.model, platform: d.platform, os: os.isEmpty ? nil : os,
+                    lastSeen: d.lastSync, sources: d.sources.split(separator: ",", omittingEmptySubsequences: false).joined(separator: ", "), stale: d.stale,
+                    green: d.green && failing.isEmpty, failing: failing))
         }
         let needs = Set(all.keys.compactMap { Int($0.split(separator: ":").first ?? "") })
         summaries.sort { a, b in
@@ -262,7 +280,8 @@ public struct Planner: Sendable {
         let maxNights = all.values.max() ?? 1
         var cc: MailAddress?
         if maxNights >= config.cadence.copyManagerAfterNights, let m = person.manager, let manager = night.people[m], manager.active,
-           !config.exclude.contains(m), MailAddress.isValid(m), m != person.email {
+            !config.exclude.contains(m), MailAddress.isValid(m), m != person.email
+        {
             cc = MailAddress(name: manager.name, address: m)
         }
         let used = included.map(\.name)
@@ -270,7 +289,8 @@ public struct Planner: Sendable {
         let intros = campaigns.filter { used.contains($0.name) }.map(\.intro).filter { !$0.isEmpty }
         var subject = firstCampaign?.subject ?? config.subject
         if reminder > 0 { subject = "Reminder: " + subject }
-        return PersonMessage(person: person.email, name: person.name, cc: cc, selections: used, subject: subject, intros: intros,
-                             devices: summaries, items: Set(all.keys), reminder: reminder, maxNights: maxNights)
+        return PersonMessage(
+            person: person.email, name: person.name, cc: cc, selections: used, subject: subject, intros: intros,
+            devices: summaries, items: Set(all.keys), reminder: reminder, maxNights: maxNights)
     }
 }

@@ -13,7 +13,10 @@ public struct OutgoingMail: Sendable, Equatable {
     public var data: [UInt8]
 
     public init(messageID: String, from: String, recipients: [String], data: [UInt8]) {
-        self.messageID = messageID; self.from = from; self.recipients = recipients; self.data = data
+        self.messageID = messageID
+        self.from = from
+        self.recipients = recipients
+        self.data = data
     }
 }
 
@@ -56,7 +59,8 @@ public final class DryRunTransport: MailTransport, Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
         for name in names {
             let digits = name.prefix(4).allSatisfy(\.isNumber) && name.count > 4
-            let ours = name == "index.html" || (digits && name.hasSuffix(".eml") && name.dropFirst(4).first == "-")
+            let ours =
+                name == "index.html" || (digits && name.hasSuffix(".eml") && name.dropFirst(4).first == "-")
                 || (digits && name.count == 9 && name.hasSuffix(".html"))
             if ours { try? FileManager.default.removeItem(at: out.appendingPathComponent(name)) }
         }

@@ -30,10 +30,16 @@ enum Charts {
 
     /// A line chart over the report's nights. `percent`: values are 0...1 and the axis runs 0–100%.
     /// `id` must be unique within the page (it names the title, description and hatch pattern).
-    static func line(id: String, title: String, description: String, series: [Series], marks: Marks, percent: Bool,
-                     width: Int = 640, height: Int = 220, floor: Double? = nil) -> String {
-        let left = 48.0, right = 110.0, top = 16.0, bottom = 30.0
-        let w = Double(width) - left - right, hgt = Double(height) - top - bottom
+    static func line(
+        id: String, title: String, description: String, series: [Series], marks: Marks, percent: Bool,
+        width: Int = 640, height: Int = 220, floor: Double? = nil
+    ) -> String {
+        let left = 48.0
+        let right = 110.0
+        let top = 16.0
+        let bottom = 30.0
+        let w = Double(width) - left - right
+        let hgt = Double(height) - top - bottom
         let n = marks.nights.count
         var maxV = percent ? 1.0 : 0.0
         var minV = 0.0
@@ -45,9 +51,11 @@ enum Charts {
         }
         func x(_ i: Int) -> Double { n <= 1 ? left + w / 2 : left + w * Double(i) / Double(n - 1) }
         func y(_ v: Double) -> Double { top + hgt - (v - minV) / (maxV - minV) * hgt }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-labelledby=\"\(id)t \(id)d\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\">"
+        var s =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-labelledby=\"\(id)t \(id)d\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\">"
         s += "<title id=\"\(id)t\">\(h(title))</title><desc id=\"\(id)d\">\(h(description))</desc>"
-        s += "<defs><pattern id=\"\(id)h\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f2f2f2\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#999\" stroke-width=\"2\"/></pattern></defs>"
+        s +=
+            "<defs><pattern id=\"\(id)h\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f2f2f2\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#999\" stroke-width=\"2\"/></pattern></defs>"
         // Grid and axis labels.
         // Ticks every 10 points when zoomed in, else quarters.
         var intervals: Int = percent && minV > 0 ? Int(((maxV - minV) * 10).rounded()) : 4
@@ -66,20 +74,24 @@ enum Charts {
         let labels = max(2, width / 110)
         let step = max(1, (n + labels - 2) / (labels - 1))
         for i in stride(from: 0, to: n, by: step) {
-            s += "<text x=\"\(fmt(x(i)))\" y=\"\(fmt(top + hgt + 16))\" font-size=\"10\" text-anchor=\"middle\">\(h(String(marks.nights[i].dropFirst(5))))</text>"
+            s +=
+                "<text x=\"\(fmt(x(i)))\" y=\"\(fmt(top + hgt + 16))\" font-size=\"10\" text-anchor=\"middle\">\(h(String(marks.nights[i].dropFirst(5))))</text>"
         }
         // Marks.
         let band = n <= 1 ? w / 4 : w / Double(n - 1)
-        var partialLabelled = false, changeLabelled = false
+        var partialLabelled = false
+        var changeLabelled = false
         for i in 0..<n where i < marks.partial.count && marks.partial[i] {
-            s += "<rect x=\"\(fmt(x(i) - band / 2))\" y=\"\(fmt(top))\" width=\"\(fmt(band))\" height=\"\(fmt(hgt))\" fill=\"url(#\(id)h)\" opacity=\"0.8\"><title>\(h(marks.nights[i])): partial night (a source failed; its devices were carried forward)</title></rect>"
+            s +=
+                "<rect x=\"\(fmt(x(i) - band / 2))\" y=\"\(fmt(top))\" width=\"\(fmt(band))\" height=\"\(fmt(hgt))\" fill=\"url(#\(id)h)\" opacity=\"0.8\"><title>\(h(marks.nights[i])): partial night (a source failed; its devices were carried forward)</title></rect>"
             if !partialLabelled {
                 s += "<text x=\"\(fmt(x(i)))\" y=\"\(fmt(top - 4))\" font-size=\"10\" text-anchor=\"middle\">partial</text>"
                 partialLabelled = true
             }
         }
         for i in 0..<n where i < marks.changed.count && marks.changed[i] {
-            s += "<line x1=\"\(fmt(x(i)))\" x2=\"\(fmt(x(i)))\" y1=\"\(fmt(top))\" y2=\"\(fmt(top + hgt))\" stroke=\"#000\" stroke-dasharray=\"1 3\"><title>\(h(marks.nights[i])): \(h(marks.note(i).isEmpty ? "practice definitions changed" : marks.note(i)))</title></line>"
+            s +=
+                "<line x1=\"\(fmt(x(i)))\" x2=\"\(fmt(x(i)))\" y1=\"\(fmt(top))\" y2=\"\(fmt(top + hgt))\" stroke=\"#000\" stroke-dasharray=\"1 3\"><title>\(h(marks.nights[i])): \(h(marks.note(i).isEmpty ? "practice definitions changed" : marks.note(i)))</title></line>"
             if !changeLabelled {
                 s += "<text x=\"\(fmt(x(i) + 3))\" y=\"\(fmt(top + 10))\" font-size=\"10\">rules changed</text>"
                 changeLabelled = true
@@ -87,19 +99,26 @@ enum Charts {
         }
         // Device-count moves: a solid triangle under the axis (distinct from the dotted rule-change line).
         for i in 0..<n where i < marks.moved.count && marks.moved[i] {
-            let bx = x(i), by = top + hgt
-            s += "<path d=\"M\(fmt(bx)) \(fmt(by - 7))L\(fmt(bx - 4)) \(fmt(by))L\(fmt(bx + 4)) \(fmt(by))Z\" fill=\"#000\"><title>\(h(marks.nights[i])): \(h(marks.note(i)))</title></path>"
+            let bx = x(i)
+            let by = top + hgt
+            s +=
+                "<path d=\"M\(fmt(bx)) \(fmt(by - 7))L\(fmt(bx - 4)) \(fmt(by))L\(fmt(bx + 4)) \(fmt(by))Z\" fill=\"#000\"><title>\(h(marks.nights[i])): \(h(marks.note(i)))</title></path>"
         }
         // Series; end labels are collected and spread apart so close lines stay readable.
         var ends: [(y: Double, x: Double, text: String, colour: String)] = []
         for (k, series) in series.enumerated() {
-            let colour = colours[k % colours.count], dash = dashes[k % dashes.count]
+            let colour = colours[k % colours.count]
+            let dash = dashes[k % dashes.count]
             var d = ""
             var pen = false
             var last: (Double, Double)?
             for (i, v) in series.values.enumerated() {
-                guard let v else { pen = false; continue }
-                let px = x(i), py = y(v)
+                guard let v else {
+                    pen = false
+                    continue
+                }
+                let px = x(i)
+                let py = y(v)
                 d += (pen ? "L" : "M") + fmt(px) + " " + fmt(py)
                 pen = true
                 last = (px, py)
@@ -160,7 +179,8 @@ enum Charts {
         let values: [Double?] = sampleIndices(all.count).map { all[$0] }
         let present = values.compactMap { $0 }
         guard present.count >= 1 else { return "<span class=\"note\">no data</span>" }
-        let lo = present.min()!, hi = present.max()!
+        let lo = present.min()!
+        let hi = present.max()!
         let span = max(hi - lo, 0.02)
         let n = values.count
         var d = ""
@@ -173,7 +193,8 @@ enum Charts {
             pen = true
         }
         let summary = "\(label): \(pct(present.first)) to \(pct(present.last)) over \(all.count) nights"
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\"><title>\(h(summary))</title>"
+        var s =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\"><title>\(h(summary))</title>"
         // currentColor: the line takes the cell's text colour, so it stays visible on every band.
         if present.count == 1 { s += "<circle cx=\"\(width / 2)\" cy=\"\(height / 2)\" r=\"2\" fill=\"currentColor\"/>" }
         s += "<path d=\"\(d)\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\"/></svg>"

@@ -12,9 +12,11 @@ func slug(_ id: String) -> String {
     var dash = false
     for c in id.lowercased().unicodeScalars {
         if (c >= "a" && c <= "z") || (c >= "0" && c <= "9") {
-            base.unicodeScalars.append(c); dash = false
+            base.unicodeScalars.append(c)
+            dash = false
         } else if !dash && !base.isEmpty {
-            base += "-"; dash = true
+            base += "-"
+            dash = true
         }
         if base.count >= 40 { break }
     }
@@ -91,7 +93,8 @@ enum Cell {
         case .trend(let v, let change, let values, let label):
             let b = Band.of(v)
             let arrow = change.map { $0 > 0.0005 ? "▲ " : ($0 < -0.0005 ? "▼ " : "") } ?? ""
-            return "<td class=\"n \(b.css)\" title=\"\(b.name)\">\(pct(v))<span class=\"bn\"> \(b.mark)</span><br><small>\(arrow)\(signedPoints(change))</small><br>"
+            return
+                "<td class=\"n \(b.css)\" title=\"\(b.name)\">\(pct(v))<span class=\"bn\"> \(b.mark)</span><br><small>\(arrow)\(signedPoints(change))</small><br>"
                 + Charts.sparkline(values, label: label, width: 64, height: 16) + "</td>"
         }
     }
@@ -108,10 +111,16 @@ enum Cell {
     }
 
     /// Sparklines have no order.
-    var isSortable: Bool { if case .spark = self { return false }; return true }
+    var isSortable: Bool {
+        if case .spark = self { return false }
+        return true
+    }
 
     /// Counts sort most first; rates, changes and text lowest first (for rates: worst first).
-    var sortsDescending: Bool { if case .int = self { return true }; return false }
+    var sortsDescending: Bool {
+        if case .int = self { return true }
+        return false
+    }
 
     /// The values for CSV and JSON: one per exported column.
     var exported: [String?] {
@@ -143,9 +152,10 @@ enum Cell {
 
     /// The trend values as JSON: the nights the sparkline draws, `[{"as_of": "…", "value": 0.5}, …]`.
     static func trendJSON(_ values: [Double?], nights: [String]) -> String {
-        "[" + Charts.sampleIndices(values.count).map { i in
-            "{\"as_of\":" + jsonString(i < nights.count ? nights[i] : "") + ",\"value\":" + (values[i].map { fixed($0, 4) } ?? "null") + "}"
-        }.joined(separator: ",") + "]"
+        "["
+            + Charts.sampleIndices(values.count).map { i in
+                "{\"as_of\":" + jsonString(i < nights.count ? nights[i] : "") + ",\"value\":" + (values[i].map { fixed($0, 4) } ?? "null") + "}"
+            }.joined(separator: ",") + "]"
     }
 
     /// The JSON values of this cell's exported columns.
@@ -201,7 +211,7 @@ struct Band {
     /// Band classes in order, best first: background, text colour and mark.
     static let palette: [(css: String, background: String, text: String, mark: String)] = [
         ("b0", "#ffffd4", "#111111", ""), ("b1", "#fed98e", "#111111", "·"), ("b2", "#fe9929", "#111111", "◆"),
-        ("b3", "#a8460a", "#ffffff", "◼"), ("b4", "#662506", "#ffffff", "■"),
+        ("b3", "#a8460a", "#ffffff", "◼"), ("b4", "#662506", "#ffffff", "■")
     ]
     static let complianceLimits: [(Double, String)] = [(0.95, "95% or more"), (0.90, "90 to 95%"), (0.80, "80 to 90%"), (0.60, "60 to 80%"), (0, "below 60%")]
     static let greenLimits: [(Double, String)] = [(0.80, "80% or more"), (0.60, "60 to 80%"), (0.40, "40 to 60%"), (0.20, "20 to 40%"), (0, "below 20%")]
@@ -216,15 +226,17 @@ struct Band {
     }
 
     /// The CSS for the bands.
-    static let css: String = palette.map { ".\($0.css){background:\($0.background);color:\($0.text)}" }.joined()
+    static let css: String =
+        palette.map { ".\($0.css){background:\($0.background);color:\($0.text)}" }.joined()
         + ".b-none{background:#fff}.bn{font-size:.8em}"
 
     /// The legend every page carries: each band's swatch, mark and range, for both measures.
     static let legend: String = {
         func row(_ title: String, _ limits: [(Double, String)]) -> String {
-            "<span>\(title):</span> " + limits.indices.map { i in
-                "<span class=\"\(palette[i].css) lg\">\(palette[i].mark.isEmpty ? "" : palette[i].mark + " ")\(limits[i].1)</span>"
-            }.joined(separator: " ")
+            "<span>\(title):</span> "
+                + limits.indices.map { i in
+                    "<span class=\"\(palette[i].css) lg\">\(palette[i].mark.isEmpty ? "" : palette[i].mark + " ")\(limits[i].1)</span>"
+                }.joined(separator: " ")
         }
         return "<p class=\"legend\">Bands (colour and mark; ▲ ▼ are changes) — " + row("Compliance", complianceLimits) + "<br>"
             + row("Green devices", greenLimits) + "</p>"
@@ -336,12 +348,13 @@ struct Table {
     var csv: String {
         var out = exportColumns.map(csvField).joined(separator: ",") + "\n"
         for row in rows {
-            out += row.flatMap { cell in
-                cell.exported.map { v -> String in
-                    guard let v else { return "" }
-                    return cell.isNumber ? v : csvField(v)
-                }
-            }.joined(separator: ",") + "\n"
+            out +=
+                row.flatMap { cell in
+                    cell.exported.map { v -> String in
+                        guard let v else { return "" }
+                        return cell.isNumber ? v : csvField(v)
+                    }
+                }.joined(separator: ",") + "\n"
         }
         return out
     }
@@ -358,11 +371,13 @@ struct Table {
 
     /// `{"caption", "columns": [{"id", "label", "type"}], "rows": [[…]]}`; trends are arrays of {as_of, value}.
     func json(nights: [String]) -> String {
-        let ids = exportColumns, meta = exportMeta
+        let ids = exportColumns
+        let meta = exportMeta
         var out = "{\"caption\":\(jsonString(caption)),\"columns\":["
-        out += ids.indices.map { i in
-            "{\"id\":\(jsonString(ids[i])),\"label\":\(jsonString(i < meta.count ? meta[i].label : ids[i])),\"type\":\"\(i < meta.count ? meta[i].type : "string")\"}"
-        }.joined(separator: ",") + "],\"rows\":["
+        out +=
+            ids.indices.map { i in
+                "{\"id\":\(jsonString(ids[i])),\"label\":\(jsonString(i < meta.count ? meta[i].label : ids[i])),\"type\":\"\(i < meta.count ? meta[i].type : "string")\"}"
+            }.joined(separator: ",") + "],\"rows\":["
         for (i, row) in rows.enumerated() {
             if i > 0 { out += "," }
             out += "[" + row.flatMap { $0.json(nights: nights) }.joined(separator: ",") + "]"
@@ -427,12 +442,15 @@ enum Page {
         var out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>\(h(title)) · Stethoscope</title>"
         out += "<style>\(css)\(Band.css)</style></head><body><header><nav aria-label=\"Report sections\">"
-        for (file, label) in [("index.html", "Overview"), ("organizations.html", "Organizations"), ("managers.html", "Managers"),
-                              ("practices.html", "Practices"), ("quality.html", "Data quality"),
-                              ("nudges.html", "Nudges")] {
+        for (file, label) in [
+            ("index.html", "Overview"), ("organizations.html", "Organizations"), ("managers.html", "Managers"),
+            ("practices.html", "Practices"), ("quality.html", "Data quality"),
+            ("nudges.html", "Nudges")
+        ] {
             out += file == current ? "<a href=\"\(file)\" aria-current=\"page\">\(label)</a>" : "<a href=\"\(file)\">\(label)</a>"
         }
-        out += "</nav></header><main><h1>\(h(title))</h1>\(body)</main><footer class=\"note\" style=\"padding:0 1em 1em\">\(Band.legend)\(footer)</footer></body></html>\n"
+        out +=
+            "</nav></header><main><h1>\(h(title))</h1>\(body)</main><footer class=\"note\" style=\"padding:0 1em 1em\">\(Band.legend)\(footer)</footer></body></html>\n"
         return out
     }
 }

@@ -67,15 +67,20 @@ struct NudgeStats: Sendable {
                 guard parts.count == 2, let device = Int(parts[0]) else { continue }
                 for s in row.selections {
                     let key = Key(selection: s, heldOut: row.heldOut, device: device, practice: String(parts[1]))
-                    if first[key] == nil { first[key] = t0; firstPerson[key] = person }
+                    if first[key] == nil {
+                        first[key] = t0
+                        firstPerson[key] = person
+                    }
                 }
             }
         }
         guard !first.isEmpty else { return stats }
         // The first `ok` after the first message, per item.
-        let fixes = try store.firstFixes(of: Set(first.map {
-            NudgedItem(device: $0.key.device, practice: $0.key.practice, firstNight: dayString($0.value))
-        }))
+        let fixes = try store.firstFixes(
+            of: Set(
+                first.map {
+                    NudgedItem(device: $0.key.device, practice: $0.key.practice, firstNight: dayString($0.value))
+                }))
         // Organizations: the people of the nights that have first messages, read once per night.
         var organizationOf: [Int: [String: String]] = [:]
         for day in Set(first.values) { organizationOf[day] = try store.organizations(asOf: dayString(day)) }
@@ -119,7 +124,8 @@ struct NudgeStats: Sendable {
 
 extension Site {
     mutating func nudgesPage(_ stats: NudgeStats) throws {
-        var body = "<p>Whether messages work: for each selection (the person digest and each campaign), the devices' failing "
+        var body =
+            "<p>Whether messages work: for each selection (the person digest and each campaign), the devices' failing "
             + "practices named in people's first message of a failing streak, against the same selection's hold-out group "
             + "(never messaged; recorded on the nights they would have been). Fixed within k nights: the practice was ok on a "
             + "later night at most k nights after the first message, among items observed for at least k nights. "
@@ -135,15 +141,18 @@ extension Site {
         for selection in stats.groups.keys.sorted() {
             guard let pair = stats.groups[selection]?[""] else { continue }
             for (label, g) in [("nudged", pair.nudged), ("held out", pair.heldOut)] {
-                summary.append([.text(selection), .text(label), .int(g.items)] + NudgeStats.windows.map { .percent(g.rate($0)) }
-                               + [.decimal(g.median)])
+                summary.append(
+                    [.text(selection), .text(label), .int(g.items)] + NudgeStats.windows.map { .percent(g.rate($0)) }
+                        + [.decimal(g.median)])
             }
             for k in NudgeStats.windows {
                 let d = NudgeStats.enough(pair, k) ? NudgeStats.difference(pair.nudged, pair.heldOut, k) : nil
-                effect.append([.text(selection), .int(k), .int(pair.nudged.within[k]?.eligible), .int(pair.heldOut.within[k]?.eligible),
-                               .percent(pair.nudged.rate(k)), .percent(pair.heldOut.rate(k)),
-                               .change(d?.diff), .change(d?.low), .change(d?.high),
-                               .text(NudgeStats.enough(pair, k) ? "" : "too few")])
+                effect.append([
+                    .text(selection), .int(k), .int(pair.nudged.within[k]?.eligible), .int(pair.heldOut.within[k]?.eligible),
+                    .percent(pair.nudged.rate(k)), .percent(pair.heldOut.rate(k)),
+                    .change(d?.diff), .change(d?.low), .change(d?.high),
+                    .text(NudgeStats.enough(pair, k) ? "" : "too few")
+                ])
             }
         }
         /// One breakdown row: both groups' sizes, the 7- and 14-night rates, differences and the 7-night interval;
@@ -170,19 +179,31 @@ extension Site {
             return rows
         }
         let windowColumns = NudgeStats.windows.map { "fixed ≤ \($0) night\($0 == 1 ? "" : "s")" }
-        let comparisonColumns = ["nudged items", "held-out items", "nudged ≤ 7 nights", "held out ≤ 7 nights", "difference ≤ 7",
-                                 "95% low", "95% high", "nudged ≤ 14 nights", "held out ≤ 14 nights", "difference ≤ 14", "note"]
-        tables.append(Table(name: "nudges", caption: "Fixes after the first message, nudged and held out",
-                            columns: ["selection", "group", "items"] + windowColumns + ["median nights to fix"], rows: summary))
-        tables.append(Table(name: "effect", caption: "Difference in fix rate (nudged − held out) with 95% interval",
-                            columns: ["selection", "within nights", "nudged items", "held-out items", "nudged", "held out",
-                                      "difference", "95% low", "95% high", "note"], rows: effect))
-        tables.append(Table(name: "practices", caption: "By practice: nudged against held out",
-                            columns: ["selection", "practice"] + comparisonColumns,
-                            rows: breakdown(stats.groups, skipAll: true), shownLimit: 200))
-        tables.append(Table(name: "organizations", caption: "By organization: nudged against held out",
-                            columns: ["selection", "organization"] + comparisonColumns,
-                            rows: breakdown(stats.organizations, skipAll: false), shownLimit: 200))
+        let comparisonColumns = [
+            "nudged items", "held-out items", "nudged ≤ 7 nights", "held out ≤ 7 nights", "difference ≤ 7",
+            "95% low", "95% high", "nudged ≤ 14 nights", "held out ≤ 14 nights", "difference ≤ 14", "note"
+        ]
+        tables.append(
+            Table(
+                name: "nudges", caption: "Fixes after the first message, nudged and held out",
+                columns: ["selection", "group", "items"] + windowColumns + ["median nights to fix"], rows: summary))
+        tables.append(
+            Table(
+                name: "effect", caption: "Difference in fix rate (nudged − held out) with 95% interval",
+                columns: [
+                    "selection", "within nights", "nudged items", "held-out items", "nudged", "held out",
+                    "difference", "95% low", "95% high", "note"
+                ], rows: effect))
+        tables.append(
+            Table(
+                name: "practices", caption: "By practice: nudged against held out",
+                columns: ["selection", "practice"] + comparisonColumns,
+                rows: breakdown(stats.groups, skipAll: true), shownLimit: 200))
+        tables.append(
+            Table(
+                name: "organizations", caption: "By organization: nudged against held out",
+                columns: ["selection", "organization"] + comparisonColumns,
+                rows: breakdown(stats.organizations, skipAll: false), shownLimit: 200))
         let sent = stats.messages.sorted { $0.key < $1.key }.map { "\(h($0.key)): \($0.value)" }.joined(separator: ", ")
         if !sent.isEmpty { body += "<p>Messages sent per selection: \(sent).</p>" }
         body += tables.map { $0.html(page: "nudges") }.joined()

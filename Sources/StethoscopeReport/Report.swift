@@ -19,10 +19,17 @@ public struct ReportOptions: Sendable {
     /// A night whose device count moves by more than this share of the night before is explained by its sources'
     /// record counts (config `report: {device_change_percent: 10}`).
     public var deviceChangeThreshold: Double
-    public init(out: URL, nights: Int = 90, asOf: String? = nil, includePeople: Bool = false, chart: OrgChartChoice = .night,
-                minGroupDevices: Int = 10, deviceChangeThreshold: Double = 0.1) {
-        self.out = out; self.nights = nights; self.asOf = asOf; self.includePeople = includePeople; self.chart = chart
-        self.minGroupDevices = minGroupDevices; self.deviceChangeThreshold = deviceChangeThreshold
+    public init(
+        out: URL, nights: Int = 90, asOf: String? = nil, includePeople: Bool = false, chart: OrgChartChoice = .night,
+        minGroupDevices: Int = 10, deviceChangeThreshold: Double = 0.1
+    ) {
+        self.out = out
+        self.nights = nights
+        self.asOf = asOf
+        self.includePeople = includePeople
+        self.chart = chart
+        self.minGroupDevices = minGroupDevices
+        self.deviceChangeThreshold = deviceChangeThreshold
     }
 }
 
@@ -38,8 +45,10 @@ public struct ReportResult: Sendable {
 public enum Report {
     /// `progress` gets the pages written so far and the pages the report will have (a terminal's live line).
     @discardableResult
-    public static func generate(store: SnapshotStore, options: ReportOptions,
-                                progress: ((_ pages: Int, _ total: Int) -> Void)? = nil) throws -> ReportResult {
+    public static func generate(
+        store: SnapshotStore, options: ReportOptions,
+        progress: ((_ pages: Int, _ total: Int) -> Void)? = nil
+    ) throws -> ReportResult {
         let start = ContinuousClock.now
         let data = try ReportData.load(store, options: options)
         try FileManager.default.createDirectory(at: options.out, withIntermediateDirectories: true)
@@ -53,8 +62,9 @@ public enum Report {
         site.deviceThreshold = options.deviceChangeThreshold
         site.progress = progress
         try site.writeAll()
-        return ReportResult(index: options.out.appendingPathComponent("index.html"), pages: site.pages, files: site.files,
-                            seconds: (ContinuousClock.now - start).seconds)
+        return ReportResult(
+            index: options.out.appendingPathComponent("index.html"), pages: site.pages, files: site.files,
+            seconds: (ContinuousClock.now - start).seconds)
     }
 }
 
@@ -77,7 +87,9 @@ struct Site {
     var expectedPages = 0
 
     init(data: ReportData, out: URL, includePeople: Bool) {
-        d = data; self.out = out; self.includePeople = includePeople
+        d = data
+        self.out = out
+        self.includePeople = includePeople
         marks = data.marks
         nightDates = data.nights.map(\.asOf)
         generated = ISOTime.string(Date())
@@ -116,7 +128,8 @@ struct Site {
             try write("\(base).\(t.name).csv", t.csv)
             try write("\(base).\(t.name).json", t.json(nights: nightDates))
         }
-        let footer = "Generated \(h(generated)) from \(d.nights.count) night(s) ending \(h(lastAsOf)), under "
+        let footer =
+            "Generated \(h(generated)) from \(d.nights.count) night(s) ending \(h(lastAsOf)), under "
             + (d.chart == .night ? "each night's own org chart" : "today's org chart (history re-attributed)")
             + ". Stale devices are counted apart and left out of compliance rates. "
             + "Compliance = ok ÷ applicable devices; unknown counts against it."
@@ -138,7 +151,8 @@ struct Site {
             case .text?, .link?: order = "A to Z"
             default: order = "lowest first"
             }
-            sorted.caption = table.caption.components(separatedBy: ", lowest green rate first").joined()
+            sorted.caption =
+                table.caption.components(separatedBy: ", lowest green rate first").joined()
                 + ", by \(table.columns[column].lowercased()) (\(order))"
             try page("\(base).by-\(table.columnIDs[column]).html", title: title, current: current, body: body(sorted), tables: [])
         }
@@ -147,7 +161,8 @@ struct Site {
     mutating func writeAll() throws {
         if progress != nil {
             // The pages, the organizations' sorted copies (3 + a column per practice) and the managers' (6).
-            expectedPages = 6 + d.practices.count + d.groups.values.count { $0.kind == .organization || $0.kind == .manager }
+            expectedPages =
+                6 + d.practices.count + d.groups.values.count { $0.kind == .organization || $0.kind == .manager }
                 + 3 + d.practices.count + 6
         }
         try overview()
@@ -188,7 +203,8 @@ struct Site {
         let devices = g.totals[n * 6] < 0 ? 0 : Int(g.totals[n * 6])
         var s = "<div class=\"kpis\">"
         s += "<div class=\"kpi\">Devices<b>\(devices)</b>\(Int(max(0, g.totals[n * 6 + 1]))) stale, \(counted) counted</div>"
-        s += "<div class=\"kpi\">Green devices<b>\(pct(d.greenRate(g, n)))</b>\(signedPoints(d.delta({ d.greenRate(g, $0) }, back: 7))) vs 7 nights, \(signedPoints(d.delta({ d.greenRate(g, $0) }, back: 28))) vs 28</div>"
+        s +=
+            "<div class=\"kpi\">Green devices<b>\(pct(d.greenRate(g, n)))</b>\(signedPoints(d.delta({ d.greenRate(g, $0) }, back: 7))) vs 7 nights, \(signedPoints(d.delta({ d.greenRate(g, $0) }, back: 28))) vs 28</div>"
         let crit = d.critical(g, n) ?? 0
         func critDelta(_ back: Int) -> String {
             guard n - back >= 0, let then = d.critical(g, n - back) else { return "–" }
@@ -208,7 +224,8 @@ struct Site {
             if let move = night.deviceMove { items.append("<li>\(h(night.asOf)): \(h(move))</li>") }
         }
         guard !items.isEmpty else {
-            return "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><p class=\"note\">No practice rule changed and no night's device count moved by more than \(fixed(deviceThreshold * 100, 0))% in these nights.</p></section>"
+            return
+                "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><p class=\"note\">No practice rule changed and no night's device count moved by more than \(fixed(deviceThreshold * 100, 0))% in these nights.</p></section>"
         }
         var s = "<section class=\"changes\" id=\"what-changed\"><h2>What changed</h2><ul>" + items.prefix(limit).joined() + "</ul>"
         if items.count > limit { s += Page.fold("\(items.count - limit) earlier") + "<ul>" + items.dropFirst(limit).joined() + "</ul>" }
@@ -220,18 +237,24 @@ struct Site {
         let green = Charts.Series(name: "Green", values: d.series { d.greenRate(g, $0) })
         let crit = Charts.Series(name: "Critical", values: d.series { d.critical(g, $0).map(Double.init) })
         var s = "<div class=\"grid\"><div><figure>"
-        s += Charts.line(id: id + "g", title: "Green-device rate, \(name)",
-                         description: "Share of counted devices whose applicable practices are all ok, per night, \(d.nights.first!.asOf) to \(lastAsOf): \(pct(green.values.first ?? nil)) to \(pct(green.values.last ?? nil)).",
-                         series: [green], marks: marks, percent: true)
-        s += "<figcaption>Green-device rate. Hatched: partial nights; dotted: practice definitions changed; triangle: device count moved (see What changed).</figcaption>"
+        s += Charts.line(
+            id: id + "g", title: "Green-device rate, \(name)",
+            description:
+                "Share of counted devices whose applicable practices are all ok, per night, \(d.nights.first!.asOf) to \(lastAsOf): \(pct(green.values.first ?? nil)) to \(pct(green.values.last ?? nil)).",
+            series: [green], marks: marks, percent: true)
+        s +=
+            "<figcaption>Green-device rate. Hatched: partial nights; dotted: practice definitions changed; triangle: device count moved (see What changed).</figcaption>"
         s += "</figure></div><div><figure>"
-        s += Charts.line(id: id + "c", title: "Critical devices, \(name)",
-                         description: "Devices with a critical-rated practice at warn, per night: \(Int(crit.values.first??.rounded() ?? 0)) to \(Int(crit.values.last??.rounded() ?? 0)).",
-                         series: [crit], marks: marks, percent: false)
+        s += Charts.line(
+            id: id + "c", title: "Critical devices, \(name)",
+            description:
+                "Devices with a critical-rated practice at warn, per night: \(Int(crit.values.first??.rounded() ?? 0)) to \(Int(crit.values.last??.rounded() ?? 0)).",
+            series: [crit], marks: marks, percent: false)
         s += "<figcaption>Critical devices (a critical-rated practice at warn).</figcaption>"
         s += "</figure></div></div>"
         if g.kind != .company, marks.changed.contains(true) || marks.moved.contains(true) {
-            s += "<p class=\"note\">Dotted lines and triangles mark rule changes and device-count moves: see <a href=\"index.html#what-changed\">What changed</a> (also in the chart data's notes).</p>"
+            s +=
+                "<p class=\"note\">Dotted lines and triangles mark rule changes and device-count moves: see <a href=\"index.html#what-changed\">What changed</a> (also in the chart data's notes).</p>"
         }
         var critical = crit
         critical.percent = false
@@ -252,14 +275,17 @@ struct Site {
                 .change(d.delta({ d.compliance(g, p, $0) }, back: 28)),
                 .int(s[0]), .int(s[1]), .int(s[2]), .int(s[3]), .int(s[4]), .percent(d.unknownShare(g, p, n)),
                 .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(q.median), .decimal(q.p90),
-                .spark(d.series { d.compliance(g, p, $0) }, label: "\(practice.title) compliance"),
+                .spark(d.series { d.compliance(g, p, $0) }, label: "\(practice.title) compliance")
             ])
         }
-        return Table(name: name, caption: "Practices on \(lastAsOf) (fixes and time to fix over all \(d.nights.count) night(s))",
-                     columns: ["Practice", "Rating", "Compliance", "vs 7 nights", "vs 28 nights", "ok", "nudge", "warn",
-                               "unknown", "na", "Unknown share", "Newly failing", "Fixes", "Median nights to fix",
-                               "P90 nights to fix", "Trend"],
-                     rows: rows)
+        return Table(
+            name: name, caption: "Practices on \(lastAsOf) (fixes and time to fix over all \(d.nights.count) night(s))",
+            columns: [
+                "Practice", "Rating", "Compliance", "vs 7 nights", "vs 28 nights", "ok", "nudge", "warn",
+                "unknown", "na", "Unknown share", "Newly failing", "Fixes", "Median nights to fix",
+                "P90 nights to fix", "Trend"
+            ],
+            rows: rows)
     }
 
     /// Rows comparing groups: devices, green rate and change, critical, one compliance column per practice.
@@ -267,9 +293,11 @@ struct Site {
         let n = d.last
         var rows: [[Cell]] = []
         for g in groups {
-            var row: [Cell] = [label(g), .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)),
-                               .change(d.delta({ d.greenRate(g, $0) }, back: 7)), .int(d.critical(g, n)),
-                               .spark(d.series { d.greenRate(g, $0) }, label: "\(groupName(g)) green rate")]
+            var row: [Cell] = [
+                label(g), .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)),
+                .change(d.delta({ d.greenRate(g, $0) }, back: 7)), .int(d.critical(g, n)),
+                .spark(d.series { d.greenRate(g, $0) }, label: "\(groupName(g)) green rate")
+            ]
             for p in d.practices.indices { row.append(.band(d.compliance(g, p, n))) }
             rows.append(row)
         }
@@ -282,23 +310,29 @@ struct Site {
 
     mutating func overview() throws {
         guard let c = company else {
-            try page("index.html", title: "Device security overview", current: "index.html",
-                     body: "<p>No roll-ups for these nights.</p>", tables: [])
+            try page(
+                "index.html", title: "Device security overview", current: "index.html",
+                body: "<p>No roll-ups for these nights.</p>", tables: [])
             return
         }
         let n = d.last
         var body = kpis(c) + trendCharts(c, id: "o")
         let partial = d.nights.filter { $0.status == "partial" }.map(\.asOf)
-        if !partial.isEmpty { body += "<p class=\"note\">Partial nights (a source failed; its devices were carried forward): \(h(partial.joined(separator: ", "))).</p>" }
+        if !partial.isEmpty {
+            body += "<p class=\"note\">Partial nights (a source failed; its devices were carried forward): \(h(partial.joined(separator: ", "))).</p>"
+        }
         body += "<h2>Compliance by practice</h2><p class=\"note\">The small charts share one y-axis range.</p><div class=\"grid\">"
         let all = d.practices.indices.map { p in d.series { d.compliance(c, p, $0) } }
         let floor = Charts.percentFloor(all.flatMap { $0.compactMap { $0 } })
         for (p, practice) in d.practices.enumerated() {
             let values = all[p]
-            body += "<figure>" + Charts.line(id: "p\(p)", title: "\(practice.title) compliance",
-                                             description: "Compliance per night: \(pct(values.first ?? nil)) to \(pct(values.last ?? nil)).",
-                                             series: [Charts.Series(name: pct(values.last ?? nil), values: values)], marks: marks,
-                                             percent: true, width: 300, height: 140, floor: floor)
+            body +=
+                "<figure>"
+                + Charts.line(
+                    id: "p\(p)", title: "\(practice.title) compliance",
+                    description: "Compliance per night: \(pct(values.first ?? nil)) to \(pct(values.last ?? nil)).",
+                    series: [Charts.Series(name: pct(values.last ?? nil), values: values)], marks: marks,
+                    percent: true, width: 300, height: 140, floor: floor)
             body += "<figcaption><a href=\"practice-\(slug(practice.key)).html\">\(h(practice.title))</a> (\(h(practice.rating)))</figcaption></figure>"
         }
         body += "</div>"
@@ -309,56 +343,72 @@ struct Site {
         // have beyond the company's own rate (so the CEO's chain, which *is* the company, scores about zero).
         let candidates = d.groups.values.filter { ($0.kind == .manager || $0.kind == .organization) && (d.counted($0, n) ?? 0) >= minGroupDevices }
         let companyRate = d.greenRate(c, n) ?? 0
-        let ranked = Site.focusRanking(candidates.map { g in
-            FocusCandidate(key: ReportData.key(g.kind, g.id), name: groupName(g), counted: d.counted(g, n) ?? 0, green: d.greenRate(g, n))
-        }, companyGreen: companyRate, minimum: minGroupDevices)
-        let focus = Table(name: "focus", caption: "Where to focus: groups of \(minGroupDevices) or more devices, most not-green devices beyond the company rate (\(pct(companyRate)) green) first",
-                          columns: ["Group", "Kind", "Devices counted", "Green", "Green vs 7 nights", "Not green devices", "Excess not green", "Critical devices"],
-                          rows: ranked.prefix(15).compactMap { r in
-                              guard let g = d.groups[r.key] else { return nil }
-                              let counted = d.counted(g, n) ?? 0
-                              return [nameCell(g), .text(g.kind.rawValue), .int(counted), .greenBand(d.greenRate(g, n)),
-                                      .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
-                                      .int(counted - Int(g.totals[n * 6 + 3])), .decimal(r.score), .int(d.critical(g, n))]
-                          })
+        let ranked = Site.focusRanking(
+            candidates.map { g in
+                FocusCandidate(key: ReportData.key(g.kind, g.id), name: groupName(g), counted: d.counted(g, n) ?? 0, green: d.greenRate(g, n))
+            }, companyGreen: companyRate, minimum: minGroupDevices)
+        let focus = Table(
+            name: "focus",
+            caption:
+                "Where to focus: groups of \(minGroupDevices) or more devices, most not-green devices beyond the company rate (\(pct(companyRate)) green) first",
+            columns: ["Group", "Kind", "Devices counted", "Green", "Green vs 7 nights", "Not green devices", "Excess not green", "Critical devices"],
+            rows: ranked.prefix(15).compactMap { r in
+                guard let g = d.groups[r.key] else { return nil }
+                let counted = d.counted(g, n) ?? 0
+                return [
+                    nameCell(g), .text(g.kind.rawValue), .int(counted), .greenBand(d.greenRate(g, n)),
+                    .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
+                    .int(counted - Int(g.totals[n * 6 + 3])), .decimal(r.score), .int(d.critical(g, n))
+                ]
+            })
         // Week-over-week moves use the same minimum, on both nights.
         let moves = candidates.compactMap { g -> (ReportData.Group, Double)? in
             guard n - 7 >= 0, (d.counted(g, n - 7) ?? 0) >= minGroupDevices else { return nil }
             return d.delta({ d.greenRate(g, $0) }, back: 7).map { (g, $0) }
         }
         func moveTable(_ name: String, _ caption: String, _ list: [(ReportData.Group, Double)]) -> Table {
-            Table(name: name, caption: caption, columns: ["Group", "Kind", "Devices counted", "Green", "Change vs 7 nights"],
-                  rows: list.map { [nameCell($0.0), .text($0.0.kind.rawValue), .int(d.counted($0.0, n)), .greenBand(d.greenRate($0.0, n)), .change($0.1)] })
+            Table(
+                name: name, caption: caption, columns: ["Group", "Kind", "Devices counted", "Green", "Change vs 7 nights"],
+                rows: list.map { [nameCell($0.0), .text($0.0.kind.rawValue), .int(d.counted($0.0, n)), .greenBand(d.greenRate($0.0, n)), .change($0.1)] })
         }
         let worst = moves.filter { $0.1 < 0 }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : groupName($0.0) < groupName($1.0) }
         let best = moves.filter { $0.1 > 0 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : groupName($0.0) < groupName($1.0) }
-        let regressions = moveTable("focus-regressions", "Biggest regressions, week over week (green rate; groups of \(minGroupDevices) or more devices)",
-                                    Array(worst.prefix(10)))
-        let improvements = moveTable("focus-improvements", "Biggest improvements, week over week (green rate; groups of \(minGroupDevices) or more devices)",
-                                     Array(best.prefix(10)))
-        let newly = Table(name: "newly-failing", caption: "Newly failing devices on \(lastAsOf), by practice",
-                          columns: ["Practice", "Newly failing", "warn", "nudge"],
-                          rows: d.practices.enumerated().map { p, practice in
-                              let s = d.statuses(c, p, n)
-                              return [.link(practice.title, href: "practice-\(slug(practice.key)).html"), .int(s[5]), .int(s[2]), .int(s[1])]
-                          }.sorted { ($0[1].plain.flatMap { Int($0) } ?? 0) > ($1[1].plain.flatMap { Int($0) } ?? 0) })
-        body += "<h2>Where to focus</h2>" + focus.html(page: "index") + "<div class=\"side\"><section>" + regressions.html(page: "index")
+        let regressions = moveTable(
+            "focus-regressions", "Biggest regressions, week over week (green rate; groups of \(minGroupDevices) or more devices)",
+            Array(worst.prefix(10)))
+        let improvements = moveTable(
+            "focus-improvements", "Biggest improvements, week over week (green rate; groups of \(minGroupDevices) or more devices)",
+            Array(best.prefix(10)))
+        let newly = Table(
+            name: "newly-failing", caption: "Newly failing devices on \(lastAsOf), by practice",
+            columns: ["Practice", "Newly failing", "warn", "nudge"],
+            rows: d.practices.enumerated().map { p, practice in
+                let s = d.statuses(c, p, n)
+                return [.link(practice.title, href: "practice-\(slug(practice.key)).html"), .int(s[5]), .int(s[2]), .int(s[1])]
+            }.sorted { ($0[1].plain.flatMap { Int($0) } ?? 0) > ($1[1].plain.flatMap { Int($0) } ?? 0) })
+        body +=
+            "<h2>Where to focus</h2>" + focus.html(page: "index") + "<div class=\"side\"><section>" + regressions.html(page: "index")
             + "</section><section>" + improvements.html(page: "index") + "</section></div>" + newly.html(page: "index")
-        body = "<p>As of <b>\(h(lastAsOf))</b> over \(d.nights.count) night(s).</p>" + weekSummary(c, worst: worst.first, best: best.first) + whatChanged() + body
-        try page("index.html", title: "Device security overview", current: "index.html", body: body,
-                 tables: [breakdown, focus, regressions, improvements, newly])
+        body =
+            "<p>As of <b>\(h(lastAsOf))</b> over \(d.nights.count) night(s).</p>" + weekSummary(c, worst: worst.first, best: best.first) + whatChanged() + body
+        try page(
+            "index.html", title: "Device security overview", current: "index.html", body: body,
+            tables: [breakdown, focus, regressions, improvements, newly])
     }
 
     /// The overview's opening sentences: the week in green rate, the largest group and practice moves, newly failing
     /// devices and rule changes.
     func weekSummary(_ c: ReportData.Group, worst: (ReportData.Group, Double)?, best: (ReportData.Group, Double)?) -> String {
-        let n = d.last, back = min(7, n)
+        let n = d.last
+        let back = min(7, n)
         var sentences: [String] = []
         if let now = d.greenRate(c, n) {
             if back > 0, let then = d.greenRate(c, n - back) {
                 let change = now - then
                 let verb = change > 0.0005 ? "up" : (change < -0.0005 ? "down" : "unchanged")
-                sentences.append("Green devices: \(pct(now)) on \(lastAsOf), \(verb)\(verb == "unchanged" ? "" : " \(fixed(abs(change) * 100, 1)) points") from \(pct(then)) \(back) night(s) before.")
+                sentences.append(
+                    "Green devices: \(pct(now)) on \(lastAsOf), \(verb)\(verb == "unchanged" ? "" : " \(fixed(abs(change) * 100, 1)) points") from \(pct(then)) \(back) night(s) before."
+                )
             } else {
                 sentences.append("Green devices: \(pct(now)) on \(lastAsOf).")
             }
@@ -381,7 +431,7 @@ struct Site {
         }
         let tonight = max(0, Int(c.totals[n * 6 + 5]))
         var week = 0
-        let weekStart = back > 0 ? n - back + 1 : n   // just the last night when it is the only one
+        let weekStart = back > 0 ? n - back + 1 : n  // just the last night when it is the only one
         for i in weekStart...n where c.totals[i * 6] >= 0 { week += Int(c.totals[i * 6 + 5]) }
         sentences.append("\(tonight) device(s) newly failing on \(lastAsOf)" + (back > 0 ? ", \(week) over the last \(back) night(s)." : "."))
         let changes = d.nights[weekStart...].flatMap { night in night.ruleChanges.map { "\(night.asOf): \($0)" } }
@@ -434,15 +484,18 @@ struct Site {
         for g in orgs {
             var row: [Cell] = [nameCell(g), .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7))]
             for (p, practice) in d.practices.enumerated() {
-                row.append(.trend(d.compliance(g, p, n), change: d.delta({ d.compliance(g, p, $0) }, back: 7),
-                                  spark: d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)), \(practice.title)"))
+                row.append(
+                    .trend(
+                        d.compliance(g, p, n), change: d.delta({ d.compliance(g, p, $0) }, back: 7),
+                        spark: d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)), \(practice.title)"))
             }
             rows.append(row)
         }
         let columns = ["Organization", "Devices counted", "Green", "Green vs 7 nights"] + d.practices.map(\.title)
         let ids = ["organization", "devices_counted", "green", "green_vs_7_nights"] + d.practices.map(\.key)
-        var table = Table(name: "organizations", caption: "Compliance by organization on \(lastAsOf), lowest green rate first",
-                          columns: columns, rows: rows, ids: ids)
+        var table = Table(
+            name: "organizations", caption: "Compliance by organization on \(lastAsOf), lowest green rate first",
+            columns: columns, rows: rows, ids: ids)
         table.sortPage = "organizations"
         table.defaultSort = 2
         table.sortedBy = 2
@@ -471,20 +524,24 @@ struct Site {
     mutating func managers() throws {
         let n = d.last
         let managers = worstFirst(d.groups.values.filter { $0.kind == .manager })
-        var index = Table(name: "managers", caption: "Managers and their whole reporting chains on \(lastAsOf), lowest green rate first",
-                          columns: ["Manager", "Organization", "Reports to", "Devices counted", "Green", "Green vs 7 nights", "Critical", "Green trend"],
-                          rows: managers.map { g in
-                              let boss = d.org[g.id]?.managerEmail
-                              return [nameCell(g), .text(d.people[g.id]?.organization ?? ""), .text(boss.map { d.name(of: $0) } ?? ""),
-                                      .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
-                                      .int(d.critical(g, n)), .spark(d.series { d.greenRate(g, $0) }, label: "\(groupName(g)) green rate")]
-                          })
+        var index = Table(
+            name: "managers", caption: "Managers and their whole reporting chains on \(lastAsOf), lowest green rate first",
+            columns: ["Manager", "Organization", "Reports to", "Devices counted", "Green", "Green vs 7 nights", "Critical", "Green trend"],
+            rows: managers.map { g in
+                let boss = d.org[g.id]?.managerEmail
+                return [
+                    nameCell(g), .text(d.people[g.id]?.organization ?? ""), .text(boss.map { d.name(of: $0) } ?? ""),
+                    .int(d.counted(g, n)), .greenBand(d.greenRate(g, n)), .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
+                    .int(d.critical(g, n)), .spark(d.series { d.greenRate(g, $0) }, label: "\(groupName(g)) green rate")
+                ]
+            })
         index.sortPage = "managers"
         index.defaultSort = 4
         index.sortedBy = 4
         var problems = ""
         if !d.org.problems.isEmpty {
-            problems = "<p class=\"note\">Directory problems (cycles are cut where they close, so chains never loop): \(d.org.problems.count). See Data quality.</p>"
+            problems =
+                "<p class=\"note\">Directory problems (cycles are cut where they close, so chains never loop): \(d.org.problems.count). See Data quality.</p>"
         }
         try sortablePage(index, title: "Managers", current: "managers.html") { table in
             problems + "<p>Click a column's title to sort by it.</p>" + table.html(page: "managers")
@@ -502,7 +559,8 @@ struct Site {
             crumbs += " › \(h(groupName(g)))</nav>"
             var body = crumbs
             if let person = d.people[g.id] {
-                body += "<p>\(h(person.title ?? "")) · \(h(person.organization ?? "no organization")). Counts cover \(h(person.name)) and everyone below, transitively.</p>"
+                body +=
+                    "<p>\(h(person.title ?? "")) · \(h(person.organization ?? "no organization")). Counts cover \(h(person.name)) and everyone below, transitively.</p>"
             }
             body += kpis(g) + trendCharts(g, id: "m")
             let subs = (reports[g.id] ?? []).compactMap { d.group(.manager, $0) }
@@ -515,9 +573,13 @@ struct Site {
             let top = subs.sorted { (d.counted($0, n) ?? 0) > (d.counted($1, n) ?? 0) }.prefix(6)
             if !top.isEmpty {
                 let series = top.map { sub in Charts.Series(name: groupName(sub), values: d.series { d.greenRate(sub, $0) }) }
-                body += "<figure>" + Charts.line(id: "s", title: "Green-device rate of each direct report's chain",
-                                                 description: "One line per direct report who manages others (the \(top.count) largest): " + series.map { "\($0.name) \(pct($0.values.last ?? nil))" }.joined(separator: ", ") + ".",
-                                                 series: Array(series), marks: marks, percent: true, width: 760)
+                body +=
+                    "<figure>"
+                    + Charts.line(
+                        id: "s", title: "Green-device rate of each direct report's chain",
+                        description: "One line per direct report who manages others (the \(top.count) largest): "
+                            + series.map { "\($0.name) \(pct($0.values.last ?? nil))" }.joined(separator: ", ") + ".",
+                        series: Array(series), marks: marks, percent: true, width: 760)
                 body += "<figcaption>Green-device rate per sub-team (lines differ by colour, dash and label).</figcaption>"
                 body += "</figure>" + Charts.dataTable(Array(series), marks: marks, percent: true, sampled: true)
             }
@@ -529,12 +591,15 @@ struct Site {
                 var rows: [[Cell]] = []
                 for email in reports[g.id] ?? [] {
                     for dev in d.ownedDevices[email] ?? [] {
-                        rows.append([.text(d.name(of: email)), .text(email), .text(dev.name), .text(dev.platform), .text(dev.key),
-                                     .text(dev.stale ? "yes" : "no"), .text(dev.failing)])
+                        rows.append([
+                            .text(d.name(of: email)), .text(email), .text(dev.name), .text(dev.platform), .text(dev.key),
+                            .text(dev.stale ? "yes" : "no"), .text(dev.failing)
+                        ])
                     }
                 }
-                let people = Table(name: "people", caption: "Direct reports' devices on \(lastAsOf) (--include-people)",
-                                   columns: ["Person", "Email", "Device", "Platform", "Device key", "Stale", "Not ok"], rows: rows)
+                let people = Table(
+                    name: "people", caption: "Direct reports' devices on \(lastAsOf) (--include-people)",
+                    columns: ["Person", "Email", "Device", "Platform", "Device key", "Stale", "Not ok"], rows: rows)
                 body += "<h2>Direct reports' devices</h2>" + people.html(page: base)
                 tables.append(people)
             }
@@ -560,26 +625,36 @@ struct Site {
             body += "</p>"
             let compliance = Charts.Series(name: "Compliance", values: d.series { d.compliance(c, p, $0) })
             let unknown = Charts.Series(name: "Unknown", values: d.series { d.unknownShare(c, p, $0) })
-            body += "<figure>" + Charts.line(id: "t", title: "\(practice.title): compliance and unknown share",
-                                             description: "Compliance \(pct(compliance.values.first ?? nil)) to \(pct(compliance.values.last ?? nil)); unknown share \(pct(unknown.values.first ?? nil)) to \(pct(unknown.values.last ?? nil)).",
-                                             series: [compliance, unknown], marks: marks, percent: true, width: 760)
+            body +=
+                "<figure>"
+                + Charts.line(
+                    id: "t", title: "\(practice.title): compliance and unknown share",
+                    description:
+                        "Compliance \(pct(compliance.values.first ?? nil)) to \(pct(compliance.values.last ?? nil)); unknown share \(pct(unknown.values.first ?? nil)) to \(pct(unknown.values.last ?? nil)).",
+                    series: [compliance, unknown], marks: marks, percent: true, width: 760)
             body += "<figcaption>Solid: compliance; dashed: unknown share (missing data, counted against compliance).</figcaption>"
             body += "</figure>" + Charts.dataTable([compliance, unknown], marks: marks, percent: true)
             let q = ReportData.quantiles(c.fixes[p])
-            body += "<p>Time to fix across the company over these nights: \(ReportData.total(c.fixes[p])) fix(es), median \(q.median.map { fixed($0, 1) } ?? "–") nights, 90th percentile \(q.p90.map { fixed($0, 0) } ?? "–") nights.</p>"
+            body +=
+                "<p>Time to fix across the company over these nights: \(ReportData.total(c.fixes[p])) fix(es), median \(q.median.map { fixed($0, 1) } ?? "–") nights, 90th percentile \(q.p90.map { fixed($0, 0) } ?? "–") nights.</p>"
             var rows: [[Cell]] = []
             for g in [c] + orgs {
                 let s = d.statuses(g, p, n)
                 let gq = ReportData.quantiles(g.fixes[p])
-                rows.append([g.kind == .company ? .text("Whole company") : nameCell(g), .int(d.applicable(g, p, n)), .int(s[0]), .int(s[1]),
-                             .int(s[2]), .int(s[3]), .band(d.compliance(g, p, n)), .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
-                             .percent(d.unknownShare(g, p, n)), .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(gq.median), .decimal(gq.p90),
-                             .spark(d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)) compliance")])
+                rows.append([
+                    g.kind == .company ? .text("Whole company") : nameCell(g), .int(d.applicable(g, p, n)), .int(s[0]), .int(s[1]),
+                    .int(s[2]), .int(s[3]), .band(d.compliance(g, p, n)), .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
+                    .percent(d.unknownShare(g, p, n)), .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(gq.median), .decimal(gq.p90),
+                    .spark(d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)) compliance")
+                ])
             }
-            let byOrg = Table(name: "organizations", caption: "\(practice.title) by organization on \(lastAsOf)",
-                              columns: ["Organization", "Applicable", "ok", "nudge", "warn", "unknown", "Compliance", "vs 7 nights",
-                                        "Unknown share", "Newly failing", "Fixes", "Median nights to fix", "P90 nights to fix", "Trend"],
-                              rows: rows)
+            let byOrg = Table(
+                name: "organizations", caption: "\(practice.title) by organization on \(lastAsOf)",
+                columns: [
+                    "Organization", "Applicable", "ok", "nudge", "warn", "unknown", "Compliance", "vs 7 nights",
+                    "Unknown share", "Newly failing", "Fixes", "Median nights to fix", "P90 nights to fix", "Trend"
+                ],
+                rows: rows)
             body += byOrg.html(page: String(file.dropLast(5)))
             try page(file, title: practice.title, current: "practices.html", body: body, tables: [byOrg])
         }
@@ -589,44 +664,65 @@ struct Site {
 
     mutating func quality() throws {
         let lastRows = d.quality.filter { $0.asOf == lastAsOf }
-        let platforms = Table(name: "platforms", caption: "Coverage by platform on \(lastAsOf)",
-                              columns: ["Platform", "Devices", "Stale", "No owner", "Former-employee owner", "Fewer sources than expected", "Expected sources"],
-                              rows: lastRows.map { r in
-                                  [.text(r.platform.isEmpty ? "(unknown)" : r.platform), .int(r.values[0]), .int(r.values[1]), .int(r.values[2]),
-                                   .int(r.values[3]), .int(r.values[4]), .text(r.expected)]
-                              })
+        let platforms = Table(
+            name: "platforms", caption: "Coverage by platform on \(lastAsOf)",
+            columns: ["Platform", "Devices", "Stale", "No owner", "Former-employee owner", "Fewer sources than expected", "Expected sources"],
+            rows: lastRows.map { r in
+                [
+                    .text(r.platform.isEmpty ? "(unknown)" : r.platform), .int(r.values[0]), .int(r.values[1]), .int(r.values[2]),
+                    .int(r.values[3]), .int(r.values[4]), .text(r.expected)
+                ]
+            })
         var perNight: [String: [Int]] = [:]
         for r in d.quality { perNight[r.asOf, default: [0, 0, 0, 0, 0]] = zip(perNight[r.asOf] ?? [0, 0, 0, 0, 0], r.values).map { $0 + $1 } }
         func series(_ name: String, _ f: Int) -> Charts.Series {
             Charts.Series(name: name, values: d.nights.map { perNight[$0.asOf].map { Double($0[f]) } })
         }
         let trend = [series("Stale", 1), series("No owner", 2), series("Former owner", 3), series("Fewer sources", 4)]
-        var body = "<p>Figures that say how far to trust the rest: devices without a (current) owner, stale devices, devices seen by fewer sources than their platform usually has, unknown results per source, merge conflicts, partial nights and source errors.</p>"
+        var body =
+            "<p>Figures that say how far to trust the rest: devices without a (current) owner, stale devices, devices seen by fewer sources than their platform usually has, unknown results per source, merge conflicts, partial nights and source errors.</p>"
         body += platforms.html(page: "quality")
-        body += "<figure>" + Charts.line(id: "q", title: "Data-quality counts per night",
-                                         description: trend.map { "\($0.name): \(Int(($0.values.last ?? nil) ?? 0)) on the last night" }.joined(separator: "; ") + ".",
-                                         series: trend, marks: marks, percent: false, width: 760)
+        body +=
+            "<figure>"
+            + Charts.line(
+                id: "q", title: "Data-quality counts per night",
+                description: trend.map { "\($0.name): \(Int(($0.values.last ?? nil) ?? 0)) on the last night" }.joined(separator: "; ") + ".",
+                series: trend, marks: marks, percent: false, width: 760)
         body += "<figcaption>Devices per night: stale, no owner, former-employee owner, fewer sources than expected.</figcaption>"
         body += "</figure>" + Charts.dataTable(trend, marks: marks, percent: false)
-        let unknown = Table(name: "unknown-by-source", caption: "Unknown results per source and practice on \(lastAsOf) (applicable devices the source saw)",
-                            columns: ["Source", "Practice", "Devices", "Unknown", "Unknown rate"],
-                            rows: d.sourceUnknown.map { [.text($0.source), .text($0.practice), .int($0.devices), .int($0.unknown),
-                                                         .percent($0.devices == 0 ? nil : Double($0.unknown) / Double($0.devices))] })
+        let unknown = Table(
+            name: "unknown-by-source", caption: "Unknown results per source and practice on \(lastAsOf) (applicable devices the source saw)",
+            columns: ["Source", "Practice", "Devices", "Unknown", "Unknown rate"],
+            rows: d.sourceUnknown.map {
+                [
+                    .text($0.source), .text($0.practice), .int($0.devices), .int($0.unknown),
+                    .percent($0.devices == 0 ? nil : Double($0.unknown) / Double($0.devices))
+                ]
+            })
         body += "<h2>Unknown rate</h2>" + unknown.html(page: "quality")
-        let nightsTable = Table(name: "nights", caption: "Nights: status, carried-forward devices and merge conflicts",
-                                columns: ["Night", "Status", "Devices", "Carried forward", "Merge conflicts", "Practice definitions changed", "Detail pruned"],
-                                rows: d.nights.indices.reversed().map { i in
-                                    let night = d.nights[i]
-                                    return [.text(night.asOf), .text(night.status), .int(night.devices), .int(night.carriedForward), .int(night.conflicts),
-                                            .text(night.ruleChanges.joined(separator: "; ")), .text(night.pruned ? "yes" : "")]
-                                })
-        let sources = Table(name: "sources", caption: "Source failures and errors",
-                            columns: ["Night", "Source", "Kind", "Status", "Records", "Errors", "Failure"],
-                            rows: d.sourceRuns.reversed().map { [.text($0.asOf), .text($0.source), .text($0.kind), .text($0.status), .int($0.records),
-                                                                  .text($0.errors), .text(Redactor.redact($0.failure ?? ""))] })
-        let conflicts = Table(name: "conflicts", caption: "Merge conflicts on \(lastAsOf) (records that shared an identifier but were kept apart)",
-                              columns: ["Shared identifier", "Conflicting identifiers", "Records"],
-                              rows: d.conflicts.map { [.text($0.shared), .text($0.conflicting), .text($0.records)] }, shownLimit: 200)
+        let nightsTable = Table(
+            name: "nights", caption: "Nights: status, carried-forward devices and merge conflicts",
+            columns: ["Night", "Status", "Devices", "Carried forward", "Merge conflicts", "Practice definitions changed", "Detail pruned"],
+            rows: d.nights.indices.reversed().map { i in
+                let night = d.nights[i]
+                return [
+                    .text(night.asOf), .text(night.status), .int(night.devices), .int(night.carriedForward), .int(night.conflicts),
+                    .text(night.ruleChanges.joined(separator: "; ")), .text(night.pruned ? "yes" : "")
+                ]
+            })
+        let sources = Table(
+            name: "sources", caption: "Source failures and errors",
+            columns: ["Night", "Source", "Kind", "Status", "Records", "Errors", "Failure"],
+            rows: d.sourceRuns.reversed().map {
+                [
+                    .text($0.asOf), .text($0.source), .text($0.kind), .text($0.status), .int($0.records),
+                    .text($0.errors), .text(Redactor.redact($0.failure ?? ""))
+                ]
+            })
+        let conflicts = Table(
+            name: "conflicts", caption: "Merge conflicts on \(lastAsOf) (records that shared an identifier but were kept apart)",
+            columns: ["Shared identifier", "Conflicting identifiers", "Records"],
+            rows: d.conflicts.map { [.text($0.shared), .text($0.conflicting), .text($0.records)] }, shownLimit: 200)
         body += "<h2>Nights and sources</h2>" + nightsTable.html(page: "quality") + sources.html(page: "quality") + conflicts.html(page: "quality")
         // Problems naming a manager are shown; others name individual employees, so only with --include-people.
         let named = d.org.problems.filter { problem in
@@ -637,8 +733,9 @@ struct Site {
         if named.count < d.org.problems.count {
             problemRows.append([.text("\(d.org.problems.count - named.count) more concerning individual employees (shown with --include-people)")])
         }
-        let problems = Table(name: "directory", caption: "Directory problems (org chart of \(d.chart == .night ? lastAsOf : "today"))",
-                             columns: ["Problem"], rows: problemRows, shownLimit: 200)
+        let problems = Table(
+            name: "directory", caption: "Directory problems (org chart of \(d.chart == .night ? lastAsOf : "today"))",
+            columns: ["Problem"], rows: problemRows, shownLimit: 200)
         body += "<h2>Directory</h2>" + problems.html(page: "quality")
         var tables = [platforms, unknown, nightsTable, sources, conflicts, problems]
         let unmanaged = unmanagedSection(asOf: lastAsOf)
@@ -647,10 +744,13 @@ struct Site {
         if includePeople {
             var rows: [[Cell]] = d.unowned.map { [.text("no owner"), .text(""), .text($0.name), .text($0.platform), .text($0.key), .text($0.sources)] }
             for (owner, devices) in d.ownedDevices.sorted(by: { $0.key < $1.key }) where d.people[owner]?.active != true {
-                for dev in devices { rows.append([.text("former employee"), .text(owner), .text(dev.name), .text(dev.platform), .text(dev.key), .text(dev.sources)]) }
+                for dev in devices {
+                    rows.append([.text("former employee"), .text(owner), .text(dev.name), .text(dev.platform), .text(dev.key), .text(dev.sources)])
+                }
             }
-            let list = Table(name: "unowned", caption: "Devices without a current owner on \(lastAsOf) (--include-people)",
-                             columns: ["Why", "Owner", "Device", "Platform", "Device key", "Sources"], rows: rows, shownLimit: 500)
+            let list = Table(
+                name: "unowned", caption: "Devices without a current owner on \(lastAsOf) (--include-people)",
+                columns: ["Why", "Owner", "Device", "Platform", "Device key", "Sources"], rows: rows, shownLimit: 500)
             body += "<h2>Devices without a current owner</h2>" + list.html(page: "quality")
             tables.append(list)
         }

@@ -37,7 +37,8 @@ struct ReportData {
         var fixes: [[Int: Int]]
 
         init(kind: GroupKind, id: String, nights: Int, practices: Int) {
-            self.kind = kind; self.id = id
+            self.kind = kind
+            self.id = id
             totals = [Int32](repeating: 0, count: nights * 6)
             for n in 0..<nights { totals[n * 6] = -1 }
             fixes = [[Int: Int]](repeating: [:], count: practices)
@@ -67,17 +68,18 @@ struct ReportData {
 
     var last: Int { nights.count - 1 }
     var marks: Charts.Marks {
-        Charts.Marks(nights: nights.map(\.asOf), partial: nights.map { $0.status == "partial" },
-                     changed: nights.map { !$0.ruleChanges.isEmpty }, moved: nights.map { $0.deviceMove != nil },
-                     notes: nights.map { night in
-                         var notes: [String] = []
-                         if night.status == "partial" {
-                             notes.append("partial night" + (night.carriedForward > 0 ? " (\(night.carriedForward) devices carried forward)" : ""))
-                         }
-                         if !night.ruleChanges.isEmpty { notes.append("practice definitions changed: " + night.ruleChanges.joined(separator: "; ")) }
-                         if let move = night.deviceMove { notes.append(move) }
-                         return notes
-                     })
+        Charts.Marks(
+            nights: nights.map(\.asOf), partial: nights.map { $0.status == "partial" },
+            changed: nights.map { !$0.ruleChanges.isEmpty }, moved: nights.map { $0.deviceMove != nil },
+            notes: nights.map { night in
+                var notes: [String] = []
+                if night.status == "partial" {
+                    notes.append("partial night" + (night.carriedForward > 0 ? " (\(night.carriedForward) devices carried forward)" : ""))
+                }
+                if !night.ruleChanges.isEmpty { notes.append("practice definitions changed: " + night.ruleChanges.joined(separator: "; ")) }
+                if let move = night.deviceMove { notes.append(move) }
+                return notes
+            })
     }
 
     static func key(_ kind: GroupKind, _ id: String) -> String { kind.rawValue + "\u{1}" + id }
@@ -89,7 +91,8 @@ struct ReportData {
             throw ReportError(description: "the database has no nights yet: run `stethoscope run` (or `stethoscope demo`) first")
         }
         let asOf = options.asOf ?? newest
-        let q = try db.prepare("""
+        let q = try db.prepare(
+            """
             SELECT as_of, status, practices_hash, devices, carried_forward, merge_conflicts, detail_pruned FROM runs
             WHERE as_of <= ?1 ORDER BY as_of DESC LIMIT ?2
             """)
@@ -97,8 +100,10 @@ struct ReportData {
         q.bind(2, max(options.nights, 1))
         var nights: [Night] = []
         while try q.step() {
-            nights.append(Night(asOf: q.string(0) ?? "", status: q.string(1) ?? "", hash: q.string(2) ?? "", devices: q.int(3),
-                                carriedForward: q.int(4), conflicts: q.int(5), pruned: q.int(6) != 0))
+            nights.append(
+                Night(
+                    asOf: q.string(0) ?? "", status: q.string(1) ?? "", hash: q.string(2) ?? "", devices: q.int(3),
+                    carriedForward: q.int(4), conflicts: q.int(5), pruned: q.int(6) != 0))
         }
         nights.reverse()
         guard let lastNight = nights.last, lastNight.asOf == asOf else {
@@ -177,10 +182,12 @@ struct ReportData {
                 nights[i].ruleChanges = ruleChanges(before: try definitions(prev.asOf), after: try definitions(night.asOf))
             }
             if prev.devices > 0, abs(Double(night.devices - prev.devices)) > threshold * Double(prev.devices) {
-                let then = try records(prev.asOf), now = try records(night.asOf)
+                let then = try records(prev.asOf)
+                let now = try records(night.asOf)
                 var moved: [(change: Int, text: String)] = []
                 for name in Set(then.keys).union(now.keys) {
-                    let a = then[name], b = now[name]
+                    let a = then[name]
+                    let b = now[name]
                     let change = (b?.records ?? 0) - (a?.records ?? 0)
                     guard change != 0 || a?.status != b?.status else { continue }
                     var text = "\(name) \(a.map { String($0.records) } ?? "absent") → \(b.map { String($0.records) } ?? "absent") records"
@@ -190,7 +197,9 @@ struct ReportData {
                 moved.sort { $0.change != $1.change ? $0.change > $1.change : $0.text < $1.text }
                 let share = Double(night.devices - prev.devices) / Double(prev.devices)
                 var text = "devices \(prev.devices) → \(night.devices) (\(share >= 0 ? "+" : "")\(fixed(share * 100, 1))%)"
-                text += moved.isEmpty ? ": no source's record count moved (ownership, merging or staleness did)"
+                text +=
+                    moved.isEmpty
+                    ? ": no source's record count moved (ownership, merging or staleness did)"
                     : ": " + moved.prefix(4).map(\.text).joined(separator: ", ")
                 nights[i].deviceMove = text
             }
@@ -214,9 +223,13 @@ struct ReportData {
         for r in before { old[r.key] = r }
         var out: [String] = []
         for rule in after {
-            guard let was = old.removeValue(forKey: rule.key) else { out.append("\(rule.title): added"); continue }
+            guard let was = old.removeValue(forKey: rule.key) else {
+                out.append("\(rule.title): added")
+                continue
+            }
             guard was.fingerprint != rule.fingerprint else { continue }
-            let a = fields(was.fingerprint), b = fields(rule.fingerprint)
+            let a = fields(was.fingerprint)
+            let b = fields(rule.fingerprint)
             var oldValue: [String: String] = [:]
             for f in a { oldValue[f.label] = f.value }
             var parts: [String] = []
@@ -235,32 +248,42 @@ struct ReportData {
     }
 
     mutating func loadPractices(_ db: Database, asOf: String) throws {
-        let q = try db.prepare("""
+        let q = try db.prepare(
+            """
             SELECT practice, title, description, rating, link FROM practice_definitions WHERE as_of = ?1 ORDER BY position
             """)
         q.bind(1, asOf)
         while try q.step() {
-            practices.append(Practice(key: q.string(0) ?? "", title: q.string(1) ?? "", description: q.string(2) ?? "",
-                                      rating: q.string(3) ?? "", link: q.string(4)))
+            practices.append(
+                Practice(
+                    key: q.string(0) ?? "", title: q.string(1) ?? "", description: q.string(2) ?? "",
+                    rating: q.string(3) ?? "", link: q.string(4)))
         }
     }
 
     mutating func loadGroups(_ db: Database) throws {
-        let N = nights.count, P = practices.count
+        let N = nights.count
+        let P = practices.count
         var nightIndex: [String: Int] = [:]
         for (i, n) in nights.enumerated() { nightIndex[n.asOf] = i }
-        let first = nights[0].asOf, lastAsOf = nights[last].asOf
-        let g = try db.prepare("""
+        let first = nights[0].asOf
+        let lastAsOf = nights[last].asOf
+        let g = try db.prepare(
+            """
             SELECT as_of, group_kind, group_id, devices, stale, people, green, critical, newly_failing FROM rollup_groups
             WHERE chart = ?1 AND as_of BETWEEN ?2 AND ?3
             """)
-        g.bind(1, chart.rawValue); g.bind(2, first); g.bind(3, lastAsOf)
+        g.bind(1, chart.rawValue)
+        g.bind(2, first)
+        g.bind(3, lastAsOf)
         while try g.step() {
             guard let n = nightIndex[g.string(0) ?? ""], let kind = GroupKind(rawValue: g.string(1) ?? "") else { continue }
             let id = g.string(2) ?? ""
             let key = Self.key(kind, id)
             let group: Group
-            if let known = groups[key] { group = known } else {
+            if let known = groups[key] {
+                group = known
+            } else {
                 group = Group(kind: kind, id: id, nights: N, practices: P)
                 groups[key] = group
             }
@@ -271,26 +294,36 @@ struct ReportData {
         // the last night and a week before. So the cost grows with groups × sampled nights, never with devices.
         var list = ","
         var practiceAt: [Int: Int] = [:]
-        for (i, p) in practices.enumerated() { practiceAt[list.utf8.count] = i; list += p.key + "," }
+        for (i, p) in practices.enumerated() {
+            practiceAt[list.utf8.count] = i
+            list += p.key + ","
+        }
         let sampled = Set(Charts.sampleIndices(N)).union([max(0, last - 7), max(0, last - 28)])
-        let r = try db.prepare("""
+        let r = try db.prepare(
+            """
             SELECT group_kind, group_id, instr(?5, ',' || practice || ','), ok, nudge, warn, unknown, na,
                    newly_failing
             FROM rollup_practices WHERE chart = ?1 AND as_of = ?2
               AND group_kind IN ('company', 'organization', ?3, ?4)
             """)
-        r.bind(1, chart.rawValue); r.bind(5, list)
+        r.bind(1, chart.rawValue)
+        r.bind(5, list)
         for (n, night) in nights.enumerated() {
             r.bind(2, night.asOf)
             r.bind(3, sampled.contains(n) ? "manager" : "company")
             r.bind(4, n == last || n == max(0, last - 7) ? "direct" : "company")
             defer { r.reset() }
-            var lastKind = "", lastID = "", lastGroup: Group?
+            var lastKind = ""
+            var lastID = ""
+            var lastGroup: Group?
             while try r.step() {
                 guard let p = practiceAt[r.int(2)] else { continue }
-                let kindText = r.string(0) ?? "", id = r.string(1) ?? ""
+                let kindText = r.string(0) ?? ""
+                let id = r.string(1) ?? ""
                 if lastGroup == nil || id != lastID || kindText != lastKind {
-                    lastGroup = groups[kindText + "\u{1}" + id]; lastID = id; lastKind = kindText
+                    lastGroup = groups[kindText + "\u{1}" + id]
+                    lastID = id
+                    lastKind = kindText
                 }
                 guard let group = lastGroup else { continue }
                 if group.cells.isEmpty { group.cells = [Int32](repeating: 0, count: P * N * 6) }
@@ -301,41 +334,54 @@ struct ReportData {
         // Fixes and time to fix over every night of the window, for every group (so a manager page and the overview
         // agree): only the group-nights with events (`rollup_groups.changes`, migration 0012), and in them the
         // practices with fixes.
-        let f = try db.prepare("""
+        let f = try db.prepare(
+            """
             SELECT g.group_kind, g.group_id, instr(?4, ',' || n.practice || ','), json_extract(e.value, '$[2]')
             FROM rollup_groups g JOIN json_each(g.changes) e JOIN practice_numbers n ON n.practice_no = e.key
             WHERE g.chart = ?1 AND g.as_of BETWEEN ?2 AND ?3 AND g.changes IS NOT NULL AND e.type = 'array'
               AND json_extract(e.value, '$[1]') > 0
             """)
-        f.bind(1, chart.rawValue); f.bind(2, first); f.bind(3, lastAsOf); f.bind(4, list)
+        f.bind(1, chart.rawValue)
+        f.bind(2, first)
+        f.bind(3, lastAsOf)
+        f.bind(4, list)
         while try f.step() {
             guard let p = practiceAt[f.int(2)], let group = groups[(f.string(0) ?? "") + "\u{1}" + (f.string(1) ?? "")],
-                  let fixes = f.string(3) else { continue }
+                let fixes = f.string(3)
+            else { continue }
             Rollups.readFixNights(fixes, into: &group.fixes[p])
         }
     }
 
     mutating func loadQuality(_ db: Database) throws {
-        let first = nights[0].asOf, lastAsOf = nights[last].asOf
-        let q = try db.prepare("""
+        let first = nights[0].asOf
+        let lastAsOf = nights[last].asOf
+        let q = try db.prepare(
+            """
             SELECT as_of, platform, devices, stale, no_owner, former_owner, fewer_sources, expected_sources
             FROM rollup_quality WHERE as_of BETWEEN ?1 AND ?2 ORDER BY as_of, platform
             """)
-        q.bind(1, first); q.bind(2, lastAsOf)
+        q.bind(1, first)
+        q.bind(2, lastAsOf)
         while try q.step() {
             quality.append((q.string(0) ?? "", q.string(1) ?? "", (2...6).map { q.int($0) }, q.string(7) ?? ""))
         }
         let s = try db.prepare("SELECT source, practice, devices, unknown FROM rollup_sources WHERE as_of = ?1 ORDER BY source, practice")
         s.bind(1, lastAsOf)
         while try s.step() { sourceUnknown.append((s.string(0) ?? "", s.string(1) ?? "", s.int(2), s.int(3))) }
-        let r = try db.prepare("""
+        let r = try db.prepare(
+            """
             SELECT as_of, source, kind, status, records, errors, failure FROM run_sources
             WHERE as_of BETWEEN ?1 AND ?2 AND (status = 'failed' OR errors <> '{}' OR as_of = ?2) ORDER BY as_of, source
             """)
-        r.bind(1, first); r.bind(2, lastAsOf)
+        r.bind(1, first)
+        r.bind(2, lastAsOf)
         while try r.step() {
-            sourceRuns.append((r.string(0) ?? "", r.string(1) ?? "", r.string(2) ?? "", r.string(3) ?? "", r.int(4),
-                               r.string(5) ?? "", r.string(6)))
+            sourceRuns.append(
+                (
+                    r.string(0) ?? "", r.string(1) ?? "", r.string(2) ?? "", r.string(3) ?? "", r.int(4),
+                    r.string(5) ?? "", r.string(6)
+                ))
         }
         let m = try db.prepare("SELECT shared, conflicting, records FROM merge_audit WHERE as_of = ?1 ORDER BY seq")
         m.bind(1, lastAsOf)
@@ -344,7 +390,8 @@ struct ReportData {
 
     /// Only with --include-people: each owner's devices on the last night and what fails on them.
     mutating func loadPeopleDevices(_ db: Database) throws {
-        let q = try db.prepare("""
+        let q = try db.prepare(
+            """
             SELECT d.owner, COALESCE(d.device_name, ''), k.device_key, COALESCE(d.platform, ''), d.sources, d.stale,
                    (SELECT group_concat(r.practice || ':' || r.status, ' ') FROM practice_results r
                     WHERE r.as_of = d.as_of AND r.device_id = d.device_id AND r.status IN ('warn', 'nudge', 'unknown'))
@@ -352,8 +399,9 @@ struct ReportData {
             """)
         q.bind(1, nights[last].asOf)
         while try q.step() {
-            let d = OwnedDevice(name: q.string(1) ?? "", key: q.string(2) ?? "", platform: q.string(3) ?? "",
-                                sources: q.string(4) ?? "", failing: q.string(6) ?? "", stale: q.int(5) != 0, owner: q.string(0))
+            let d = OwnedDevice(
+                name: q.string(1) ?? "", key: q.string(2) ?? "", platform: q.string(3) ?? "",
+                sources: q.string(4) ?? "", failing: q.string(6) ?? "", stale: q.int(5) != 0, owner: q.string(0))
             if let owner = d.owner { ownedDevices[owner, default: []].append(d) } else { unowned.append(d) }
         }
     }

@@ -38,8 +38,10 @@ public enum Rollups {
     /// Rolls up one night (replacing its roll-ups for `chart`). Needs the night's detail. `progress` gets the
     /// devices counted so far, every few thousand and at the end (a terminal's live line).
     @discardableResult
-    public static func compute(_ store: SnapshotStore, asOf: String, chart: OrgChartChoice = .night,
-                               progress: (Int) -> Void = { _ in }) throws -> Summary {
+    public static func compute(
+        _ store: SnapshotStore, asOf: String, chart: OrgChartChoice = .night,
+        progress: (Int) -> Void = { _ in }
+    ) throws -> Summary {
         let start = ContinuousClock.now
         let db = store.database
         let run = try db.prepare("SELECT detail_pruned FROM runs WHERE as_of = ?1")
@@ -57,8 +59,10 @@ public enum Rollups {
     /// Recomputes every night that still has detail, oldest first (so failing streaks chain night to night).
     /// Pruned nights keep the roll-ups they have. `progress` gets the nights done and the nights to do.
     @discardableResult
-    public static func rebuild(_ store: SnapshotStore, chart: OrgChartChoice = .night,
-                               progress: (_ nights: Int, _ total: Int) -> Void = { _, _ in }) throws -> [Summary] {
+    public static func rebuild(
+        _ store: SnapshotStore, chart: OrgChartChoice = .night,
+        progress: (_ nights: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws -> [Summary] {
         let query = try store.database.prepare("SELECT as_of FROM runs WHERE detail_pruned = 0 ORDER BY as_of")
         var nights: [String] = []
         while try query.step() { nights.append(query.string(0) ?? "") }
@@ -87,7 +91,8 @@ public enum Rollups {
     public static func prune(_ store: SnapshotStore, asOf: String, retentionNights: Int, today: String? = nil) throws -> [String] {
         let today = today ?? AsOfDate.of(Date(), in: TimeZone(identifier: "UTC")!)
         guard retentionNights > 0, let newest = try retentionReference(store, today: today),
-              let cutoff = AsOfDate.adding(-retentionNights, to: min(asOf, newest)) else { return [] }
+            let cutoff = AsOfDate.adding(-retentionNights, to: min(asOf, newest))
+        else { return [] }
         let db = store.database
         let query = try db.prepare("SELECT as_of FROM runs WHERE detail_pruned = 0 AND as_of <= ?1 ORDER BY as_of")
         query.bind(1, cutoff)
@@ -98,7 +103,8 @@ public enum Rollups {
             has.bind(1, night)
             if try !has.step() { try compute(store, asOf: night) }
             try db.transaction {
-                for table in ["failing_items", "device_nights", "owner_evidence", "unmanaged_devices"] + SnapshotStore.dailyTables {   // the compact store behind devices and practice_results
+                // The compact store behind devices and practice_results.
+                for table in ["failing_items", "device_nights", "owner_evidence", "unmanaged_devices"] + SnapshotStore.dailyTables {
                     let delete = try db.prepare("DELETE FROM \(table) WHERE as_of = ?1")
                     delete.bind(1, night)
                     try delete.run()
@@ -168,7 +174,11 @@ struct StatusCounts: Equatable, Sendable {
     var isZero: Bool { self == StatusCounts() }
 
     static func += (a: inout StatusCounts, b: StatusCounts) {
-        a.ok += b.ok; a.nudge += b.nudge; a.warn += b.warn; a.unknown += b.unknown; a.na += b.na
+        a.ok += b.ok
+        a.nudge += b.nudge
+        a.warn += b.warn
+        a.unknown += b.unknown
+        a.na += b.na
     }
 
     /// 1 for each status with a device: the person counts once per status in `rollups.people`.
@@ -228,7 +238,7 @@ struct RollupPass {
     var platformNames: [String] = []
     var devicePlatform: [Int] = []
     var deviceSources: [UInt64] = []
-    var platformTotals: [[Int]] = []          // devices, stale, no owner, former owner
+    var platformTotals: [[Int]] = []  // devices, stale, no owner, former owner
     /// Per source (at most 64, as in the masks) × practice: devices seen and of those 'unknown'.
     var sourceDevices: [Int32] = []
     var sourceUnknown: [Int32] = []
@@ -285,7 +295,8 @@ struct RollupPass {
 
     private mutating func loadPractices() throws {
         // The compact tables, not the practice_results view: each result set used tonight once.
-        let q = try db.prepare("""
+        let q = try db.prepare(
+            """
             SELECT practice FROM practice_definitions WHERE as_of = ?1
             UNION ALL SELECT DISTINCT i.practice FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
             JOIN result_items i ON i.set_id = n.results_id
@@ -293,7 +304,10 @@ struct RollupPass {
         q.bind(1, asOf)
         while try q.step() {
             let key = q.string(0) ?? ""
-            if practiceIndex[key] == nil { practiceIndex[key] = practices.count; practices.append(key) }
+            if practiceIndex[key] == nil {
+                practiceIndex[key] = practices.count
+                practices.append(key)
+            }
         }
         practiceList = "," + practices.joined(separator: ",") + ","
         var offset = 1
@@ -311,7 +325,9 @@ struct RollupPass {
         let person = org[owner]
         let organization = person?.organization ?? ""
         let groups: [Int]
-        if let known = organizationGroups[organization] { groups = known } else {
+        if let known = organizationGroups[organization] {
+            groups = known
+        } else {
             groups = Self.organizationPath(organization).compactMap { group(.organization, $0) }
             organizationGroups[organization] = groups
         }
@@ -333,7 +349,8 @@ struct RollupPass {
         // its column index), then the devices are read one row each. The compact tables, not the devices and
         // practice_results views: this costs devices plus sets × practices, not devices × practices.
         let P = practices.count
-        let items = try db.prepare("""
+        let items = try db.prepare(
+            """
             SELECT i.set_id, instr(?2, ',' || i.practice || ','),
                    CASE i.status WHEN 'ok' THEN 0 WHEN 'nudge' THEN 1 WHEN 'warn' THEN 2 WHEN 'unknown' THEN 3 ELSE 4 END
             FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
@@ -346,7 +363,8 @@ struct RollupPass {
             guard let p = practiceAtOffset[items.int(1)] else { continue }
             sets[items.int64(0), default: []].append((p, items.int(2)))
         }
-        let q = try db.prepare("""
+        let q = try db.prepare(
+            """
             SELECT n.device_id, s.owner, n.stale, n.green, n.critical, s.platform, s.sources, n.results_id
             FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
             WHERE n.as_of = ?1 ORDER BY s.owner, n.device_id
@@ -367,7 +385,9 @@ struct RollupPass {
             person.devices += 1
             deviceCount += 1
             if deviceCount & 4095 == 0 { progress(deviceCount) }
-            if stale { person.stale += 1 } else {
+            if stale {
+                person.stale += 1
+            } else {
                 if q.int(3) != 0 { person.green += 1 }
                 if q.int(4) != 0 { person.critical += 1 }
             }
@@ -378,9 +398,14 @@ struct RollupPass {
                 let status = StatusCounts.byCode[code]
                 if status == .warn || status == .nudge {
                     let since: Int32
-                    if let was = previous[key] { since = was } else {
+                    if let was = previous[key] {
+                        since = was
+                    } else {
                         since = Int32(day)
-                        if hasPrevious && !stale { person.newly[p] += 1; deviceNewly = true }
+                        if hasPrevious && !stale {
+                            person.newly[p] += 1
+                            deviceNewly = true
+                        }
                     }
                     failingTonight.append((id, p, since))
                 } else if status == .ok, let was = previous[key], !stale {
@@ -405,7 +430,8 @@ struct RollupPass {
         // Since when (days before that night) its failing results were failing: failing_items, practices by number.
         let P = Int64(practices.count)
         var days: [Int64: Int32] = [:]
-        let f = try db.prepare("""
+        let f = try db.prepare(
+            """
             SELECT f.device_id, instr(?2, ',' || n.practice || ','), f.days FROM failing_items f
             JOIN practice_numbers n ON n.practice_no = f.practice_no WHERE f.as_of = ?1
             """)
@@ -416,7 +442,8 @@ struct RollupPass {
             days[f.int64(0) &* P &+ Int64(p)] = Int32(f.int(2))
         }
         // Its failing results: each result set once, then the devices (as in `run`).
-        let items = try db.prepare("""
+        let items = try db.prepare(
+            """
             SELECT i.set_id, instr(?2, ',' || i.practice || ',')
             FROM (SELECT DISTINCT results_id FROM device_nights WHERE as_of = ?1) n
             JOIN result_items i ON i.set_id = n.results_id WHERE i.status IN ('warn', 'nudge')
@@ -466,7 +493,9 @@ struct RollupPass {
     private mutating func noteQuality(platform: String?, sources: String?, owner: String?, stale: Bool) {
         let name = platform ?? ""
         let pi: Int
-        if let known = platformIndex[name] { pi = known } else {
+        if let known = platformIndex[name] {
+            pi = known
+        } else {
             pi = platformNames.count
             platformIndex[name] = pi
             platformNames.append(name)
@@ -481,7 +510,9 @@ struct RollupPass {
         for s in list.split(separator: ",") {
             let n = String(s)
             let si: Int
-            if let known = sourceIndex[n] { si = known } else {
+            if let known = sourceIndex[n] {
+                si = known
+            } else {
                 si = sourceNames.count
                 sourceIndex[n] = si
                 sourceNames.append(n)
@@ -523,7 +554,8 @@ struct RollupPass {
         // What the counts may be shared with: the group's row on the chart's previous night and the row replaced.
         var reusable: [String: [(id: Int64, counts: String)]] = [:]
         var replaced: Set<Int64> = []
-        let old = try db.prepare("""
+        let old = try db.prepare(
+            """
             SELECT g.group_kind, g.group_id, g.counts_id, c.counts, g.as_of = ?2 FROM rollup_groups g
             JOIN rollup_counts c ON c.counts_id = g.counts_id
             WHERE g.chart = ?1 AND g.as_of IN (?2, (SELECT MAX(as_of) FROM rollup_groups WHERE chart = ?1 AND as_of < ?2))
@@ -540,7 +572,8 @@ struct RollupPass {
         d.bind(2, asOf)
         try d.run()
         let P = practices.count
-        let g = try db.prepare("""
+        let g = try db.prepare(
+            """
             INSERT INTO rollup_groups (chart, as_of, group_kind, group_id, devices, stale, people, green, critical,
                 newly_failing, counts_id, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
             """)
@@ -569,7 +602,9 @@ struct RollupPass {
                     guard any else { continue }
                     counts[numbers[p]] = Self.countsElement(devices: devices[cell], people: people[cell])
                     if newly[cell] > 0 || !list.isEmpty {
-                        changes[numbers[p]] = list.isEmpty ? "[\(newly[cell])]"
+                        changes[numbers[p]] =
+                            list.isEmpty
+                            ? "[\(newly[cell])]"
                             : "[\(newly[cell]),\(list.count),\"\(Rollups.fixNightsText(list))\"]"
                     }
                 }
@@ -578,7 +613,9 @@ struct RollupPass {
                 let text = "[" + counts.map { $0 ?? "null" }.joined(separator: ",") + "]"
                 let key = group.kind.rawValue + "\u{1}" + group.id
                 let id: Int64
-                if let same = reusable[key]?.first(where: { $0.counts == text }) { id = same.id } else {
+                if let same = reusable[key]?.first(where: { $0.counts == text }) {
+                    id = same.id
+                } else {
                     c.bind(1, text)
                     try c.run()
                     id = db.lastInsertRowID
@@ -598,12 +635,14 @@ struct RollupPass {
         // Counts the replaced rows alone used are dropped (a re-run night that changed).
         let orphans = replaced.subtracting(used)
         if !orphans.isEmpty {
-            try db.exec("""
+            try db.exec(
+                """
                 DELETE FROM rollup_counts WHERE counts_id IN (\(orphans.map(String.init).joined(separator: ",")))
                 AND counts_id NOT IN (SELECT counts_id FROM rollup_groups WHERE counts_id IS NOT NULL)
                 """)
         }
-        let state = try db.prepare("""
+        let state = try db.prepare(
+            """
             INSERT INTO rollup_state (chart, chart_as_of, computed_at) VALUES (?1, ?2, ?3)
             ON CONFLICT (chart) DO UPDATE SET chart_as_of = excluded.chart_as_of, computed_at = excluded.computed_at
             """)
@@ -621,7 +660,10 @@ struct RollupPass {
         let order: [Status] = [.ok, .na, .nudge, .warn, .unknown]
         var values: [Int32] = []
         values.reserveCapacity(10)
-        for status in order { values.append(devices[status]); values.append(people[status]) }
+        for status in order {
+            values.append(devices[status])
+            values.append(people[status])
+        }
         var end = values.count
         while end > 1 && values[end - 1] == 0 { end -= 1 }
         return "[" + values[..<end].map(String.init).joined(separator: ",") + "]"
@@ -629,7 +671,8 @@ struct RollupPass {
 
     /// Each of the night's practices' number in `practice_numbers` (numbering the new ones).
     private func practiceNumbers() throws -> [Int] {
-        let add = try db.prepare("""
+        let add = try db.prepare(
+            """
             INSERT INTO practice_numbers (practice_no, practice)
             SELECT (SELECT COALESCE(MAX(practice_no) + 1, 0) FROM practice_numbers), ?1
             WHERE NOT EXISTS (SELECT 1 FROM practice_numbers WHERE practice = ?1)
@@ -672,7 +715,8 @@ struct RollupPass {
         for (i, mask) in deviceSources.enumerated() where mask & expected[devicePlatform[i]] != expected[devicePlatform[i]] {
             fewer[devicePlatform[i]] += 1
         }
-        let q = try db.prepare("""
+        let q = try db.prepare(
+            """
             INSERT INTO rollup_quality (as_of, platform, devices, stale, no_owner, former_owner, fewer_sources,
                 expected_sources) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
             """)
@@ -681,8 +725,10 @@ struct RollupPass {
             q.bind(2, name)
             for f in 0..<4 { q.bind(3 + f, platformTotals[pi][f]) }
             q.bind(7, fewer[pi])
-            q.bind(8, sourceNames.indices.filter { expected[pi] & (UInt64(1) << UInt64($0)) != 0 }
-                .map { sourceNames[$0] }.sorted().joined(separator: ","))
+            q.bind(
+                8,
+                sourceNames.indices.filter { expected[pi] & (UInt64(1) << UInt64($0)) != 0 }
+                    .map { sourceNames[$0] }.sorted().joined(separator: ","))
             try q.run()
         }
         let s = try db.prepare("INSERT INTO rollup_sources (as_of, source, practice, devices, unknown) VALUES (?1, ?2, ?3, ?4, ?5)")
@@ -733,6 +779,10 @@ struct PersonSums {
         touched.removeAll(keepingCapacity: true)
         for i in newly.indices where newly[i] != 0 { newly[i] = 0 }
         fixes.removeAll(keepingCapacity: true)
-        devices = 0; stale = 0; green = 0; critical = 0; newlyDevices = 0
+        devices = 0
+        stale = 0
+        green = 0
+        critical = 0
+        newlyDevices = 0
     }
 }

@@ -17,8 +17,10 @@ import StethoscopeCore
         try JSONDecoder().decode(JamfPage.self, from: body).results.count
     }
     /// The sections a default-configured source asks for.
-    public static let defaultSections = ["GENERAL", "HARDWARE", "OPERATING_SYSTEM", "DISK_ENCRYPTION", "SECURITY",
-                                         "USER_AND_LOCATION", "EXTENSION_ATTRIBUTES", "APPLICATIONS", "SERVICES"]
+    public static let defaultSections = [
+        "GENERAL", "HARDWARE", "OPERATING_SYSTEM", "DISK_ENCRYPTION", "SECURITY",
+        "USER_AND_LOCATION", "EXTENSION_ATTRIBUTES", "APPLICATIONS", "SERVICES"
+    ]
 }
 
 /// For `Benchmarks/CloudBench.swift`: what the source does with one mobile page's bytes (decode + map).

@@ -9,7 +9,10 @@ public struct PluginEnvironment: Sendable {
     public init(logger: Logger) { self.logger = logger }
     /// The one HTTP client of the run, shared by every source.
     public var http: HTTPClient = .shared
-    public init(logger: Logger, http: HTTPClient) { self.logger = logger; self.http = http }
+    public init(logger: Logger, http: HTTPClient) {
+        self.logger = logger
+        self.http = http
+    }
 }
 
 /// A source plugin: one folder under `Plugins/`, one line in `PluginRegistry.all`.
@@ -49,7 +52,7 @@ public enum PluginRegistry {
         CSVDirectoryPlugin.self,
         BitFitPlugin.self,
         AssetCSVPlugin.self,
-        AuthLogsPlugin.self,
+        AuthLogsPlugin.self
     ]
 
     public static func plugin(for config: PluginConfig) throws -> any SourcePlugin.Type {

@@ -51,7 +51,8 @@ public final class Database {
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         // A night is one large transaction: a 64 MiB page cache keeps it from spilling to the WAL and reading pages
         // back, and the WAL is cut back to 64 MiB after checkpoints instead of keeping a night's size on disk.
-        try exec("""
+        try exec(
+            """
             PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;
             PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864;
             """)

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive lock on a database, held by every command that writes it (`run`, `export`, `rollup`), so two of
@@ -28,7 +29,10 @@ public final class DatabaseLock: Sendable {
     public let lockFile: URL
     private let descriptor: Int32
 
-    private init(lockFile: URL, descriptor: Int32) { self.lockFile = lockFile; self.descriptor = descriptor }
+    private init(lockFile: URL, descriptor: Int32) {
+        self.lockFile = lockFile
+        self.descriptor = descriptor
+    }
 
     /// The lock file of a database: the database's path with `.lock` appended.
     public static func lockFile(for database: URL) -> URL {
@@ -54,8 +58,9 @@ public final class DatabaseLock: Sendable {
             if waited >= waitSeconds {
                 let text = (try? String(contentsOf: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
                 close(fd)
-                throw Held(lockFile: file.path, waitedSeconds: waited,
-                           holder: text.flatMap { $0.isEmpty ? nil : String($0.prefix(200)) })
+                throw Held(
+                    lockFile: file.path, waitedSeconds: waited,
+                    holder: text.flatMap { $0.isEmpty ? nil : String($0.prefix(200)) })
             }
             Thread.sleep(forTimeInterval: min(0.2, max(0.01, waitSeconds - waited)))
         }

@@ -31,12 +31,24 @@ public struct ExportRecord: Sendable, Equatable {
     /// Documents of devices no longer in the night that this attempt deleted from the index (not stored).
     public var removed: Int = 0
 
-    public init(asOf: String, index: String, status: ExportStatus, documents: Int, sent: Int, ok: Int, failed: Int,
-                resumeAfter: Int, attempts: Int, itemErrors: [String], failure: String?, generation: String? = nil,
-                removed: Int = 0) {
-        self.asOf = asOf; self.index = index; self.status = status; self.documents = documents; self.sent = sent
-        self.ok = ok; self.failed = failed; self.resumeAfter = resumeAfter; self.attempts = attempts
-        self.itemErrors = itemErrors; self.failure = failure; self.generation = generation; self.removed = removed
+    public init(
+        asOf: String, index: String, status: ExportStatus, documents: Int, sent: Int, ok: Int, failed: Int,
+        resumeAfter: Int, attempts: Int, itemErrors: [String], failure: String?, generation: String? = nil,
+        removed: Int = 0
+    ) {
+        self.asOf = asOf
+        self.index = index
+        self.status = status
+        self.documents = documents
+        self.sent = sent
+        self.ok = ok
+        self.failed = failed
+        self.resumeAfter = resumeAfter
+        self.attempts = attempts
+        self.itemErrors = itemErrors
+        self.failure = failure
+        self.generation = generation
+        self.removed = removed
     }
 }
 
@@ -49,10 +61,12 @@ public struct ExportLedger {
     public init(database: Database) { self.database = database }
 
     public func record(asOf: String) throws -> ExportRecord? {
-        try database.firstRow("""
+        try database.firstRow(
+            """
             SELECT index_name, status, documents, sent, ok, failed, resume_after, attempts, item_errors, failure, generation
             FROM exports WHERE as_of = ?1 AND target = ?2
-            """, asOf, ExportLedger.target) { st in
+            """, asOf, ExportLedger.target
+        ) { st in
             ExportRecord(
                 asOf: asOf, index: st.string(0) ?? "", status: ExportStatus(rawValue: st.string(1) ?? "") ?? .failed,
                 documents: st.int(2), sent: st.int(3), ok: st.int(4), failed: st.int(5), resumeAfter: st.int(6),
@@ -64,10 +78,12 @@ public struct ExportLedger {
     /// Nights of the store on or after `since`, oldest first, with their export status (nil: never exported).
     public func nights(since: String) throws -> [(asOf: String, status: ExportStatus?)] {
         var out: [(String, ExportStatus?)] = []
-        try database.forEachRow("""
+        try database.forEachRow(
+            """
             SELECT r.as_of, e.status FROM runs r LEFT JOIN exports e ON e.as_of = r.as_of AND e.target = ?2
             WHERE r.as_of >= ?1 AND r.status != 'failed' ORDER BY r.as_of
-            """, since, ExportLedger.target) { st in
+            """, since, ExportLedger.target
+        ) { st in
             out.append((st.string(0) ?? "", st.string(1).flatMap(ExportStatus.init(rawValue:))))
         }
         return out
@@ -80,7 +96,8 @@ public struct ExportLedger {
     }
 
     public func write(_ r: ExportRecord, startedAt: Date?, finished: Bool) throws {
-        try database.execute("""
+        try database.execute(
+            """
             INSERT INTO exports (as_of, target, index_name, status, started_at, finished_at, documents, sent, ok, failed,
                                  resume_after, attempts, item_errors, failure, generation)
             VALUES (?1, ?2, ?3, ?4, COALESCE(?5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)

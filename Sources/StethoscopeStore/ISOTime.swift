@@ -30,12 +30,18 @@ public enum ISOTime {
                     v /= 10
                 }
             }
-            put(year, 0, 4); buffer[4] = 45          // -
-            put(month, 5, 2); buffer[7] = 45
-            put(dayOfMonth, 8, 2); buffer[10] = 84   // T
-            put(secondOfDay / 3600, 11, 2); buffer[13] = 58   // :
-            put(secondOfDay / 60 % 60, 14, 2); buffer[16] = 58
-            put(secondOfDay % 60, 17, 2); buffer[19] = 90     // Z
+            put(year, 0, 4)
+            buffer[4] = 45  // -
+            put(month, 5, 2)
+            buffer[7] = 45
+            put(dayOfMonth, 8, 2)
+            buffer[10] = 84  // T
+            put(secondOfDay / 3600, 11, 2)
+            buffer[13] = 58  // :
+            put(secondOfDay / 60 % 60, 14, 2)
+            buffer[16] = 58
+            put(secondOfDay % 60, 17, 2)
+            buffer[19] = 90  // Z
             return try body(UnsafeBufferPointer(buffer))
         }
     }

@@ -5,7 +5,11 @@ public struct Migration: Sendable, Equatable {
     public var version: Int
     public var name: String
     public var sql: String
-    public init(version: Int, name: String, sql: String) { self.version = version; self.name = name; self.sql = sql }
+    public init(version: Int, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
 }
 
 /// Brings a database to the newest schema: each migration in its own transaction, progress in `PRAGMA user_version`.

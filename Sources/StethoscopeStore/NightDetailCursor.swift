@@ -26,11 +26,14 @@ public final class NightDetailCursor {
         self.ratings = ratings
         var directory: [Person] = []
         try database.forEachRow("SELECT email, name, manager_email, organization FROM people WHERE as_of = ?1", asOf) { st in
-            directory.append(Person(email: st.string(0) ?? "", name: st.string(1) ?? "", managerEmail: st.string(2),
-                                    organization: st.string(3)))
+            directory.append(
+                Person(
+                    email: st.string(0) ?? "", name: st.string(1) ?? "", managerEmail: st.string(2),
+                    organization: st.string(3)))
         }
         self.directory = directory
-        devices = try database.prepare("""
+        devices = try database.prepare(
+            """
             SELECT d.device_id, k.device_key, d.platform, d.os_name, d.os_version, d.model, d.device_name, d.sources,
                    d.last_sync, d.owner, d.owner_method, d.owner_via, d.stale, d.virtual, d.carried_forward,
                    d.carried_from, d.green, d.critical
@@ -38,7 +41,8 @@ public final class NightDetailCursor {
             WHERE d.as_of = ?1 AND d.device_id > ?2 ORDER BY d.device_id
             """)
         devices.bind([asOf, after])
-        practices = try database.prepare("""
+        practices = try database.prepare(
+            """
             SELECT device_id, practice, status, value, details, observed_at, source FROM practice_results
             WHERE as_of = ?1 AND device_id > ?2 ORDER BY device_id, practice
             """)
@@ -84,13 +88,16 @@ public final class NightDetailCursor {
         let id = deviceID
         while !practicesDone {
             if !practicePending {
-                guard try practices.step() else { practicesDone = true; return }
+                guard try practices.step() else {
+                    practicesDone = true
+                    return
+                }
                 practicePending = true
             }
             let owner = practices.int(0)
             if owner > id { return }
             practicePending = false
-            if owner < id { continue }   // a result without its device row (cannot happen under the foreign key)
+            if owner < id { continue }  // a result without its device row (cannot happen under the foreign key)
             try body(PracticeRow(st: practices))
         }
     }

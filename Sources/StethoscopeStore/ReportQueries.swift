@@ -30,7 +30,9 @@ public struct NudgedItem: Hashable, Sendable {
     public var practice: String
     public var firstNight: String
     public init(device: Int, practice: String, firstNight: String) {
-        self.device = device; self.practice = practice; self.firstNight = firstNight
+        self.device = device
+        self.practice = practice
+        self.firstNight = firstNight
     }
 }
 
@@ -38,13 +40,17 @@ extension SnapshotStore {
     /// The unmanaged devices of a night, by person (or user name) and identifier.
     public func unmanagedDevices(asOf: String) throws -> [UnmanagedDeviceRow] {
         var out: [UnmanagedDeviceRow] = []
-        try database.forEachRow("""
+        try database.forEachRow(
+            """
             SELECT identifier, via, user, person, organization, days, last_seen, shared FROM unmanaged_devices
             WHERE as_of = ?1 ORDER BY COALESCE(person, user), identifier
-            """, asOf) { q in
-            out.append(UnmanagedDeviceRow(identifier: q.string(0) ?? "", via: q.string(1) ?? "", user: q.string(2) ?? "",
-                                          person: q.string(3), organization: q.string(4), days: q.int(5),
-                                          lastSeen: q.string(6) ?? "", shared: q.int(7) != 0))
+            """, asOf
+        ) { q in
+            out.append(
+                UnmanagedDeviceRow(
+                    identifier: q.string(0) ?? "", via: q.string(1) ?? "", user: q.string(2) ?? "",
+                    person: q.string(3), organization: q.string(4), days: q.int(5),
+                    lastSeen: q.string(6) ?? "", shared: q.int(7) != 0))
         }
         return out
     }
@@ -59,15 +65,18 @@ extension SnapshotStore {
     public func nudgeLedger() throws -> [NudgeLedgerRow] {
         guard try database.int("SELECT count(*) FROM sqlite_master WHERE name = 'notifications'") == 1 else { return [] }
         var out: [NudgeLedgerRow] = []
-        try database.forEachRow("""
+        try database.forEachRow(
+            """
             SELECT as_of, kind, campaign, items, person FROM notifications
             WHERE (kind = 'person' AND state IN ('sent', 'sending', 'unconfirmed')) OR kind = 'holdout'
             ORDER BY as_of
-            """) { rows in
-            out.append(NudgeLedgerRow(
-                asOf: rows.string(0) ?? "", heldOut: rows.string(1) == "holdout",
-                selections: (rows.string(2) ?? "").split(separator: ",").map(String.init),
-                items: (rows.string(3) ?? "").split(separator: " "), person: rows.string(4) ?? ""))
+            """
+        ) { rows in
+            out.append(
+                NudgeLedgerRow(
+                    asOf: rows.string(0) ?? "", heldOut: rows.string(1) == "holdout",
+                    selections: (rows.string(2) ?? "").split(separator: ",").map(String.init),
+                    items: (rows.string(3) ?? "").split(separator: " "), person: rows.string(4) ?? ""))
         }
         return out
     }
@@ -86,7 +95,8 @@ extension SnapshotStore {
         }
         var fixedOn: [NudgedItem: String] = [:]
         // Not cached: the statement reads a temporary table that is dropped when this returns.
-        let fixes = try db.prepare("""
+        let fixes = try db.prepare(
+            """
             SELECT i.device_id, i.practice, i.t0, MIN(r.as_of) FROM temp.nudge_items i
             JOIN practice_results r ON r.device_id = i.device_id AND r.practice = i.practice AND r.as_of > i.t0 AND r.status = 'ok'
             GROUP BY i.device_id, i.practice, i.t0

@@ -25,13 +25,23 @@ public struct NightRecord: Sendable {
     /// Identifiers the auth logs saw that no device has (`unmanaged_devices`).
     public var unmanaged: [UnmanagedDevice] = []
 
-    public init(asOf: String, startedAt: Date, finishedAt: Date, status: RunStatus,
-                figures: [String: SourceFigures] = [:], people: [Person] = [], practices: PracticeSet = .defaults,
-                conflicts: [MergeConflict] = [], failedSources: Set<String> = [], sourceRecords: Int = 0,
-                staleBefore: Date? = nil) {
-        self.asOf = asOf; self.startedAt = startedAt; self.finishedAt = finishedAt; self.status = status
-        self.figures = figures; self.people = people; self.practices = practices; self.conflicts = conflicts
-        self.failedSources = failedSources; self.sourceRecords = sourceRecords; self.staleBefore = staleBefore
+    public init(
+        asOf: String, startedAt: Date, finishedAt: Date, status: RunStatus,
+        figures: [String: SourceFigures] = [:], people: [Person] = [], practices: PracticeSet = .defaults,
+        conflicts: [MergeConflict] = [], failedSources: Set<String> = [], sourceRecords: Int = 0,
+        staleBefore: Date? = nil
+    ) {
+        self.asOf = asOf
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.status = status
+        self.figures = figures
+        self.people = people
+        self.practices = practices
+        self.conflicts = conflicts
+        self.failedSources = failedSources
+        self.sourceRecords = sourceRecords
+        self.staleBefore = staleBefore
     }
 }
 
@@ -66,12 +76,16 @@ public final class SnapshotStore {
     /// `beforeCommit` runs inside the transaction once the night is written (the run's roll-ups and its re-run check):
     /// when it throws, nothing of the night is committed, so a night never exists without its roll-ups.
     @discardableResult
-    public func writeNight(_ night: NightRecord, devices: some Sequence<DeviceSnapshot>,
-                           beforeCommit: (NightWriteSummary) throws -> Void = { _ in }) throws -> NightWriteSummary {
+    public func writeNight(
+        _ night: NightRecord, devices: some Sequence<DeviceSnapshot>,
+        beforeCommit: (NightWriteSummary) throws -> Void = { _ in }
+    ) throws -> NightWriteSummary {
         guard AsOfDate.isValid(night.asOf) else { throw InvalidNight(description: "invalid as-of date '\(night.asOf)'") }
         let start = ContinuousClock.now
         var summary = try database.transaction { () -> NightWriteSummary in
-            for table in Self.dailyTables + ["device_nights", "owner_evidence", "unmanaged_devices", "merge_audit", "people", "practice_definitions", "run_sources", "runs"] {
+            for table in Self.dailyTables + [
+                "device_nights", "owner_evidence", "unmanaged_devices", "merge_audit", "people", "practice_definitions", "run_sources", "runs"
+            ] {
                 // Children first, so the cascades from `runs` find nothing left to do.
                 let delete = try database.prepare("DELETE FROM \(table) WHERE as_of = ?")
                 delete.bind(1, night.asOf)
@@ -107,7 +121,8 @@ public final class SnapshotStore {
     /// temporary tables, carried-forward devices are counted there by SQL, and each set's results are then read once,
     /// so this costs sets × practices, not devices × practices.
     private func writeDailyCounts(_ asOf: String, _ counts: NightCounts, carried: Bool) throws {
-        try database.exec("""
+        try database.exec(
+            """
             CREATE TEMP TABLE IF NOT EXISTS night_sets (results_id INTEGER NOT NULL, stale INTEGER NOT NULL, organization TEXT,
                 manager TEXT, devices INTEGER NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS night_owners (owner_method TEXT NOT NULL, owner_via TEXT, devices INTEGER NOT NULL,
@@ -149,7 +164,7 @@ public final class SnapshotStore {
                 LEFT JOIN people p ON p.as_of = n.as_of AND p.email = s.owner
                 WHERE n.as_of = ?1 AND n.carried_forward = 1
                 GROUP BY s.owner_method, s.owner_via
-                """,
+                """
             ] {
                 let insert = try database.prepare(sql)
                 insert.bind(1, asOf)
@@ -194,7 +209,7 @@ public final class SnapshotStore {
             SELECT ?1, owner_method, owner_via, SUM(devices), SUM(no_owner), SUM(former_employee_owner)
             FROM temp.night_owners
             GROUP BY owner_method, owner_via
-            """,
+            """
         ] {
             let insert = try database.prepare(sql)
             insert.bind(1, asOf)
@@ -243,7 +258,8 @@ public final class SnapshotStore {
         }
         guard !carried.isEmpty else { return (0, 0) }
         // A carried device keeps its state and result set: only the night's row is new.
-        let copy = try database.prepare("""
+        let copy = try database.prepare(
+            """
             INSERT INTO device_nights (as_of, device_id, state_id, results_id, last_sync, observed, stale, carried_forward,
                 carried_from, green, critical)
             SELECT ?1, p.device_id, p.state_id, p.results_id, p.last_sync, p.observed,
@@ -258,11 +274,12 @@ public final class SnapshotStore {
         copy.bind(1, night.asOf)
         copy.bind(2, from)
         copy.bind(3, String(decoding: try JSONEncoder().encode(carried), as: UTF8.self))
-        copy.bind(4, time: night.staleBefore)   // ISO text of one fixed width: compares as time
+        copy.bind(4, time: night.staleBefore)  // ISO text of one fixed width: compares as time
         if let before = night.staleBefore { copy.bind(5, ISOTime.seconds(before)) } else { copy.bindNull(5) }
         try copy.run()
         let devices = database.changes
-        let rows = try database.prepare("""
+        let rows = try database.prepare(
+            """
             SELECT count(*) FROM device_nights t JOIN result_items i ON i.set_id = t.results_id
             WHERE t.as_of = ?1 AND t.carried_forward = 1
             """)
@@ -275,10 +292,14 @@ public final class SnapshotStore {
 private struct NightHeaderWriter {
     let database: Database
     let night: NightRecord
-    init(_ database: Database, _ night: NightRecord) { self.database = database; self.night = night }
+    init(_ database: Database, _ night: NightRecord) {
+        self.database = database
+        self.night = night
+    }
 
     func write() throws {
-        let run = try database.prepare("""
+        let run = try database.prepare(
+            """
             INSERT INTO runs (as_of, started_at, finished_at, status, practices_hash, people, devices,
                 carried_forward, source_records, merge_conflicts) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
             """)
@@ -300,7 +321,8 @@ private struct NightHeaderWriter {
 
     private func writeUnmanaged() throws {
         guard !night.unmanaged.isEmpty else { return }
-        let insert = try database.prepare("""
+        let insert = try database.prepare(
+            """
             INSERT INTO unmanaged_devices (as_of, identifier, via, user, person, organization, days, last_seen, shared)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -319,7 +341,8 @@ private struct NightHeaderWriter {
     }
 
     private func writeSources() throws {
-        let insert = try database.prepare("""
+        let insert = try database.prepare(
+            """
             INSERT INTO run_sources (as_of, source, kind, plugin, status, records, pages, requests, retries, bytes,
                 seconds, rejected, errors, failure, rejected_reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -346,7 +369,8 @@ private struct NightHeaderWriter {
     }
 
     private func writePractices() throws {
-        let insert = try database.prepare("""
+        let insert = try database.prepare(
+            """
             INSERT INTO practice_definitions (as_of, practice, position, title, description, link, rating, platforms,
                 on_fail, on_missing, check_kind, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -368,7 +392,8 @@ private struct NightHeaderWriter {
     }
 
     private func writePeople() throws {
-        let insert = try database.prepare("""
+        let insert = try database.prepare(
+            """
             INSERT INTO people (as_of, email, name, manager_email, organization, title, location, active, manager_cycle, duplicate_email)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -477,22 +502,27 @@ private struct DeviceWriter {
         self.database = database
         self.night = night
         insertKey = try database.prepare("INSERT INTO device_keys (device_key, first_seen) VALUES (?, ?)")
-        insertState = try database.prepare("""
+        insertState = try database.prepare(
+            """
             INSERT INTO device_states (platform, os_name, os_version, model, device_name, identifiers, sources, records,
                 owner, owner_method, owner_via, owner_reason, virtual, device_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        deviceStates = try database.prepare("""
+        deviceStates = try database.prepare(
+            """
             SELECT state_id, platform, os_name, os_version, model, device_name, identifiers, sources, records, owner,
                    owner_method, owner_via, owner_reason, virtual FROM device_states WHERE device_id = ?1 ORDER BY state_id DESC
             """)
-        insertNight = try database.prepare("""
+        insertNight = try database.prepare(
+            """
             INSERT INTO device_nights (as_of, device_id, state_id, results_id, last_sync, observed, stale, carried_forward,
                 carried_from, green, critical) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, NULL, ?8, ?9)
             """)
-        insertItem = try database.prepare("""
+        insertItem = try database.prepare(
+            """
             INSERT INTO result_items (set_id, practice, status, value, details, source, observed) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
-        insertEvidence = try database.prepare("""
+        insertEvidence = try database.prepare(
+            """
             INSERT INTO owner_evidence (as_of, device_key, via, owner_method, days, user_days, last_seen, shared, shared_with)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -509,7 +539,8 @@ private struct DeviceWriter {
 
     /// Each device's state on the newest stored night before this one.
     private func loadPreviousStates() throws -> [Int64: (id: Int64, state: State)] {
-        let query = try database.prepare("""
+        let query = try database.prepare(
+            """
             SELECT n.device_id, s.state_id, s.platform, s.os_name, s.os_version, s.model, s.device_name, s.identifiers,
                    s.sources, s.records, s.owner, s.owner_method, s.owner_via, s.owner_reason, s.virtual
             FROM device_nights n JOIN device_states s ON s.state_id = n.state_id
@@ -523,11 +554,12 @@ private struct DeviceWriter {
 
     /// The state in the 13 columns from `first` on (platform … virtual, in table order).
     static func state(_ query: Statement, from first: Int) -> State {
-        State(platform: query.string(first), osName: query.string(first + 1), osVersion: query.string(first + 2),
-              model: query.string(first + 3), deviceName: query.string(first + 4), identifiers: query.string(first + 5) ?? "",
-              sources: query.string(first + 6) ?? "", records: query.string(first + 7) ?? "", owner: query.string(first + 8),
-              ownerMethod: query.string(first + 9) ?? "", ownerVia: query.string(first + 10),
-              ownerReason: query.string(first + 11), isVirtual: query.int(first + 12) != 0)
+        State(
+            platform: query.string(first), osName: query.string(first + 1), osVersion: query.string(first + 2),
+            model: query.string(first + 3), deviceName: query.string(first + 4), identifiers: query.string(first + 5) ?? "",
+            sources: query.string(first + 6) ?? "", records: query.string(first + 7) ?? "", owner: query.string(first + 8),
+            ownerMethod: query.string(first + 9) ?? "", ownerVia: query.string(first + 10),
+            ownerReason: query.string(first + 11), isVirtual: query.int(first + 12) != 0)
     }
 
     /// An earlier state of the device equal to `state` (a changed device often changes back), else a new one.
@@ -547,11 +579,14 @@ private struct DeviceWriter {
 
     /// Every stored result set by content, and the next free set id.
     private func loadSets() throws -> (sets: [[Item]: Int64], next: Int64) {
-        let query = try database.prepare("""
+        let query = try database.prepare(
+            """
             SELECT set_id, practice, status, value, details, source, observed FROM result_items ORDER BY set_id, practice
             """)
         var sets: [[Item]: Int64] = [:]
-        var current: Int64 = -1, items: [Item] = [], last: Int64 = 0
+        var current: Int64 = -1
+        var items: [Item] = []
+        var last: Int64 = 0
         while try query.step() {
             let id = query.int64(0)
             if id != current {
@@ -559,9 +594,11 @@ private struct DeviceWriter {
                 current = id
                 items.removeAll(keepingCapacity: true)
             }
-            items.append(Item(practice: query.string(1) ?? "", status: query.string(2) ?? "", value: query.string(3),
-                              details: query.string(4), source: query.string(5),
-                              observed: query.isNull(6) ? nil : query.int64(6)))
+            items.append(
+                Item(
+                    practice: query.string(1) ?? "", status: query.string(2) ?? "", value: query.string(3),
+                    details: query.string(4), source: query.string(5),
+                    observed: query.isNull(6) ? nil : query.int64(6)))
             last = max(last, id)
         }
         if current >= 0 { sets[items] = sets[items] ?? current }
@@ -599,7 +636,7 @@ private struct DeviceWriter {
             let state = State(
                 platform: device.platform?.rawValue, osName: device.osName, osVersion: device.osVersion, model: device.model,
                 deviceName: device.deviceName, identifiers: IdentifiersJSON.encode(device.identifiers),
-                sources: device.sources.sorted().joined(separator: ","),   // sorted: carry-forward and analysts compare it
+                sources: device.sources.sorted().joined(separator: ","),  // sorted: carry-forward and analysts compare it
                 records: device.records.joined(separator: " "), owner: device.owner, ownerMethod: device.ownerMethod.rawValue,
                 ownerVia: device.ownerVia, ownerReason: device.ownerReason, isVirtual: device.isVirtual)
             let stateID: Int64
@@ -638,10 +675,12 @@ private struct DeviceWriter {
                 let observed: Int64? = result.observedAt.map(ISOTime.seconds).map { at in
                     at == sync ? 0 : Int64(others.firstIndex(of: at)! + 1)
                 }
-                items.append(Item(practice: result.practice, status: result.status.rawValue, value: result.value,
-                                  details: result.details, source: result.source, observed: observed))
+                items.append(
+                    Item(
+                        practice: result.practice, status: result.status.rawValue, value: result.value,
+                        details: result.details, source: result.source, observed: observed))
             }
-            items.sort { $0.practice.utf8.lexicographicallyPrecedes($1.practice.utf8) }   // SQLite's BINARY order
+            items.sort { $0.practice.utf8.lexicographicallyPrecedes($1.practice.utf8) }  // SQLite's BINARY order
             let setID: Int64
             if items.isEmpty {
                 setID = 0
@@ -668,8 +707,10 @@ private struct DeviceWriter {
             rows += device.results.count
 
             let person = device.owner.flatMap { people[BytesKey(text: $0)] }
-            counts.sets[NightCounts.SetKey(results: setID, stale: device.stale, organization: person?.organization.map(BytesKey.init),
-                                           manager: person?.managerEmail.map(BytesKey.init)), default: 0] += 1
+            counts.sets[
+                NightCounts.SetKey(
+                    results: setID, stale: device.stale, organization: person?.organization.map(BytesKey.init),
+                    manager: person?.managerEmail.map(BytesKey.init)), default: 0] += 1
             let ownerKey = NightCounts.OwnerKey(method: device.ownerMethod.rawValue, via: device.ownerVia.map(BytesKey.init))
             var owned = counts.owners[ownerKey] ?? (0, 0, 0)
             owned.devices += 1
@@ -744,7 +785,10 @@ public enum IdentifiersJSON {
             case 0x0A: out.append(contentsOf: #"\n"#.utf8)
             case 0x0D: out.append(contentsOf: #"\r"#.utf8)
             case 0x09: out.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20: out.append(contentsOf: #"\u00"#.utf8); out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 15)])
+            case 0..<0x20:
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 15)])
             default: out.append(byte)
             }
         }

@@ -6,15 +6,17 @@ extension SnapshotStore {
     /// links on a cycle included (`OrgChart` cuts them again). An email that several directory users had
     /// (`duplicate_email`) comes twice, so an `OrgChart` of these people knows it is ambiguous, as the run did.
     public func people(asOf: String) throws -> [Person] {
-        let st = try database.prepare("""
+        let st = try database.prepare(
+            """
             SELECT email, name, manager_email, organization, title, location, active, duplicate_email FROM people
             WHERE as_of = ?1 ORDER BY email
             """)
         st.bind(1, asOf)
         var out: [Person] = []
         while try st.step() {
-            let person = Person(email: st.string(0) ?? "", name: st.string(1) ?? "", managerEmail: st.string(2),
-                                organization: st.string(3), title: st.string(4), location: st.string(5), active: st.int(6) != 0)
+            let person = Person(
+                email: st.string(0) ?? "", name: st.string(1) ?? "", managerEmail: st.string(2),
+                organization: st.string(3), title: st.string(4), location: st.string(5), active: st.int(6) != 0)
             out.append(person)
             if st.int(7) != 0 { out.append(person) }
         }
@@ -33,7 +35,8 @@ extension SnapshotStore {
     /// Device key → owner of the devices whose owner the attribution entry `via` decided on a night: what a
     /// failed attribution source said last time, so its devices keep their owners through an outage.
     public func attributedOwners(asOf: String, via: String) throws -> [(deviceKey: String, owner: String)] {
-        let st = try database.prepare("""
+        let st = try database.prepare(
+            """
             SELECT k.device_key, d.owner FROM devices d JOIN device_keys k ON k.device_id = d.device_id
             WHERE d.as_of = ?1 AND d.owner_method IN ('attribution', 'auth_logs') AND d.owner_via = ?2 AND d.owner IS NOT NULL
             ORDER BY k.device_key
@@ -55,11 +58,13 @@ extension SnapshotStore {
     /// Status counts per practice on one night, over devices that count for compliance (not stale).
     public func statusCounts(asOf: String) throws -> [String: [Status: Int]] {
         var out: [String: [Status: Int]] = [:]
-        try database.forEachRow("""
+        try database.forEachRow(
+            """
             SELECT r.practice, r.status, count(*) FROM practice_results r
             JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
             WHERE r.as_of = ?1 AND d.stale = 0 GROUP BY r.practice, r.status
-            """, asOf) { st in
+            """, asOf
+        ) { st in
             guard let p = st.string(0), let s = st.string(1).flatMap(Status.init(rawValue:)) else { return }
             out[p, default: [:]][s] = st.int(2)
         }
@@ -87,10 +92,12 @@ extension SnapshotStore {
     /// or unconfirmed).
     public func deliveredItems(asOf: String) throws -> [(device: Int, practice: String)] {
         var items: [(device: Int, practice: String)] = []
-        try database.forEachRow("""
+        try database.forEachRow(
+            """
             SELECT items FROM notifications
             WHERE as_of = ?1 AND kind = 'person' AND state IN ('sent', 'sending', 'unconfirmed')
-            """, asOf) { rows in
+            """, asOf
+        ) { rows in
             for item in (rows.string(0) ?? "").split(separator: " ") {
                 let parts = item.split(separator: ":", maxSplits: 1)
                 if parts.count == 2, let id = Int(parts[0]) { items.append((id, String(parts[1]))) }

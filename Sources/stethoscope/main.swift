@@ -53,15 +53,18 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Replace a stored night even when the re-run found far fewer devices (safety.min_rerun_share).")
     var force = false
 
-    @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
+    @Option(
+        name: .customLong("lock-wait"),
+        help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
     var lockWait: Double?
 
     func validate() throws {
         if let lockWait, !(0...86_400).contains(lockWait) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
     }
 
-    @Option(name: .customLong("accept-drop"),
-            help: "A source whose record count really fell more than max_record_drop since the last complete night (repeatable).")
+    @Option(
+        name: .customLong("accept-drop"),
+        help: "A source whose record count really fell more than max_record_drop since the last complete night (repeatable).")
     var acceptDrop: [String] = []
 
     func run() async throws {
@@ -92,8 +95,10 @@ struct Demo: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let code = await DemoRunner.run(.init(people: people, nights: nights, seed: seed,
-                                              out: URL(fileURLWithPath: out), start: start, responses: responses))
+        let code = await DemoRunner.run(
+            .init(
+                people: people, nights: nights, seed: seed,
+                out: URL(fileURLWithPath: out), start: start, responses: responses))
         throw ExitCode(code.rawValue)
     }
 }
@@ -168,8 +173,9 @@ struct Rollup: ParsableCommand {
     }
 
     func run() throws {
-        let code = Commands.rollup(configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) },
-                                   chart: orgChart)
+        let code = Commands.rollup(
+            configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) },
+            chart: orgChart)
         throw ExitCode(code.rawValue)
     }
 }
@@ -197,7 +203,9 @@ struct Export: AsyncParsableCommand {
     @Flag(name: .customLong("install-template"), help: "Install or update the index template first.")
     var installTemplate = false
 
-    @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
+    @Option(
+        name: .customLong("lock-wait"),
+        help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
     var lockWait: Double?
 
     func validate() throws {

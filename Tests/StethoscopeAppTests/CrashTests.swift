@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import StethoscopeStore
+import Testing
 
 /// A run killed with SIGKILL in the middle of writing leaves the previous snapshot intact (one transaction, WAL).
 @Suite struct CrashTests {
@@ -10,13 +10,13 @@ import StethoscopeStore
         let config = dir.appendingPathComponent("c.yaml")
         let common = "seed: 5, people: 20000, start: \"2026-11-01\", nights: 5"
         try """
-            directory: {type: demo, \(common)}
-            sources:
-              - {name: jamf, type: demo, feed: jamf, \(common)}
-              - {name: mdm, type: demo, feed: mdm, \(common)}
-              - {name: google, type: demo, feed: google, \(common)}
-              - {name: fleet, type: demo, feed: fleet, \(common)}
-            """.write(to: config, atomically: true, encoding: .utf8)
+        directory: {type: demo, \(common)}
+        sources:
+          - {name: jamf, type: demo, feed: jamf, \(common)}
+          - {name: mdm, type: demo, feed: mdm, \(common)}
+          - {name: google, type: demo, feed: google, \(common)}
+          - {name: fleet, type: demo, feed: fleet, \(common)}
+        """.write(to: config, atomically: true, encoding: .utf8)
 
         func run(_ asOf: String, killAfterMerge: Bool) throws -> Int32 {
             let p = Process()

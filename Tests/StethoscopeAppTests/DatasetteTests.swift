@@ -23,9 +23,19 @@ import Testing
     }
 
     struct Metadata: Decodable {
-        struct Table: Decodable { var title: String?; var description: String?; var columns: [String: String]? }
-        struct Query: Decodable { var sql: String; var title: String? }
-        struct DB: Decodable { var tables: [String: Table]; var queries: [String: Query] }
+        struct Table: Decodable {
+            var title: String?
+            var description: String?
+            var columns: [String: String]?
+        }
+        struct Query: Decodable {
+            var sql: String
+            var title: String?
+        }
+        struct DB: Decodable {
+            var tables: [String: Table]
+            var queries: [String: Query]
+        }
         var databases: [String: DB]
     }
 
@@ -41,15 +51,20 @@ import Testing
         // Children of the test runner inherit its blocked signals, so SIGTERM would never arrive: the wrapper
         // kills Datasette with SIGKILL when its stdin closes (at the end of the test, or if the runner dies).
         // The default time limit (1 s) stays on: a canned query slower than Datasette allows fails here.
-        server.arguments = ["-c", "\"$@\" & pid=$!; read -r _; kill -9 $pid; wait", "datasette",
-                            python, "-m", "datasette", "serve", db, "-m", Self.metadata.path, "--uds", socket,
-                            "--setting", "sql_time_limit_ms", "1000"]
+        server.arguments = [
+            "-c", "\"$@\" & pid=$!; read -r _; kill -9 $pid; wait", "datasette",
+            python, "-m", "datasette", "serve", db, "-m", Self.metadata.path, "--uds", socket,
+            "--setting", "sql_time_limit_ms", "1000"
+        ]
         let stdin = Pipe()
         server.standardInput = stdin
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { try? stdin.fileHandleForWriting.close(); server.waitUntilExit() }
+        defer {
+            try? stdin.fileHandleForWriting.close()
+            server.waitUntilExit()
+        }
 
         func get(_ path: String) throws -> (Int, String) {
             let (_, out) = try output("curl", ["-s", "--unix-socket", socket, "-w", "\n%{http_code}", "http://localhost" + path])
@@ -91,7 +106,10 @@ import Testing
             let needed = params.filter { query.sql.contains(":\($0.key)") }.map { "\($0.key)=\($0.value)" }
             let (status, body) = try get("/stethoscope/\(name).json?_shape=objects&" + needed.joined(separator: "&"))
             #expect(status == 200, "\(name): HTTP \(status) \(body.prefix(300))")
-            struct Answer: Decodable { var ok: Bool?; var rows: [[String: JSONValue]] }
+            struct Answer: Decodable {
+                var ok: Bool?
+                var rows: [[String: JSONValue]]
+            }
             let answer = try? JSONDecoder().decode(Answer.self, from: Data(body.utf8))
             #expect(answer != nil && answer?.ok != false, "\(name): \(body.prefix(300))")
             rowsSeen += answer?.rows.count ?? 0
@@ -105,12 +123,20 @@ import Testing
 
 /// Any JSON value (the canned queries' rows mix text, numbers and nulls).
 enum JSONValue: Decodable {
-    case string(String), number(Double), bool(Bool), null
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else { self = .string(try c.decode(String.self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else {
+            self = .string(try c.decode(String.self))
+        }
     }
 }

@@ -11,8 +11,10 @@ import Testing
     static let template = ["Config keys", "What it reads", "Practices informed", "Fixtures", "Limits", "Vendor notes"]
     /// Top-level folders and files a path in the docs may start with.
     static let roots = ["Sources/", "Tests/", "Schemas/", "Benchmarks/", "Jobs/", "cron/", "docs/", "fixtures/"]
-    static let rootFiles: Set<String> = ["Package.swift", "Makefile", "README.md", "ARCHITECTURE.md", "CONTRIBUTING.md",
-                                         "CHANGELOG.md", "LICENSE"]
+    static let rootFiles: Set<String> = [
+        "Package.swift", "Makefile", "README.md", "ARCHITECTURE.md", "CONTRIBUTING.md",
+        "CHANGELOG.md", "LICENSE"
+    ]
 
     static func text(_ relative: String) throws -> String {
         try String(contentsOf: root.appendingPathComponent(relative), encoding: .utf8)
@@ -30,9 +32,13 @@ import Testing
 
     /// Inline code spans (`…`) outside fenced blocks.
     static func codeSpans(_ markdown: String) -> [String] {
-        var outside: [Substring] = [], fenced = false
+        var outside: [Substring] = []
+        var fenced = false
         for line in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.trimmingCharacters(in: .whitespaces).hasPrefix("```") { fenced.toggle(); continue }
+            if line.trimmingCharacters(in: .whitespaces).hasPrefix("```") {
+                fenced.toggle()
+                continue
+            }
             if !fenced { outside.append(line) }
         }
         return matches("`([^`\\n]+)`", in: outside.joined(separator: "\n"))
@@ -78,7 +84,8 @@ import Testing
     /// Every type ARCHITECTURE.md and CONTRIBUTING.md name (`NightlyRun`, `NightlyRun.run`, `Html.swift`) is
     /// declared in Sources/, Tests/ or Benchmarks/, or is a target of Package.swift.
     @Test func namedTypesAndFilesExist() throws {
-        var swift = "", fileNames = Set<String>()
+        var swift = ""
+        var fileNames = Set<String>()
         for folder in ["Sources", "Tests", "Benchmarks"] {
             let walker = FileManager.default.enumerator(atPath: Self.root.appendingPathComponent(folder).path)
             while let path = walker?.nextObject() as? String {
@@ -99,12 +106,16 @@ import Testing
                 // `Type` or `Type.member`, where Type is CamelCase with at least two capitals.
                 let parts = span.split(separator: ".").map(String.init)
                 guard (1...2).contains(parts.count), let type = parts.first,
-                      type.range(of: "^[A-Z][a-z]+[A-Z][A-Za-z0-9]*$", options: .regularExpression) != nil
+                    type.range(of: "^[A-Z][a-z]+[A-Z][A-Za-z0-9]*$", options: .regularExpression) != nil
                         || (parts.count == 2 && type.range(of: "^[A-Z][A-Za-z0-9]*$", options: .regularExpression) != nil)
                 else { continue }
-                if !declared.contains(type) && !targets.contains(type) { missing.append("\(file): type \(type)"); continue }
+                if !declared.contains(type) && !targets.contains(type) {
+                    missing.append("\(file): type \(type)")
+                    continue
+                }
                 if parts.count == 2, parts[1].range(of: "^[a-z][A-Za-z0-9]*$", options: .regularExpression) != nil,
-                   Self.matches("\\b(?:func|var|let|case)\\s+(\(parts[1]))\\b", in: swift).isEmpty {
+                    Self.matches("\\b(?:func|var|let|case)\\s+(\(parts[1]))\\b", in: swift).isEmpty
+                {
                     missing.append("\(file): member \(span)")
                 }
             }
@@ -150,7 +161,8 @@ import Testing
         let plugins = try FileManager.default.contentsOfDirectory(
             atPath: Self.root.appendingPathComponent("Sources/StethoscopeSources/Plugins").path)
         #expect(plugins.count >= 10)
-        let readmes = plugins.sorted().map { "Sources/StethoscopeSources/Plugins/\($0)/README.md" }
+        let readmes =
+            plugins.sorted().map { "Sources/StethoscopeSources/Plugins/\($0)/README.md" }
             + ["Sources/StethoscopeExport/README.md"]
         for readme in readmes {
             let headings = try Self.text(readme).split(separator: "\n").filter { $0.hasPrefix("## ") }

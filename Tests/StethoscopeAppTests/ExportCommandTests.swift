@@ -20,13 +20,13 @@ import Testing
         let db = dir.appendingPathComponent("s.db")
         // Port 9 (discard) has nobody listening on 127.0.0.1: every request fails to connect.
         try """
-            database: \(db.path)
-            directory: {type: demo, people: 60}
-            sources:
-              - {name: jamf, type: demo, feed: jamf, people: 60}
-            export:
-              elasticsearch: {url: "http://127.0.0.1:9", max_attempts: 1, timeout_s: 2}
-            """.write(to: config, atomically: true, encoding: .utf8)
+        database: \(db.path)
+        directory: {type: demo, people: 60}
+        sources:
+          - {name: jamf, type: demo, feed: jamf, people: 60}
+        export:
+          elasticsearch: {url: "http://127.0.0.1:9", max_attempts: 1, timeout_s: 2}
+        """.write(to: config, atomically: true, encoding: .utf8)
         #expect(try stethoscope(["run", "--config", config.path, "--as-of", "2026-10-02"]) == 4)
         let database = try Database(path: db)
         #expect(try database.rows("SELECT status FROM runs WHERE as_of = '2026-10-02'") == [["complete"]])

@@ -17,16 +17,17 @@ import Testing
         let db = dir.appendingPathComponent("s.db")
         func write(people: Int) throws {
             try """
-                database: \(db.path)
-                directory: {type: demo, people: \(people)}
-                sources:
-                  - {name: jamf, type: demo, feed: jamf, people: \(people)}
-                export:
-                  elasticsearch: {url: "\(server.url)", chunk_documents: 20}
-                """.write(to: config, atomically: true, encoding: .utf8)
+            database: \(db.path)
+            directory: {type: demo, people: \(people)}
+            sources:
+              - {name: jamf, type: demo, feed: jamf, people: \(people)}
+            export:
+              elasticsearch: {url: "\(server.url)", chunk_documents: 20}
+            """.write(to: config, atomically: true, encoding: .utf8)
         }
         func snapshot(_ asOf: String) throws -> Set<String> {
-            let rows = try Database(path: db).rows("""
+            let rows = try Database(path: db).rows(
+                """
                 SELECT k.device_key FROM devices d JOIN device_keys k USING (device_id) WHERE d.as_of = '\(asOf)'
                 """)
             return Set(rows.map { "\(asOf):" + ($0[0] ?? "") })
@@ -58,13 +59,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("c.yaml")
         try """
-            database: \(dir.appendingPathComponent("s.db").path)
-            directory: {type: demo, people: 30}
-            sources:
-              - {name: jamf, type: demo, feed: jamf, people: 30}
-            export:
-              elasticsearch: {url: "\(server.url)", number_of_replicas: 0}
-            """.write(to: config, atomically: true, encoding: .utf8)
+        database: \(dir.appendingPathComponent("s.db").path)
+        directory: {type: demo, people: 30}
+        sources:
+          - {name: jamf, type: demo, feed: jamf, people: 30}
+        export:
+          elasticsearch: {url: "\(server.url)", number_of_replicas: 0}
+        """.write(to: config, atomically: true, encoding: .utf8)
         func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
             let r = try runStethoscope(arguments)
             return (r.code, r.stderr)

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import StethoscopeCore
 import StethoscopeStore
+import Testing
+
 @testable import StethoscopeApp
 
 /// Issue 13: inputs that must never be written as a good night — no device source, a failed attribution list,
@@ -47,7 +48,8 @@ import StethoscopeStore
     @Test func aFailedAttributionSourceMakesTheNightPartialEverywhere() async throws {
         let dir = try temporaryDirectory()
         let db = dir.appendingPathComponent("s.db")
-        let file = try write("""
+        let file = try write(
+            """
             directory: {type: demo, people: 60}
             sources:
               - {name: jamf, type: demo, feed: jamf, people: 60}
@@ -78,7 +80,8 @@ import StethoscopeStore
         let db = dir.appendingPathComponent("s.db")
         let common = "seed: 3, people: 300"
         func config(_ assets: String) throws -> URL {
-            try write("""
+            try write(
+                """
                 directory: {type: demo, \(common)}
                 sources:
                   - {name: jamf, type: demo, feed: jamf, \(common)}
@@ -88,21 +91,25 @@ import StethoscopeStore
                   - {name: assets, \(assets)}
                 """, in: dir)
         }
-        #expect(await Commands.run(configFile: try config("type: demo, feed: assets, \(common)"), asOf: "2026-10-01", database: db, metricsFile: nil) == .complete)
+        #expect(
+            await Commands.run(configFile: try config("type: demo, feed: assets, \(common)"), asOf: "2026-10-01", database: db, metricsFile: nil) == .complete)
         #expect(await Commands.run(configFile: try config("type: asset_csv, path: gone.csv"), asOf: "2026-10-02", database: db, metricsFile: nil) == .partial)
         let d = try self.db(db)
         #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-10-01' AND owner_via = 'assets'") > 0)
         #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-10-02' AND owner_via = 'assets'") > 0)
         // No device the list gave an owner last night lost it tonight.
-        #expect(try d.count("""
-            SELECT count(*) FROM devices a JOIN devices b ON b.device_id = a.device_id AND b.as_of = '2026-10-02'
-            WHERE a.as_of = '2026-10-01' AND a.owner_via = 'assets' AND (b.owner IS NULL OR b.owner <> a.owner)
-            """) == 0)
+        #expect(
+            try d.count(
+                """
+                SELECT count(*) FROM devices a JOIN devices b ON b.device_id = a.device_id AND b.as_of = '2026-10-02'
+                WHERE a.as_of = '2026-10-01' AND a.owner_via = 'assets' AND (b.owner IS NULL OR b.owner <> a.owner)
+                """) == 0)
     }
 
     @Test func jobsNightlyExitsThreeAndItsMetricsNameTheFailedAttribution() throws {
         let dir = try temporaryDirectory()
-        let file = try write("""
+        let file = try write(
+            """
             database: \(dir.path)/s.db
             directory: {type: demo, people: 60}
             sources:
@@ -129,7 +136,8 @@ import StethoscopeStore
         let people = dir.appendingPathComponent("people.csv")
         try "email,name,manager_email,department\na@x.test,A,,Eng\nb@x.test,B,a@x.test,Eng\n".write(to: people, atomically: true, encoding: .utf8)
         func config(_ extra: String = "") throws -> URL {
-            try write("""
+            try write(
+                """
                 directory: {type: csv_directory, path: people.csv\(extra)}
                 sources:
                   - {name: jamf, type: demo, feed: jamf, people: 40}
@@ -161,7 +169,8 @@ import StethoscopeStore
         let db = dir.appendingPathComponent("s.db")
         try "serial,mac,owner_email\n".write(to: dir.appendingPathComponent("assets.csv"), atomically: true, encoding: .utf8)
         func config(_ extra: String = "") throws -> URL {
-            try write("""
+            try write(
+                """
                 directory: {type: demo, people: 40}
                 sources:
                   - {name: jamf, type: demo, feed: jamf, people: 40}
@@ -185,7 +194,8 @@ import StethoscopeStore
         let db = dir.appendingPathComponent("s.db")
         try "".write(to: dir.appendingPathComponent("osqueryd.results.log"), atomically: true, encoding: .utf8)
         func config(_ extra: String = "") throws -> URL {
-            try write("""
+            try write(
+                """
                 sources:
                   - {name: jamf, type: demo, feed: jamf, people: 40}
                   - {name: osq, type: osquery, paths: [osqueryd.results.log], queries: {q: encryption}\(extra)}
@@ -200,7 +210,8 @@ import StethoscopeStore
     // MARK: record drops
 
     func dropConfig(in dir: URL, jamfPeople: Int, directoryPeople: Int = 150, jamfExtra: String = "") throws -> URL {
-        try write("""
+        try write(
+            """
             directory: {type: demo, people: \(directoryPeople)}
             sources:
               - {name: jamf, type: demo, feed: jamf, people: \(jamfPeople)\(jamfExtra)}
@@ -252,12 +263,16 @@ import StethoscopeStore
         #expect(await Commands.run(configFile: try dropConfig(in: dir, jamfPeople: 150), asOf: "2026-10-01", database: db, metricsFile: nil) == .complete)
         let d = try self.db(db)
         // Per source: jamf may fall by up to 90%.
-        #expect(await Commands.run(configFile: try dropConfig(in: dir, jamfPeople: 40, jamfExtra: ", max_record_drop: 0.9"),
-                                   asOf: "2026-10-02", database: db, metricsFile: nil) == .complete)
+        #expect(
+            await Commands.run(
+                configFile: try dropConfig(in: dir, jamfPeople: 40, jamfExtra: ", max_record_drop: 0.9"),
+                asOf: "2026-10-02", database: db, metricsFile: nil) == .complete)
         let people = try d.count("SELECT people FROM runs WHERE as_of = '2026-10-02'")
         // The directory falling by two thirds is treated as failed: last complete night's people are kept.
-        #expect(await Commands.run(configFile: try dropConfig(in: dir, jamfPeople: 40, directoryPeople: 50, jamfExtra: ", max_record_drop: 0.9"),
-                                   asOf: "2026-10-03", database: db, metricsFile: nil) == .partial)
+        #expect(
+            await Commands.run(
+                configFile: try dropConfig(in: dir, jamfPeople: 40, directoryPeople: 50, jamfExtra: ", max_record_drop: 0.9"),
+                asOf: "2026-10-03", database: db, metricsFile: nil) == .partial)
         #expect(try failure(d, "2026-10-03", "directory")?.contains("record count fell") == true)
         #expect(try d.count("SELECT people FROM runs WHERE as_of = '2026-10-03'") == people)
     }
@@ -268,7 +283,8 @@ import StethoscopeStore
         let dir = try temporaryDirectory()
         let db = dir.appendingPathComponent("s.db")
         let common = "seed: 4, people: 120, start: \"2026-11-01\", nights: 40"
-        let file = try write("""
+        let file = try write(
+            """
             directory: {type: demo, \(common)}
             sources:
               - {name: jamf, type: demo, feed: jamf, \(common), down_nights: [29]}
@@ -280,15 +296,18 @@ import StethoscopeStore
         let carried = try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-11-30' AND carried_forward = 1")
         #expect(carried > 0)
         // Fresh on the night they come from, stale now: their last sync is four weeks before the night's end.
-        let wereFresh = try d.count("""
+        let wereFresh = try d.count(
+            """
             SELECT count(*) FROM devices c JOIN devices o ON o.device_id = c.device_id AND o.as_of = '2026-11-01'
             WHERE c.as_of = '2026-11-30' AND c.carried_forward = 1 AND o.stale = 0
             """)
         #expect(wereFresh > 0)
-        #expect(try d.count("""
-            SELECT count(*) FROM devices WHERE as_of = '2026-11-30' AND carried_forward = 1
-            AND (stale = 0) = (last_sync IS NULL OR last_sync < '2026-11-16T23:59:59Z')
-            """) == 0)
+        #expect(
+            try d.count(
+                """
+                SELECT count(*) FROM devices WHERE as_of = '2026-11-30' AND carried_forward = 1
+                AND (stale = 0) = (last_sync IS NULL OR last_sync < '2026-11-16T23:59:59Z')
+                """) == 0)
         #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-11-30' AND carried_forward = 1 AND stale = 1") == carried)
     }
 
@@ -297,13 +316,14 @@ import StethoscopeStore
     @Test func timestampsFarInTheFutureAreClampedAndCounted() async throws {
         let dir = try temporaryDirectory()
         let db = dir.appendingPathComponent("s.db")
-        let y2099 = 4_102_444_800   // 2100-01-01T00:00:00Z
+        let y2099 = 4_102_444_800  // 2100-01-01T00:00:00Z
         try """
-            {"name":"enc","hostIdentifier":"host-max","unixTime":9223372036854775807,"decorations":{"serial":"C02FUTURE0001"},"columns":{"encrypted":"1"},"action":"added"}
-            {"name":"enc","hostIdentifier":"host-2099","unixTime":\(y2099 - 86400),"decorations":{"serial":"C02FUTURE0002"},"columns":{"encrypted":"1"},"action":"added"}
-            {"name":"enc","hostIdentifier":"host-now","unixTime":1790900000,"decorations":{"serial":"C02PRESENT001"},"columns":{"encrypted":"1"},"action":"added"}
-            """.write(to: dir.appendingPathComponent("osqueryd.results.log"), atomically: true, encoding: .utf8)
-        let file = try write("""
+        {"name":"enc","hostIdentifier":"host-max","unixTime":9223372036854775807,"decorations":{"serial":"C02FUTURE0001"},"columns":{"encrypted":"1"},"action":"added"}
+        {"name":"enc","hostIdentifier":"host-2099","unixTime":\(y2099 - 86400),"decorations":{"serial":"C02FUTURE0002"},"columns":{"encrypted":"1"},"action":"added"}
+        {"name":"enc","hostIdentifier":"host-now","unixTime":1790900000,"decorations":{"serial":"C02PRESENT001"},"columns":{"encrypted":"1"},"action":"added"}
+        """.write(to: dir.appendingPathComponent("osqueryd.results.log"), atomically: true, encoding: .utf8)
+        let file = try write(
+            """
             sources:
               - {name: osq, type: osquery, paths: [osqueryd.results.log], queries: {enc: {practice: encryption, column: encrypted, ok: ["1"]}}}
             """, in: dir)
@@ -328,7 +348,7 @@ import StethoscopeStore
             ("connect_timeout_s: 1e300", "sources[0].connect_timeout_s"),
             ("retry_base_s: 1e308", "sources[0].retry_base_s"),
             ("retry_max_wait_s: 1e308", "sources[0].retry_max_wait_s"),
-            ("max_response_mb: 9223372036854775807", "sources[0].max_response_mb"),
+            ("max_response_mb: 9223372036854775807", "sources[0].max_response_mb")
         ]
         for (key, path) in cases {
             let file = try write("sources:\n  - {name: f, type: fleet, url: \"http://127.0.0.1:9\", token: t, \(key)}\n", in: dir)
@@ -337,21 +357,29 @@ import StethoscopeStore
                 #expect(e.path == path, "\(key)")
             }
         }
-        let es = try write("""
+        let es = try write(
+            """
             sources:
               - {name: jamf, type: demo, feed: jamf, people: 40}
             export:
               elasticsearch: {url: "http://127.0.0.1:9", timeout_s: 1e308}
             """, in: dir)
-        do { _ = try Commands.prepare(es, logger: Commands.logger); Issue.record("export.elasticsearch.timeout_s accepted") } catch let e as ConfigError {
+        do {
+            _ = try Commands.prepare(es, logger: Commands.logger)
+            Issue.record("export.elasticsearch.timeout_s accepted")
+        } catch let e as ConfigError {
             #expect(e.path == "export.elasticsearch.timeout_s")
             #expect(e.message.contains("at most 86400"))
         }
-        let sql = try write("""
+        let sql = try write(
+            """
             sources:
               - {name: epm, type: sql_inventory, preset: landesk, connection_string: "Driver=x", login_timeout_s: 9223372036854775807}
             """, in: dir)
-        do { _ = try Commands.prepare(sql, logger: Commands.logger); Issue.record("login_timeout_s accepted") } catch let e as ConfigError {
+        do {
+            _ = try Commands.prepare(sql, logger: Commands.logger)
+            Issue.record("login_timeout_s accepted")
+        } catch let e as ConfigError {
             #expect(e.path == "sources[0].login_timeout_s")
         }
         // The binary says so with exit 78 instead of trapping.

@@ -6,10 +6,12 @@ import Testing
     static let job = nightlyJob
 
     func runJob(_ dir: URL, config: URL, holdLock: Bool = false) throws -> Int32 {
-        let p = nightlyJobProcess(state: dir, arguments: holdLock
-            // `flock FILE CMD` holds the lock in another process while the job starts.
-            ? ["-c", "flock \"$STETHOSCOPE_STATE/nightly.lock\" \"$0\" --config \"$1\" --as-of 2026-10-02", Self.job.path, config.path]
-            : [Self.job.path, "--config", config.path, "--as-of", "2026-10-02"])
+        let p = nightlyJobProcess(
+            state: dir,
+            arguments: holdLock
+                // `flock FILE CMD` holds the lock in another process while the job starts.
+                ? ["-c", "flock \"$STETHOSCOPE_STATE/nightly.lock\" \"$0\" --config \"$1\" --as-of 2026-10-02", Self.job.path, config.path]
+                : [Self.job.path, "--config", config.path, "--as-of", "2026-10-02"])
         try p.run()
         p.waitUntilExit()
         return p.terminationStatus

@@ -61,8 +61,10 @@ import Testing
         #expect(ours.isEmpty, "systemd-analyze verify: \(out)")
 
         let text = try String(contentsOfFile: service, encoding: .utf8)
-        for key in ["StateDirectory=stethoscope", "LogsDirectory=stethoscope", "UMask=0027", "ProtectSystem=strict",
-                    "ProtectHome=true", "PrivateTmp=true", "NoNewPrivileges=true"] {
+        for key in [
+            "StateDirectory=stethoscope", "LogsDirectory=stethoscope", "UMask=0027", "ProtectSystem=strict",
+            "ProtectHome=true", "PrivateTmp=true", "NoNewPrivileges=true"
+        ] {
             #expect(text.contains("\n\(key)\n"), "missing \(key)")
         }
         let (_, security) = try run("systemd-analyze", ["security", "--offline=true", "--no-pager", service])
@@ -102,7 +104,7 @@ import Testing
         let (_, sqlite) = try run("sqlite3", ["--version"])
         let sqliteVersion = sqlite.split(separator: " ").first.map(String.init) ?? "?"
         #expect(out.contains("SQLite \(sqliteVersion)\n"), "\(out) vs sqlite3 \(sqliteVersion)")
-        let (_, curl) = try run("curl-config", ["--version"])   // "libcurl 7.88.1"
+        let (_, curl) = try run("curl-config", ["--version"])  // "libcurl 7.88.1"
         let curlVersion = curl.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
         #expect(out.contains("libcurl \(curlVersion)"), "\(out) vs curl-config \(curlVersion)")
     }

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-import Testing
 import StethoscopeCore
 import StethoscopeSources
 import StethoscopeStore
+import Testing
+
 @testable import StethoscopeApp
 
 @Suite struct PipelineTests {
@@ -44,14 +45,19 @@ import StethoscopeStore
         #expect(try db.count("SELECT count(*) FROM run_sources WHERE as_of = '2026-11-05' AND source = 'google' AND status = 'failed'") == 1)
         // Every device has one row per enabled practice.
         let practices = PracticeSet.defaults.enabled.count
-        #expect(try db.count("SELECT count(*) FROM practice_results WHERE as_of = '2026-11-06'")
+        #expect(
+            try db.count("SELECT count(*) FROM practice_results WHERE as_of = '2026-11-06'")
                 == practices * db.count("SELECT count(*) FROM devices WHERE as_of = '2026-11-06'"))
         // Keys are stable: nearly every device of night 1 is the same device_id on night 2.
         let n1 = try db.count("SELECT count(*) FROM devices WHERE as_of = '2026-11-01'")
-        let same = try db.count("SELECT count(*) FROM devices a JOIN devices b ON a.device_id = b.device_id AND b.as_of = '2026-11-02' WHERE a.as_of = '2026-11-01'")
+        let same = try db.count(
+            "SELECT count(*) FROM devices a JOIN devices b ON a.device_id = b.device_id AND b.as_of = '2026-11-02' WHERE a.as_of = '2026-11-01'")
         #expect(Double(same) >= 0.97 * Double(n1))
         // Owners resolve to people of that night, and the method is recorded.
-        #expect(try db.count("SELECT count(*) FROM devices d LEFT JOIN people p ON p.as_of = d.as_of AND p.email = d.owner WHERE d.owner IS NOT NULL AND p.email IS NULL") == 0)
+        #expect(
+            try db.count(
+                "SELECT count(*) FROM devices d LEFT JOIN people p ON p.as_of = d.as_of AND p.email = d.owner WHERE d.owner IS NOT NULL AND p.email IS NULL")
+                == 0)
         // source_hint, attribution (the asset register), auth_logs (the demo's wireless accounting) and none.
         #expect(try db.count("SELECT count(DISTINCT owner_method) FROM devices") == 4)
         #expect(try db.count("SELECT count(*) FROM devices WHERE owner_method = 'auth_logs' AND owner_via = 'wifi'") > 0)
@@ -63,8 +69,9 @@ import StethoscopeStore
         let world = DemoWorld(DemoParameters(seed: 3, people: 200, start: "2026-10-01", nights: 10))
         let records = DemoFeed.allCases.flatMap { world.records($0, night: 2, source: $0.rawValue) }
         let merged = DeviceMerger().merge(records)
-        let evaluator = NightEvaluator(practices: .defaults, asOf: "2026-10-03", now: AsOfDate.endOfDay("2026-10-03", in: .gmt)!,
-                                       staleAfterDays: 14, orgChart: OrgChart(world.people(night: 2)))
+        let evaluator = NightEvaluator(
+            practices: .defaults, asOf: "2026-10-03", now: AsOfDate.endOfDay("2026-10-03", in: .gmt)!,
+            staleAfterDays: 14, orgChart: OrgChart(world.people(night: 2)))
         let expected = merged.groups.map { evaluator.evaluate($0, records) }
         #expect(expected.count > 100)
         for (chunk, ahead) in [(1, 1), (7, 2), (4096, 3)] {
@@ -96,17 +103,25 @@ import StethoscopeStore
             LEFT JOIN people p ON p.as_of = v.as_of AND p.email = v.owner
             """
         let pairs: [(String, String)] = [
-            ("SELECT as_of, practice, status, devices FROM daily_practice_status ORDER BY 1, 2, 3",
-             "SELECT r.as_of, r.practice, r.status, COUNT(*) \(joined) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
-            ("SELECT as_of, organization, practice, applicable, ok FROM daily_compliance_by_organization ORDER BY 1, 2, 3",
-             "SELECT v.as_of, NULLIF(COALESCE(p.organization, ''), ''), r.practice, COUNT(*), SUM(r.status = 'ok') \(joined) "
-                + "WHERE v.stale = 0 AND r.status <> 'na' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
-            ("SELECT as_of, manager, practice, applicable, ok FROM daily_compliance_by_manager ORDER BY 1, 2, 3",
-             "SELECT v.as_of, p.manager_email, r.practice, COUNT(*), SUM(r.status = 'ok') \(joined) "
-                + "WHERE v.stale = 0 AND r.status <> 'na' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
-            ("SELECT as_of, owner_method, owner_via, devices, no_owner, former_employee_owner FROM daily_ownership ORDER BY 1, 2, 3",
-             "SELECT v.as_of, v.owner_method, v.owner_via, COUNT(*), SUM(v.owner IS NULL), SUM(COALESCE(p.active = 0, 0)) "
-                + "FROM devices v LEFT JOIN people p ON p.as_of = v.as_of AND p.email = v.owner GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+            (
+                "SELECT as_of, practice, status, devices FROM daily_practice_status ORDER BY 1, 2, 3",
+                "SELECT r.as_of, r.practice, r.status, COUNT(*) \(joined) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            ),
+            (
+                "SELECT as_of, organization, practice, applicable, ok FROM daily_compliance_by_organization ORDER BY 1, 2, 3",
+                "SELECT v.as_of, NULLIF(COALESCE(p.organization, ''), ''), r.practice, COUNT(*), SUM(r.status = 'ok') \(joined) "
+                    + "WHERE v.stale = 0 AND r.status <> 'na' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            ),
+            (
+                "SELECT as_of, manager, practice, applicable, ok FROM daily_compliance_by_manager ORDER BY 1, 2, 3",
+                "SELECT v.as_of, p.manager_email, r.practice, COUNT(*), SUM(r.status = 'ok') \(joined) "
+                    + "WHERE v.stale = 0 AND r.status <> 'na' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            ),
+            (
+                "SELECT as_of, owner_method, owner_via, devices, no_owner, former_employee_owner FROM daily_ownership ORDER BY 1, 2, 3",
+                "SELECT v.as_of, v.owner_method, v.owner_via, COUNT(*), SUM(v.owner IS NULL), SUM(COALESCE(p.active = 0, 0)) "
+                    + "FROM devices v LEFT JOIN people p ON p.as_of = v.as_of AND p.email = v.owner GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            )
         ]
         for (view, expected) in pairs {
             let got = try d.rows(view)
@@ -123,7 +138,7 @@ import StethoscopeStore
             let q = MergeQuality.pairwise(groups: merged.groups, records: records, truth: world.groundTruth(night: night))
             #expect(q.precision >= 0.995, "night \(night) precision \(q.precision)")
             #expect(q.recall >= 0.99, "night \(night) recall \(q.recall)")
-            #expect(!merged.conflicts.isEmpty)   // the dock MACs are caught
+            #expect(!merged.conflicts.isEmpty)  // the dock MACs are caught
         }
     }
 
@@ -142,10 +157,12 @@ import StethoscopeStore
         // Devices of working sources are all there, none carried.
         #expect(try d.count("SELECT count(*) FROM devices WHERE as_of = '2026-11-02' AND carried_forward = 0 AND sources LIKE '%jamf%'") > 0)
         // Carried devices keep their original observation times (from night 1's data).
-        #expect(try d.count("""
-            SELECT count(*) FROM practice_results r JOIN devices v ON v.as_of = r.as_of AND v.device_id = r.device_id
-            WHERE r.as_of = '2026-11-02' AND v.carried_forward = 1 AND r.observed_at > '2026-11-01T23:59:59Z'
-            """) == 0)
+        #expect(
+            try d.count(
+                """
+                SELECT count(*) FROM practice_results r JOIN devices v ON v.as_of = r.as_of AND v.device_id = r.device_id
+                WHERE r.as_of = '2026-11-02' AND v.carried_forward = 1 AND r.observed_at > '2026-11-01T23:59:59Z'
+                """) == 0)
         let failure: String? = try d.rows("SELECT failure FROM run_sources WHERE as_of = '2026-11-02' AND source = 'google'").first?[0] ?? nil
         #expect(failure?.contains("google") == true)
         let prom = try String(contentsOf: metrics, encoding: .utf8)
@@ -169,10 +186,12 @@ import StethoscopeStore
     @Test func badConfigIsRejectedBeforeAnythingRuns() async throws {
         let dir = try temporaryDirectory()
         let db = dir.appendingPathComponent("s.db")
-        for yaml in ["sources:\n  - {name: a, type: demo, feed: jamf, peeple: 5}\n",
-                     "sources:\n  - {name: a, type: nosuchplugin}\n",
-                     "stale_after_days: [1]\n",
-                     "sources: [\n"] {
+        for yaml in [
+            "sources:\n  - {name: a, type: demo, feed: jamf, peeple: 5}\n",
+            "sources:\n  - {name: a, type: nosuchplugin}\n",
+            "stale_after_days: [1]\n",
+            "sources: [\n"
+        ] {
             let file = try write(yaml, in: dir)
             #expect(await Commands.run(configFile: file, asOf: "2026-10-01", database: db, metricsFile: nil) == .config)
         }

@@ -8,12 +8,18 @@ import Testing
 
     /// The text of each ```sql … ``` block, in order.
     static func sqlBlocks() throws -> [String] {
-        var blocks: [String] = [], current: [Substring]? = nil
+        var blocks: [String] = []
+        var current: [Substring]? = nil
         for line in try String(contentsOf: readme, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if current == nil, trimmed == "```sql" { current = [] }
-            else if current != nil, trimmed == "```" { blocks.append(current!.joined(separator: "\n")); current = nil }
-            else if current != nil { current!.append(line) }
+            if current == nil, trimmed == "```sql" {
+                current = []
+            } else if current != nil, trimmed == "```" {
+                blocks.append(current!.joined(separator: "\n"))
+                current = nil
+            } else if current != nil {
+                current!.append(line)
+            }
         }
         return blocks
     }
@@ -28,8 +34,12 @@ import Testing
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
             p.arguments = ["-bail", "-readonly", dir.appendingPathComponent("stethoscope.db").path]
-            let input = Pipe(), output = Pipe(), errors = Pipe()
-            p.standardInput = input; p.standardOutput = output; p.standardError = errors
+            let input = Pipe()
+            let output = Pipe()
+            let errors = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            p.standardError = errors
             try p.run()
             input.fileHandleForWriting.write(Data(block.utf8))
             try input.fileHandleForWriting.close()

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import StethoscopeCore
 import StethoscopeStore
+import Testing
+
 @testable import StethoscopeApp
 
 /// History is never destroyed by a mistake, and a failure is never reported as success (issue #13; DESIGN.md,
@@ -15,13 +16,13 @@ import StethoscopeStore
         let file = dir.appendingPathComponent("c.yaml")
         let common = "seed: 4, people: \(people), start: \"2026-11-01\", nights: 10"
         try """
-            database: \(dir.path)/s.db
-            directory: {type: demo, \(common)}
-            sources:
-              - {name: jamf, type: demo, feed: jamf, \(common)}
-              - {name: mdm, type: demo, feed: mdm, \(common)}
-            \(extra)
-            """.write(to: file, atomically: true, encoding: .utf8)
+        database: \(dir.path)/s.db
+        directory: {type: demo, \(common)}
+        sources:
+          - {name: jamf, type: demo, feed: jamf, \(common)}
+          - {name: mdm, type: demo, feed: mdm, \(common)}
+        \(extra)
+        """.write(to: file, atomically: true, encoding: .utf8)
         return file
     }
 
@@ -106,7 +107,8 @@ import StethoscopeStore
         let before = try db.rows("SELECT as_of, devices, started_at FROM runs")
         let groups = try db.count("SELECT COUNT(*) FROM rollup_groups")
         // The roll-up's insert fails (as a full disk or a bug would) for the new night and for a re-run of the old.
-        try db.exec("""
+        try db.exec(
+            """
             CREATE TRIGGER fail_rollup BEFORE INSERT ON rollup_groups
             BEGIN SELECT RAISE(ABORT, 'roll-up failure injected by the test'); END;
             """)
@@ -146,7 +148,7 @@ import StethoscopeStore
         let out = Pipe()
         holder.standardOutput = out
         try holder.run()
-        _ = out.fileHandleForReading.readRetrying(count: 5)   // "held\n": flock has the lock
+        _ = out.fileHandleForReading.readRetrying(count: 5)  // "held\n": flock has the lock
         let plain = try config(dir)
         let waited = try stethoscope(["run", "--config", plain.path, "--as-of", "2026-11-01", "--lock-wait", "300"])
         holder.waitUntilExit()
@@ -175,8 +177,10 @@ import StethoscopeStore
         let reader = open(fifo.path, O_RDONLY | O_NONBLOCK)
         #expect(reader >= 0)
         defer { close(reader) }
-        #expect(await Commands.run(configFile: file, asOf: "2026-11-01", database: dir.appendingPathComponent("s.db"),
-                                   metricsFile: fifo) == .complete)
+        #expect(
+            await Commands.run(
+                configFile: file, asOf: "2026-11-01", database: dir.appendingPathComponent("s.db"),
+                metricsFile: fifo) == .complete)
         var st = stat()
         #expect(lstat(fifo.path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO, "the FIFO was replaced")
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -186,8 +190,10 @@ import StethoscopeStore
         // A regular file is still replaced atomically (no temporary file left behind).
         let regular = dir.appendingPathComponent("m.prom")
         try "old\n".write(to: regular, atomically: true, encoding: .utf8)
-        #expect(await Commands.run(configFile: file, asOf: "2026-11-01", database: dir.appendingPathComponent("s.db"),
-                                   metricsFile: regular) == .complete)
+        #expect(
+            await Commands.run(
+                configFile: file, asOf: "2026-11-01", database: dir.appendingPathComponent("s.db"),
+                metricsFile: regular) == .complete)
         #expect(try String(contentsOf: regular, encoding: .utf8).contains("stethoscope_devices "))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(".m.prom.tmp").path))
     }

@@ -48,27 +48,34 @@ func mode(_ url: URL) -> Int {
         let fleetToken = "fleet-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
         let fleetPassword = "pw-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20)
         // "GET /users?api_token=" is 21 bytes: after 172 filler bytes the token starts at byte 193 of the body.
-        let bitfit = try FakeServer("fake_bitfit.py", [
-            "--fixture", Self.fixtures.appendingPathComponent("bitfit/fixtures/bitfit.json").path, "--token", bitfitToken,
-            "--fault", "echo_500:/:100000", "--echo-pad", "172"])
-        let fleet = try FakeServer("fake_fleet.py", [
-            "--fixture", Self.fixtures.appendingPathComponent("fleet/fixtures/hosts.json").path, "--token", fleetToken,
-            "--fault", "echo_500:/:100000"])
+        let bitfit = try FakeServer(
+            "fake_bitfit.py",
+            [
+                "--fixture", Self.fixtures.appendingPathComponent("bitfit/fixtures/bitfit.json").path, "--token", bitfitToken,
+                "--fault", "echo_500:/:100000", "--echo-pad", "172"
+            ])
+        let fleet = try FakeServer(
+            "fake_fleet.py",
+            [
+                "--fixture", Self.fixtures.appendingPathComponent("fleet/fixtures/hosts.json").path, "--token", fleetToken,
+                "--fault", "echo_500:/:100000"
+            ])
         let config = dir.appendingPathComponent("c.yaml")
         try """
-            database: \(dir.path)/s.db
-            directory: {type: demo, people: 60}
-            sources:
-              - {name: jamf, type: demo, feed: jamf, people: 60}
-              - {name: fleet, type: fleet, url: "http://stethoscope:${FLEET_PW}@127.0.0.1:\(fleet.port)", token: "${FLEET_TOKEN}", retries: 0}
-            attribution:
-              - {name: bitfit, type: bitfit, url: "http://127.0.0.1:\(bitfit.port)/", api_token: "${BITFIT_TOKEN}", retries: 0}
-            report: {out: \(dir.path)/report}
-            """.write(to: config, atomically: true, encoding: .utf8)
+        database: \(dir.path)/s.db
+        directory: {type: demo, people: 60}
+        sources:
+          - {name: jamf, type: demo, feed: jamf, people: 60}
+          - {name: fleet, type: fleet, url: "http://stethoscope:${FLEET_PW}@127.0.0.1:\(fleet.port)", token: "${FLEET_TOKEN}", retries: 0}
+        attribution:
+          - {name: bitfit, type: bitfit, url: "http://127.0.0.1:\(bitfit.port)/", api_token: "${BITFIT_TOKEN}", retries: 0}
+        report: {out: \(dir.path)/report}
+        """.write(to: config, atomically: true, encoding: .utf8)
         let env = ["FLEET_PW": String(fleetPassword), "FLEET_TOKEN": fleetToken, "BITFIT_TOKEN": bitfitToken]
 
-        let run = try runBinary(["run", "--config", config.path, "--as-of", "2026-12-01", "--metrics", dir.appendingPathComponent("run.prom").path],
-                                in: dir, environment: env, output: "run")
+        let run = try runBinary(
+            ["run", "--config", config.path, "--as-of", "2026-12-01", "--metrics", dir.appendingPathComponent("run.prom").path],
+            in: dir, environment: env, output: "run")
         #expect(run == 3)
         try runBinary(["report", "--config", config.path], in: dir, environment: env, output: "report")
         try runBinary(["check", "--config", config.path, "--timeout", "20"], in: dir, environment: env, output: "check")
@@ -78,7 +85,7 @@ func mode(_ url: URL) -> Int {
         let failures = try db.rows("SELECT source, failure FROM run_sources WHERE as_of = '2026-12-01' AND failure IS NOT NULL ORDER BY source")
         #expect(failures.map { $0[0] } == ["bitfit", "fleet"])
         for row in failures { #expect(row[1]?.contains("HTTP 500") == true, "\(row)") }
-        #expect(failures.first?[1]?.contains("api_token=<redact") == true, "\(failures)")   // cut after redaction
+        #expect(failures.first?[1]?.contains("api_token=<redact") == true, "\(failures)")  // cut after redaction
         #expect(failures.last?[1]?.contains("http://<redacted>@127.0.0.1") == true, "\(failures)")
         let check = try String(contentsOf: dir.appendingPathComponent("check.stdout"), encoding: .utf8)
         #expect(check.contains("FAIL") && check.contains("HTTP 500"))
@@ -106,7 +113,8 @@ func mode(_ url: URL) -> Int {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("c.yaml")
-        try "database: \(dir.path)/s.db\ndirectory: {type: demo, people: 60}\nsources:\n  - {name: jamf, type: demo, feed: jamf, people: 60}\nreport: {out: \(dir.path)/report}\n"
+        try
+            "database: \(dir.path)/s.db\ndirectory: {type: demo, people: 60}\nsources:\n  - {name: jamf, type: demo, feed: jamf, people: 60}\nreport: {out: \(dir.path)/report}\n"
             .write(to: config, atomically: true, encoding: .utf8)
         #expect(try runBinary(["run", "--config", config.path, "--as-of", "2026-12-01"], in: dir, output: "run") == 0)
         #expect(try runBinary(["report", "--config", config.path], in: dir, output: "report") == 0)

@@ -15,9 +15,11 @@ import Testing
     /// Every view, and the tables the README and the Datasette metadata tell analysts to query.
     static func documented(_ db: Database) throws -> [String] {
         let views = try db.rows("SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name").compactMap { $0[0] }
-        let tables = ["runs", "run_sources", "practice_definitions", "people", "device_keys", "devices", "practice_results",
-                      "merge_audit", "rollup_practices", "rollup_groups", "rollup_quality", "rollup_sources", "rollup_state",
-                      "failing_since", "exports", "notifications"]
+        let tables = [
+            "runs", "run_sources", "practice_definitions", "people", "device_keys", "devices", "practice_results",
+            "merge_audit", "rollup_practices", "rollup_groups", "rollup_quality", "rollup_sources", "rollup_state",
+            "failing_since", "exports", "notifications"
+        ]
         return tables + views.filter { !tables.contains($0) }
     }
 

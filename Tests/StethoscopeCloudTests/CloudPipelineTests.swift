@@ -3,6 +3,7 @@ import Logging
 import StethoscopeCore
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeApp
 
 /// One night with Jamf, Google (mobile, ChromeOS, Directory users), Intune and two attribution sources, all
@@ -13,11 +14,15 @@ import Testing
         let graph = try Cloud.graph()
         let jamf = try FakeServer("fake_jamf.py", ["--fixture", Cloud.fixture("jamf", "computers.json")])
         let bitfit = try FakeServer("fake_bitfit.py", ["--fixture", Cloud.fixture("bitfit", "bitfit.json")])
-        try await google.fault([["mode": "403_rate_limit", "path": "/admin/directory/v1/customer/my_customer/devices/mobile", "page": 1, "count": 1],
-                                ["mode": "429_no_retry_after", "path": "/admin/directory/v1/customer/my_customer/devices/chromeos", "page": 0, "count": 1],
-                                ["mode": "403_quota", "path": "/admin/directory/v1/users", "page": 1, "count": 2]])
-        try await graph.fault([["mode": "expire_tokens", "path": "/v1.0/deviceManagement/managedDevices", "page": 1, "count": 1],
-                               ["mode": "429_no_retry_after", "path": "/v1.0/deviceManagement/managedDevices", "page": 0, "count": 1]])
+        try await google.fault([
+            ["mode": "403_rate_limit", "path": "/admin/directory/v1/customer/my_customer/devices/mobile", "page": 1, "count": 1],
+            ["mode": "429_no_retry_after", "path": "/admin/directory/v1/customer/my_customer/devices/chromeos", "page": 0, "count": 1],
+            ["mode": "403_quota", "path": "/admin/directory/v1/users", "page": 1, "count": 2]
+        ])
+        try await graph.fault([
+            ["mode": "expire_tokens", "path": "/v1.0/deviceManagement/managedDevices", "page": 1, "count": 1],
+            ["mode": "429_no_retry_after", "path": "/v1.0/deviceManagement/managedDevices", "page": 0, "count": 1]
+        ])
         let dir = try Cloud.temporaryDirectory()
         let yaml = """
             timezone: UTC
@@ -38,13 +43,17 @@ import Testing
         let db = store.database
 
         func device(_ serial: String) throws -> [String?] {
-            try #require(try db.rows("""
-                SELECT d.platform, d.sources, d.owner, d.owner_method, d.owner_via, d.os_version, d.identifiers
-                FROM devices d JOIN device_keys k ON k.device_id = d.device_id WHERE k.device_key = 'serial:\(serial)'
-                """).first, "no device serial:\(serial)")
+            try #require(
+                try db.rows(
+                    """
+                    SELECT d.platform, d.sources, d.owner, d.owner_method, d.owner_via, d.os_version, d.identifiers
+                    FROM devices d JOIN device_keys k ON k.device_id = d.device_id WHERE k.device_key = 'serial:\(serial)'
+                    """
+                ).first, "no device serial:\(serial)")
         }
         func status(_ serial: String, _ practice: String) throws -> String? {
-            try db.value("""
+            try db.value(
+                """
                 SELECT r.status FROM practice_results r JOIN device_keys k ON k.device_id = r.device_id
                 WHERE k.device_key = 'serial:\(serial)' AND r.practice = '\(practice)'
                 """)
@@ -65,24 +74,26 @@ import Testing
         #expect(try status("F2LZK1ABCD12", "encryption") == "ok")
         #expect(try status("F2LZK1ABCD12", "screen_lock") == "unknown")
         #expect(try status("F2LZK1ABCD12", "intune_compliance") == "warn")
-        #expect(try status("F2LZK1ABCD12", "os_version") == "nudge")   // 17.3 < recommended 18.2
+        #expect(try status("F2LZK1ABCD12", "os_version") == "nudge")  // 17.3 < recommended 18.2
 
         // Android: a good Pixel and an old, open Moto.
         for p in ["jailbreak", "encryption", "adb", "developer_options", "screen_lock", "os_version"] {
             #expect(try status("R58N41ABCDE", p) == "ok", "pixel \(p)")
         }
-        #expect(try status("R58N41ABCDE", "unknown_sources") == "na")   // not a device-wide setting on Android 14
+        #expect(try status("R58N41ABCDE", "unknown_sources") == "na")  // not a device-wide setting on Android 14
         #expect(try device("R58N41ABCDE")[6]?.contains(#"{"kind":"imei","value":"356938035643809"}"#) == true)
         let moto = try device("ZY22CAROL7")
-        #expect(moto[0] == "Android" && moto[2] == "carol@example.com")   // "Carol@Example.com" resolved
+        #expect(moto[0] == "Android" && moto[2] == "carol@example.com")  // "Carol@Example.com" resolved
         #expect(moto[6]?.contains(#"{"kind":"imei","value":"352099001761481"}"#) == true)
-        for (p, s) in [("unknown_sources", "warn"), ("adb", "nudge"), ("developer_options", "nudge"), ("encryption", "warn"),
-                       ("screen_lock", "warn"), ("os_version", "warn")] {
+        for (p, s) in [
+            ("unknown_sources", "warn"), ("adb", "nudge"), ("developer_options", "nudge"), ("encryption", "warn"),
+            ("screen_lock", "warn"), ("os_version", "warn")
+        ] {
             #expect(try status("ZY22CAROL7", p) == s, "moto \(p)")
         }
-        #expect(try status("R58EVE0006", "jailbreak") == "unknown")   // "Undetected"
+        #expect(try status("R58EVE0006", "jailbreak") == "unknown")  // "Undetected"
         let rooted = try device("RZ8JOROOT1")
-        #expect(rooted[2] == "jo@example.com" && rooted[4] == "intune")   // UPN in upper case
+        #expect(rooted[2] == "jo@example.com" && rooted[4] == "intune")  // UPN in upper case
         #expect(try status("RZ8JOROOT1", "jailbreak") == "warn")
 
         // ChromeOS: the recent managed user beats the annotated user; developer mode fails verified boot.
@@ -92,7 +103,7 @@ import Testing
         #expect(try status("5CD1234XYZ", "verified_boot") == "ok")
         #expect(try status("5CD1234XYZ", "encryption") == "ok")
         let dev = try device("5CDDEVMODE2")
-        #expect(dev[2] == "dlee@example.com" && dev[6]?.contains("00:E0:4C:68:00:01") == false)   // no dock MAC
+        #expect(dev[2] == "dlee@example.com" && dev[6]?.contains("00:E0:4C:68:00:01") == false)  // no dock MAC
         #expect(try status("5CDDEVMODE2", "verified_boot") == "warn")
         #expect(try db.value("SELECT count(*) FROM device_keys WHERE device_key = 'serial:5CDRETIRED3'") == "0")
 
@@ -112,12 +123,12 @@ import Testing
         let owners = try db.rows("SELECT owner_method, owner_via, devices, no_owner, former_employee_owner FROM daily_ownership ORDER BY 1, 2")
         #expect(owners.contains(["attribution", "zz-assets", "2", "0", "1"]))
         #expect(owners.contains(["attribution", "bitfit", "1", "0", "0"]))
-        #expect(try db.value("SELECT SUM(former_employee_owner) FROM daily_ownership") == "2")   // kiosk + eve's Pixel
+        #expect(try db.value("SELECT SUM(former_employee_owner) FROM daily_ownership") == "2")  // kiosk + eve's Pixel
         #expect(try db.value("SELECT SUM(no_owner) FROM daily_ownership") == db.value("SELECT count(*) FROM devices WHERE owner IS NULL"))
 
         // People: managers, organizations (department), inactive kept, directory problems counted.
         let people = try db.rows("SELECT email, manager_email, organization, active FROM people ORDER BY email")
-        #expect(people.count == 10)   // IVY@example.com duplicates ivy@example.com
+        #expect(people.count == 10)  // IVY@example.com duplicates ivy@example.com
         #expect(people.contains(["ajones@example.com", "dlee@example.com", "Platform", "1"]))
         #expect(people.contains(["carol@example.com", "ajones@example.com", "Support", "1"]))
         #expect(people.contains(["eve@example.com", "dlee@example.com", "Platform", "0"]))
@@ -130,7 +141,7 @@ import Testing
 
         // Figures: quota answers and the bare 429 were retried; the expired Graph token was replaced once.
         let g = try db.rows("SELECT pages, requests, retries FROM run_sources WHERE source = 'google'").first
-        #expect(g == ["5", "8", "2"])   // 3 mobile + 2 ChromeOS pages, 1 token, 2 retries
+        #expect(g == ["5", "8", "2"])  // 3 mobile + 2 ChromeOS pages, 1 token, 2 retries
         #expect(try db.value("SELECT retries FROM run_sources WHERE source = 'gdir'") == "2")
         #expect(try await graph.stats().paths["/contoso.onmicrosoft.com/oauth2/v2.0/token"] == 2)
         // The bare 429's retry and the re-send after the 401 (a re-authentication is a retry too); requests are

@@ -1,8 +1,9 @@
 import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
-@testable import StethoscopeSources
 import Testing
+
+@testable import StethoscopeSources
 
 @Suite struct GoogleSourceTests {
     func source(_ fake: FakeServer, _ extra: String = "", key: String = Cloud.keyFile) throws -> any DeviceSource {
@@ -14,9 +15,9 @@ import Testing
         let s = try source(fake, ", page_size: 1, chromeos_page_size: 1")
         let figures = FigureCounter(kind: "device", plugin: "google")
         let records = try await s.pull(Cloud.context(figures))
-        #expect(records.count == 8)   // 6 mobile + 2 ChromeOS (the deprovisioned one is left out)
+        #expect(records.count == 8)  // 6 mobile + 2 ChromeOS (the deprovisioned one is left out)
         #expect(figures.snapshot().pages == 9)
-        #expect(figures.snapshot().requests == 10)   // 9 pages + 1 token for both concurrent lists
+        #expect(figures.snapshot().requests == 10)  // 9 pages + 1 token for both concurrent lists
         #expect(try await fake.stats().paths["/token"] == 1)
         // A 6 s token is replaced at 80% of its life, before any page could be refused with it (no 401). Six
         // seconds, not three: the second pull must finish within the new token's life on a loaded CI machine.
@@ -35,10 +36,10 @@ import Testing
         let records = try await source(fake).pull(Cloud.context())
         let sync = try #require(records.first { $0.localID == "AFiQxQ8x1Example04" })
         #expect(sync.platform == .mac && sync.osName == "macOS" && sync.osVersion == "14.4.1")
-        #expect(sync.identifiers.contains(RawIdentifier(.serial, "fvfxc0deq6l4")))   // Google Sync: deviceId is the serial
+        #expect(sync.identifiers.contains(RawIdentifier(.serial, "fvfxc0deq6l4")))  // Google Sync: deviceId is the serial
         let pixel = try #require(records.first { $0.localID == "AFiQxQ8x1Example01" })
         #expect(pixel.identifiers.contains(RawIdentifier(.deviceID, "3f2a9c1e7b0d4e55")))
-        #expect(pixel.observations.first { $0.practice == "unknown_sources" }?.notApplicable == true)   // Android 14: na
+        #expect(pixel.observations.first { $0.practice == "unknown_sources" }?.notApplicable == true)  // Android 14: na
         #expect(pixel.lastSync == ISODate.parse("2026-03-01T21:47:09.902Z"))
         let cros = try #require(records.first { $0.localID == "8a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d" })
         #expect(cros.ownerHints == [OwnerHint(.email, "carol@example.com"), OwnerHint(.email, "someone-else@example.com")])
@@ -52,7 +53,9 @@ import Testing
         await #expect(throws: HTTPError.self) { try await source(fake).pull(Cloud.context()) }
         #expect(try await source(fake, ", devices: [mobile]").pull(Cloud.context()).count == 6)
         // Another admin to impersonate.
-        let wrongSubject = try Cloud.deviceSource("sources:\n  - {name: google, type: google, \(Cloud.googleKeys(fake).replacingOccurrences(of: "admin@example.com", with: "intruder@example.com")), devices: [mobile]}")
+        let wrongSubject = try Cloud.deviceSource(
+            "sources:\n  - {name: google, type: google, \(Cloud.googleKeys(fake).replacingOccurrences(of: "admin@example.com", with: "intruder@example.com")), devices: [mobile]}"
+        )
         let e1 = await #expect(throws: HTTPError.self) { try await wrongSubject.pull(Cloud.context()) }
         #expect(e1?.kind == .auth && e1?.description.hasPrefix("google:") == true)
         // A key the fake does not know signs the JWT: the signature check fails. The error shows no key material.
@@ -63,7 +66,8 @@ import Testing
         try JSONEncoder().encode(key).write(to: wrongKey)
         let e2 = await #expect(throws: HTTPError.self) { try await source(fake, ", devices: [mobile]", key: wrongKey.path).pull(Cloud.context()) }
         #expect(e2?.kind == .auth && e2?.description.contains("PRIVATE") == false)
-        #expect(try await fake.stats().paths["/admin/directory/v1/customer/my_customer/devices/mobile"] == 1)   // the good pull's one page; no refused token reached the API
+        // The good pull's one page; no refused token reached the API.
+        #expect(try await fake.stats().paths["/admin/directory/v1/customer/my_customer/devices/mobile"] == 1)
     }
 
     @Test func expiredOrOverlongJWTsAreRefused() async throws {
@@ -72,14 +76,17 @@ import Testing
         let key = try GoogleServiceAccountKey.parse(Secret(keyText), where: "key_file")
         func post(_ auth: GoogleServiceAccountAuth, at now: Date) async throws -> Int {
             let body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + (try auth.assertion(now: now))
-            return try await HTTPClient.shared.send(HTTPRequest(method: "POST", url: fake.url + "/token",
-                                                                headers: ["Content-Type": "application/x-www-form-urlencoded"],
-                                                                body: Data(body.utf8), source: "t", retry: .none)).status
+            return try await HTTPClient.shared.send(
+                HTTPRequest(
+                    method: "POST", url: fake.url + "/token",
+                    headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                    body: Data(body.utf8), source: "t", retry: .none)
+            ).status
         }
         let auth = try GoogleServiceAccountAuth(key: key, subject: "admin@example.com", scopes: [GooglePlugin.userScope], tokenURL: nil, keyPath: "k")
         #expect(try await post(auth, at: Date()) == 200)
-        #expect(try await post(auth, at: Date().addingTimeInterval(-3700)) == 400)   // expired an hour ago
-        #expect(try await post(auth, at: Date().addingTimeInterval(600)) == 400)     // issued in the future
+        #expect(try await post(auth, at: Date().addingTimeInterval(-3700)) == 400)  // expired an hour ago
+        #expect(try await post(auth, at: Date().addingTimeInterval(600)) == 400)  // issued in the future
     }
 
     @Test func quotaAnswersAreRetriedUntilThePolicyGivesUp() async throws {
@@ -129,8 +136,13 @@ import Testing
         #expect(throws: ConfigError.self) { try Cloud.deviceSource(base + ", chromeos_page_size: 301}") }
         #expect(throws: ConfigError.self) { try Cloud.deviceSource(base + ", devices: [tablets]}") }
         #expect(throws: ConfigError.self) { try Cloud.deviceSource("sources:\n  - {name: g, type: google, key_file: \(Cloud.keyFile)}") }
-        #expect(throws: ConfigError.self) { try Cloud.directory("directory: {type: google, key_file: \(Cloud.keyFile), subject: a@b.c, organization_field: team}") }
-        #expect(throws: ConfigError.self) { try Cloud.deviceSource(base.replacingOccurrences(of: Cloud.keyFile, with: FakeServer.fakes.appendingPathComponent("keys/test-sa-public.json").path) + "}") }
+        #expect(throws: ConfigError.self) {
+            try Cloud.directory("directory: {type: google, key_file: \(Cloud.keyFile), subject: a@b.c, organization_field: team}")
+        }
+        #expect(throws: ConfigError.self) {
+            try Cloud.deviceSource(
+                base.replacingOccurrences(of: Cloud.keyFile, with: FakeServer.fakes.appendingPathComponent("keys/test-sa-public.json").path) + "}")
+        }
     }
 }
 
@@ -143,10 +155,10 @@ import Testing
         let records = try await s.pull(Cloud.context(figures))
         #expect(records.map(\.localID).count == 4 && figures.snapshot().pages == 4 && figures.snapshot().retries == 2)
         let laptop = try #require(records.first { $0.deviceName == "LAPTOP-7Q2M" })
-        #expect(!laptop.identifiers.contains { $0.value.lowercased() == "5c879c112299" })   // ethernetMacAddress is null in lists
+        #expect(!laptop.identifiers.contains { $0.value.lowercased() == "5c879c112299" })  // ethernetMacAddress is null in lists
         #expect(laptop.identifiers.contains(RawIdentifier(.mac, "5c879c112233")))
         let kiosk = try #require(records.first { $0.deviceName == "kiosk-01" })
-        #expect(kiosk.lastSync == nil && kiosk.ownerHints.isEmpty)   // "0001-01-01" is never
+        #expect(kiosk.lastSync == nil && kiosk.ownerHints.isEmpty)  // "0001-01-01" is never
         let rooted = try #require(records.first { $0.deviceName == "jo-android" })
         #expect(rooted.observations.first { $0.practice == "threat_state" }?.satisfied == false)
         #expect(try await s.check(Cloud.context()) == "ok: managed devices readable")
@@ -176,14 +188,15 @@ import Testing
         let people = try await d.people(Cloud.context(figures))
         #expect(people.map(\.email) == ["dlee@example.com", "ajones@example.com", "bchan@example.com", "eve@example.com"])
         #expect(people[1].managerEmail == "dlee@example.com" && people[1].organization == "CC-1042" && people[1].title == "Senior Engineer")
-        #expect(people[2].managerEmail == "dlee@example.com")   // mail missing: the UPN is the email
+        #expect(people[2].managerEmail == "dlee@example.com")  // mail missing: the UPN is the email
         #expect(people[3].active == false)
         #expect(figures.snapshot().rejected == 1 && figures.snapshot().pages == 3)
     }
 
     @Test func csvDirectoryWithConfiguredColumns() async throws {
         let figures = FigureCounter(kind: "directory", plugin: "csv_directory")
-        let d = try Cloud.directory("""
+        let d = try Cloud.directory(
+            """
             directory:
               type: csv_directory
               path: \(Cloud.fixture("csv_directory", "people.csv"))
@@ -202,23 +215,30 @@ import Testing
     }
 
     @Test func assetCSVAndBitFitAssignments() async throws {
-        let csv = try Cloud.attribution("""
+        let csv = try Cloud.attribution(
+            """
             attribution:
               - {type: asset_csv, path: "\(Cloud.fixture("asset_csv", "assets.csv"))", columns: {serial: Serial Number, mac: [Wi-Fi MAC, Ethernet MAC], email: Assigned To}}
             """)
         let a = try await csv.assignments(Cloud.context())
-        #expect(Set(a) == [OwnerAssignment(RawIdentifier(.mac, "a0:cc:2b:55:55:05"), email: "frank@example.com"),
-                           OwnerAssignment(RawIdentifier(.serial, "KIOSK0001"), email: "eve@example.com"),
-                           OwnerAssignment(RawIdentifier(.serial, "NOTHERE01"), email: "ajones@example.com"),
-                           OwnerAssignment(RawIdentifier(.mac, "00:1b:21:3a:4b:5c"), email: "ajones@example.com")])
+        #expect(
+            Set(a) == [
+                OwnerAssignment(RawIdentifier(.mac, "a0:cc:2b:55:55:05"), email: "frank@example.com"),
+                OwnerAssignment(RawIdentifier(.serial, "KIOSK0001"), email: "eve@example.com"),
+                OwnerAssignment(RawIdentifier(.serial, "NOTHERE01"), email: "ajones@example.com"),
+                OwnerAssignment(RawIdentifier(.mac, "00:1b:21:3a:4b:5c"), email: "ajones@example.com")
+            ])
         let fake = try FakeServer("fake_bitfit.py", ["--fixture", Cloud.fixture("bitfit", "bitfit.json")])
         let bitfit = try Cloud.attribution("attribution:\n  - {type: bitfit, url: \"\(fake.url)\", api_token: bitfit-t0ken}")
         let b = try await bitfit.assignments(Cloud.context())
-        #expect(Set(b) == [OwnerAssignment(RawIdentifier(.serial, "R58SHARED05"), email: "carol@example.com"),
-                           OwnerAssignment(RawIdentifier(.serial, "C02CDIAZ0001"), email: "carol@example.com"),
-                           OwnerAssignment(RawIdentifier(.mac, "F0:18:98:AA:BB:CC"), email: "carol@example.com"),
-                           OwnerAssignment(RawIdentifier(.udid, "5C1A9E2B-0000-4B8A-9C21-0D4E6F8A1B2C"), email: "carol@example.com"),
-                           OwnerAssignment(RawIdentifier(.serial, "KIOSK0001"), email: "dlee@example.com")])
+        #expect(
+            Set(b) == [
+                OwnerAssignment(RawIdentifier(.serial, "R58SHARED05"), email: "carol@example.com"),
+                OwnerAssignment(RawIdentifier(.serial, "C02CDIAZ0001"), email: "carol@example.com"),
+                OwnerAssignment(RawIdentifier(.mac, "F0:18:98:AA:BB:CC"), email: "carol@example.com"),
+                OwnerAssignment(RawIdentifier(.udid, "5C1A9E2B-0000-4B8A-9C21-0D4E6F8A1B2C"), email: "carol@example.com"),
+                OwnerAssignment(RawIdentifier(.serial, "KIOSK0001"), email: "dlee@example.com")
+            ])
         let wrong = try Cloud.attribution("attribution:\n  - {type: bitfit, url: \"\(fake.url)\", api_token: WRONG-t0ken-x}")
         let error = await #expect(throws: HTTPError.self) { try await wrong.assignments(Cloud.context()) }
         #expect(error?.status == 401 && error?.description.contains("WRONG") == false)
@@ -231,7 +251,7 @@ import Testing
         #expect(scan(#"{"etag":"\"x\"","items":[{"nextPageToken":"inner"}],"nextPageToken" : "abc-_1"}"#) == "abc-_1")
         #expect(scan(#"{"items":[{"nextPageToken":"inner"}]}"#) == nil)
         #expect(scan(#"{"note":"\"nextPageToken\":\"fake\"","kind":"x"}"#) == nil)
-        #expect(scan(#"{"nextPageToken":"a\/b"}"#) == nil)   // escaped: left to the decoder
+        #expect(scan(#"{"nextPageToken":"a\/b"}"#) == nil)  // escaped: left to the decoder
         #expect(scan(#"{"nextPageToken":12}"#) == nil)
         #expect(scan(#"{"nextPageToken":"trunc"#) == nil)
     }

@@ -14,13 +14,21 @@ enum Cloud {
     static let keyFile = FakeServer.fakes.appendingPathComponent("keys/test-service-account.json").path
 
     static func google(_ extra: [String] = []) throws -> FakeServer {
-        try FakeServer("fake_google.py", ["--mobile-fixture", fixture("google", "mobiledevices.json"),
-                                          "--chromeos-fixture", fixture("google", "chromeosdevices.json"),
-                                          "--users-fixture", fixture("google", "users.json")] + extra)
+        try FakeServer(
+            "fake_google.py",
+            [
+                "--mobile-fixture", fixture("google", "mobiledevices.json"),
+                "--chromeos-fixture", fixture("google", "chromeosdevices.json"),
+                "--users-fixture", fixture("google", "users.json")
+            ] + extra)
     }
     static func graph(_ extra: [String] = []) throws -> FakeServer {
-        try FakeServer("fake_graph.py", ["--devices-fixture", fixture("intune", "managedDevices.json"),
-                                         "--users-fixture", fixture("intune", "users.json")] + extra)
+        try FakeServer(
+            "fake_graph.py",
+            [
+                "--devices-fixture", fixture("intune", "managedDevices.json"),
+                "--users-fixture", fixture("intune", "users.json")
+            ] + extra)
     }
 
     /// Config keys of a google section pointing at `fake` (token URL included).

@@ -2,6 +2,7 @@ import Foundation
 import StethoscopeCore
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeApp
 
 /// Issue 13: a bitFit that refuses the run (wrong token: 401 on every call) must not leave a `complete` night
@@ -12,12 +13,12 @@ import Testing
         let dir = try Cloud.temporaryDirectory()
         let file = dir.appendingPathComponent("config.yaml")
         try """
-            directory: {type: demo, people: 60}
-            sources:
-              - {name: jamf, type: demo, feed: jamf, people: 60}
-            attribution:
-              - {name: bitfit, type: bitfit, url: "\(bitfit.url)", api_token: WRONG-t0ken-x, retries: 0}
-            """.write(to: file, atomically: true, encoding: .utf8)
+        directory: {type: demo, people: 60}
+        sources:
+          - {name: jamf, type: demo, feed: jamf, people: 60}
+        attribution:
+          - {name: bitfit, type: bitfit, url: "\(bitfit.url)", api_token: WRONG-t0ken-x, retries: 0}
+        """.write(to: file, atomically: true, encoding: .utf8)
         let db = dir.appendingPathComponent("s.db")
         let metrics = dir.appendingPathComponent("m.prom")
         #expect(await Commands.run(configFile: file, asOf: "2026-03-02", database: db, metricsFile: metrics) == .partial)

@@ -1,12 +1,17 @@
 import Foundation
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeApp
 
 /// Issue 16, operators: the Prometheus textfile (checked by the real promtool), logfmt lines, per-stage progress,
 /// and the `webhooks:` sink (against Tests/fakes/fake_webhook.py).
 @Suite struct OperationsTests {
-    struct Ran { var code: Int32; var stdout: String; var stderr: String }
+    struct Ran {
+        var code: Int32
+        var stdout: String
+        var stderr: String
+    }
 
     /// Runs `executable` with `arguments`, stdin closed, and returns its exit code and outputs. The outputs go to
     /// files, not pipes: reading a pipe while children come and go can be interrupted (EINTR), which Foundation's
@@ -15,10 +20,12 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stethoscope-ops-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outFile = dir.appendingPathComponent("out"), errFile = dir.appendingPathComponent("err")
+        let outFile = dir.appendingPathComponent("out")
+        let errFile = dir.appendingPathComponent("err")
         _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outFile), err = try FileHandle(forWritingTo: errFile)
+        let out = try FileHandle(forWritingTo: outFile)
+        let err = try FileHandle(forWritingTo: errFile)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -30,8 +37,9 @@ import Testing
         p.waitUntilExit()
         try out.close()
         try err.close()
-        return Ran(code: p.terminationStatus, stdout: try String(contentsOf: outFile, encoding: .utf8),
-                   stderr: try String(contentsOf: errFile, encoding: .utf8))
+        return Ran(
+            code: p.terminationStatus, stdout: try String(contentsOf: outFile, encoding: .utf8),
+            stderr: try String(contentsOf: errFile, encoding: .utf8))
     }
 
     static var binary: String {
@@ -53,14 +61,14 @@ import Testing
     static func config(_ dir: URL, _ extra: String = "", attribution: String = "") throws -> URL {
         let file = dir.appendingPathComponent("config.yaml")
         try """
-            database: \(dir.path)/s.db
-            directory: {type: demo, people: 60}
-            sources:
-              - {name: jamf, type: demo, feed: jamf, people: 60}
-              - {name: mdm, type: demo, feed: mdm, people: 60}
-            \(attribution)
-            \(extra)
-            """.write(to: file, atomically: true, encoding: .utf8)
+        database: \(dir.path)/s.db
+        directory: {type: demo, people: 60}
+        sources:
+          - {name: jamf, type: demo, feed: jamf, people: 60}
+          - {name: mdm, type: demo, feed: mdm, people: 60}
+        \(attribution)
+        \(extra)
+        """.write(to: file, atomically: true, encoding: .utf8)
         return file
     }
 
@@ -81,14 +89,15 @@ import Testing
     @Test func theMetricsFileHasNoNightLabelAndPassesPromtool() throws {
         let hook = try FakeServer("fake_webhook.py")
         let dir = try Cloud.temporaryDirectory()
-        let file = try Self.config(dir, "webhooks:\n  - {name: chat, url: \"\(hook.url)/hook\"}",
-                                   attribution: "attribution:\n  - {name: assets, type: asset_csv, path: missing.csv}")
+        let file = try Self.config(
+            dir, "webhooks:\n  - {name: chat, url: \"\(hook.url)/hook\"}",
+            attribution: "attribution:\n  - {name: assets, type: asset_csv, path: missing.csv}")
         let metrics = dir.appendingPathComponent("m.prom")
         let ran = try Self.run(Self.binary, ["run", "--config", file.path, "--as-of", "2026-10-02", "--metrics", metrics.path])
         #expect(ran.code == 3, "\(ran.stderr.suffix(2000))")
         let prom = try String(contentsOf: metrics, encoding: .utf8)
         #expect(!prom.contains("as_of="))
-        #expect(Self.samples(prom, "stethoscope_night_timestamp_seconds").map(\.value) == [1_790_899_200])   // 2026-10-02T00:00Z
+        #expect(Self.samples(prom, "stethoscope_night_timestamp_seconds").map(\.value) == [1_790_899_200])  // 2026-10-02T00:00Z
         #expect(Self.samples(prom, "stethoscope_run_status").map(\.value) == [1])
         #expect(prom.contains("stethoscope_source_failed{source=\"assets\",kind=\"attribution\"} 1"))
         #expect(prom.contains("stethoscope_source_failed{source=\"mdm\",kind=\"device\"} 0"))
@@ -127,9 +136,12 @@ import Testing
         let dir = try Cloud.temporaryDirectory()
         let file = try Self.config(dir)
         let job = FakeServer.repo.appendingPathComponent("Jobs/nightly").path
-        let ran = try Self.run("/bin/bash", [job, "--config", file.path, "--as-of", "2026-10-02"], environment: [
-            "STETHOSCOPE_BIN": Self.binary, "STETHOSCOPE_STATE": dir.path,
-            "STETHOSCOPE_LOG": dir.appendingPathComponent("nightly.log").path])
+        let ran = try Self.run(
+            "/bin/bash", [job, "--config", file.path, "--as-of", "2026-10-02"],
+            environment: [
+                "STETHOSCOPE_BIN": Self.binary, "STETHOSCOPE_STATE": dir.path,
+                "STETHOSCOPE_LOG": dir.appendingPathComponent("nightly.log").path
+            ])
         #expect(ran.code == 0, "\(ran.stderr)")
         let metrics = dir.appendingPathComponent("stethoscope.prom")
         let prom = try String(contentsOf: metrics, encoding: .utf8)
@@ -156,10 +168,12 @@ import Testing
     @Test func aVendorErrorPageNeverBreaksALogLine() throws {
         let bitfit = try FakeServer("fake_bitfit.py", ["--fixture", Cloud.fixture("bitfit", "bitfit.json"), "--fault", "html_502:/:1000"])
         let dir = try Cloud.temporaryDirectory()
-        let file = try Self.config(dir, attribution: """
-            attribution:
-              - {name: bitfit, type: bitfit, url: "\(bitfit.url)", api_token: bitfit-t0ken, retries: 0}
-            """)
+        let file = try Self.config(
+            dir,
+            attribution: """
+                attribution:
+                  - {name: bitfit, type: bitfit, url: "\(bitfit.url)", api_token: bitfit-t0ken, retries: 0}
+                """)
         let ran = try Self.run(Self.binary, ["run", "--config", file.path, "--as-of", "2026-10-02"])
         #expect(ran.code == 3, "\(ran.stderr.suffix(2000))")
         let lines = ran.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
@@ -207,7 +221,8 @@ import Testing
         let done = Self.stageLines(ran.stderr)
         #expect(done.map(\.stage) == ["pull", "merge", "evaluate_write", "rollup", "webhook", "notify"])
         for (stage, fields) in done {
-            #expect(fields["items"].flatMap { Int($0) } != nil && fields["seconds"].flatMap { Double($0) } != nil
+            #expect(
+                fields["items"].flatMap { Int($0) } != nil && fields["seconds"].flatMap { Double($0) } != nil
                     && fields["rate"] != nil, "\(stage): \(fields)")
         }
         // The roll-up counts the night's devices; notify the messages it wrote.

@@ -1,6 +1,7 @@
 import Foundation
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeApp
 
 /// Issue 16: the `webhooks:` sink posts the night's summary after the night committed (fake_webhook.py).
@@ -37,20 +38,25 @@ import Testing
         try #require(got.count == 2)
         #expect(got.allSatisfy { $0["authorization"] as? String == "Bearer hook-t0ken-secret" })
         #expect(got.allSatisfy { $0["path"] as? String == "/services/T0SECRET/B0SECRET" })
-        let one = try Self.body(got[0]), two = try Self.body(got[1])
+        let one = try Self.body(got[0])
+        let two = try Self.body(got[1])
         #expect(one["as_of"] as? String == "2026-10-01")
         #expect(one["status"] as? String == "complete")
         #expect(one["previous_as_of"] is NSNull && one["green_rate_change"] is NSNull && one["report_url"] is String)
         #expect(two["as_of"] as? String == "2026-10-10")
         #expect(two["status"] as? String == "partial")
         #expect(two["previous_as_of"] as? String == "2026-10-01")
-        #expect(Set(two.keys) == ["as_of", "status", "devices", "carried_forward", "green_rate", "critical_rate", "previous_as_of",
-                                  "green_rate_change", "critical_rate_change", "partial_sources", "top_regressions", "report_url"])
+        #expect(
+            Set(two.keys) == [
+                "as_of", "status", "devices", "carried_forward", "green_rate", "critical_rate", "previous_as_of",
+                "green_rate_change", "critical_rate_change", "partial_sources", "top_regressions", "report_url"
+            ])
         #expect(two["partial_sources"] as? [String] == ["assets"])
         #expect(two["report_url"] as? String == "https://reports.example.com/stethoscope/")
         let devices = two["devices"] as? Int ?? 0
         #expect(devices > 0)
-        let green = try #require(two["green_rate"] as? Double), critical = try #require(two["critical_rate"] as? Double)
+        let green = try #require(two["green_rate"] as? Double)
+        let critical = try #require(two["critical_rate"] as? Double)
         #expect((0...1).contains(green) && (0...1).contains(critical))
         #expect(two["green_rate_change"] is Double && two["critical_rate_change"] is Double)
         // The summary agrees with the stored roll-ups.
@@ -72,8 +78,10 @@ import Testing
         var last = Int.max
         for r in regressions {
             let practice = try #require(r["practice"] as? String)
-            let failing = try #require(r["failing"] as? Int), previous = try #require(r["previous_failing"] as? Int)
-            let changed = try #require(r["change"] as? Int), newly = try #require(r["newly_failing"] as? Int)
+            let failing = try #require(r["failing"] as? Int)
+            let previous = try #require(r["previous_failing"] as? Int)
+            let changed = try #require(r["change"] as? Int)
+            let newly = try #require(r["newly_failing"] as? Int)
             #expect(changed == failing - previous && (changed > 0 || newly > 0) && changed <= last)
             last = changed
             let sql = "SELECT warn + nudge, newly_failing FROM rollup_practices"
@@ -92,7 +100,9 @@ import Testing
     @Test func slackPayloadIsRetriedAfter500s() throws {
         let hook = try FakeServer("fake_webhook.py", ["--slack", "--fault", "500:/hook:2"])
         let dir = try Cloud.temporaryDirectory()
-        let file = try Ops.config(dir, """
+        let file = try Ops.config(
+            dir,
+            """
             webhooks:
               - {name: slack, url: "\(hook.url)/hook", format: slack, retry_base_s: 0.01, report_url: "https://r.example.com/"}
             """)
@@ -141,13 +151,18 @@ import Testing
     @Test func aHangingWebhookTimesOutAndIsRetried() async throws {
         let hook = try FakeServer("fake_webhook.py", ["--fault", "slow:/hook:5"])
         let dir = try Cloud.temporaryDirectory()
-        let file = try Ops.config(dir, """
+        let file = try Ops.config(
+            dir,
+            """
             webhooks:
               - {name: chat, url: "\(hook.url)/hook", timeout_s: 1, max_attempts: 2, retry_base_s: 0.01}
             """)
         let ran = try Ops.run(Ops.binary, ["run", "--config", file.path, "--as-of", "2026-10-02"])
         #expect(ran.code == 8, "\(ran.stderr.suffix(2000))")
-        #expect(ran.stderr.split(separator: "\n").contains { $0.contains("msg=\"webhook failed; the night is committed\"") && $0.contains("no complete answer within 1.0 s (after 2 attempts)") })
+        #expect(
+            ran.stderr.split(separator: "\n").contains {
+                $0.contains("msg=\"webhook failed; the night is committed\"") && $0.contains("no complete answer within 1.0 s (after 2 attempts)")
+            })
         #expect(try await hook.stats().paths["/hook"] == 2)
     }
 
@@ -157,9 +172,12 @@ import Testing
         let dir = try Cloud.temporaryDirectory()
         let file = try Ops.config(dir, "webhooks:\n  - {name: chat, url: \"\(hook.url)/hook\", max_attempts: 1}")
         let job = FakeServer.repo.appendingPathComponent("Jobs/nightly").path
-        let ran = try Ops.run("/bin/bash", [job, "--config", file.path, "--as-of", "2026-10-02"], environment: [
-            "STETHOSCOPE_BIN": Ops.binary, "STETHOSCOPE_STATE": dir.path,
-            "STETHOSCOPE_LOG": dir.appendingPathComponent("nightly.log").path])
+        let ran = try Ops.run(
+            "/bin/bash", [job, "--config", file.path, "--as-of", "2026-10-02"],
+            environment: [
+                "STETHOSCOPE_BIN": Ops.binary, "STETHOSCOPE_STATE": dir.path,
+                "STETHOSCOPE_LOG": dir.appendingPathComponent("nightly.log").path
+            ])
         #expect(ran.code == 8)
         let prom = try String(contentsOf: dir.appendingPathComponent("stethoscope.prom"), encoding: .utf8)
         #expect(prom.contains("stethoscope_job_exit_code 8"))

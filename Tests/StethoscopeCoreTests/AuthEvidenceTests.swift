@@ -1,22 +1,31 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
 /// Owners from authentication-log evidence in the evaluator, and bare usernames resolved by the directory.
 @Suite struct AuthEvidenceTests {
-    let people = [Person(email: "alice@example.com", name: "Alice", organization: "Eng"),
-                  Person(email: "bob@example.com", name: "Bob", organization: "Sales")]
+    let people = [
+        Person(email: "alice@example.com", name: "Alice", organization: "Eng"),
+        Person(email: "bob@example.com", name: "Bob", organization: "Sales")
+    ]
     let seen = Date(timeIntervalSince1970: 1_796_000_000)
 
     @Test func twoNamesOfOnePersonAreNotASharedDevice() {
         let shared = OwnerEvidence(via: "wifi", days: 4, lastSeen: seen, userDays: 7, sharedWith: ["alice@example.com", "alice"])
         let reallyShared = OwnerEvidence(via: "wifi", days: 4, lastSeen: seen, userDays: 7, sharedWith: ["alice@example.com", "bob"])
-        let lists = [(via: "wifi", assignments: [
-            OwnerAssignment(RawIdentifier(.mac, "3C:22:FB:00:00:01"), email: "alice@example.com", evidence: shared),
-            OwnerAssignment(RawIdentifier(.mac, "3C:22:FB:00:00:02"), email: "alice@example.com", evidence: reallyShared),
-            OwnerAssignment(RawIdentifier(.mac, "3C:22:FB:00:00:03"), email: "bob",
-                            evidence: OwnerEvidence(via: "wifi", days: 2, lastSeen: seen, userDays: 2)),
-        ])]
+        let lists = [
+            (
+                via: "wifi",
+                assignments: [
+                    OwnerAssignment(RawIdentifier(.mac, "3C:22:FB:00:00:01"), email: "alice@example.com", evidence: shared),
+                    OwnerAssignment(RawIdentifier(.mac, "3C:22:FB:00:00:02"), email: "alice@example.com", evidence: reallyShared),
+                    OwnerAssignment(
+                        RawIdentifier(.mac, "3C:22:FB:00:00:03"), email: "bob",
+                        evidence: OwnerEvidence(via: "wifi", days: 2, lastSeen: seen, userDays: 2))
+                ]
+            )
+        ]
         let resolved = UnmanagedDevice.resolveUsernames(lists, orgChart: OrgChart(people))[0].assignments
         #expect(resolved[0].evidence?.isShared == false)
         #expect(resolved[1].evidence?.sharedWith == ["alice@example.com", "bob@example.com"])
@@ -24,18 +33,27 @@ import Testing
     }
 
     @Test func authLogOwnersCarryTheirEvidenceAndSharedDevicesSayWhy() {
-        let lists = [(via: "wifi", assignments: [
-            OwnerAssignment(RawIdentifier(.mac, "3C:22:FB:00:00:01"), email: "alice@example.com",
-                            evidence: OwnerEvidence(via: "wifi", days: 5, lastSeen: seen, userDays: 6)),
-            OwnerAssignment(RawIdentifier(.mac, "3C:22:FB:00:00:02"), email: "alice@example.com",
-                            evidence: OwnerEvidence(via: "wifi", days: 3, lastSeen: seen, userDays: 6, sharedWith: ["alice@example.com", "bob@example.com"])),
-            OwnerAssignment(RawIdentifier(.mac, "3C:22:FB:00:00:09"), email: "bob@example.com",
-                            evidence: OwnerEvidence(via: "wifi", days: 1, lastSeen: seen, userDays: 1)),
-        ])]
+        let lists = [
+            (
+                via: "wifi",
+                assignments: [
+                    OwnerAssignment(
+                        RawIdentifier(.mac, "3C:22:FB:00:00:01"), email: "alice@example.com",
+                        evidence: OwnerEvidence(via: "wifi", days: 5, lastSeen: seen, userDays: 6)),
+                    OwnerAssignment(
+                        RawIdentifier(.mac, "3C:22:FB:00:00:02"), email: "alice@example.com",
+                        evidence: OwnerEvidence(via: "wifi", days: 3, lastSeen: seen, userDays: 6, sharedWith: ["alice@example.com", "bob@example.com"])),
+                    OwnerAssignment(
+                        RawIdentifier(.mac, "3C:22:FB:00:00:09"), email: "bob@example.com",
+                        evidence: OwnerEvidence(via: "wifi", days: 1, lastSeen: seen, userDays: 1))
+                ]
+            )
+        ]
         let normalizer = IdentifierNormalizer()
-        let evaluator = NightEvaluator(practices: .defaults, asOf: "2026-12-01", now: seen, staleAfterDays: 14, orgChart: OrgChart(people),
-                                       attribution: OwnerAttribution.attributionMap(lists, normalizer: normalizer),
-                                       attributionPrecedence: ["wifi"], evidence: OwnerAttribution.evidenceMap(lists, normalizer: normalizer))
+        let evaluator = NightEvaluator(
+            practices: .defaults, asOf: "2026-12-01", now: seen, staleAfterDays: 14, orgChart: OrgChart(people),
+            attribution: OwnerAttribution.attributionMap(lists, normalizer: normalizer),
+            attributionPrecedence: ["wifi"], evidence: OwnerAttribution.evidenceMap(lists, normalizer: normalizer))
         func device(_ mac: String) -> DeviceSnapshot {
             let record = SourceRecord(source: "inv", localID: mac, platform: .mac, identifiers: [RawIdentifier(.mac, mac)], lastSync: seen)
             let merged = DeviceMerger(normalizer: normalizer).merge([record])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
 /// The shared readers plugins use for their keys: an enum choice, an http(s) URL, a required path.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
 /// Issue 13: a config that cannot run a night, numbers out of range, one name for two entries, and the
@@ -9,10 +10,16 @@ import Testing
         try StethoscopeConfig.parse(yaml: yaml, environment: [:], baseDirectory: URL(fileURLWithPath: "/etc/stethoscope"))
     }
     func error(_ yaml: String) -> ConfigError? {
-        do { _ = try parse(yaml); return nil } catch let e as ConfigError { return e } catch { return nil }
+        do {
+            _ = try parse(yaml)
+            return nil
+        } catch let e as ConfigError { return e } catch { return nil }
     }
     func runError(_ yaml: String) throws -> ConfigError? {
-        do { try parse(yaml).validateForRun(); return nil } catch let e as ConfigError { return e }
+        do {
+            try parse(yaml).validateForRun()
+            return nil
+        } catch let e as ConfigError { return e }
     }
 
     @Test func aConfigWithoutADeviceSourceCannotRunANight() throws {
@@ -29,7 +36,8 @@ import Testing
     }
 
     @Test func oneNameForTwoEntriesIsAnErrorNamingBoth() {
-        let sourceVsAttribution = error("""
+        let sourceVsAttribution = error(
+            """
             sources:
               - {name: assets, type: demo, feed: jamf}
             attribution:
@@ -65,7 +73,8 @@ import Testing
     }
 
     @Test func genericPluginKeysAreReadForEveryPlugin() throws {
-        let c = try parse("""
+        let c = try parse(
+            """
             max_record_drop: 0.5
             directory: {type: csv_directory, path: p.csv, allow_empty: true}
             sources:
@@ -81,7 +90,7 @@ import Testing
         #expect(c.maxRecordDrop(for: "b") == 0.5)
         #expect(try parse("sources:\n  - {name: a, type: x}\n").maxRecordDrop == 0.3)
         // Read by the config layer, so a plugin's own `finish()` does not call them unknown.
-        _ = try c.directory!.section.path("path")   // what the plugin reads itself
+        _ = try c.directory!.section.path("path")  // what the plugin reads itself
         #expect(throws: Never.self) { try c.directory!.section.finish() }
     }
 }

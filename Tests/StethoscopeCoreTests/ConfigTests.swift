@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
 @Suite struct ConfigTests {
@@ -7,7 +8,10 @@ import Testing
         try StethoscopeConfig.parse(yaml: yaml, environment: env, baseDirectory: URL(fileURLWithPath: "/etc/stethoscope"))
     }
     func error(_ yaml: String, env: [String: String] = [:]) -> ConfigError? {
-        do { _ = try parse(yaml, env: env); return nil } catch let e as ConfigError { return e } catch { return nil }
+        do {
+            _ = try parse(yaml, env: env)
+            return nil
+        } catch let e as ConfigError { return e } catch { return nil }
     }
 
     @Test func defaultsAndPaths() throws {
@@ -40,7 +44,8 @@ import Testing
     }
 
     @Test func practiceOverridesApply() throws {
-        let c = try parse("""
+        let c = try parse(
+            """
             practices:
               screen_lock: {rating: critical, on_fail: nudge}
               sentinelone: {enabled: true, minimum_version: "23.1"}
@@ -57,14 +62,18 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try "s3cr3t-file\n".write(to: dir.appendingPathComponent("tok"), atomically: true, encoding: .utf8)
-        let root = try ConfigSection.parse(yaml: "a: {token: '${TOK}'}\nb: {token_file: tok}\nc: {token: x, token_file: tok}\nd: {token: '${NOPE}'}\n",
-                                           environment: ["TOK": "s3cr3t-env"], baseDirectory: dir)
+        let root = try ConfigSection.parse(
+            yaml: "a: {token: '${TOK}'}\nb: {token_file: tok}\nc: {token: x, token_file: tok}\nd: {token: '${NOPE}'}\n",
+            environment: ["TOK": "s3cr3t-env"], baseDirectory: dir)
         let a = try root.section("a")!.secret("token")!
         #expect(a.reveal() == "s3cr3t-env")
         #expect("\(a)" == "<redacted>" && String(reflecting: a) == "<redacted>")
         #expect(try root.section("b")!.secret("token")!.reveal() == "s3cr3t-file")
         #expect(throws: ConfigError.self) { try root.section("c")!.secret("token") }
-        do { _ = try root.section("d")!.secret("token"); Issue.record("expected an error") } catch {
+        do {
+            _ = try root.section("d")!.secret("token")
+            Issue.record("expected an error")
+        } catch {
             #expect("\(error)".contains("NOPE"))
         }
     }

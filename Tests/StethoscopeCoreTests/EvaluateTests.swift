@@ -1,17 +1,20 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
 @Suite struct EvaluateTests {
     let people = OrgChart([
         Person(email: "Ada@Example.com", name: "Ada", managerEmail: "boss@example.com", organization: "Eng"),
         Person(email: "boss@example.com", name: "Boss", organization: "Eng"),
-        Person(email: "gone@example.com", name: "Gone", organization: "Eng", active: false),
+        Person(email: "gone@example.com", name: "Gone", organization: "Eng", active: false)
     ])
     let now = Date(timeIntervalSince1970: 1_700_000_000 + 86400)
 
-    func evaluator(_ practices: PracticeSet = .defaults, asOf: String = "2026-11-01",
-                   attribution: [Identifier: (email: String, via: String)] = [:]) -> NightEvaluator {
+    func evaluator(
+        _ practices: PracticeSet = .defaults, asOf: String = "2026-11-01",
+        attribution: [Identifier: (email: String, via: String)] = [:]
+    ) -> NightEvaluator {
         NightEvaluator(practices: practices, asOf: asOf, now: now, staleAfterDays: 14, orgChart: people, attribution: attribution)
     }
 
@@ -29,7 +32,7 @@ import Testing
         let cases: [(String, String)] = [
             ("crowdstrike falcon sensor", "falcon"), ("carbon black cloud", "carbon black"), ("sentinel agent", "sentinelone"),
             ("sentinelone", "sentinelone"), ("xsentinelonex", "sentinelone"), ("aaab", "aab"), ("ab", "abc"), ("abc", ""),
-            ("", "a"), ("", ""), ("ééx carbon", "carbon"), ("cafe\u{301}", "café"), ("café", "e"), ("ｃarbon", "carbon"),
+            ("", "a"), ("", ""), ("ééx carbon", "carbon"), ("cafe\u{301}", "café"), ("café", "e"), ("ｃarbon", "carbon")
         ]
         for (text, word) in cases {
             #expect(NightEvaluator.contains(text, word) == text.contains(word), "'\(text)' contains '\(word)'")
@@ -39,12 +42,12 @@ import Testing
     @Test func theMostRecentObservationWins() {
         let d = evaluate([
             record("jamf", "1", [(.serial, "SER1")], sync: 100, observations: [Observation("encryption", satisfied: false, value: "off")]),
-            record("fleet", "2", [(.serial, "SER1")], sync: 200, observations: [Observation("encryption", satisfied: true, value: "on")]),
+            record("fleet", "2", [(.serial, "SER1")], sync: 200, observations: [Observation("encryption", satisfied: true, value: "on")])
         ])
         #expect(status(d, "encryption") == .ok)
         #expect(d.results.first { $0.practice == "encryption" }?.source == "fleet")
         #expect(status(d, "firewall") == .unknown)
-        #expect(status(d, "jailbreak") == .na)       // a phone practice on a Mac
+        #expect(status(d, "jailbreak") == .na)  // a phone practice on a Mac
     }
 
     @Test func failStatusFollowsThePracticeAndPlatform() {
@@ -52,7 +55,7 @@ import Testing
         let mac = evaluate([record("jamf", "1", [(.serial, "SER1")], observations: obs)])
         let linux = evaluate([record("fleet", "1", [(.serial, "SER2")], platform: .linux, observations: obs)])
         #expect(status(mac, "firewall") == .warn)
-        #expect(status(linux, "firewall") == .nudge)    // per-platform rule
+        #expect(status(linux, "firewall") == .nudge)  // per-platform rule
         #expect(status(mac, "auto_updates") == .nudge)
         #expect(status(linux, "os_version") == .na)
     }
@@ -60,11 +63,13 @@ import Testing
     @Test func osVersionUsesTheRuleInForceOnTheNight() {
         var set = PracticeSet.defaults
         let i = set.definitions.firstIndex { $0.key == "os_version" }!
-        set.definitions[i].check = .osVersion([.mac: [
-            VersionRule(required: "14.0", recommended: "15.1"),
-            VersionRule(from: "2026-11-10", required: "14.0", recommended: "15.2"),
-            VersionRule(from: "2026-12-01", required: "15.2", recommended: "15.2"),
-        ]])
+        set.definitions[i].check = .osVersion([
+            .mac: [
+                VersionRule(required: "14.0", recommended: "15.1"),
+                VersionRule(from: "2026-11-10", required: "14.0", recommended: "15.2"),
+                VersionRule(from: "2026-12-01", required: "15.2", recommended: "15.2")
+            ]
+        ])
         let rec = [record("jamf", "1", [(.serial, "SER1")], os: "15.1")]
         #expect(status(evaluate(rec, evaluator(set, asOf: "2026-11-01")), "os_version") == .ok)
         #expect(status(evaluate(rec, evaluator(set, asOf: "2026-11-10")), "os_version") == .nudge)
@@ -84,16 +89,17 @@ import Testing
         #expect(old.results.first { $0.practice == "carbon_black" }?.details == "below minimum 3.6")
         #expect(status(missing, "carbon_black") == .warn)
         #expect(status(noInventory, "carbon_black") == .unknown)
-        #expect(!current.results.contains { $0.practice == "sentinelone" })   // disabled by default
+        #expect(!current.results.contains { $0.practice == "sentinelone" })  // disabled by default
     }
 
     @Test func ownersComeFromHintsThenAttribution() {
         let hinted = evaluate([record("jamf", "1", [(.serial, "SER1")], owner: "ADA@example.com")])
         #expect(hinted.owner == "ada@example.com")
         #expect(hinted.ownerMethod == .sourceHint)
-        let attributed = evaluate([record("jamf", "1", [(.serial, "SER1")], owner: "stranger@example.com")],
-                                  evaluator(attribution: [Identifier(.serial, "SER1"): ("gone@example.com", "assets")]))
-        #expect(attributed.owner == "gone@example.com")   // a former employee is still an owner, reported as such
+        let attributed = evaluate(
+            [record("jamf", "1", [(.serial, "SER1")], owner: "stranger@example.com")],
+            evaluator(attribution: [Identifier(.serial, "SER1"): ("gone@example.com", "assets")]))
+        #expect(attributed.owner == "gone@example.com")  // a former employee is still an owner, reported as such
         #expect(attributed.ownerMethod == .attribution)
         #expect(attributed.ownerVia == "assets")
         let none = evaluate([record("jamf", "1", [(.serial, "SER1")])])
@@ -103,13 +109,17 @@ import Testing
     @Test func staleAndGreen() {
         let fresh = evaluate([record("jamf", "1", [(.serial, "SER1")], sync: 0)])
         #expect(!fresh.stale)
-        let stale = NightEvaluator(practices: .defaults, asOf: "2026-11-01", now: now.addingTimeInterval(30 * 86400),
-                                   staleAfterDays: 14, orgChart: people).evaluate(DeviceMerger().merge([record("jamf", "1", [(.serial, "SER1")])]).groups[0],
-                                                                                   [record("jamf", "1", [(.serial, "SER1")])])
+        let stale = NightEvaluator(
+            practices: .defaults, asOf: "2026-11-01", now: now.addingTimeInterval(30 * 86400),
+            staleAfterDays: 14, orgChart: people
+        ).evaluate(
+            DeviceMerger().merge([record("jamf", "1", [(.serial, "SER1")])]).groups[0],
+            [record("jamf", "1", [(.serial, "SER1")])])
         #expect(stale.stale)
         var set = PracticeSet.defaults
         set.definitions = set.definitions.filter { $0.key == "encryption" }
-        let green = evaluate([record("jamf", "1", [(.serial, "SER1")], observations: [Observation("encryption", satisfied: true, value: "on")])], evaluator(set))
+        let green = evaluate(
+            [record("jamf", "1", [(.serial, "SER1")], observations: [Observation("encryption", satisfied: true, value: "on")])], evaluator(set))
         #expect(green.isGreen)
     }
 }
@@ -122,7 +132,7 @@ import Testing
             Person(email: "c@x.com", name: "C", managerEmail: "a@x.com"),
             Person(email: "d@x.com", name: "D", managerEmail: "nobody@x.com"),
             Person(email: "e@x.com", name: "E", managerEmail: "e@x.com"),
-            Person(email: "A@X.com", name: "A again"),
+            Person(email: "A@X.com", name: "A again")
         ])
         #expect(chart.duplicates == ["a@x.com"])
         #expect(chart.dangling == ["d@x.com"])

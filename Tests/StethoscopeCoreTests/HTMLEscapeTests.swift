@@ -1,5 +1,5 @@
-import Testing
 import StethoscopeCore
+import Testing
 
 /// The one HTML escaping function, shared by the report's pages and notify's messages.
 @Suite struct HTMLEscapeTests {

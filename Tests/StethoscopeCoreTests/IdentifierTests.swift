@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StethoscopeCore
 
 @Suite struct IdentifierTests {
@@ -17,8 +18,10 @@ import Testing
         #expect(id(.serial, "  c02xk1abjg5h \t")?.value == "C02XK1ABJG5H")
     }
 
-    @Test(arguments: ["", "0", "000000", "To be filled by O.E.M.", "System Serial Number", "Default string",
-                      "123456789", "not available", "CHASSIS-001", "ab"])
+    @Test(arguments: [
+        "", "0", "000000", "To be filled by O.E.M.", "System Serial Number", "Default string",
+        "123456789", "not available", "CHASSIS-001", "ab"
+    ])
     func placeholderSerialsAreRejected(_ s: String) {
         #expect(why(.serial, s) == .placeholderSerial)
     }
@@ -30,8 +33,8 @@ import Testing
 
     @Test func badMACsAreRejectedWithReasons() {
         #expect(why(.mac, "01:00:5e:00:00:fb") == .multicastMAC)
-        #expect(why(.mac, "02:42:ac:11:00:02") == .localMAC)      // Docker bridge: locally administered
-        #expect(why(.mac, "da:a1:19:00:11:22") == .localMAC)      // randomized Wi-Fi MAC
+        #expect(why(.mac, "02:42:ac:11:00:02") == .localMAC)  // Docker bridge: locally administered
+        #expect(why(.mac, "da:a1:19:00:11:22") == .localMAC)  // randomized Wi-Fi MAC
         #expect(why(.mac, "00:00:00:00:00:00") == .nullMAC)
         #expect(why(.mac, "ff:ff:ff:ff:ff:ff") == .multicastMAC || why(.mac, "ff:ff:ff:ff:ff:ff") == .nullMAC)
         #expect(why(.mac, "a4:83:e7:12:34") == .malformedMAC)

@@ -1,13 +1,17 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
-func record(_ source: String, _ id: String, _ ids: [(IdentifierKind, String)], sync: Double = 0,
-            platform: Platform? = .mac, os: String? = nil, owner: String? = nil,
-            observations: [Observation] = [], software: [Software]? = nil) -> SourceRecord {
-    SourceRecord(source: source, localID: id, platform: platform, osVersion: os,
-                 identifiers: ids.map { RawIdentifier($0.0, $0.1) }, ownerHints: owner.map { [OwnerHint(.email, $0)] } ?? [],
-                 lastSync: Date(timeIntervalSince1970: 1_700_000_000 + sync), observations: observations, software: software)
+func record(
+    _ source: String, _ id: String, _ ids: [(IdentifierKind, String)], sync: Double = 0,
+    platform: Platform? = .mac, os: String? = nil, owner: String? = nil,
+    observations: [Observation] = [], software: [Software]? = nil
+) -> SourceRecord {
+    SourceRecord(
+        source: source, localID: id, platform: platform, osVersion: os,
+        identifiers: ids.map { RawIdentifier($0.0, $0.1) }, ownerHints: owner.map { [OwnerHint(.email, $0)] } ?? [],
+        lastSync: Date(timeIntervalSince1970: 1_700_000_000 + sync), observations: observations, software: software)
 }
 
 @Suite struct MergeTests {
@@ -19,7 +23,7 @@ func record(_ source: String, _ id: String, _ ids: [(IdentifierKind, String)], s
             record("fleet", "h1", [(.mac, "A483.E700.0001"), (.udid, "U-1")]),
             record("google", "g1", [(.udid, "u-1"), (.imei, "351234567890123")]),
             record("google", "g2", [(.imei, "35 1234 5678 90123")]),
-            record("mdm", "w1", [(.serial, "PC-999")]),
+            record("mdm", "w1", [(.serial, "PC-999")])
         ]
         let r = merger.merge(records)
         #expect(r.groups.count == 2)
@@ -34,7 +38,7 @@ func record(_ source: String, _ id: String, _ ids: [(IdentifierKind, String)], s
         let records = [
             record("jamf", "1", [(.serial, "AAA111"), (.mac, "00:e0:4c:68:00:01")]),
             record("jamf", "2", [(.serial, "BBB222"), (.mac, "00:e0:4c:68:00:01")]),
-            record("fleet", "x", [(.mac, "00:e0:4c:68:00:01")]),
+            record("fleet", "x", [(.mac, "00:e0:4c:68:00:01")])
         ]
         let r = merger.merge(records)
         #expect(r.groups.count == 2)
@@ -62,7 +66,7 @@ func record(_ source: String, _ id: String, _ ids: [(IdentifierKind, String)], s
     @Test func junkIdentifiersDoNotMergeAndAreCounted() {
         let records = [
             record("mdm", "1", [(.serial, "To be filled by O.E.M."), (.mac, "02:00:4c:4f:4f:50")]),
-            record("mdm", "2", [(.serial, "To be filled by O.E.M."), (.mac, "02:00:4c:4f:4f:50")]),
+            record("mdm", "2", [(.serial, "To be filled by O.E.M."), (.mac, "02:00:4c:4f:4f:50")])
         ]
         let r = merger.merge(records)
         #expect(r.groups.count == 2)
@@ -88,6 +92,6 @@ func record(_ source: String, _ id: String, _ ids: [(IdentifierKind, String)], s
     @Test func duplicateRecordsInOneSourceMerge() {
         let r = merger.merge([record("jamf", "1", [(.serial, "D1X9")], sync: 10), record("jamf", "2", [(.serial, "d1x9")], sync: 20)])
         #expect(r.groups.count == 1)
-        #expect(r.groups[0].records == [1, 0])   // most recently synced first
+        #expect(r.groups[0].records == [1, 0])  // most recently synced first
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
 /// Issue 13, "Secrets never leave the process": what the config reader and the redactor guarantee.
@@ -31,10 +32,10 @@ import Testing
     /// Yams' own message quotes the offending line, which here holds a literal password.
     @Test func aYAMLParseErrorNeverEchoesTheConfigText() throws {
         let broken = [
-            "sources:\n  - {name: es, password: \"hunter2-literal-pw\n",               // unterminated quote
-            "sources:\n  - name: es\n    password: hunter2-literal-pw: more\n",        // mapping in a plain scalar
-            "sources:\n  - name: es\n\tpassword: hunter2-literal-pw\n",               // tab indentation
-            "password: [hunter2-literal-pw\n",                                      // unclosed flow list
+            "sources:\n  - {name: es, password: \"hunter2-literal-pw\n",  // unterminated quote
+            "sources:\n  - name: es\n    password: hunter2-literal-pw: more\n",  // mapping in a plain scalar
+            "sources:\n  - name: es\n\tpassword: hunter2-literal-pw\n",  // tab indentation
+            "password: [hunter2-literal-pw\n"  // unclosed flow list
         ]
         for yaml in broken {
             do {
@@ -52,7 +53,8 @@ import Testing
     @Test func resolvedSecretsAndURLUserinfoAreRedactedEverywhere() throws {
         let token = "tok-" + UUID().uuidString
         let password = "p@ss/w+rd " + UUID().uuidString.prefix(8)
-        let s = try section("""
+        let s = try section(
+            """
             token: "${TOKEN}"
             url: "https://svc:${PW}@vendor.example.com/api"
             """, env: ["TOKEN": token, "PW": password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!])
@@ -60,7 +62,8 @@ import Testing
         _ = try s.string("url")
         let escaped = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let basic = Data("svc:\(password)".utf8).base64EncodedString()
-        let line = "GET https://svc:\(escaped)@vendor.example.com/x?api_token=\(token)&page=2 {\"t\":\"\(token)\"} "
+        let line =
+            "GET https://svc:\(escaped)@vendor.example.com/x?api_token=\(token)&page=2 {\"t\":\"\(token)\"} "
             + "Authorization: Basic \(basic) pw=\(password) api_key=zzz-never-registered-zzz"
         let out = Redactor.redact(line)
         for needle in [token, escaped, password, basic] { #expect(!out.contains(needle), "\(out)") }
@@ -69,8 +72,10 @@ import Testing
         #expect(!Redactor.redact("https://h/p?x=1&api_key=zzz-never-registered-zzz").contains("zzz"))
 
         // What is not a credential stays readable.
-        for plain in ["owner a.b@example.com has 2 devices", "https://host/users?email=a@b.example&page=3",
-                      "msg=\"source done\" key=value records=12", "https://es.example.com:9200/_bulk?filter_path=errors"] {
+        for plain in [
+            "owner a.b@example.com has 2 devices", "https://host/users?email=a@b.example&page=3",
+            "msg=\"source done\" key=value records=12", "https://es.example.com:9200/_bulk?filter_path=errors"
+        ] {
             #expect(Redactor.redact(plain) == plain)
         }
         #expect(Redactor.redact("see https://tok3n@git.example.com/x") == "see https://<redacted>@git.example.com/x")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
 /// Identifiers many machines share, zero-OUI and EUI-64 MACs, Windows known only by name, and owners named by an
@@ -18,7 +19,7 @@ import Testing
 
     @Test func zeroOUIMACsAreNotIdentifiers() {
         #expect(why(n, .mac, "00:00:00:12:34:56") == .zeroOUIMAC)
-        #expect(why(n, .mac, "00-00-00-00-00-00-00-E0") == .zeroOUIMAC)   // Windows' Teredo tunnel adapter
+        #expect(why(n, .mac, "00-00-00-00-00-00-00-E0") == .zeroOUIMAC)  // Windows' Teredo tunnel adapter
         #expect(value(.mac, "00:00:01:12:34:56") == "00:00:01:12:34:56")  // only the whole OUI being zero counts
     }
 
@@ -27,7 +28,7 @@ import Testing
         #expect(value(.mac, "001B.21FF.FE3A.4B5C") == "00:1B:21:FF:FE:3A:4B:5C")
         #expect(why(n, .mac, "02:1b:21:ff:fe:3a:4b:5c") == .localMAC)
         #expect(why(n, .mac, "ff:ff:ff:ff:ff:ff:ff:ff") == .nullMAC)
-        #expect(why(n, .mac, "00:1b:21:ff:fe:3a:4b") == .malformedMAC)   // seven octets
+        #expect(why(n, .mac, "00:1b:21:ff:fe:3a:4b") == .malformedMAC)  // seven octets
         // An EUI-64 never merges with the EUI-48 that happens to share its last six octets.
         let r = DeviceMerger().merge([record("a", "1", [(.mac, "00:00:AC:DE:48:00:11:23")]), record("b", "2", [(.mac, "AC:DE:48:00:11:23")])])
         #expect(r.groups.count == 2)
@@ -35,7 +36,7 @@ import Testing
 
     @Test(arguments: [
         (IdentifierKind.mac, "ac:de:48:00:11:22"), (.mac, "ACDE.4800.1122"), (.udid, "03000200-0400-0500-0006-000700080009"),
-        (.udid, "ffffffff-ffff-ffff-ffff-ffffffffffff"), (.udid, "00020003-0004-0005-0006-000700080009"), (.mac, "00:05:9a:3c:7a:00"),
+        (.udid, "ffffffff-ffff-ffff-ffff-ffffffffffff"), (.udid, "00020003-0004-0005-0006-000700080009"), (.mac, "00:05:9a:3c:7a:00")
     ])
     func shippedSharedIdentifiersAreRejected(_ kind: IdentifierKind, _ v: String) {
         #expect(why(n, kind, v) == .sharedIdentifier)
@@ -48,7 +49,7 @@ import Testing
             record("osquery", "build-7", [(.udid, "03000200-0400-0500-0006-000700080009"), (.mac, "3c:ec:ef:00:00:07")], platform: .linux),
             // The Apple internal interface is on every T2 Mac: two Macs with it stay two Macs.
             record("jamf", "m1", [(.serial, "C02AAA111"), (.mac, "ac:de:48:00:11:22")]),
-            record("fleet", "m2", [(.mac, "ac:de:48:00:11:22"), (.mac, "f0:18:98:00:00:02")]),
+            record("fleet", "m2", [(.mac, "ac:de:48:00:11:22"), (.mac, "f0:18:98:00:00:02")])
         ]
         let r = DeviceMerger().merge(records)
         #expect(r.groups.count == 4)
@@ -58,21 +59,23 @@ import Testing
     }
 
     @Test func configuredSharedIdentifiersByKindOrForEveryKind() throws {
-        let config = try StethoscopeConfig.parse(yaml: """
-            shared_identifiers: ["serial:ABC 123", "udid:11111111-2222-3333-4444-555555555555", "3C:EC:EF:00:00:07", "356938035643809"]
-            """, environment: [:])
+        let config = try StethoscopeConfig.parse(
+            yaml: """
+                shared_identifiers: ["serial:ABC 123", "udid:11111111-2222-3333-4444-555555555555", "3C:EC:EF:00:00:07", "356938035643809"]
+                """, environment: [:])
         #expect(config.sharedIdentifiers.count == 4)
         let normalizer = IdentifierNormalizer(extraPlaceholders: config.extraPlaceholderSerials, sharedIdentifiers: config.sharedIdentifiers)
         #expect(why(normalizer, .serial, " abc 123 ") == .sharedIdentifier)
         #expect(why(normalizer, .udid, "11111111-2222-3333-4444-555555555555") == .sharedIdentifier)
-        #expect(why(normalizer, .serial, "11111111-2222-3333-4444-555555555555") == nil)   // the kind was named: udid only
-        #expect(why(normalizer, .mac, "3c-ec-ef-00-00-07") == .sharedIdentifier)             // bare: any notation of a MAC
-        #expect(why(normalizer, .imei, "35 693803 564380 9") == .sharedIdentifier)           // bare: any kind it reads as
-        #expect(why(normalizer, .udid, "03000200-0400-0500-0006-000700080009") == .sharedIdentifier)   // the shipped list stays
+        #expect(why(normalizer, .serial, "11111111-2222-3333-4444-555555555555") == nil)  // the kind was named: udid only
+        #expect(why(normalizer, .mac, "3c-ec-ef-00-00-07") == .sharedIdentifier)  // bare: any notation of a MAC
+        #expect(why(normalizer, .imei, "35 693803 564380 9") == .sharedIdentifier)  // bare: any kind it reads as
+        #expect(why(normalizer, .udid, "03000200-0400-0500-0006-000700080009") == .sharedIdentifier)  // the shipped list stays
         #expect(why(normalizer, .serial, "C02AAA111") == nil)
         // Attribution by a shared identifier names nobody either.
-        let map = OwnerAttribution.attributionMap([(via: "assets", assignments: [OwnerAssignment(RawIdentifier(.mac, "3c:ec:ef:00:00:07"), email: "a@example.com")])],
-                                                normalizer: normalizer)
+        let map = OwnerAttribution.attributionMap(
+            [(via: "assets", assignments: [OwnerAssignment(RawIdentifier(.mac, "3c:ec:ef:00:00:07"), email: "a@example.com")])],
+            normalizer: normalizer)
         #expect(map.isEmpty)
 
         let error = #expect(throws: ConfigError.self) {
@@ -84,8 +87,9 @@ import Testing
 
     @Test(arguments: ["Microsoft Windows 7 Professional", "Windows XP", "Windows 8.1", "Microsoft Windows Server 2008 R2 Standard"])
     func windowsKnownOnlyByNameIsJudgedUnsupported(_ name: String) {
-        let evaluator = NightEvaluator(practices: .defaults, asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_700_000_100),
-                                       staleAfterDays: 14, orgChart: OrgChart([]))
+        let evaluator = NightEvaluator(
+            practices: .defaults, asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_700_000_100),
+            staleAfterDays: 14, orgChart: OrgChart([]))
         for (osName, osVersion) in [(name, nil), ("Windows", name)] as [(String, String?)] {
             var r = record("sccm", "pc", [(.serial, "PC-1")], platform: .windows, os: osVersion)
             r.osName = osName
@@ -102,40 +106,57 @@ import Testing
     }
 
     @Test func anEmailTwoDirectoryUsersShareAttributesNoDevice() {
-        let people = [Person(email: "dlee@example.com", name: "Dan"),
-                      Person(email: "shared@example.com", name: "Sam One", managerEmail: "dlee@example.com"),
-                      Person(email: "Shared@example.com", name: "Sam Two"),
-                      Person(email: "ajones@example.com", name: "Alex")]
+        let people = [
+            Person(email: "dlee@example.com", name: "Dan"),
+            Person(email: "shared@example.com", name: "Sam One", managerEmail: "dlee@example.com"),
+            Person(email: "Shared@example.com", name: "Sam Two"),
+            Person(email: "ajones@example.com", name: "Alex")
+        ]
         let chart = OrgChart(people)
         #expect(chart.isAmbiguous("shared@example.com") && !chart.isAmbiguous("ajones@example.com"))
         #expect(chart.problems.contains { $0.hasPrefix("duplicate person shared@example.com") })
         let normalizer = IdentifierNormalizer()
         let evaluator = NightEvaluator(
             practices: .defaults, asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_700_000_100), staleAfterDays: 14, orgChart: chart,
-            attribution: OwnerAttribution.attributionMap([(via: "assets", assignments: [
-                OwnerAssignment(RawIdentifier(.serial, "SER002"), email: "shared@example.com"),
-                OwnerAssignment(RawIdentifier(.serial, "SER003"), email: "ajones@example.com")])], normalizer: normalizer),
+            attribution: OwnerAttribution.attributionMap(
+                [
+                    (
+                        via: "assets",
+                        assignments: [
+                            OwnerAssignment(RawIdentifier(.serial, "SER002"), email: "shared@example.com"),
+                            OwnerAssignment(RawIdentifier(.serial, "SER003"), email: "ajones@example.com")
+                        ]
+                    )
+                ], normalizer: normalizer),
             attributionPrecedence: ["assets"])
-        let records = [record("jamf", "1", [(.serial, "SER001")], owner: "SHARED@example.com"),
-                       record("jamf", "2", [(.serial, "SER002")]),
-                       record("jamf", "3", [(.serial, "SER003")], owner: "shared@example.com"),
-                       record("jamf", "4", [(.serial, "SER004")], owner: "ajones@example.com")]
+        let records = [
+            record("jamf", "1", [(.serial, "SER001")], owner: "SHARED@example.com"),
+            record("jamf", "2", [(.serial, "SER002")]),
+            record("jamf", "3", [(.serial, "SER003")], owner: "shared@example.com"),
+            record("jamf", "4", [(.serial, "SER004")], owner: "ajones@example.com")
+        ]
         let devices = DeviceMerger(normalizer: normalizer).merge(records).groups.map { evaluator.evaluate($0, records) }
         func dev(_ key: String) -> DeviceSnapshot? { devices.first { $0.key == key } }
-        #expect(dev("serial:SER001")?.owner == nil && dev("serial:SER001")?.ownerMethod == OwnerMethod.none && dev("serial:SER001")?.ownerReason == "ambiguous_email")
-        #expect(dev("serial:SER002")?.owner == nil && dev("serial:SER002")?.ownerReason == "ambiguous_email")   // by attribution too
+        #expect(
+            dev("serial:SER001")?.owner == nil && dev("serial:SER001")?.ownerMethod == OwnerMethod.none
+                && dev("serial:SER001")?.ownerReason == "ambiguous_email")
+        #expect(dev("serial:SER002")?.owner == nil && dev("serial:SER002")?.ownerReason == "ambiguous_email")  // by attribution too
         // Another source still names a unique owner: that one is used.
-        #expect(dev("serial:SER003")?.owner == "ajones@example.com" && dev("serial:SER003")?.ownerMethod == .attribution && dev("serial:SER003")?.ownerReason == nil)
+        #expect(
+            dev("serial:SER003")?.owner == "ajones@example.com" && dev("serial:SER003")?.ownerMethod == .attribution && dev("serial:SER003")?.ownerReason == nil
+        )
         #expect(dev("serial:SER004")?.owner == "ajones@example.com" && dev("serial:SER004")?.ownerReason == nil)
     }
 
     @Test func aManagerCycleIsCutInTheChartButKeptInTheDirectoryPeople() {
-        let chart = OrgChart([Person(email: "a@x.com", name: "A", managerEmail: "b@x.com"),
-                              Person(email: "b@x.com", name: "B", managerEmail: "c@x.com"),
-                              Person(email: "c@x.com", name: "C", managerEmail: "a@x.com"),
-                              Person(email: "s@x.com", name: "S", managerEmail: "s@x.com")])
+        let chart = OrgChart([
+            Person(email: "a@x.com", name: "A", managerEmail: "b@x.com"),
+            Person(email: "b@x.com", name: "B", managerEmail: "c@x.com"),
+            Person(email: "c@x.com", name: "C", managerEmail: "a@x.com"),
+            Person(email: "s@x.com", name: "S", managerEmail: "s@x.com")
+        ])
         #expect(Set(chart.inCycles) == ["a@x.com", "b@x.com", "c@x.com", "s@x.com"])
-        #expect(chart.chain(of: "a@x.com").count <= 2)   // cut: never loops
+        #expect(chart.chain(of: "a@x.com").count <= 2)  // cut: never loops
         let directory = chart.directoryPeople
         #expect(directory.map(\.managerEmail) == ["b@x.com", "c@x.com", "a@x.com", "s@x.com"])
         // Rebuilt from what the directory said (as reports do from `people`), the chart cuts the cycle again.

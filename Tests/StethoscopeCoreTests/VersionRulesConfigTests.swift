@@ -1,5 +1,5 @@
-import Testing
 import StethoscopeCore
+import Testing
 
 /// `practices.os_version.versions.<platform>` takes one mapping or a dated list.
 @Suite struct VersionRulesConfigTests {
@@ -10,7 +10,8 @@ import StethoscopeCore
     }
 
     @Test func mappingAndDatedList() throws {
-        let r = try rules("""
+        let r = try rules(
+            """
             practices:
               os_version:
                 versions:
@@ -21,9 +22,11 @@ import StethoscopeCore
             """)
         #expect(r[.mac] == [VersionRule(required: "14.0", recommended: "15.1")])
         #expect(r[.iOS] == [VersionRule(required: "17.0", recommended: "18.1"), VersionRule(from: "2026-10-21", required: "18.2")])
-        #expect(r[.windows] == PracticeSet.defaults.definitions.first { $0.key == "os_version" }.flatMap {
-            if case .osVersion(let d) = $0.check { return d[.windows] } else { return nil }
-        })
+        #expect(
+            r[.windows]
+                == PracticeSet.defaults.definitions.first { $0.key == "os_version" }.flatMap {
+                    if case .osVersion(let d) = $0.check { return d[.windows] } else { return nil }
+                })
     }
 
     @Test(arguments: [
@@ -32,7 +35,7 @@ import StethoscopeCore
         "- {required: \"1\"}\n        - {from: \"2026-10-05\", required: \"2\"}\n        - {from: \"2026-10-05\", required: \"3\"}",
         "- {required: \"1\"}\n        - {from: \"soon\", required: \"2\"}",
         "- {required: \"one\"}",
-        "- {required: \"1\", sometime: 3}",
+        "- {required: \"1\", sometime: 3}"
     ])
     func badDatedListsAreRejected(_ list: String) {
         #expect(throws: ConfigError.self) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeCore
 
 /// Windows builds, release ids and kernel versions on one scale, and what evaluation makes of them.
@@ -8,7 +9,7 @@ import Testing
         ("10.0.19045", "10.0.19045"), ("19045", "10.0.19045"), ("19045.3803", "10.0.19045.3803"),
         ("22H2", "10.0.19045"), ("Windows 10 22H2", "10.0.19045"), ("Windows 11 22H2", "10.0.22621"),
         ("11 23H2", "10.0.22631"), ("win11 24H2", "10.0.26100"), ("1909", "10.0.18363"),
-        ("Microsoft Windows 11 Enterprise 10.0.22631", "10.0.22631"), ("6.1.7601", "6.1.7601"),
+        ("Microsoft Windows 11 Enterprise 10.0.22631", "10.0.22631"), ("6.1.7601", "6.1.7601")
     ])
     func parses(_ text: String, _ expected: String) {
         #expect(WindowsVersion.number(text)?.description == expected)
@@ -41,11 +42,13 @@ import Testing
         if let rules, let i = set.definitions.firstIndex(where: { $0.key == "os_version" }) {
             set.definitions[i].check = .osVersion([.windows: rules])
         }
-        let record = SourceRecord(source: "epm", localID: "1", platform: .windows, osVersion: version,
-                                  identifiers: [RawIdentifier(.serial, "SER1")], lastSync: Date(timeIntervalSince1970: 1_772_400_000))
+        let record = SourceRecord(
+            source: "epm", localID: "1", platform: .windows, osVersion: version,
+            identifiers: [RawIdentifier(.serial, "SER1")], lastSync: Date(timeIntervalSince1970: 1_772_400_000))
         let merged = DeviceMerger().merge([record])
-        let e = NightEvaluator(practices: set, asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_772_450_000),
-                               staleAfterDays: 14, orgChart: OrgChart([]))
+        let e = NightEvaluator(
+            practices: set, asOf: "2026-03-02", now: Date(timeIntervalSince1970: 1_772_450_000),
+            staleAfterDays: 14, orgChart: OrgChart([]))
         return e.evaluate(merged.groups[0], [record]).results.first { $0.practice == "os_version" }
     }
 
@@ -68,13 +71,17 @@ import Testing
     }
 
     @Test func configAcceptsReleaseIdsForWindowsOnly() throws {
-        let config = try StethoscopeConfig.parse(yaml: """
-            practices:
-              os_version:
-                versions:
-                  Windows: {required: "Windows 10 22H2", recommended: "11 24H2"}
-            """, environment: [:])
-        guard case .osVersion(let rules) = config.practices["os_version"]?.check else { Issue.record("no rules"); return }
+        let config = try StethoscopeConfig.parse(
+            yaml: """
+                practices:
+                  os_version:
+                    versions:
+                      Windows: {required: "Windows 10 22H2", recommended: "11 24H2"}
+                """, environment: [:])
+        guard case .osVersion(let rules) = config.practices["os_version"]?.check else {
+            Issue.record("no rules")
+            return
+        }
         #expect(rules[.windows] == [VersionRule(required: "Windows 10 22H2", recommended: "11 24H2")])
         #expect(throws: ConfigError.self) {
             try StethoscopeConfig.parse(yaml: "practices:\n  os_version:\n    versions:\n      Windows: {required: \"Windows 11\"}\n", environment: [:])

@@ -3,6 +3,7 @@ import StethoscopeCore
 import StethoscopeHTTP
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeExport
 
 /// Exports through Tests/fakes/es_fault_proxy.py in front of osmem-server: whatever the faults, every
@@ -16,7 +17,8 @@ import Testing
         let temp = try TempStore()
         try temp.night(asOf, devices: 300)
         try await NightExporter(config: testConfig(server.url)).installTemplate()
-        try await proxy.fault("""
+        try await proxy.fault(
+            """
             [{"mode": "item_429", "every": 3, "count": 3}, {"mode": "item_503", "every": 5, "count": 1},
              {"mode": "429", "count": 2}, {"mode": "503", "count": 1}, {"mode": "slow", "delay_s": 1.0, "count": 1},
              {"mode": "drop", "count": 1}, {"mode": "drop_after", "count": 2}]
@@ -53,7 +55,7 @@ import Testing
         #expect(try await server.count() == 160)
         let stats = try await proxy.stats()
         #expect((stats.faults_applied["413"] ?? 0) >= 2)
-        #expect(stats.bulk_items == 160)   // every accepted request was small enough; nothing sent twice
+        #expect(stats.bulk_items == 160)  // every accepted request was small enough; nothing sent twice
     }
 
     @Test func a401StopsTheExportWithoutTheSecretAndTheNextAttemptResumes() async throws {

@@ -22,9 +22,9 @@ final class TempStore {
             Person(email: "ceo@example.com", name: "Chief", organization: "Office"),
             Person(email: "vp@example.com", name: "Vice \"VP\" President", managerEmail: "ceo@example.com", organization: "Engineering"),
             Person(email: "lead@example.com", name: "Lead", managerEmail: "vp@example.com", organization: "Engineering"),
-            Person(email: "dev@example.com", name: "Dev", managerEmail: "lead@example.com", organization: "Engineering"),
+            Person(email: "dev@example.com", name: "Dev", managerEmail: "lead@example.com", organization: "Engineering")
         ]
-        let t0 = Date(timeIntervalSince1970: 1_796_104_800)   // 2026-12-01T06:00:00Z
+        let t0 = Date(timeIntervalSince1970: 1_796_104_800)  // 2026-12-01T06:00:00Z
         let list: [DeviceSnapshot] = (0..<devices).map { i in
             let serial = String(format: "SER%05d", i)
             let owner: String? = i % 5 == 4 ? nil : people[i % 4].email
@@ -33,14 +33,17 @@ final class TempStore {
                 deviceName: "device-\(i)", identifiers: [Identifier(.serial, serial)], sources: ["fleet", "jamf"],
                 records: ["jamf/\(i)", "fleet/\(i)"], lastSync: t0.addingTimeInterval(-3600), owner: owner,
                 ownerMethod: owner == nil ? .none : .sourceHint, ownerVia: owner == nil ? nil : "jamf", stale: i % 7 == 0,
-                isVirtual: false, results: [
-                    PracticeResult(practice: "encryption", status: i % 2 == 0 ? .ok : .warn, value: "FileVault \(i % 2 == 0 ? "on" : "off")",
-                                   details: "line one\nline two", observedAt: t0.addingTimeInterval(-7200), source: "jamf"),
-                    PracticeResult(practice: "firewall", status: .unknown, value: nil, details: nil, observedAt: nil, source: nil),
+                isVirtual: false,
+                results: [
+                    PracticeResult(
+                        practice: "encryption", status: i % 2 == 0 ? .ok : .warn, value: "FileVault \(i % 2 == 0 ? "on" : "off")",
+                        details: "line one\nline two", observedAt: t0.addingTimeInterval(-7200), source: "jamf"),
+                    PracticeResult(practice: "firewall", status: .unknown, value: nil, details: nil, observedAt: nil, source: nil)
                 ])
         }
-        let record = NightRecord(asOf: asOf, startedAt: t0, finishedAt: t0.addingTimeInterval(60), status: .complete,
-                                 people: people, sourceRecords: devices * 2)
+        let record = NightRecord(
+            asOf: asOf, startedAt: t0, finishedAt: t0.addingTimeInterval(60), status: .complete,
+            people: people, sourceRecords: devices * 2)
         try store.writeNight(record, devices: list)
     }
 
@@ -55,8 +58,10 @@ final class TempStore {
 }
 
 /// A config for tests: small chunks, short retry waits.
-func testConfig(_ url: String, chunkDocuments: Int = 25, maxConnections: Int = 3, gzip: Bool = false,
-                maxAttempts: Int = 6, authorization: String? = nil) -> ElasticsearchConfig {
+func testConfig(
+    _ url: String, chunkDocuments: Int = 25, maxConnections: Int = 3, gzip: Bool = false,
+    maxAttempts: Int = 6, authorization: String? = nil
+) -> ElasticsearchConfig {
     ElasticsearchConfig(
         url: url, authorization: authorization.map(Secret.init), maxConnections: maxConnections,
         chunkBytes: 5_000_000, chunkDocuments: chunkDocuments, gzip: gzip,

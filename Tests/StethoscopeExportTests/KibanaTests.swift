@@ -3,18 +3,21 @@ import StethoscopeCore
 import StethoscopeHTTP
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeExport
 
 /// The template as version 2 had it (before the flat `status` fields), to stand for an installed older template.
 func templateVersion2() -> String {
     let old = IndexTemplate.json
         .replacingOccurrences(of: #""version": 3}"#, with: #""version": 2}"#)
-        .replacingOccurrences(of: """
-                  "dynamic_templates": [
-                    {"status_keywords": {"path_match": "status.*", "mapping": {"type": "keyword"}}}
-                  ],
+        .replacingOccurrences(
+            of: """
+                      "dynamic_templates": [
+                        {"status_keywords": {"path_match": "status.*", "mapping": {"type": "keyword"}}}
+                      ],
 
-            """, with: "")
+                """, with: ""
+        )
         .replacingOccurrences(of: "        \"status\": {\"type\": \"object\", \"dynamic\": true},\n", with: "")
     precondition(!old.contains("status_keywords") && !old.contains(#""status": {"type": "object""#) && old.contains(#""version": 2}"#))
     return old
@@ -39,7 +42,11 @@ func templateVersion1() -> String {
         while try reader.next(into: &writer) != nil {}
         let lines = String(decoding: writer.bytes, as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 12)
-        struct Doc: Decodable { var device_key: String; var practices: [[String: String]]; var status: [String: String] }
+        struct Doc: Decodable {
+            var device_key: String
+            var practices: [[String: String]]
+            var status: [String: String]
+        }
         for (n, line) in stride(from: 1, to: lines.count, by: 2).map({ lines[$0] }).enumerated() {
             let doc = try JSONDecoder().decode(Doc.self, from: Data(line.utf8))
             #expect(doc.status == ["encryption": n % 2 == 0 ? "ok" : "warn", "firewall": "unknown"], "\(doc.device_key)")
@@ -50,7 +57,11 @@ func templateVersion1() -> String {
 
     @Test func aPracticeKeyIsEscapedAsAFieldName() {
         var writer = JSONWriter()
-        writer.beginObject(); writer.key(escaping: #"odd "key"\"#); writer.string("ok"); writer.key(escaping: "b"); writer.string("na")
+        writer.beginObject()
+        writer.key(escaping: #"odd "key"\"#)
+        writer.string("ok")
+        writer.key(escaping: "b")
+        writer.string("na")
         writer.endObject()
         #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"odd \"key\"\\":"ok","b":"na"}"#)
     }
@@ -66,7 +77,10 @@ func templateVersion1() -> String {
                 }
                 var mappings: M
             }
-            struct DynamicTemplate: Decodable { var path_match: String; var mapping: [String: String] }
+            struct DynamicTemplate: Decodable {
+                var path_match: String
+                var mapping: [String: String]
+            }
             struct Property: Decodable { var type: String? }
             var _meta: Meta
             var template: T
@@ -87,22 +101,28 @@ func templateVersion1() -> String {
     }
 
     func message(_ yaml: String) -> String {
-        do { _ = try parse(yaml); return "" } catch { return "\(error)" }
+        do {
+            _ = try parse(yaml)
+            return ""
+        } catch { return "\(error)" }
     }
 
     @Test func indexSettingsAreConfigKeysAndGoIntoTheTemplate() throws {
         let plain = try #require(try parse("export: {elasticsearch: {url: 'http://es'}}"))
         #expect(plain.settings == ElasticsearchConfig.IndexSettings(shards: 1, replicas: 1, refreshInterval: "30s"))
-        let tuned = try #require(try parse("""
-            export: {elasticsearch: {url: 'http://es', index: 'fleet-{yyyy}', number_of_shards: 3, number_of_replicas: 0, refresh_interval: -1}}
-            """))
+        let tuned = try #require(
+            try parse(
+                """
+                export: {elasticsearch: {url: 'http://es', index: 'fleet-{yyyy}', number_of_shards: 3, number_of_replicas: 0, refresh_interval: -1}}
+                """))
         #expect(tuned.settings == ElasticsearchConfig.IndexSettings(shards: 3, replicas: 0, refreshInterval: "-1"))
         struct Body: Decodable {
             var index_patterns: [String]
             struct T: Decodable { var settings: [String: Setting] }
             var template: T
             enum Setting: Decodable, Equatable {
-                case int(Int), string(String)
+                case int(Int)
+                case string(String)
                 init(from decoder: any Decoder) throws {
                     let c = try decoder.singleValueContainer()
                     if let i = try? c.decode(Int.self) { self = .int(i) } else { self = .string(try c.decode(String.self)) }
@@ -169,16 +189,22 @@ func templateVersion1() -> String {
 
         // Lens' "top values of organization, broken down by status.encryption" is this terms aggregation.
         _ = try await server.call("POST", "/\(index)/_refresh")
-        let search = try await server.call("POST", "/\(index)/_search", json: """
-            {"size": 0, "query": {"term": {"as_of": "\(asOf)"}},
-             "aggs": {"organization": {"terms": {"field": "organization"},
-                      "aggs": {"encryption": {"terms": {"field": "status.encryption"}}}}}}
-            """)
+        let search = try await server.call(
+            "POST", "/\(index)/_search",
+            json: """
+                {"size": 0, "query": {"term": {"as_of": "\(asOf)"}},
+                 "aggs": {"organization": {"terms": {"field": "organization"},
+                          "aggs": {"encryption": {"terms": {"field": "status.encryption"}}}}}}
+                """)
         #expect(search.status == 200, "\(search.body.prefix(300))")
         struct Answer: Decodable {
             struct Aggs: Decodable { var organization: Terms }
             struct Terms: Decodable { var buckets: [Bucket] }
-            struct Bucket: Decodable { var key: String; var doc_count: Int; var encryption: Terms? }
+            struct Bucket: Decodable {
+                var key: String
+                var doc_count: Int
+                var encryption: Terms?
+            }
             var aggregations: Aggs
         }
         let answer = try JSONDecoder().decode(Answer.self, from: Data(search.body.utf8))
@@ -250,7 +276,10 @@ func templateVersion1() -> String {
         try await NightExporter(config: testConfig(server.url)).installTemplate()
         var config = testConfig(server.url)
         config.settings.replicas = 0
-        do { _ = try await NightExporter(config: config).checkTemplate(); Issue.record("a template with other settings passed") } catch {
+        do {
+            _ = try await NightExporter(config: config).checkTemplate()
+            Issue.record("a template with other settings passed")
+        } catch {
             #expect("\(error)".contains("number_of_replicas 1, the config says 0") && "\(error)".contains("--install-template"))
         }
         try await NightExporter(config: config).installTemplate()

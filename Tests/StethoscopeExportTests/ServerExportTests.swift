@@ -3,6 +3,7 @@ import StethoscopeCore
 import StethoscopeHTTP
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeExport
 
 /// Exports against a real OpenSearch-compatible server (osmem-server), one server per test.
@@ -31,10 +32,11 @@ import Testing
         #expect(doc.managers == ["lead@example.com", "vp@example.com", "ceo@example.com"])
         #expect(doc.sources == ["fleet", "jamf"])
         #expect(doc.last_sync == "2026-12-01T05:00:00Z")
-        #expect(doc.practices == [
-            .init(key: "encryption", status: "warn", rating: "critical", value: "FileVault off", observed_at: "2026-12-01T04:00:00Z"),
-            .init(key: "firewall", status: "unknown", rating: "medium", value: nil, observed_at: nil),
-        ])
+        #expect(
+            doc.practices == [
+                .init(key: "encryption", status: "warn", rating: "critical", value: "FileVault off", observed_at: "2026-12-01T04:00:00Z"),
+                .init(key: "firewall", status: "unknown", rating: "medium", value: nil, observed_at: nil)
+            ])
         // Device 4 has no owner: no owner fields at all.
         let ownerless = try #require(try await server.document("stethoscope-2026.12", "2026-12-01:serial:SER00004")._source)
         #expect(ownerless.owner == nil && ownerless.managers == nil)
@@ -70,11 +72,19 @@ import Testing
     /// The `_id`s of the night `asOf` in `index`, after a refresh.
     func ids(_ server: OpenSearchServer, _ index: String, asOf: String) async throws -> Set<String> {
         _ = try await server.call("POST", "/\(index)/_refresh")
-        let (status, body) = try await server.call("POST", "/\(index)/_search", json: """
-            {"size": 10000, "_source": false, "query": {"term": {"as_of": "\(asOf)"}}}
-            """)
+        let (status, body) = try await server.call(
+            "POST", "/\(index)/_search",
+            json: """
+                {"size": 10000, "_source": false, "query": {"term": {"as_of": "\(asOf)"}}}
+                """)
         guard status == 200 else { throw ServerError(description: "search: HTTP \(status) \(body)") }
-        struct Hits: Decodable { struct H: Decodable { struct One: Decodable { var _id: String }; var hits: [One] }; var hits: H }
+        struct Hits: Decodable {
+            struct H: Decodable {
+                struct One: Decodable { var _id: String }
+                var hits: [One]
+            }
+            var hits: H
+        }
         return Set(try JSONDecoder().decode(Hits.self, from: Data(body.utf8)).hits.hits.map(\._id))
     }
 
@@ -86,7 +96,7 @@ import Testing
         let server = try OpenSearchServer()
         let temp = try TempStore()
         try temp.night(asOf, devices: 60)
-        try temp.night("2026-12-02", devices: 30)   // another night in the same monthly index stays as it is
+        try temp.night("2026-12-02", devices: 30)  // another night in the same monthly index stays as it is
         let exporter = NightExporter(config: testConfig(server.url))
         try await exporter.installTemplate()
         try await exporter.export(asOf: asOf, store: temp.store)
@@ -116,9 +126,11 @@ import Testing
         try await exporter.installTemplate()
         // A failed export row of the version before: 10 devices acknowledged, no generation.
         let ledger = ExportLedger(database: temp.store.database)
-        try ledger.write(ExportRecord(asOf: asOf, index: "stethoscope-2026.12", status: .failed, documents: 30, sent: 10, ok: 10,
-                                      failed: 0, resumeAfter: try temp.deviceID(asOf, nth: 10), attempts: 1, itemErrors: [],
-                                      failure: "connection refused"), startedAt: Date(), finished: true)
+        try ledger.write(
+            ExportRecord(
+                asOf: asOf, index: "stethoscope-2026.12", status: .failed, documents: 30, sent: 10, ok: 10,
+                failed: 0, resumeAfter: try temp.deviceID(asOf, nth: 10), attempts: 1, itemErrors: [],
+                failure: "connection refused"), startedAt: Date(), finished: true)
         let record = try await exporter.export(asOf: asOf, store: temp.store)
         #expect(record.status == .complete && record.ok == 30 && record.sent == 30 && record.generation != nil)
         #expect(try await ids(server, "stethoscope-2026.12", asOf: asOf) == expectedIDs(asOf, 30))
@@ -153,8 +165,9 @@ import Testing
         let stray = try await server.call("PUT", "/stethoscope-2026.12/_doc/x2", json: #"{"as_of": "2026-12-01", "colour": "red"}"#)
         #expect(stray.status == 400)
         #expect(stray.body.contains("strict_dynamic_mapping_exception"))
-        let strayPractice = try await server.call("PUT", "/stethoscope-2026.12/_doc/x3",
-                                                  json: #"{"as_of": "2026-12-01", "practices": [{"key": "firewall", "shade": 1}]}"#)
+        let strayPractice = try await server.call(
+            "PUT", "/stethoscope-2026.12/_doc/x3",
+            json: #"{"as_of": "2026-12-01", "practices": [{"key": "firewall", "shade": 1}]}"#)
         #expect(strayPractice.status == 400)
         let mapping = try await server.call("GET", "/stethoscope-2026.12/_mapping")
         #expect(mapping.body.contains(#""device_key":{"type":"keyword"}"#))
@@ -174,7 +187,7 @@ import Testing
 
         #expect(record.status == .partial)
         #expect(record.ok == 49 && record.failed == 1)
-        #expect(record.resumeAfter == (try temp.deviceID(asOf, nth: 50)))   // permanent: nothing left to resume
+        #expect(record.resumeAfter == (try temp.deviceID(asOf, nth: 50)))  // permanent: nothing left to resume
         #expect(record.itemErrors.count == 1)
         #expect(record.itemErrors.first?.hasPrefix("2026-12-01:serial:SER00016: mapper_parsing_exception") == true)
         #expect(try await server.count() == 49)
@@ -198,7 +211,10 @@ import Testing
         // A template from before the generation field: check says to install it again.
         let old = templateVersion1()
         #expect(try await server.call("PUT", "/_index_template/stethoscope", json: old).status == 200)
-        do { _ = try await exporter.checkTemplate(); Issue.record("an outdated template passed the check") } catch {
+        do {
+            _ = try await exporter.checkTemplate()
+            Issue.record("an outdated template passed the check")
+        } catch {
             #expect("\(error)".contains("outdated") && "\(error)".contains("--install-template"))
         }
     }

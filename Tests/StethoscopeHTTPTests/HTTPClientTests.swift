@@ -1,18 +1,21 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import StethoscopeCore
 import StethoscopeHTTP
 import StethoscopeStore
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The client against the strict fake Jamf server over real sockets.
 @Suite struct HTTPClientTests {
     static let inventory = "/api/v3/computers-inventory?section=GENERAL&page=0&page-size=2&sort=id:asc"
 
-    func session(_ fake: FakeServer, auth: (any HTTPAuth)? = JamfUserAuth(user: "batch", password: Secret("hunter2-password")),
-                 retries: Int = 3, timeout: Double = 10, maxBytes: Int = 1 << 20, connections: Int = 4) -> SourceHTTP {
+    func session(
+        _ fake: FakeServer, auth: (any HTTPAuth)? = JamfUserAuth(user: "batch", password: Secret("hunter2-password")),
+        retries: Int = 3, timeout: Double = 10, maxBytes: Int = 1 << 20, connections: Int = 4
+    ) -> SourceHTTP {
         var o = HTTPOptions()
         o.retry = RetryPolicy(maxAttempts: retries + 1, baseDelay: 0.01, maxDelay: 0.05, maxTotalWait: 5)
         o.timeouts = HTTPTimeouts(connect: 2, total: timeout)
@@ -143,11 +146,11 @@ import Testing
         let dir = try temporaryDirectory()
         let config = dir.appendingPathComponent("c.yaml")
         try """
-            database: \(dir.path)/s.db
-            sources:
-              - {name: jamf-long, type: jamf, url: "\(fake.url)", username: batch, password: hunter2-password, page_size: 1,
-                 applications: false, services: false, retry_base_s: 0.01}
-            """.write(to: config, atomically: true, encoding: .utf8)
+        database: \(dir.path)/s.db
+        sources:
+          - {name: jamf-long, type: jamf, url: "\(fake.url)", username: batch, password: hunter2-password, page_size: 1,
+             applications: false, services: false, retry_base_s: 0.01}
+        """.write(to: config, atomically: true, encoding: .utf8)
         let status = try await Self.stethoscope(["run", "--config", config.path, "--as-of", "2026-03-02"])
         #expect(status == 0)
         let db = try SnapshotStore(path: dir.appendingPathComponent("s.db")).database
@@ -185,7 +188,10 @@ import Testing
         p.standardOutput = FileHandle.nullDevice
         return try await withCheckedThrowingContinuation { continuation in
             p.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try p.run() } catch { p.terminationHandler = nil; continuation.resume(throwing: error) }
+            do { try p.run() } catch {
+                p.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
         }
     }
 
@@ -194,8 +200,9 @@ import Testing
         var o = HTTPOptions()
         o.retry = RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
         o.maxConnections = 4
-        let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-share-\(fake.port)", baseURL: fake.url,
-                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        let http = SourceHTTP(
+            client: HTTPClient.shared, source: "jamf-share-\(fake.port)", baseURL: fake.url,
+            auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
         _ = try await http.get(HTTPClientTests.inventory, figures: nil)
         // The first of four concurrent requests revokes every token; all four carry the same dead one.
         try await fake.fault([["mode": "expire_tokens", "path": "/api/v3/", "count": 1]])
@@ -216,8 +223,9 @@ import Testing
         o.retry = RetryPolicy(maxAttempts: 1, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
         // A client of its own, so no other test's transfers prune the connection this test reuses.
         let client = HTTPClient()
-        let http = SourceHTTP(client: client, source: "jamf-reuse-\(fake.port)", baseURL: fake.url,
-                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        let http = SourceHTTP(
+            client: client, source: "jamf-reuse-\(fake.port)", baseURL: fake.url,
+            auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
         let figures = FigureCounter(kind: "device", plugin: "jamf")
         _ = try await http.get(HTTPClientTests.inventory, figures: figures)  // opens (and keeps) a connection
         try await fake.fault([["mode": "drop_reused", "path": "/api/v3/", "count": 1]])
@@ -235,8 +243,9 @@ import Testing
         let fake = try FakeServer("fake_jamf.py", ["--generate", "3"])
         var o = HTTPOptions()
         o.retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
-        let http = SourceHTTP(client: HTTPClient.shared, source: "jamf-parse-\(fake.port)", baseURL: fake.url,
-                              auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        let http = SourceHTTP(
+            client: HTTPClient.shared, source: "jamf-parse-\(fake.port)", baseURL: fake.url,
+            auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
         struct Page: Decodable { var totalCount: Int }
         try await fake.fault([["mode": "malformed", "path": "/api/v3/", "count": 1], ["mode": "truncated", "path": "/api/v3/", "count": 1]])
         let figures = FigureCounter(kind: "device", plugin: "jamf")
@@ -256,18 +265,21 @@ import Testing
         let graph = try FakeServer("fake_graph.py")
         var o = HTTPOptions()
         o.retry = .none
-        let entra = SourceHTTP(client: HTTPClient.shared, source: "entra", baseURL: graph.url,
-                               auth: OAuthClientCredentials(tokenURL: "/contoso.onmicrosoft.com/oauth2/v2.0/token", clientID: "11111111-2222-3333-4444-555555555555",
-                                                            clientSecret: Secret("wrong-SECRET-graph"), scope: "https://graph.microsoft.com/.default"),
-                               options: o)
+        let entra = SourceHTTP(
+            client: HTTPClient.shared, source: "entra", baseURL: graph.url,
+            auth: OAuthClientCredentials(
+                tokenURL: "/contoso.onmicrosoft.com/oauth2/v2.0/token", clientID: "11111111-2222-3333-4444-555555555555",
+                clientSecret: Secret("wrong-SECRET-graph"), scope: "https://graph.microsoft.com/.default"),
+            options: o)
         let e1 = await #expect(throws: HTTPError.self) { try await entra.get("/deviceManagement/managedDevices", figures: nil) }
         #expect(e1?.kind == .auth)
         #expect(e1?.description.contains("invalid_client") == true)
         #expect(e1?.description.contains("AADSTS7000215") == true)
         #expect(e1?.description.contains("SECRET") == false)
         let jamf = try FakeServer("fake_jamf.py")
-        let client = SourceHTTP(client: HTTPClient.shared, source: "jamf", baseURL: jamf.url,
-                                auth: OAuthClientCredentials(tokenURL: "/api/oauth/token", clientID: "stethoscope", clientSecret: Secret("nope-QUUX")), options: o)
+        let client = SourceHTTP(
+            client: HTTPClient.shared, source: "jamf", baseURL: jamf.url,
+            auth: OAuthClientCredentials(tokenURL: "/api/oauth/token", clientID: "stethoscope", clientSecret: Secret("nope-QUUX")), options: o)
         let e2 = await #expect(throws: HTTPError.self) { try await client.get(HTTPClientTests.inventory, figures: nil) }
         #expect(e2?.description.contains("invalid_client") == true)
         #expect(e2?.description.contains("QUUX") == false)
@@ -351,8 +363,12 @@ import Testing
     }
 
     @Test func credentialsEchoedByTheServerAreBlanked() async throws {
-        let fake = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
-                                                    "--token", "tok-ECHO-42"])
+        let fake = try FakeServer(
+            "fake_fleet.py",
+            [
+                "--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                "--token", "tok-ECHO-42"
+            ])
         try await fake.fault([["mode": "echo_auth", "path": "/api/v1/fleet/me", "count": 1]])
         let error = await #expect(throws: HTTPError.self) {
             try await session(fake, StaticBearer(token: Secret("tok-ECHO-42"))).get("/api/v1/fleet/me", figures: nil)
@@ -365,8 +381,12 @@ import Testing
     /// The echoed token crosses the 200-byte cut of the quoted body: redacting after the cut would leave its start.
     @Test func aCredentialCrossingTheCutOfAnErrorBodyLeavesNoPrefix() async throws {
         let token = "tok-CUT-" + UUID().uuidString
-        let fake = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
-                                                    "--token", token])
+        let fake = try FakeServer(
+            "fake_fleet.py",
+            [
+                "--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                "--token", token
+            ])
         // 170 filler bytes + "bad request from Bearer " (24): the token starts at byte 194.
         try await fake.fault([["mode": "echo_auth", "path": "/api/v1/fleet/me", "count": 1, "pad": 170]])
         let error = await #expect(throws: HTTPError.self) {
@@ -381,8 +401,12 @@ import Testing
     @Test func anyResolvedSecretIsBlankedInAnotherSourcesError() async throws {
         let own = "tok-OWN-" + UUID().uuidString
         let other = Secret("other-source-" + UUID().uuidString)
-        let fake = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
-                                                    "--token", own])
+        let fake = try FakeServer(
+            "fake_fleet.py",
+            [
+                "--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                "--token", own
+            ])
         try await fake.fault([["mode": "echo_500", "path": "/api/v1/fleet/me", "count": 10]])
         let error = await #expect(throws: HTTPError.self) {
             try await session(fake, StaticBearer(token: Secret(own))).get("/api/v1/fleet/me?note=" + other.reveal(), figures: nil)

@@ -9,8 +9,9 @@ import Testing
     @Test func everyMessageArrivesOnceAcrossADroppedConnectionAndARerun() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("notify-smtp-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        #expect(try await CredentialsAtSendTests.stethoscope(
-            ["demo", "--people", "60", "--nights", "3", "--start", "2026-11-01", "--out", dir.path]) == 0)
+        #expect(
+            try await CredentialsAtSendTests.stethoscope(
+                ["demo", "--people", "60", "--nights", "3", "--start", "2026-11-01", "--out", dir.path]) == 0)
 
         // The second message's DATA is cut off without an answer: the client must resend it once.
         let smtp = try FakeSMTP(["--drop-data", "2"])
@@ -18,10 +19,12 @@ import Testing
         try FakeSMTP.password.write(to: secret, atomically: true, encoding: .utf8)
         var yaml = try String(contentsOf: dir.appendingPathComponent("demo.yaml"), encoding: .utf8)
         #expect(yaml.contains("  dry_run: {out: notify}\n"))
-        yaml = yaml.replacingOccurrences(of: "  dry_run: {out: notify}\n", with: """
-              smtp: {url: "\(smtp.url)", username: \(FakeSMTP.user), password_file: \(secret.path), ca_file: \(TransportTests.pem("ca.pem"))}
+        yaml = yaml.replacingOccurrences(
+            of: "  dry_run: {out: notify}\n",
+            with: """
+                  smtp: {url: "\(smtp.url)", username: \(FakeSMTP.user), password_file: \(secret.path), ca_file: \(TransportTests.pem("ca.pem"))}
 
-            """)
+                """)
         let config = dir.appendingPathComponent("smtp.yaml")
         try yaml.write(to: config, atomically: true, encoding: .utf8)
 
@@ -51,11 +54,13 @@ import Testing
 
         // `check` logs in over STARTTLS and sends nothing; a wrong password fails it.
         let logins = try smtp.events("auth").count
-        #expect(try await CredentialsAtSendTests.stethoscope(["check", "--config", config.path, "--db", dir.appendingPathComponent("stethoscope.db").path]) == 0)
+        #expect(
+            try await CredentialsAtSendTests.stethoscope(["check", "--config", config.path, "--db", dir.appendingPathComponent("stethoscope.db").path]) == 0)
         #expect(try smtp.events("auth").filter { $0["ok"] as? Bool == true }.count > 0)
         #expect(try smtp.events("auth").count == logins + 1)
         #expect(try smtp.events("message").count == before)
         try "not-the-password".write(to: secret, atomically: true, encoding: .utf8)
-        #expect(try await CredentialsAtSendTests.stethoscope(["check", "--config", config.path, "--db", dir.appendingPathComponent("stethoscope.db").path]) == 2)
+        #expect(
+            try await CredentialsAtSendTests.stethoscope(["check", "--config", config.path, "--db", dir.appendingPathComponent("stethoscope.db").path]) == 2)
     }
 }

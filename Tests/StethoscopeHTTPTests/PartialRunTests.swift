@@ -9,17 +9,21 @@ import Testing
 @Suite struct PartialRunTests {
     @Test func aSourceThatFinallyFailsMakesThePartialNight() async throws {
         let jamf = try FakeServer("fake_jamf.py", ["--fixture", FakeServer.repo.appendingPathComponent(JamfSourceTests.fixture).path])
-        let fleet = try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
-                                                     "--token", FleetSourceTests.token])
+        let fleet = try FakeServer(
+            "fake_fleet.py",
+            [
+                "--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                "--token", FleetSourceTests.token
+            ])
         try await fleet.fault([["mode": "500", "path": "/api/v1/fleet/hosts", "count": 50]])
         let dir = try temporaryDirectory()
         let config = dir.appendingPathComponent("c.yaml")
         try """
-            database: \(dir.path)/s.db
-            sources:
-              - {name: jamf, type: jamf, url: "\(jamf.url)", username: batch, password: "${JAMF_PASSWORD}", page_size: 2, retry_base_s: 0.01}
-              - {name: fleet, type: fleet, url: "\(fleet.url)", token: "${FLEET_TOKEN}", retries: 3, retry_base_s: 0.01}
-            """.write(to: config, atomically: true, encoding: .utf8)
+        database: \(dir.path)/s.db
+        sources:
+          - {name: jamf, type: jamf, url: "\(jamf.url)", username: batch, password: "${JAMF_PASSWORD}", page_size: 2, retry_base_s: 0.01}
+          - {name: fleet, type: fleet, url: "\(fleet.url)", token: "${FLEET_TOKEN}", retries: 3, retry_base_s: 0.01}
+        """.write(to: config, atomically: true, encoding: .utf8)
         setenv("JAMF_PASSWORD", "hunter2-password", 1)
         setenv("FLEET_TOKEN", FleetSourceTests.token, 1)
 

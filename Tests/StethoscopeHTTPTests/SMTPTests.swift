@@ -22,8 +22,9 @@ final class FakeSMTP: @unchecked Sendable {
     var url: String { "smtp://127.0.0.1:\(server.port)" }
 
     func config(password: String = FakeSMTP.password, connections: Int = 1, attempts: Int = 3) -> SMTPConfig {
-        SMTPConfig(url: url, username: Self.user, password: Secret(password), caFile: TransportTests.pem("ca.pem"),
-                   timeout: 30, maxConnections: connections, retryAttempts: attempts, retryBackoff: 0.01)
+        SMTPConfig(
+            url: url, username: Self.user, password: Secret(password), caFile: TransportTests.pem("ca.pem"),
+            timeout: 30, maxConnections: connections, retryAttempts: attempts, retryBackoff: 0.01)
     }
 
     func events(_ kind: String) throws -> [[String: Any]] {
@@ -45,8 +46,9 @@ final class FakeSMTP: @unchecked Sendable {
 
 func mail(_ n: Int, to recipients: [String]) -> SMTPMessage {
     let id = "<m\(n)@stethoscope.test>"
-    let text = "From: IT <it@corp.test>\r\nTo: \(recipients.joined(separator: ", "))\r\nMessage-ID: \(id)\r\n" +
-        "Subject: make it turn green \(n)\r\n\r\nHello,\r\n.a line starting with a dot\r\nbye\r\n"
+    let text =
+        "From: IT <it@corp.test>\r\nTo: \(recipients.joined(separator: ", "))\r\nMessage-ID: \(id)\r\n"
+        + "Subject: make it turn green \(n)\r\n\r\nHello,\r\n.a line starting with a dot\r\nbye\r\n"
     return SMTPMessage(id: id, from: "it@corp.test", recipients: recipients, data: Array(text.utf8))
 }
 
@@ -84,7 +86,10 @@ func mail(_ n: Int, to recipients: [String]) -> SMTPMessage {
         let outcomes = Dictionary(uniqueKeysWithValues: results[0].recipients.map { ($0.address, $0.outcome) })
         #expect(outcomes["ok@corp.test"] == .sent)
         #expect(outcomes["grey@corp.test"] == .sent)
-        guard case .permanent(let why) = outcomes["gone@corp.test"] else { Issue.record("expected permanent"); return }
+        guard case .permanent(let why) = outcomes["gone@corp.test"] else {
+            Issue.record("expected permanent")
+            return
+        }
         #expect(why.contains("550"))
         #expect(results[0].attempts == 2)
         #expect(results[1].allSent)
@@ -97,7 +102,10 @@ func mail(_ n: Int, to recipients: [String]) -> SMTPMessage {
     @Test func greylistingThatOutlastsTheAttemptsIsTemporary() async throws {
         let fake = try FakeSMTP(["--rcpt-451", "grey@corp.test:10"])
         let results = await SMTPTransport(fake.config(attempts: 3)).send([mail(1, to: ["grey@corp.test"]), mail(2, to: ["b@corp.test"])])
-        guard case .temporary(let why) = results[0].recipients[0].outcome else { Issue.record("expected temporary"); return }
+        guard case .temporary(let why) = results[0].recipients[0].outcome else {
+            Issue.record("expected temporary")
+            return
+        }
         #expect(why.contains("451"))
         #expect(results[0].attempts == 3)
         #expect(results[1].allSent)  // one recipient's trouble does not stop the batch
@@ -117,7 +125,10 @@ func mail(_ n: Int, to recipients: [String]) -> SMTPMessage {
         let fake = try FakeSMTP(["--connect-421", "100"])
         let results = await SMTPTransport(fake.config(attempts: 2)).send((1...20).map { mail($0, to: ["p\($0)@corp.test"]) })
         for r in results {
-            guard case .temporary(let why) = r.recipients[0].outcome else { Issue.record("expected temporary"); continue }
+            guard case .temporary(let why) = r.recipients[0].outcome else {
+                Issue.record("expected temporary")
+                continue
+            }
             #expect(why.contains("421"))
         }
         #expect(results[1...].allSatisfy { $0.attempts == 0 })
@@ -156,7 +167,10 @@ func mail(_ n: Int, to recipients: [String]) -> SMTPMessage {
         #expect(!text.contains(wrong))
         let results = await SMTPTransport(fake.config(password: wrong)).send((1...5).map { mail($0, to: ["p\($0)@corp.test"]) })
         for r in results {
-            guard case .temporary(let why) = r.recipients[0].outcome else { Issue.record("expected temporary"); continue }
+            guard case .temporary(let why) = r.recipients[0].outcome else {
+                Issue.record("expected temporary")
+                continue
+            }
             #expect(why.contains("535") || why.contains("not attempted"))
             #expect(!why.contains(wrong))
         }

@@ -13,8 +13,9 @@ import Testing
         var o = HTTPOptions()
         o.tls = tls
         o.retry = RetryPolicy(maxAttempts: retries + 1, baseDelay: 0.01, maxDelay: 0.02, maxTotalWait: 1)
-        return SourceHTTP(client: HTTPClient.shared, source: "tls-test", baseURL: base,
-                          auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
+        return SourceHTTP(
+            client: HTTPClient.shared, source: "tls-test", baseURL: base,
+            auth: JamfUserAuth(user: "batch", password: Secret("hunter2-password")), options: o)
     }
 
     @Test func tlsIsVerifiedAndTrustsAConfiguredBundle() async throws {

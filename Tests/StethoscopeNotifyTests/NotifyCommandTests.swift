@@ -28,10 +28,12 @@ import Testing
         let secret = dir.appendingPathComponent("smtp.secret")
         try "hunter2-smtp-secret".write(to: secret, atomically: true, encoding: .utf8)
         var yaml = try String(contentsOf: config, encoding: .utf8)
-        yaml = yaml.replacingOccurrences(of: "  dry_run: {out: notify}\n", with: """
-              smtp: {url: "smtp://127.0.0.1:1", username: stethoscope, password_file: \(secret.path)}
+        yaml = yaml.replacingOccurrences(
+            of: "  dry_run: {out: notify}\n",
+            with: """
+                  smtp: {url: "smtp://127.0.0.1:1", username: stethoscope, password_file: \(secret.path)}
 
-            """)
+                """)
         let smtpConfig = dir.appendingPathComponent("smtp.yaml")
         try yaml.write(to: smtpConfig, atomically: true, encoding: .utf8)
         let runsBefore = try db.int("SELECT count(*) FROM runs")

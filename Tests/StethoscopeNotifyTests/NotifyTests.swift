@@ -31,8 +31,10 @@ func demoStore(_ name: String = #function) async throws -> (URL, SnapshotStore) 
     return (dir, try SnapshotStore(path: dir.appendingPathComponent("stethoscope.db")))
 }
 
-func notifyConfig(_ extra: String = "", holdout: Double = 0,
-                  cadence: String = "{quiet_weekdays: [], remind_every_nights: 3, max_reminders: 1}") throws -> NotifyConfig {
+func notifyConfig(
+    _ extra: String = "", holdout: Double = 0,
+    cadence: String = "{quiet_weekdays: [], remind_every_nights: 3, max_reminders: 1}"
+) throws -> NotifyConfig {
     let yaml = """
         notify:
           from: "IT Security <it@example.com>"
@@ -51,10 +53,13 @@ func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
     @Test func cadenceHoldOutAndExclusionsOverSeveralNights() async throws {
         let (_, store) = try await demoStore()
         let db = store.database
-        let excluded = try db.rows("""
-            SELECT owner FROM devices d JOIN practice_results r ON r.as_of = d.as_of AND r.device_id = d.device_id
-            WHERE d.as_of = '2026-11-01' AND r.status = 'warn' AND d.owner IS NOT NULL AND d.stale = 0 ORDER BY owner LIMIT 1
-            """).first?[0] ?? nil
+        let excluded =
+            try db.rows(
+                """
+                SELECT owner FROM devices d JOIN practice_results r ON r.as_of = d.as_of AND r.device_id = d.device_id
+                WHERE d.as_of = '2026-11-01' AND r.status = 'warn' AND d.owner IS NOT NULL AND d.stale = 0 ORDER BY owner LIMIT 1
+                """
+            ).first?[0] ?? nil
         let exclude = try #require(excluded)
         let config = try notifyConfig("  exclude: [\"\(exclude.uppercased())\"]", holdout: 0.3)
         var perNight: [String: [String]] = [:]
@@ -90,8 +95,9 @@ func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
             let (p, day, items) = (row[0]!, Int(row[1]!.suffix(2))!, Set(row[3]!.split(separator: " ").map(String.init)))
             if let prev = seen[p] {
                 // (or it is the first message of a new failing streak, reminder 0)
-                #expect(day - prev.day >= 3 || !items.isSubset(of: prev.items) || row[2] == "0",
-                        "\(p) messaged again on night \(day) too soon")
+                #expect(
+                    day - prev.day >= 3 || !items.isSubset(of: prev.items) || row[2] == "0",
+                    "\(p) messaged again on night \(day) too soon")
                 #expect(Int(row[2]!)! <= prev.count)
                 #expect(day > prev.day)
             } else {
@@ -102,7 +108,10 @@ func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
         // Held-out people who needed action are recorded, and none of them got a message.
         let held = try db.rows("SELECT DISTINCT person FROM notifications WHERE kind = 'holdout'").compactMap { $0[0] }
         #expect(!held.isEmpty)
-        for p in held { #expect(Planner.isHeldOut(p, selection: "digest", share: 0.3)); #expect(nightsSent[p] == nil) }
+        for p in held {
+            #expect(Planner.isHeldOut(p, selection: "digest", share: 0.3))
+            #expect(nightsSent[p] == nil)
+        }
         // Roughly the configured share, and stable.
         let share = Double(people.filter { Planner.isHeldOut($0[0]!, selection: "digest", share: 0.3) }.count) / Double(people.count)
         #expect(share > 0.15 && share < 0.45)
@@ -111,8 +120,9 @@ func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
     @Test func unknownResultsWithoutAFailingStreakAreNotMessagedEveryNight() async throws {
         let (_, store) = try await demoStore()
         let db = store.database
-        let config = try notifyConfig("  selection: {statuses: [unknown], nudge_ratings: []}",
-                                      cadence: "{quiet_weekdays: [], remind_every_nights: 7}")
+        let config = try notifyConfig(
+            "  selection: {statuses: [unknown], nudge_ratings: []}",
+            cadence: "{quiet_weekdays: [], remind_every_nights: 7}")
         for day in 1...4 {
             _ = try await Notifier(config: config).run(database: db, asOf: String(format: "2026-11-%02d", day), transport: RecordingTransport())
         }
@@ -131,7 +141,8 @@ func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
         let (_, store) = try await demoStore()
         let db = store.database
         // Everyone failing anything on a Mac is in the campaign; the digest also selects warn everywhere.
-        let config = try notifyConfig("""
+        let config = try notifyConfig(
+            """
               campaigns:
                 - {name: mac-push, platforms: [Mac], statuses: [warn, nudge, unknown], subject: "Mac push", intro: "Mac week."}
                 - {name: later, from: "2027-01-01", subject: "Not yet"}
@@ -161,9 +172,11 @@ func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
         #expect(o1.deferred == o1.planned - 5)
         #expect(!o1.succeeded)
         // A crash: the next attempt's first batch is handed over but never answered (rows stay 'sending').
-        let crashed = try db.rows("""
+        let crashed = try db.rows(
+            """
             SELECT message_id FROM notifications WHERE as_of = '2026-11-02' AND state = 'deferred' ORDER BY person LIMIT 2
-            """).compactMap { $0[0] }
+            """
+        ).compactMap { $0[0] }
         #expect(crashed.count == 2)
         try db.exec("UPDATE notifications SET state = 'sending' WHERE message_id IN (\(crashed.map { "'\($0)'" }.joined(separator: ",")))")
         let second = RecordingTransport()
@@ -189,7 +202,9 @@ func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
     @Test func permanentFailuresAreNotRetriedAndRefusedCopiesRecorded() async throws {
         let (_, store) = try await demoStore()
         let db = store.database
-        let t = RecordingTransport { n, m in n == 0 ? .permanentFailure(reason: "550 no such user") : .sent(refused: m.recipients.count > 1 ? [m.recipients[1]: "550 no"] : [:]) }
+        let t = RecordingTransport { n, m in
+            n == 0 ? .permanentFailure(reason: "550 no such user") : .sent(refused: m.recipients.count > 1 ? [m.recipients[1]: "550 no"] : [:])
+        }
         let o = try await Notifier(config: try notifyConfig()).run(database: db, asOf: "2026-11-04", transport: t)
         #expect(o.failed == 1)
         let again = RecordingTransport()
@@ -227,10 +242,12 @@ func recipients(_ m: OutgoingMail) -> String { m.recipients.first ?? "" }
         let digests = try planner.managerDigests(db, night: night, force: true)
         #expect(!digests.isEmpty)
         for m in digests {
-            let row = try db.rows("""
+            let row = try db.rows(
+                """
                 SELECT devices, stale, green FROM rollup_groups WHERE chart = 'night' AND as_of = '2026-11-06'
                 AND group_kind = 'manager' AND group_id = '\(m.manager)'
-                """).first!
+                """
+            ).first!
             let counted = Int(row[0]!)! - Int(row[1]!)!
             if counted > 0 { #expect(abs(m.greenRate! - Double(Int(row[2]!)!) / Double(counted)) < 1e-12) }
             #expect(m.longest.isEmpty)

@@ -2,6 +2,7 @@ import Foundation
 import StethoscopeCore
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeReport
 
 /// "Explain every move" and "where to help first" (issue #17): rule changes detected from the rules in force each
@@ -60,11 +61,16 @@ import Testing
     }
 
     @Test func ruleChangeTextCoversAddedRemovedAndChangedPractices() {
-        let before = [ReportData.RuleText(key: "a", title: "A", fingerprint: "Rating: high\nMac required: 14.0"),
-                      ReportData.RuleText(key: "gone", title: "Gone", fingerprint: "Rating: low")]
-        let after = [ReportData.RuleText(key: "a", title: "A", fingerprint: "Rating: critical\nWindows required: 10"),
-                     ReportData.RuleText(key: "new", title: "New", fingerprint: "Rating: low")]
-        #expect(ReportData.ruleChanges(before: before, after: after)
+        let before = [
+            ReportData.RuleText(key: "a", title: "A", fingerprint: "Rating: high\nMac required: 14.0"),
+            ReportData.RuleText(key: "gone", title: "Gone", fingerprint: "Rating: low")
+        ]
+        let after = [
+            ReportData.RuleText(key: "a", title: "A", fingerprint: "Rating: critical\nWindows required: 10"),
+            ReportData.RuleText(key: "new", title: "New", fingerprint: "Rating: low")
+        ]
+        #expect(
+            ReportData.ruleChanges(before: before, after: after)
                 == ["A: Rating critical (was high), Windows required 10 (new), Mac required 14.0 no longer set", "New: added", "Gone: removed"])
         #expect(ReportData.ruleChanges(before: before, after: before).isEmpty)
     }
@@ -81,7 +87,7 @@ import Testing
         let index = try read(dir, "index.html")
         let share = fixed(Double(10 - before) / Double(before) * 100, 1)
         #expect(index.contains("<li>2026-11-05: devices \(before) → 10 (\(share)%): jamf 20 → 4 records (failed)</li>"))
-        #expect(index.contains("fill=\"#000\"><title>2026-11-05: "))   // the triangle under the axis
+        #expect(index.contains("fill=\"#000\"><title>2026-11-05: "))  // the triangle under the axis
         // A small move is not annotated.
         let quiet = try TempDir()
         try Report.generate(store: store, options: ReportOptions(out: quiet.out, deviceChangeThreshold: 0.9))
@@ -94,7 +100,7 @@ import Testing
             Site.FocusCandidate(key: "tiny", name: "One-device team", counted: 8, green: 0.0),
             Site.FocusCandidate(key: "mid", name: "Mid team", counted: 40, green: 0.2),
             Site.FocusCandidate(key: "big", name: "Big org", counted: 300, green: 0.45),
-            Site.FocusCandidate(key: "good", name: "Good team", counted: 50, green: 0.9),
+            Site.FocusCandidate(key: "good", name: "Good team", counted: 50, green: 0.9)
         ]
         let ranked = Site.focusRanking(groups, companyGreen: 0.5, minimum: 10)
         #expect(ranked.map(\.key) == ["big", "mid"])

@@ -1,5 +1,7 @@
 import Foundation
 import StethoscopeCore
+import StethoscopeReport
+import StethoscopeRollups
 import StethoscopeStore
 // The launchers, folders and helpers every test target shares (TempDir, Database.rows …), for every file here.
 @_exported import StethoscopeTestSupport
@@ -17,7 +19,7 @@ enum Fixture {
     static let quoted = "Sales \"West\" & Co's"
     static let nights = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05"]
     static let partialNight = "2026-11-03"
-    static let t0 = Date(timeIntervalSince1970: 1_793_520_000)   // 2026-11-01T06:00:00Z
+    static let t0 = Date(timeIntervalSince1970: 1_793_520_000)  // 2026-11-01T06:00:00Z
 
     static func people(night: Int) -> [Person] {
         var list = [
@@ -33,16 +35,21 @@ enum Fixture {
             Person(email: "cyc1@x.test", name: "Cy One", managerEmail: "cyc2@x.test", organization: "Loop"),
             Person(email: "cyc2@x.test", name: "Cy Two", managerEmail: "cyc1@x.test", organization: "Loop"),
             Person(email: "cyc3@x.test", name: "Cy Three", managerEmail: "cyc1@x.test", organization: "Loop"),
-            Person(email: "leaver@x.test", name: "Lee Leaver", managerEmail: "vp2@x.test", organization: quoted, active: false),
+            Person(email: "leaver@x.test", name: "Lee Leaver", managerEmail: "vp2@x.test", organization: quoted, active: false)
         ]
         // From the third night ic2 moves under vp2 (history must follow each night's chart by default).
-        if night >= 2 { list[5].managerEmail = "vp2@x.test"; list[5].organization = quoted }
+        if night >= 2 {
+            list[5].managerEmail = "vp2@x.test"
+            list[5].organization = quoted
+        }
         return list
     }
 
-    static let owners: [String?] = ["ceo@x.test", "vp1@x.test", "vp2@x.test", "m1@x.test", "ic1@x.test", "ic2@x.test",
-                                    "ic3@x.test", "ic4@x.test", "cyc1@x.test", "cyc2@x.test", "cyc3@x.test", "leaver@x.test",
-                                    nil, "ghost@x.test", "ic1@x.test", "ic3@x.test"]
+    static let owners: [String?] = [
+        "ceo@x.test", "vp1@x.test", "vp2@x.test", "m1@x.test", "ic1@x.test", "ic2@x.test",
+        "ic3@x.test", "ic4@x.test", "cyc1@x.test", "cyc2@x.test", "cyc3@x.test", "leaver@x.test",
+        nil, "ghost@x.test", "ic1@x.test", "ic3@x.test"
+    ]
     static let cycle: [Status] = [.ok, .warn, .ok, .unknown, .nudge, .ok, .ok, .na]
 
     /// Night `n`'s devices: 32, statuses spread by a rule that changes night to night (so things fail and get fixed).
@@ -72,9 +79,11 @@ enum Fixture {
 
     /// Writes the nights (the partial one fails `mdm`, whose devices are carried forward) and rolls each up.
     @discardableResult
-    static func store(_ dir: TempDir, nights count: Int = nights.count, rollups: Bool = true,
-                      practices practicesOf: (Int) -> PracticeSet = practices(night:),
-                      people peopleOf: (Int) -> [Person] = people(night:)) throws -> SnapshotStore {
+    static func store(
+        _ dir: TempDir, nights count: Int = nights.count, rollups: Bool = true,
+        practices practicesOf: (Int) -> PracticeSet = practices(night:),
+        people peopleOf: (Int) -> [Person] = people(night:)
+    ) throws -> SnapshotStore {
         let store = try SnapshotStore(path: dir.db)
         for n in 0..<count {
             let asOf = n < nights.count ? nights[n] : AsOfDate.adding(n, to: nights[0])!
@@ -83,15 +92,22 @@ enum Fixture {
             for name in ["jamf", "mdm"] {
                 var f = SourceFigures(kind: "device", plugin: name)
                 f.records = 20
-                if partial && name == "mdm" { f.failure = "HTTP 503 after 5 retries"; f.errors = ["http_5xx": 5] }
+                if partial && name == "mdm" {
+                    f.failure = "HTTP 503 after 5 retries"
+                    f.errors = ["http_5xx": 5]
+                }
                 figures[name] = f
             }
             let record = NightRecord(
                 asOf: asOf, startedAt: t0, finishedAt: t0.addingTimeInterval(60), status: partial ? .partial : .complete,
                 figures: figures, people: peopleOf(n), practices: practicesOf(n),
-                conflicts: n == count - 1 ? [MergeConflict(shared: Identifier(.mac, "AA:BB:CC:00:00:01"),
-                                                           conflicting: [Identifier(.serial, "S1"), Identifier(.serial, "S2")],
-                                                           records: ["jamf/1", "jamf/2"])] : [],
+                conflicts: n == count - 1
+                    ? [
+                        MergeConflict(
+                            shared: Identifier(.mac, "AA:BB:CC:00:00:01"),
+                            conflicting: [Identifier(.serial, "S1"), Identifier(.serial, "S2")],
+                            records: ["jamf/1", "jamf/2"])
+                    ] : [],
                 failedSources: partial ? ["mdm"] : [], sourceRecords: 40)
             let devices = partial ? devices(night: n).filter { $0.sources != ["mdm"] } : devices(night: n)
             try store.writeNight(record, devices: devices)
@@ -100,9 +116,6 @@ enum Fixture {
         return store
     }
 }
-
-import StethoscopeReport
-import StethoscopeRollups
 
 enum StethoscopeReportTestsSupport {
     static func rollUp(_ store: SnapshotStore, _ asOf: String) throws {
@@ -114,7 +127,8 @@ enum StethoscopeReportTestsSupport {
 enum HTMLTable {
     static func rows(_ html: String, caption: String) -> [[String]]? {
         guard let at = html.range(of: "<caption>" + caption) ?? html.range(of: caption),
-              let end = html.range(of: "</table>", range: at.upperBound..<html.endIndex) else { return nil }
+            let end = html.range(of: "</table>", range: at.upperBound..<html.endIndex)
+        else { return nil }
         let body = String(html[at.upperBound..<end.lowerBound])
         return body.components(separatedBy: "<tr>").dropFirst().map { row in
             row.components(separatedBy: "</td>").compactMap { part -> String? in
@@ -130,8 +144,14 @@ enum HTMLTable {
         var out = ""
         var inTag = false
         for c in s {
-            if c == "<" { inTag = true; continue }
-            if c == ">" { inTag = false; continue }
+            if c == "<" {
+                inTag = true
+                continue
+            }
+            if c == ">" {
+                inTag = false
+                continue
+            }
             if !inTag { out.append(c) }
         }
         return out.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")

@@ -2,6 +2,7 @@ import Foundation
 import StethoscopeCore
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeReport
 @testable import StethoscopeRollups
 
@@ -24,12 +25,17 @@ import Testing
         let store = try Fixture.store(dir, nights: 40)
         try Report.generate(store: store, options: ReportOptions(out: dir.out, nights: 40))
         let db = store.database
-        let titles = Dictionary(uniqueKeysWithValues: try db.rows("SELECT practice, title FROM practice_definitions WHERE as_of = (SELECT MAX(as_of) FROM runs)").map { ($0[0]!, $0[1]!) })
+        let titles = Dictionary(
+            uniqueKeysWithValues: try db.rows("SELECT practice, title FROM practice_definitions WHERE as_of = (SELECT MAX(as_of) FROM runs)").map {
+                ($0[0]!, $0[1]!)
+            })
         func sql(_ kind: String, _ id: String) throws -> [String: Int] {
             var out: [String: Int] = [:]
-            for row in try db.rows("""
+            for row in try db.rows(
+                """
                 SELECT practice, SUM(fixed) FROM rollup_practices WHERE chart = 'night' AND group_kind = ?1 AND group_id = ?2 GROUP BY 1
-                """, [kind, id]) where row[1] != "0" { out[titles[row[0]!]!] = Int(row[1]!)! }
+                """, [kind, id]) where row[1] != "0"
+            { out[titles[row[0]!]!] = Int(row[1]!)! }
             return out
         }
         // m1's chain holds devices whose statuses change night to night (Fixture.devices).
@@ -60,7 +66,8 @@ import Testing
     }
 
     static func contrast(_ a: String, _ b: String) -> Double {
-        let x = luminance(a), y = luminance(b)
+        let x = luminance(a)
+        let y = luminance(b)
         return (max(x, y) + 0.05) / (min(x, y) + 0.05)
     }
 
@@ -113,7 +120,8 @@ import Testing
         let store = try Fixture.store(dir)
         // Encryption nearly always ok across the company; the other practices stay near 60%.
         // (rollup_practices is a view over the compact roll-ups: the company's counts are its own rollup_counts rows.)
-        try store.database.exec("""
+        try store.database.exec(
+            """
             UPDATE rollup_counts SET counts = json_set(counts, p.path, json_extract(counts, p.path) + 1000)
             FROM (SELECT '$[' || practice_no || '][0]' AS path FROM practice_numbers WHERE practice = 'encryption') p
             WHERE counts_id IN (SELECT counts_id FROM rollup_groups WHERE group_kind = 'company')
@@ -134,13 +142,22 @@ import Testing
         try Report.generate(store: store, options: ReportOptions(out: dir.out))
         let csv = try String(contentsOf: dir.out.appendingPathComponent("organizations.organizations.csv"), encoding: .utf8)
         let header = csv.split(separator: "\n")[0].split(separator: ",").map(String.init)
-        #expect(Array(header.prefix(7)) == ["organization", "devices_counted", "green", "green_vs_7_nights", "encryption",
-                                            "encryption_vs_7_nights", "encryption_trend"], "\(header)")
+        #expect(
+            Array(header.prefix(7)) == [
+                "organization", "devices_counted", "green", "green_vs_7_nights", "encryption",
+                "encryption_vs_7_nights", "encryption_trend"
+            ], "\(header)")
         #expect(header.allSatisfy { $0.range(of: "^[a-z0-9_]+$", options: .regularExpression) != nil })
         let data = try Data(contentsOf: dir.out.appendingPathComponent("index.status.json"))
         struct Column: Decodable { var id: String, label: String, type: String }
-        struct Point: Decodable { var as_of: String; var value: Double? }
-        struct Doc: Decodable { var caption: String; var columns: [Column] }
+        struct Point: Decodable {
+            var as_of: String
+            var value: Double?
+        }
+        struct Doc: Decodable {
+            var caption: String
+            var columns: [Column]
+        }
         let doc = try JSONDecoder().decode(Doc.self, from: data)
         let byID = Dictionary(uniqueKeysWithValues: doc.columns.map { ($0.id, $0) })
         #expect(byID["compliance"]?.type == "ratio" && byID["compliance"]?.label == "Compliance")
@@ -175,7 +192,7 @@ import Testing
         #expect(text == "1*2 2 3*5 7 9")
         var h: [Int: Int] = [:]
         Rollups.readFixNights(text, into: &h)
-        Rollups.readFixNights("3 4", into: &h)   // a row written before: one token per fix
+        Rollups.readFixNights("3 4", into: &h)  // a row written before: one token per fix
         #expect(h == [1: 2, 2: 1, 3: 6, 4: 1, 7: 1, 9: 1])
         let all = list + [3, 4]
         #expect(ReportData.total(h) == all.count)
@@ -185,7 +202,8 @@ import Testing
             let values = (0..<n).map { ($0 * 7) % 5 + 1 }
             var hist: [Int: Int] = [:]
             for v in values { hist[v, default: 0] += 1 }
-            #expect(ReportData.quantiles(hist).median == ReportData.quantiles(values).median && ReportData.quantiles(hist).p90 == ReportData.quantiles(values).p90)
+            #expect(
+                ReportData.quantiles(hist).median == ReportData.quantiles(values).median && ReportData.quantiles(hist).p90 == ReportData.quantiles(values).p90)
         }
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import StethoscopeApp
 import StethoscopeCore
-@testable import StethoscopeReport
 import StethoscopeStore
 import Testing
+
+@testable import StethoscopeReport
 
 /// The Nudges page against a known, random injected effect: every device fails `firewall` on the first night; the
 /// nudged ones fix it with probability p1 on each later night, the held-out ones with p0 (a seeded generator).
@@ -38,7 +39,10 @@ import Testing
                 let nudged = i % 2 == 0
                 let p = nudged ? p1 : p0
                 var fix: Int?
-                for night in 1..<nights where rng.unit() < p { fix = night; break }
+                for night in 1..<nights where rng.unit() < p {
+                    fix = night
+                    break
+                }
                 out.append(Person(email: "\(org.lowercased())\(i)@x.test", organization: org, nudged: nudged, fix: fix))
             }
         }
@@ -55,24 +59,31 @@ import Testing
         let t = Date(timeIntervalSince1970: 1_793_520_000)
         for n in 0..<Self.nights {
             let devices = people.enumerated().map { i, p in
-                DeviceSnapshot(key: "serial:E\(i)", platform: .mac, osName: "macOS", osVersion: "15.1", model: "M", deviceName: "d\(i)",
-                               identifiers: [Identifier(.serial, "E\(i)")], sources: ["jamf"], records: ["jamf/\(i)"], lastSync: t,
-                               owner: p.email, ownerMethod: .sourceHint, ownerVia: "jamf", stale: false, isVirtual: false,
-                               results: [PracticeResult(practice: "firewall", status: (p.fix.map { n >= $0 } ?? false) ? .ok : .warn)])
+                DeviceSnapshot(
+                    key: "serial:E\(i)", platform: .mac, osName: "macOS", osVersion: "15.1", model: "M", deviceName: "d\(i)",
+                    identifiers: [Identifier(.serial, "E\(i)")], sources: ["jamf"], records: ["jamf/\(i)"], lastSync: t,
+                    owner: p.email, ownerMethod: .sourceHint, ownerVia: "jamf", stale: false, isVirtual: false,
+                    results: [PracticeResult(practice: "firewall", status: (p.fix.map { n >= $0 } ?? false) ? .ok : .warn)])
             }
-            try store.writeNight(NightRecord(asOf: Self.asOf(n), startedAt: t, finishedAt: t, status: .complete, people: directory),
-                                 devices: devices)
+            try store.writeNight(
+                NightRecord(asOf: Self.asOf(n), startedAt: t, finishedAt: t, status: .complete, people: directory),
+                devices: devices)
         }
         // The ledger of night 0: a message to each nudged person, a hold-out record for the others.
         let db = store.database
         let ids = Dictionary(uniqueKeysWithValues: try db.rows("SELECT device_key, device_id FROM device_keys").map { ($0[0]!, $0[1]!) })
-        let insert = try db.prepare("""
+        let insert = try db.prepare(
+            """
             INSERT INTO notifications (as_of, kind, campaign, person, state, attempts, reminder, devices, practices, items, created_at, updated_at)
             VALUES (?1, ?2, 'digest', ?3, ?4, 1, 0, ?5, 'firewall', ?6, '', '')
             """)
         for (i, p) in people.enumerated() {
-            insert.bind(1, Self.asOf(0)); insert.bind(2, p.nudged ? "person" : "holdout"); insert.bind(3, p.email)
-            insert.bind(4, p.nudged ? "sent" : "held_out"); insert.bind(5, "serial:E\(i)"); insert.bind(6, "\(ids["serial:E\(i)"]!):firewall")
+            insert.bind(1, Self.asOf(0))
+            insert.bind(2, p.nudged ? "person" : "holdout")
+            insert.bind(3, p.email)
+            insert.bind(4, p.nudged ? "sent" : "held_out")
+            insert.bind(5, "serial:E\(i)")
+            insert.bind(6, "\(ids["serial:E\(i)"]!):firewall")
             try insert.run()
         }
 
@@ -83,14 +94,17 @@ import Testing
             (group.filter { $0.fix.map { $0 <= k } ?? false }.count, k <= last ? group.count : 0)
         }
         func check(_ pair: (nudged: NudgeStats.Group, heldOut: NudgeStats.Group), _ group: [Person], comparable: Bool, coverage: Bool = false) {
-            let nudged = group.filter(\.nudged), held = group.filter { !$0.nudged }
+            let nudged = group.filter(\.nudged)
+            let held = group.filter { !$0.nudged }
             #expect(pair.nudged.items == nudged.count && pair.heldOut.items == held.count)
             for k in NudgeStats.windows {
-                let a = rate(nudged, k), b = rate(held, k)
+                let a = rate(nudged, k)
+                let b = rate(held, k)
                 #expect(pair.nudged.within[k]?.fixed == a.fixed && pair.nudged.within[k]?.eligible == a.n)
                 #expect(pair.heldOut.within[k]?.fixed == b.fixed && pair.heldOut.within[k]?.eligible == b.n)
                 #expect(NudgeStats.enough(pair, k) == comparable)
-                let r1 = Double(a.fixed) / Double(a.n), r0 = Double(b.fixed) / Double(b.n)
+                let r1 = Double(a.fixed) / Double(a.n)
+                let r0 = Double(b.fixed) / Double(b.n)
                 let se = (r1 * (1 - r1) / Double(a.n) + r0 * (1 - r0) / Double(b.n)).squareRoot()
                 let d = NudgeStats.difference(pair.nudged, pair.heldOut, k)
                 #expect(d.map { abs($0.diff - (r1 - r0)) < 1e-12 } == true)
@@ -103,7 +117,9 @@ import Testing
                 }
             }
             let fixNights = nudged.compactMap(\.fix).sorted()
-            let median = fixNights.count % 2 == 1 ? Double(fixNights[fixNights.count / 2])
+            let median =
+                fixNights.count % 2 == 1
+                ? Double(fixNights[fixNights.count / 2])
                 : Double(fixNights[fixNights.count / 2 - 1] + fixNights[fixNights.count / 2]) / 2
             #expect(pair.nudged.median == median)
         }
@@ -134,16 +150,19 @@ import Testing
     /// (device key, practice) → statuses by night, for one demo database.
     static func statuses(_ db: Database) throws -> [String: [String: String]] {
         var out: [String: [String: String]] = [:]
-        for row in try db.rows("""
+        for row in try db.rows(
+            """
             SELECT k.device_key, r.practice, r.as_of, r.status FROM practice_results r JOIN device_keys k ON k.device_id = r.device_id
-            """) {
+            """)
+        {
             out["\(row[0]!) \(row[1]!)", default: [:]][row[2]!] = row[3]!
         }
         return out
     }
 
     @Test func nudgedItemsFixSoonerAndNothingElseChanges() async throws {
-        let on = try TempDir(), off = try TempDir()
+        let on = try TempDir()
+        let off = try TempDir()
         let options = { (dir: URL, responses: Bool) in
             DemoRunner.Options(people: 300, nights: 24, seed: 11, out: dir, start: "2026-11-01", responses: responses)
         }
@@ -168,7 +187,8 @@ import Testing
                 named.insert("\(keyOf[String(p[0])]!) \(p[1])")
             }
         }
-        let with = try Self.statuses(db), without = try Self.statuses(plain)
+        let with = try Self.statuses(db)
+        let without = try Self.statuses(plain)
         #expect(Set(with.keys) == Set(without.keys))
         var earlier = 0
         for (item, nights) in with {

@@ -1,8 +1,9 @@
 import Foundation
 import StethoscopeApp
-@testable import StethoscopeReport
 import StethoscopeStore
 import Testing
+
+@testable import StethoscopeReport
 
 /// The Nudges page's arithmetic against a known injected effect: nudged items are made to turn ok two nights after
 /// their message, held-out items keep the demo's own fix times.
@@ -12,8 +13,10 @@ import Testing
         #expect(await DemoRunner.run(.init(people: 60, nights: 10, seed: 7, out: dir.url, start: "2026-11-01")) == .complete)
         let store = try SnapshotStore(path: dir.url.appendingPathComponent("stethoscope.db"))
         let db = store.database
-        let t0 = "2026-11-02", last = 10
-        let failing = try db.rows("""
+        let t0 = "2026-11-02"
+        let last = 10
+        let failing = try db.rows(
+            """
             SELECT device_id, practice FROM practice_results WHERE as_of = ?1 AND status IN ('warn', 'nudge') ORDER BY device_id, practice
             """, [t0])
         #expect(failing.count > 40)
@@ -21,11 +24,15 @@ import Testing
         let nudged = items.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
         let held = items.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
         func insert(_ kind: String, _ person: String, _ list: [String]) throws {
-            let st = try db.prepare("""
+            let st = try db.prepare(
+                """
                 INSERT INTO notifications (as_of, kind, campaign, person, state, attempts, reminder, devices, practices, items, created_at, updated_at)
                 VALUES (?1, ?2, 'digest', ?3, ?4, 1, 0, '', '', ?5, '', '')
                 """)
-            st.bind(1, t0); st.bind(2, kind); st.bind(3, person); st.bind(4, kind == "holdout" ? "held_out" : "sent")
+            st.bind(1, t0)
+            st.bind(2, kind)
+            st.bind(3, person)
+            st.bind(4, kind == "holdout" ? "held_out" : "sent")
             st.bind(5, list.joined(separator: " "))
             try st.run()
         }
@@ -44,9 +51,12 @@ import Testing
         var heldFix: [Int?] = []
         for item in held {
             let p = item.split(separator: ":")
-            let fix = try db.rows("""
-                SELECT MIN(as_of) FROM practice_results WHERE device_id = \(p[0]) AND practice = '\(p[1])' AND as_of > ?1 AND status = 'ok'
-                """, [t0]).first?[0] ?? nil
+            let fix =
+                try db.rows(
+                    """
+                    SELECT MIN(as_of) FROM practice_results WHERE device_id = \(p[0]) AND practice = '\(p[1])' AND as_of > ?1 AND status = 'ok'
+                    """, [t0]
+                ).first?[0] ?? nil
             heldFix.append(fix.map { Int($0.suffix(2))! - 2 })
         }
         let stats = try NudgeStats.load(store)
@@ -64,7 +74,8 @@ import Testing
                 #expect(pair.heldOut.within[k]?.fixed == fixed)
             }
         }
-        let p1 = 1.0, p2 = Double(heldFix.filter { $0 != nil && $0! <= 7 }.count) / Double(held.count)
+        let p1 = 1.0
+        let p2 = Double(heldFix.filter { $0 != nil && $0! <= 7 }.count) / Double(held.count)
         let d = try #require(NudgeStats.difference(pair.nudged, pair.heldOut, 7))
         #expect(abs(d.diff - (p1 - p2)) < 1e-12)
         let se = (p2 * (1 - p2) / Double(held.count)).squareRoot()

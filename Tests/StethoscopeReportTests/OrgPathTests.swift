@@ -1,8 +1,9 @@
 import Foundation
+import StethoscopeApp
 import StethoscopeCore
 import StethoscopeStore
 import Testing
-import StethoscopeApp
+
 @testable import StethoscopeReport
 @testable import StethoscopeRollups
 
@@ -34,23 +35,27 @@ import StethoscopeApp
     @discardableResult
     static func expectRollupMatchesSQL(_ db: Database, org: String, night: String) throws -> Int {
         let like = org.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "/%"
-        let expected = try db.rows("""
+        let expected = try db.rows(
+            """
             SELECT r.practice, SUM(r.status = 'ok'), SUM(r.status = 'nudge'), SUM(r.status = 'warn'), SUM(r.status = 'unknown'), SUM(r.status = 'na')
             FROM practice_results r JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
             JOIN people p ON p.as_of = d.as_of AND p.email = d.owner
             WHERE r.as_of = ?1 AND d.stale = 0 AND (p.organization = ?2 OR p.organization LIKE ?3 ESCAPE '\\') GROUP BY 1 ORDER BY 1
             """, [night, org, like])
-        let rolled = try db.rows("""
+        let rolled = try db.rows(
+            """
             SELECT practice, ok, nudge, warn, unknown, na FROM rollup_practices
             WHERE chart = 'night' AND as_of = ?1 AND group_kind = 'organization' AND group_id = ?2
               AND ok + nudge + warn + unknown + na > 0 ORDER BY 1
             """, [night, org])
         #expect(rolled == expected, "\(org) \(night)")
-        let devices = try db.rows("""
+        let devices = try db.rows(
+            """
             SELECT COUNT(*) FROM devices d JOIN people p ON p.as_of = d.as_of AND p.email = d.owner
             WHERE d.as_of = ?1 AND (p.organization = ?2 OR p.organization LIKE ?3 ESCAPE '\\')
             """, [night, org, like])
-        let rolledDevices = try db.rows("SELECT devices FROM rollup_groups WHERE chart = 'night' AND as_of = ?1 AND group_kind = 'organization' AND group_id = ?2", [night, org])
+        let rolledDevices = try db.rows(
+            "SELECT devices FROM rollup_groups WHERE chart = 'night' AND as_of = ?1 AND group_kind = 'organization' AND group_id = ?2", [night, org])
         #expect(rolledDevices == devices, "\(org) \(night)")
         return (devices.first?.first ?? nil).flatMap { Int($0) } ?? 0
     }
@@ -64,7 +69,10 @@ import StethoscopeApp
             for night in Fixture.nights { devices += try Self.expectRollupMatchesSQL(db, org: org, night: night) }
             #expect(devices > 0, "\(org) has devices")
         }
-        #expect(try db.rows("SELECT devices FROM rollup_groups WHERE as_of = '2026-11-05' AND group_kind = 'organization' AND group_id = '/Eng'")[0][0].flatMap { Int($0) } ?? 0 > 0)
+        #expect(
+            try db.rows("SELECT devices FROM rollup_groups WHERE as_of = '2026-11-05' AND group_kind = 'organization' AND group_id = '/Eng'")[0][0].flatMap {
+                Int($0)
+            } ?? 0 > 0)
         // The report lists the parent with its sub-organizations.
         try Report.generate(store: store, options: ReportOptions(out: dir.out))
         let orgs = try String(contentsOf: dir.out.appendingPathComponent("organizations.html"), encoding: .utf8)
@@ -72,7 +80,8 @@ import StethoscopeApp
         let names = Set(rows.map { $0[0] })
         #expect(names.isSuperset(of: ["/Eng", "/Eng/Platform", "/Eng/Sales West", "/Eng/Platform/Loop", "Office"]))
         let eng = try #require(rows.first { $0[0] == "/Eng" })
-        let counted = try db.rows("SELECT devices - stale FROM rollup_groups WHERE chart = 'night' AND as_of = '2026-11-05' AND group_kind = 'organization' AND group_id = '/Eng'")
+        let counted = try db.rows(
+            "SELECT devices - stale FROM rollup_groups WHERE chart = 'night' AND as_of = '2026-11-05' AND group_kind = 'organization' AND group_id = '/Eng'")
         #expect(eng[1] == counted[0][0])
     }
 
@@ -88,18 +97,22 @@ import StethoscopeApp
         #expect(third.count >= 2, "\(orgs)")
         let sample = try #require(third.first)
         let parts = sample.split(separator: "/")
-        let team = "/" + parts[0] + "/" + parts[1], department = "/" + parts[0]
+        let team = "/" + parts[0] + "/" + parts[1]
+        let department = "/" + parts[0]
         #expect(orgs.contains(team), "the team has people of its own")
         for org in [sample, team, department] {
             #expect(try Self.expectRollupMatchesSQL(db, org: org, night: "2026-11-02") > 0, "\(org)")
         }
         // The department is the sum of its own people's devices and its teams' (each counted once).
-        let perOrg = try db.rows("""
+        let perOrg = try db.rows(
+            """
             SELECT p.organization, COUNT(*) FROM devices d JOIN people p ON p.as_of = d.as_of AND p.email = d.owner
             WHERE d.as_of = '2026-11-02' GROUP BY 1
-            """).reduce(into: [String: Int]()) { $0[$1[0] ?? ""] = Int($1[1] ?? "0") ?? 0 }
+            """
+        ).reduce(into: [String: Int]()) { $0[$1[0] ?? ""] = Int($1[1] ?? "0") ?? 0 }
         let underDepartment = perOrg.filter { $0.key == department || $0.key.hasPrefix(department + "/") }.values.reduce(0, +)
-        let rolled = try db.rows("SELECT devices FROM rollup_groups WHERE chart = 'night' AND as_of = '2026-11-02' AND group_kind = 'organization' AND group_id = ?1", [department])
+        let rolled = try db.rows(
+            "SELECT devices FROM rollup_groups WHERE chart = 'night' AND as_of = '2026-11-02' AND group_kind = 'organization' AND group_id = ?1", [department])
         #expect((rolled.first?.first ?? nil).flatMap { Int($0) } == underDepartment)
         #expect(perOrg[sample] ?? 0 < underDepartment)
     }

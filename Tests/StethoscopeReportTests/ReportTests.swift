@@ -3,6 +3,7 @@ import StethoscopeApp
 import StethoscopeCore
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeReport
 
 /// The pages against figures computed by SQL straight from the snapshot tables, and the awkward cases.
@@ -18,13 +19,15 @@ import Testing
     /// Company status counts per practice for one night, as the pages print them.
     func companyCounts(_ db: Database, _ asOf: String) throws -> [String: [String]] {
         var out: [String: [String]] = [:]
-        for r in try db.rows("""
+        for r in try db.rows(
+            """
             SELECT pd.title, SUM(r.status = 'ok'), SUM(r.status = 'nudge'), SUM(r.status = 'warn'), SUM(r.status = 'unknown'),
                    SUM(r.status = 'na')
             FROM practice_results r JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
             JOIN practice_definitions pd ON pd.as_of = r.as_of AND pd.practice = r.practice
             WHERE r.as_of = ?1 AND d.stale = 0 GROUP BY pd.title
-            """, [asOf]) {
+            """, [asOf])
+        {
             out[r[0]!] = r[1...].map { $0 ?? "" }
         }
         return out
@@ -59,7 +62,8 @@ import Testing
         }
 
         // An organization's page: its practices table, against SQL for that organization.
-        let orgSQL = try db.rows("""
+        let orgSQL = try db.rows(
+            """
             SELECT r.practice, SUM(r.status = 'ok'), SUM(r.status = 'warn'), SUM(r.status = 'unknown')
             FROM practice_results r JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
             JOIN people p ON p.as_of = d.as_of AND p.email = d.owner
@@ -76,7 +80,8 @@ import Testing
         }
 
         // A manager's page: the whole chain's counts, by recursive SQL over the night's people.
-        let chain = try db.rows("""
+        let chain = try db.rows(
+            """
             WITH RECURSIVE below(email) AS (SELECT 'vp2@x.test' UNION
                 SELECT p.email FROM below b JOIN people p ON p.as_of = '2026-11-05' AND p.manager_email = b.email)
             SELECT pd.title, SUM(r.status = 'ok'), SUM(r.status = 'nudge'), SUM(r.status = 'warn'), SUM(r.status = 'unknown'), SUM(r.status = 'na')
@@ -96,7 +101,8 @@ import Testing
         // The practice page's breakdown by organization: compliance as printed.
         let practice = try read(dir, "practice-\(slug("encryption")).html")
         let byOrg = try #require(HTMLTable.rows(practice, caption: "Disk encryption by organization"))
-        let compliance = try db.rows("""
+        let compliance = try db.rows(
+            """
             SELECT COALESCE(p.organization, ''), CAST(SUM(r.status = 'ok') AS REAL) / COUNT(*) FROM practice_results r
             JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
             LEFT JOIN people p ON p.as_of = d.as_of AND p.email = d.owner
@@ -138,7 +144,7 @@ import Testing
         #expect(vp2.contains("Eve &quot;Q&quot; O&#39;Neil"))
         // With --include-people the hostile device name shows as text on its owner's manager page.
         let m1 = try read(dir, "manager-\(slug("vp2@x.test")).html") + (try read(dir, "manager-\(slug("ceo@x.test")).html"))
-        #expect(m1.contains("dev-") )
+        #expect(m1.contains("dev-"))
         let all = try pages.map { try read(dir, $0) }.joined()
         #expect(all.contains("&lt;img src=x onerror=alert(1)&gt;"))
         // The CSV keeps the raw text; the JSON escapes '<'.
@@ -196,7 +202,7 @@ import Testing
         #expect(index.contains("over 1 night(s)"))
         let chart = try #require(HTMLTable.rows(index, caption: "Chart data"))
         #expect(chart.map { Array($0.prefix(2)) } == (try greenRates(store.database)))
-        #expect(index.contains("<circle"))   // one point, drawn as a dot
+        #expect(index.contains("<circle"))  // one point, drawn as a dot
     }
 
     @Test func emptyDatabaseGivesAClearMessage() throws {

@@ -2,6 +2,7 @@ import Foundation
 import StethoscopeCore
 import StethoscopeStore
 import Testing
+
 @testable import StethoscopeReport
 @testable import StethoscopeRollups
 
@@ -29,14 +30,18 @@ import Testing
         let dir = try TempDir()
         let store = try Fixture.store(dir)
         let db = store.database
-        let company = try computed(db, """
+        let company = try computed(
+            db,
+            """
             SELECT r.as_of, '', r.practice, r.status, COUNT(*), COUNT(DISTINCT d.owner) FROM practice_results r
             JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id WHERE d.stale = 0 GROUP BY 1, 3, 4
             """)
         #expect(company.count > 40)
         #expect(try rolled(db, kind: "company") == company)
 
-        let orgs = try computed(db, """
+        let orgs = try computed(
+            db,
+            """
             SELECT r.as_of, COALESCE(p.organization, ''), r.practice, r.status, COUNT(*), COUNT(DISTINCT d.owner)
             FROM practice_results r JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
             LEFT JOIN people p ON p.as_of = d.as_of AND p.email = d.owner WHERE d.stale = 0 GROUP BY 1, 2, 3, 4
@@ -46,7 +51,9 @@ import Testing
 
         // Whole chains, transitively (the manager included), by a recursive query over each night's people.
         let list = Self.chainManagers.map { "'\($0)'" }.joined(separator: ",")
-        let chains = try computed(db, """
+        let chains = try computed(
+            db,
+            """
             WITH RECURSIVE below(as_of, manager, email) AS (
                 SELECT as_of, email, email FROM people
                 UNION SELECT b.as_of, b.manager, p.email FROM below b JOIN people p ON p.as_of = b.as_of AND p.manager_email = b.email)
@@ -59,7 +66,9 @@ import Testing
         // ic2 moved from m1 to vp2 on the third night: m1's chain lost ic2's devices that night.
         #expect(chains.keys.contains { $0.hasPrefix("2026-11-01|m1@x.test") })
 
-        let direct = try computed(db, """
+        let direct = try computed(
+            db,
+            """
             SELECT r.as_of, p.manager_email, r.practice, r.status, COUNT(*), COUNT(DISTINCT d.owner)
             FROM practice_results r JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
             JOIN people p ON p.as_of = d.as_of AND p.email = d.owner
@@ -72,17 +81,19 @@ import Testing
         let dir = try TempDir()
         let store = try Fixture.store(dir)
         let db = store.database
-        let sql = try db.rows("""
+        let sql = try db.rows(
+            """
             SELECT d.as_of, COALESCE(p.organization, ''), COUNT(*), SUM(d.stale), COUNT(DISTINCT d.owner),
                    SUM(d.green * (1 - d.stale)), SUM(d.critical * (1 - d.stale))
             FROM devices d LEFT JOIN people p ON p.as_of = d.as_of AND p.email = d.owner GROUP BY 1, 2 ORDER BY 1, 2
             """)
-        let rolled = try db.rows("""
+        let rolled = try db.rows(
+            """
             SELECT as_of, group_id, devices, stale, people, green, critical FROM rollup_groups
             WHERE chart = 'night' AND group_kind = 'organization' AND devices > 0 ORDER BY 1, 2
             """)
         #expect(sql == rolled)
-        #expect(sql.contains { $0[3] != "0" })   // stale devices are there, and counted apart
+        #expect(sql.contains { $0[3] != "0" })  // stale devices are there, and counted apart
         // The organization without devices still has a (zero) row every night.
         let empty = try db.rows("SELECT devices FROM rollup_groups WHERE group_kind = 'organization' AND group_id = 'Empty Org'")
         #expect(empty.count == Fixture.nights.count && empty.allSatisfy { $0[0] == "0" })
@@ -93,12 +104,14 @@ import Testing
         let store = try Fixture.store(dir, nights: 1)
         let db = store.database
         // Loop's devices: counted once in the company, and in each cycle member's chain at most once.
-        let loop = try db.rows("""
+        let loop = try db.rows(
+            """
             SELECT COUNT(*) FROM devices d JOIN people p ON p.as_of = d.as_of AND p.email = d.owner
             WHERE p.organization = 'Loop' AND d.stale = 0
             """)[0][0]
         #expect(loop != "0")
-        let chains = try db.rows("""
+        let chains = try db.rows(
+            """
             SELECT group_id, devices - stale FROM rollup_groups WHERE group_kind = 'manager' AND group_id LIKE 'cyc%' ORDER BY 1
             """)
         #expect(!chains.isEmpty)
@@ -119,11 +132,13 @@ import Testing
                 key: "serial:A", platform: .mac, osName: nil, osVersion: nil, model: nil, deviceName: "a", identifiers: [],
                 sources: ["jamf"], records: ["jamf/1"], lastSync: Fixture.t0, owner: "a@x.test", ownerMethod: .sourceHint,
                 ownerVia: "jamf", stale: false, isVirtual: false, results: [PracticeResult(practice: "encryption", status: status)])
-            try store.writeNight(NightRecord(asOf: asOf, startedAt: Fixture.t0, finishedAt: Fixture.t0, status: .complete, people: people),
-                                 devices: [device])
+            try store.writeNight(
+                NightRecord(asOf: asOf, startedAt: Fixture.t0, finishedAt: Fixture.t0, status: .complete, people: people),
+                devices: [device])
             try Rollups.compute(store, asOf: asOf)
         }
-        let rows = try store.database.rows("""
+        let rows = try store.database.rows(
+            """
             SELECT as_of, newly_failing, fixed, fix_nights FROM rollup_practices
             WHERE chart = 'night' AND group_kind = 'organization' AND group_id = 'Org' AND practice = 'encryption' ORDER BY as_of
             """)
@@ -189,7 +204,8 @@ import Testing
         // Keeping two nights, counted from that night whatever the run's own date: the future night prunes nothing more.
         let pruned = try Rollups.prune(store, asOf: "2062-12-03", retentionNights: 2, today: "2026-12-03")
         #expect(pruned == Fixture.nights.filter { $0 <= AsOfDate.adding(-2, to: complete)! })
-        #expect(try store.database.rows("SELECT as_of FROM runs WHERE detail_pruned = 0 ORDER BY 1").map { $0[0]! }
+        #expect(
+            try store.database.rows("SELECT as_of FROM runs WHERE detail_pruned = 0 ORDER BY 1").map { $0[0]! }
                 == Fixture.nights.filter { $0 > AsOfDate.adding(-2, to: complete)! } + ["2026-11-06", "2062-12-03"])
     }
 
@@ -205,10 +221,12 @@ import Testing
             """
         let night = Int(try db.rows(sql, ["night"])[0][0]!)!
         let current = Int(try db.rows(sql, ["current"])[0][0]!)!
-        let ic2 = Int(try db.rows("""
-            SELECT COUNT(*) FROM practice_results r JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
-            WHERE d.as_of = '2026-11-01' AND d.owner = 'ic2@x.test' AND d.stale = 0
-            """)[0][0]!)!
+        let ic2 = Int(
+            try db.rows(
+                """
+                SELECT COUNT(*) FROM practice_results r JOIN devices d ON d.as_of = r.as_of AND d.device_id = r.device_id
+                WHERE d.as_of = '2026-11-01' AND d.owner = 'ic2@x.test' AND d.stale = 0
+                """)[0][0]!)!
         #expect(ic2 > 0)
         #expect(current == night + ic2)
         #expect(try db.rows("SELECT chart_as_of FROM rollup_state WHERE chart = 'current'") == [["2026-11-05"]])
@@ -218,14 +236,16 @@ import Testing
         let dir = try TempDir()
         let store = try Fixture.store(dir)
         let db = store.database
-        let sql = try db.rows("""
+        let sql = try db.rows(
+            """
             SELECT d.as_of, d.platform, COUNT(*), SUM(d.stale), SUM(d.owner IS NULL),
                    SUM(d.owner IS NOT NULL AND COALESCE(p.active, 0) = 0)
             FROM devices d LEFT JOIN people p ON p.as_of = d.as_of AND p.email = d.owner GROUP BY 1, 2 ORDER BY 1, 2
             """)
         #expect(try db.rows("SELECT as_of, platform, devices, stale, no_owner, former_owner FROM rollup_quality ORDER BY 1, 2") == sql)
         // Unknown per source: devices the source saw, applicable (not na), not stale.
-        let unknown = try db.rows("""
+        let unknown = try db.rows(
+            """
             SELECT j.value, r.practice, COUNT(*), SUM(r.status = 'unknown') FROM devices d
             JOIN json_each('["' || replace(d.sources, ',', '","') || '"]') j
             JOIN practice_results r ON r.as_of = d.as_of AND r.device_id = d.device_id

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeReport
 
 /// Issue 17: tables sort by the column a reader clicks, without script. The organizations and managers tables open

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeStore
 
 @Suite struct DatabaseTests {
@@ -24,7 +25,7 @@ import Testing
         #expect(q.double(2) == 2.5)
         #expect(q.string(3) == "héllo wörld, a string longer than fifteen bytes")
         #expect(q.string(4) == "")
-        #expect(q.string(8) == "text")   // '' stays text, not NULL
+        #expect(q.string(8) == "text")  // '' stays text, not NULL
         #expect(q.isNull(5) && q.string(5) == nil)
         #expect(q.int(6) == 1)
         #expect(q.string(7) == "2026-12-01T06:00:00Z")
@@ -36,7 +37,7 @@ import Testing
         let db = try Database(path: dir.db)
         #expect(try db.rows("PRAGMA journal_mode") == [["wal"]])
         #expect(try db.int("PRAGMA foreign_keys") == 1)
-        #expect(try db.int("PRAGMA synchronous") == 1)   // NORMAL
+        #expect(try db.int("PRAGMA synchronous") == 1)  // NORMAL
         #expect(try db.int("PRAGMA cache_size") == -65536)
         try db.exec("CREATE TABLE t (x)")
         #expect(try db.int("PRAGMA page_size") == 16384)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StethoscopeStore
 
 @Suite struct MigrationTests {
@@ -13,8 +14,10 @@ import Testing
         let db = try Database(path: dir.db)
         #expect(try db.int("PRAGMA user_version") == Migrations.latest)
         let names = try db.rows("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name").map { $0[0] ?? "" }
-        for name in ["runs", "devices", "practice_results", "latest_night", "latest_devices", "latest_device_posture",
-                     "daily_practice_status", "daily_compliance_by_organization", "daily_compliance_by_manager"] {
+        for name in [
+            "runs", "devices", "practice_results", "latest_night", "latest_devices", "latest_device_posture",
+            "daily_practice_status", "daily_compliance_by_organization", "daily_compliance_by_manager"
+        ] {
             #expect(names.contains(name), "missing \(name)")
         }
     }
@@ -22,11 +25,13 @@ import Testing
     @Test func stopsPartWayWhenAMigrationFails() throws {
         let dir = try TempDir()
         let db = try Database(path: dir.db)
-        let broken = [Migration(version: 1, name: "a", sql: "CREATE TABLE a (x);"),
-                      Migration(version: 2, name: "b", sql: "CREATE TABLE b (x); CREATE TABLE a (y);")]
+        let broken = [
+            Migration(version: 1, name: "a", sql: "CREATE TABLE a (x);"),
+            Migration(version: 2, name: "b", sql: "CREATE TABLE b (x); CREATE TABLE a (y);")
+        ]
         #expect(throws: DatabaseError.self) { try Migrations.apply(to: db, migrations: broken) }
         #expect(try db.int("PRAGMA user_version") == 1)
-        #expect(try db.int("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'b'") == 0)   // rolled back
+        #expect(try db.int("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'b'") == 0)  // rolled back
     }
 
     @Test func refusesADatabaseNewerThanTheBinary() throws {

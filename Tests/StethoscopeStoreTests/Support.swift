@@ -1,8 +1,9 @@
 import Foundation
 import StethoscopeCore
-@testable import StethoscopeStore
 // The launchers, folders and helpers every test target shares (TempDir, Database.rows …), for every file here.
 @_exported import StethoscopeTestSupport
+
+@testable import StethoscopeStore
 
 extension Database {
     func count(_ table: String, asOf: String) throws -> Int {
@@ -10,12 +11,14 @@ extension Database {
     }
 }
 
-let t0 = Date(timeIntervalSince1970: 1_796_104_800)   // 2026-12-01T06:00:00Z
+let t0 = Date(timeIntervalSince1970: 1_796_104_800)  // 2026-12-01T06:00:00Z
 
 /// A device with the given statuses for some shipped practices (results in the given order).
-func device(_ key: String, sources: [String], owner: String? = nil, stale: Bool = false,
-            statuses: [(String, Status)] = [("encryption", .ok), ("firewall", .ok)],
-            platform: Platform = .mac, model: String = "MacBookPro18,3") -> DeviceSnapshot {
+func device(
+    _ key: String, sources: [String], owner: String? = nil, stale: Bool = false,
+    statuses: [(String, Status)] = [("encryption", .ok), ("firewall", .ok)],
+    platform: Platform = .mac, model: String = "MacBookPro18,3"
+) -> DeviceSnapshot {
     DeviceSnapshot(
         key: key, platform: platform, osName: "macOS", osVersion: "15.1", model: model, deviceName: "\(key)-name",
         identifiers: [Identifier(.serial, String(key.dropFirst(7))), Identifier(.mac, "AA:BB:CC:00:00:01")],
@@ -23,13 +26,16 @@ func device(_ key: String, sources: [String], owner: String? = nil, stale: Bool 
         owner: owner, ownerMethod: owner == nil ? .none : .sourceHint, ownerVia: owner == nil ? nil : sources.first,
         stale: stale, isVirtual: false,
         results: statuses.map {
-            PracticeResult(practice: $0.0, status: $0.1, value: "v-\($0.0)", details: nil,
-                           observedAt: t0.addingTimeInterval(-7200), source: sources.first)
+            PracticeResult(
+                practice: $0.0, status: $0.1, value: "v-\($0.0)", details: nil,
+                observedAt: t0.addingTimeInterval(-7200), source: sources.first)
         })
 }
 
-func night(_ asOf: String, status: RunStatus = .complete, failed: Set<String> = [],
-           people: [Person] = [], conflicts: [MergeConflict] = []) -> NightRecord {
+func night(
+    _ asOf: String, status: RunStatus = .complete, failed: Set<String> = [],
+    people: [Person] = [], conflicts: [MergeConflict] = []
+) -> NightRecord {
     var figures: [String: SourceFigures] = [:]
     for name in ["jamf", "jamf2", "intune"] {
         var f = SourceFigures(kind: "device", plugin: name == "intune" ? "intune" : "jamf")
@@ -39,9 +45,10 @@ func night(_ asOf: String, status: RunStatus = .complete, failed: Set<String> = 
         figures[name] = f
     }
     figures["directory"] = SourceFigures(kind: "directory", plugin: "csv")
-    return NightRecord(asOf: asOf, startedAt: t0, finishedAt: t0.addingTimeInterval(95), status: status,
-                       figures: figures, people: people, practices: .defaults, conflicts: conflicts,
-                       failedSources: failed, sourceRecords: 30)
+    return NightRecord(
+        asOf: asOf, startedAt: t0, finishedAt: t0.addingTimeInterval(95), status: status,
+        figures: figures, people: people, practices: .defaults, conflicts: conflicts,
+        failedSources: failed, sourceRecords: 30)
 }
 
 /// A sequence that yields its devices and then throws nothing but counts how far it was consumed.

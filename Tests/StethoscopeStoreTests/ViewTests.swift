@@ -1,6 +1,7 @@
 import Foundation
 import StethoscopeCore
 import Testing
+
 @testable import StethoscopeStore
 
 /// The analyst views against answers computed here from the nights' inputs.
@@ -8,7 +9,7 @@ import Testing
     static let people = [
         Person(email: "ada@example.com", name: "Ada", managerEmail: "grace@example.com", organization: "Engineering"),
         Person(email: "bob@example.com", name: "Bob", managerEmail: "grace@example.com", organization: "Sales"),
-        Person(email: "grace@example.com", name: "Grace", organization: "Engineering"),
+        Person(email: "grace@example.com", name: "Grace", organization: "Engineering")
     ]
     static let statuses: [Status] = [.ok, .warn, .ok, .na, .unknown, .nudge, .ok]
     static let owners: [String?] = ["ada@example.com", "bob@example.com", "grace@example.com", nil, "nobody@example.com"]
@@ -16,10 +17,11 @@ import Testing
     /// Night `n` has 12 devices with statuses, owners and staleness spread by a simple rule.
     static func devices(night n: Int) -> [DeviceSnapshot] {
         (0..<12).map { i in
-            device("serial:V\(i)", sources: ["jamf"], owner: owners[(i + n) % owners.count], stale: i % 5 == 4,
-                   statuses: ["encryption", "firewall", "screen_lock"].enumerated().map { p, key in
-                       (key, statuses[(i * 3 + p + n) % statuses.count])
-                   })
+            device(
+                "serial:V\(i)", sources: ["jamf"], owner: owners[(i + n) % owners.count], stale: i % 5 == 4,
+                statuses: ["encryption", "firewall", "screen_lock"].enumerated().map { p, key in
+                    (key, statuses[(i * 3 + p + n) % statuses.count])
+                })
         }
     }
 
@@ -44,8 +46,10 @@ import Testing
             var person: (organization: String?, manager: String?)? = nil
             if let found = Self.people.first(where: { $0.email == d.owner }) { person = (found.organization, found.managerEmail) }
             if d.owner == "bob@example.com" { person = ("Engineering", "ada@example.com") }
-            let row: [String?] = [d.key, d.owner, person?.organization ?? nil, person?.manager ?? nil, "jamf",
-                                  d.stale ? "1" : "0", d.isGreen ? "1" : "0"]
+            let row: [String?] = [
+                d.key, d.owner, person?.organization ?? nil, person?.manager ?? nil, "jamf",
+                d.stale ? "1" : "0", d.isGreen ? "1" : "0"
+            ]
             return row
         }
         #expect(latest == expected)
@@ -90,18 +94,21 @@ import Testing
 
         func compliance(_ view: String, _ column: String) throws -> [String: (Int, Int, Double)] {
             let rows = try db.rows("SELECT as_of, \(column), practice, applicable, ok, compliance FROM \(view)")
-            return Dictionary(uniqueKeysWithValues: rows.map {
-                ("\($0[0]!)|\($0[1] ?? "-")|\($0[2]!)", (Int($0[3]!)!, Int($0[4]!)!, Double($0[5]!)!))
-            })
+            return Dictionary(
+                uniqueKeysWithValues: rows.map {
+                    ("\($0[0]!)|\($0[1] ?? "-")|\($0[2]!)", (Int($0[3]!)!, Int($0[4]!)!, Double($0[5]!)!))
+                })
         }
-        for (view, column, expected) in [("daily_compliance_by_organization", "organization", byOrganization),
-                                         ("daily_compliance_by_manager", "manager", byManager)] {
+        for (view, column, expected) in [
+            ("daily_compliance_by_organization", "organization", byOrganization),
+            ("daily_compliance_by_manager", "manager", byManager)
+        ] {
             let actual = try compliance(view, column)
             #expect(Set(actual.keys) == Set(expected.keys), "\(view)")
             for (key, value) in expected {
                 #expect(actual[key]?.0 == value.applicable && actual[key]?.1 == value.ok, "\(view) \(key)")
                 let rate: Double = Double(value.ok) / Double(value.applicable)
-                #expect(abs((actual[key]?.2 ?? -1) - rate) < 1e-12, "\(view) \(key)")   // read back as text
+                #expect(abs((actual[key]?.2 ?? -1) - rate) < 1e-12, "\(view) \(key)")  // read back as text
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads from pipes with `read(2)`, retrying a read a signal interrupted (EINTR). Foundation's

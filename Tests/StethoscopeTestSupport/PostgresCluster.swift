@@ -49,8 +49,13 @@ public final class PostgresCluster: @unchecked Sendable {
                 try FileManager.default.setAttributes([.ownerAccountName: owner], ofItemAtPath: path)
             }
         }
-        try PostgresCluster.run(PostgresCluster.asUser(owner, [bin.appendingPathComponent("initdb").path, "-D", dir.path + "/data",
-            "-U", PostgresCluster.user, "--pwfile=\(pwfile.path)", "--auth=scram-sha-256", "-E", "UTF8", "--no-locale"]))
+        try PostgresCluster.run(
+            PostgresCluster.asUser(
+                owner,
+                [
+                    bin.appendingPathComponent("initdb").path, "-D", dir.path + "/data",
+                    "-U", PostgresCluster.user, "--pwfile=\(pwfile.path)", "--auth=scram-sha-256", "-E", "UTF8", "--no-locale"
+                ]))
         let script = """
             "$1/pg_ctl" -D "$2/data" -o "-k $2 -p \(PostgresCluster.port) -c listen_addresses= -c fsync=off" -l "$2/log" -w start >/dev/null || exit 1
             echo ready
@@ -91,12 +96,15 @@ public final class PostgresCluster: @unchecked Sendable {
     /// `discardingOutput`, as a benchmark timing psql's own speed wants).
     @discardableResult
     public func psql(_ sql: String? = nil, file: URL? = nil, database: String, discardingOutput: Bool = false) throws -> String {
-        var args = ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", dir.path, "-p", String(PostgresCluster.port),
-                    "-U", PostgresCluster.user, "-d", database]
+        var args = [
+            "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", dir.path, "-p", String(PostgresCluster.port),
+            "-U", PostgresCluster.user, "-d", database
+        ]
         if let sql { args += ["-c", sql] }
         if let file { args += ["-f", file.path] }
-        return try PostgresCluster.run([bin.appendingPathComponent("psql").path] + args, environment: ["PGPASSWORD": password],
-                                       discardingOutput: discardingOutput)
+        return try PostgresCluster.run(
+            [bin.appendingPathComponent("psql").path] + args, environment: ["PGPASSWORD": password],
+            discardingOutput: discardingOutput)
     }
 
     public static func serverUser() throws -> String? {
@@ -119,7 +127,8 @@ public final class PostgresCluster: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: command[0])
         p.arguments = Array(command.dropFirst())
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = discardingOutput ? FileHandle.nullDevice : out
         p.standardError = err
         try p.run()

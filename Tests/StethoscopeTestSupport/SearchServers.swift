@@ -94,10 +94,13 @@ extension OpenSearchServer {
 public struct CountAnswer: Decodable, Sendable { public var count: Int }
 
 extension SearchServer {
-    public func call(_ method: String, _ path: String, json: String? = nil, contentType: String = "application/json") async throws -> (status: Int, body: String) {
-        let r = try await HTTPClient.shared.send(HTTPRequest(
-            method: method, url: url + path, headers: ["Content-Type": contentType], body: json.map { Data($0.utf8) },
-            source: "test", retry: .none))
+    public func call(_ method: String, _ path: String, json: String? = nil, contentType: String = "application/json") async throws -> (
+        status: Int, body: String
+    ) {
+        let r = try await HTTPClient.shared.send(
+            HTTPRequest(
+                method: method, url: url + path, headers: ["Content-Type": contentType], body: json.map { Data($0.utf8) },
+                source: "test", retry: .none))
         return (r.status, String(decoding: r.body, as: UTF8.self))
     }
 
@@ -118,15 +121,19 @@ extension SearchServer {
     /// The `_id`s of the night `asOf` in `index`, after a refresh.
     public func ids(_ index: String, asOf: String) async throws -> Set<String> {
         _ = try await call("POST", "/\(index)/_refresh")
-        let (_, body) = try await call("POST", "/\(index)/_search",
-                                       json: #"{"size": 10000, "_source": false, "query": {"term": {"as_of": "\#(asOf)"}}}"#)
+        let (_, body) = try await call(
+            "POST", "/\(index)/_search",
+            json: #"{"size": 10000, "_source": false, "query": {"term": {"as_of": "\#(asOf)"}}}"#)
         return Set(try JSONDecoder().decode(SearchHits.self, from: Data(body.utf8)).hits.hits.map(\._id))
     }
 }
 
 /// The `_id`s of a `_search` answer.
 struct SearchHits: Decodable {
-    struct Hits: Decodable { struct One: Decodable { var _id: String }; var hits: [One] }
+    struct Hits: Decodable {
+        struct One: Decodable { var _id: String }
+        var hits: [One]
+    }
     var hits: Hits
 }
 
@@ -143,8 +150,9 @@ public final class FaultProxy: Sendable {
 
     /// Queues faults, e.g. `#"[{"mode": "item_429", "every": 3, "count": 2}]"#`.
     public func fault(_ faultsJSON: String) async throws {
-        _ = try await HTTPClient.shared.send(HTTPRequest(
-            method: "POST", url: url + "/_proxy/faults", body: Data("{\"faults\": \(faultsJSON)}".utf8), source: "test", retry: .none))
+        _ = try await HTTPClient.shared.send(
+            HTTPRequest(
+                method: "POST", url: url + "/_proxy/faults", body: Data("{\"faults\": \(faultsJSON)}".utf8), source: "test", retry: .none))
     }
 
     public struct Stats: Decodable, Sendable {

@@ -26,20 +26,26 @@ public struct OwnerAttribution: Sendable {
         public var evidence: OwnerEvidence?
     }
 
-    public init(orgChart: OrgChart, attribution: [Identifier: (email: String, via: String)] = [:], precedence: [String] = [],
-                evidence: [Identifier: OwnerEvidence] = [:]) {
-        self.orgChart = orgChart; self.attribution = attribution; self.evidence = evidence
+    public init(
+        orgChart: OrgChart, attribution: [Identifier: (email: String, via: String)] = [:], precedence: [String] = [],
+        evidence: [Identifier: OwnerEvidence] = [:]
+    ) {
+        self.orgChart = orgChart
+        self.attribution = attribution
+        self.evidence = evidence
         var rank: [String: Int] = [:]
         for (i, name) in precedence.enumerated() where rank[name] == nil { rank[name] = i }
         self.precedence = rank
     }
 
     /// Builds the identifier → owner map from attribution sources, in precedence order.
-    public static func attributionMap(_ lists: [(via: String, assignments: [OwnerAssignment])],
-                                      normalizer: IdentifierNormalizer) -> [Identifier: (email: String, via: String)] {
+    public static func attributionMap(
+        _ lists: [(via: String, assignments: [OwnerAssignment])],
+        normalizer: IdentifierNormalizer
+    ) -> [Identifier: (email: String, via: String)] {
         var map: [Identifier: (email: String, via: String)] = [:]
         for (via, assignments) in lists {
-            for a in assignments where a.evidence?.isShared != true {   // a shared device is given to nobody
+            for a in assignments where a.evidence?.isShared != true {  // a shared device is given to nobody
                 guard case .success(let id) = normalizer.normalize(a.identifier) else { continue }
                 if map[id] == nil { map[id] = (a.email.lowercased().trimmed, via) }
             }
@@ -48,8 +54,10 @@ public struct OwnerAttribution: Sendable {
     }
 
     /// Identifier → the evidence of the first configured source that has some (`auth_logs` entries).
-    public static func evidenceMap(_ lists: [(via: String, assignments: [OwnerAssignment])],
-                                   normalizer: IdentifierNormalizer) -> [Identifier: OwnerEvidence] {
+    public static func evidenceMap(
+        _ lists: [(via: String, assignments: [OwnerAssignment])],
+        normalizer: IdentifierNormalizer
+    ) -> [Identifier: OwnerEvidence] {
         var map: [Identifier: OwnerEvidence] = [:]
         for (_, assignments) in lists {
             for a in assignments {
@@ -61,36 +69,57 @@ public struct OwnerAttribution: Sendable {
     }
 
     private func precedes(_ a: String, _ b: String) -> Bool {
-        let ra = precedence[a] ?? Int.max, rb = precedence[b] ?? Int.max
+        let ra = precedence[a] ?? Int.max
+        let rb = precedence[b] ?? Int.max
         return ra != rb ? ra < rb : a < b
     }
 
     /// The owner of `group`, whose records `recs` are given most recent first.
     public func owner(of group: MergedGroup, records recs: [SourceRecord]) -> Decision {
-        var owner: String?, method = OwnerMethod.none, via: String?, ambiguous = false
+        var owner: String?
+        var method = OwnerMethod.none
+        var via: String?
+        var ambiguous = false
         search: for r in recs {
             for h in r.ownerHints {
                 guard let email = orgChart.resolve(h) else { continue }
-                if orgChart.isAmbiguous(email) { ambiguous = true; continue }
-                owner = email; method = .sourceHint; via = r.source; break search
+                if orgChart.isAmbiguous(email) {
+                    ambiguous = true
+                    continue
+                }
+                owner = email
+                method = .sourceHint
+                via = r.source
+                break search
             }
         }
         if owner == nil {
             var best: (email: String, via: String)?
             for id in group.identifiers {
                 guard let a = attribution[id], orgChart[a.email] != nil else { continue }
-                if orgChart.isAmbiguous(a.email) { ambiguous = true; continue }
+                if orgChart.isAmbiguous(a.email) {
+                    ambiguous = true
+                    continue
+                }
                 if let b = best, !precedes(a.via, b.via) { continue }
                 best = a
             }
-            if let best { owner = best.email; method = .attribution; via = best.via }
+            if let best {
+                owner = best.email
+                method = .attribution
+                via = best.via
+            }
         }
         // Authentication-log evidence: the days behind an auth-log owner, else a shared device's users.
         var found: OwnerEvidence?
         if !evidence.isEmpty {
             for id in group.identifiers {
                 guard let e = evidence[id] else { continue }
-                if method == .attribution, e.via == via, !e.isShared { found = e; method = .authLogs; break }
+                if method == .attribution, e.via == via, !e.isShared {
+                    found = e
+                    method = .authLogs
+                    break
+                }
                 if e.isShared, found == nil { found = e }
             }
             if method != .authLogs, found?.isShared != true { found = nil }

@@ -55,8 +55,10 @@ public struct StethoscopeConfig: Sendable {
         return try parse(yaml: text, environment: environment, baseDirectory: file.deletingLastPathComponent())
     }
 
-    public static func parse(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                             baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> StethoscopeConfig {
+    public static func parse(
+        yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    ) throws -> StethoscopeConfig {
         let root = try ConfigSection.parse(yaml: yaml, environment: environment, baseDirectory: baseDirectory)
         let tzName = try root.string("timezone", default: "UTC")
         guard let tz = TimeZone(identifier: tzName) else { throw root.error("timezone", "unknown time zone '\(tzName)'") }
@@ -72,8 +74,10 @@ public struct StethoscopeConfig: Sendable {
         var owners: [String: ConfigSection] = [:]
         for p in [directory].compactMap({ $0 }) + sources + attribution {
             if let first = owners[p.name] {
-                throw p.section.error("name", "'\(p.name)' is used twice: it is already the name of \(first.path) "
-                                      + "(sources, the directory and attribution entries each need their own name)")
+                throw p.section.error(
+                    "name",
+                    "'\(p.name)' is used twice: it is already the name of \(first.path) "
+                        + "(sources, the directory and attribution entries each need their own name)")
             }
             owners[p.name] = p.section
         }
@@ -93,7 +97,10 @@ public struct StethoscopeConfig: Sendable {
         let placeholders = try root.stringList("placeholder_serials") ?? []
         let shared = try root.stringList("shared_identifiers") ?? []
         if let bad = IdentifierNormalizer.unknownKind(in: shared) {
-            throw root.error("shared_identifiers[\(bad)]", "'\(shared[bad].prefix(60))' names no identifier kind (use \(IdentifierKind.allCases.map(\.rawValue).joined(separator: ", ")), or a bare value)")
+            throw root.error(
+                "shared_identifiers[\(bad)]",
+                "'\(shared[bad].prefix(60))' names no identifier kind (use \(IdentifierKind.allCases.map(\.rawValue).joined(separator: ", ")), or a bare value)"
+            )
         }
         let export = try root.section("export")
         let report = try root.section("report")
@@ -122,9 +129,11 @@ public struct StethoscopeConfig: Sendable {
     /// `rollup` and `export` only read the database, so they accept such a config.
     public func validateForRun() throws {
         guard !sources.isEmpty else {
-            throw ConfigError(path: "sources", message: sourcesLine == nil
-                              ? "is required to run a night (at least one device source)"
-                              : "is empty: at least one device source is required to run a night", line: sourcesLine)
+            throw ConfigError(
+                path: "sources",
+                message: sourcesLine == nil
+                    ? "is required to run a night (at least one device source)"
+                    : "is empty: at least one device source is required to run a night", line: sourcesLine)
         }
     }
 
@@ -137,14 +146,19 @@ public struct StethoscopeConfig: Sendable {
     private static func plugin(_ s: ConfigSection, defaultName: String?) throws -> PluginConfig {
         let type = try s.string("type")
         let name: String
-        if let n = try s.optionalString("name") { name = n } else if let defaultName { name = defaultName } else {
+        if let n = try s.optionalString("name") {
+            name = n
+        } else if let defaultName {
+            name = defaultName
+        } else {
             throw s.error("name", "is required (a unique source name)")
         }
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw s.error("name", "use letters, digits, '-', '_' or '.' only")
         }
-        return PluginConfig(name: name, type: type, section: s, allowEmpty: try s.bool("allow_empty", default: false),
-                            maxRecordDrop: s.has("max_record_drop") ? try s.double("max_record_drop", default: 0.3, min: 0, max: 1) : nil)
+        return PluginConfig(
+            name: name, type: type, section: s, allowEmpty: try s.bool("allow_empty", default: false),
+            maxRecordDrop: s.has("max_record_drop") ? try s.double("max_record_drop", default: 0.3, min: 0, max: 1) : nil)
     }
 }
 
@@ -205,9 +219,13 @@ enum PracticeOverrides {
     /// first entry has no `from` and whose later entries start on strictly increasing `from` as-of dates.
     static func versionRules(_ versions: ConfigSection, _ key: String, platform: Platform? = nil) throws -> [VersionRule] {
         let entries: [ConfigSection]
-        if versions.isList(key) { entries = try versions.sections(key) } else if let one = try versions.section(key) {
+        if versions.isList(key) {
+            entries = try versions.sections(key)
+        } else if let one = try versions.section(key) {
             entries = [one]
-        } else { entries = [] }
+        } else {
+            entries = []
+        }
         var rules: [VersionRule] = []
         for (i, v) in entries.enumerated() {
             var rule = VersionRule()

@@ -6,7 +6,11 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     public var path: String
     public var message: String
     public var line: Int?
-    public init(path: String, message: String, line: Int? = nil) { self.path = path; self.message = message; self.line = line }
+    public init(path: String, message: String, line: Int? = nil) {
+        self.path = path
+        self.message = message
+        self.line = line
+    }
     public var description: String {
         let at = line.map { " (line \($0))" } ?? ""
         return path.isEmpty ? "config\(at): \(message)" : "config \(path)\(at): \(message)"
@@ -35,13 +39,18 @@ public final class ConfigSection: Sendable {
     private var pairs: [(key: String, value: Node)] { parsed.list }
 
     init(pairs: [(key: String, value: Node)], path: String, line: Int?, environment: [String: String], baseDirectory: URL) {
-        parsed = ParsedPairs(list: pairs); self.path = path; self.line = line; self.environment = environment
+        parsed = ParsedPairs(list: pairs)
+        self.path = path
+        self.line = line
+        self.environment = environment
         self.baseDirectory = baseDirectory
     }
 
     /// Parses YAML text into the root section. `baseDirectory` resolves relative paths (the config file's folder).
-    public static func parse(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                             baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> ConfigSection {
+    public static func parse(
+        yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    ) throws -> ConfigSection {
         let node: Node?
         do { node = try Yams.compose(yaml: yaml) } catch {
             throw yamlError(error)
@@ -59,11 +68,12 @@ public final class ConfigSection: Sendable {
         }
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             return ConfigError(path: "", message: "not valid YAML at \(at(mark)): \(why(context, problem))", line: mark.line)
         case .duplicatedKeysInMapping(_, let context):
-            return ConfigError(path: "", message: "not valid YAML: a key is given twice in the mapping at \(at(context.mark))",
-                               line: context.mark.line)
+            return ConfigError(
+                path: "", message: "not valid YAML: a key is given twice in the mapping at \(at(context.mark))",
+                line: context.mark.line)
         case .reader(let problem, let offset, _, _):
             return ConfigError(path: "", message: "not valid YAML: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
         default:
@@ -111,7 +121,9 @@ public final class ConfigSection: Sendable {
     private func node(_ key: String) -> Node? {
         guard let pair = pairs.first(where: { $0.key == key }) else { return nil }
         used.withLock { _ = $0.insert(key) }
-        if case .scalar(let s) = pair.value, s.tag.description == Tag.Name.null.rawValue || (s.string.isEmpty && s.style == .plain) || s.string == "~" || s.string == "null" {
+        if case .scalar(let s) = pair.value,
+            s.tag.description == Tag.Name.null.rawValue || (s.string.isEmpty && s.style == .plain) || s.string == "~" || s.string == "null"
+        {
             return nil
         }
         return pair.value

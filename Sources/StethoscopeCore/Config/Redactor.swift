@@ -32,12 +32,14 @@ public enum Redactor {
         if let escaped = value.addingPercentEncoding(withAllowedCharacters: strict) { forms.insert(escaped) }
         if let query = value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) { forms.insert(query) }
         if let form = value.addingPercentEncoding(withAllowedCharacters: strict)?.replacingOccurrences(of: "%20", with: "+") {
-            forms.insert(form)   // application/x-www-form-urlencoded
+            forms.insert(form)  // application/x-www-form-urlencoded
         }
-        forms.insert(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "/", with: "\\/").replacingOccurrences(of: "\n", with: "\\n"))
-        forms.insert(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n"))
+        forms.insert(
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "/", with: "\\/").replacingOccurrences(of: "\n", with: "\\n"))
+        forms.insert(
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n"))
         registry.withLock { registry in
             let before = registry.forms.count
             registry.forms.formUnion(forms.filter { $0.count >= minimumLength })
@@ -113,7 +115,7 @@ public enum Redactor {
     /// Query parameter names taken to carry a credential (compared in lower case).
     static let credentialParameters: Set<String> = [
         "api_token", "apitoken", "token", "access_token", "refresh_token", "id_token", "api_key", "apikey", "key",
-        "password", "passwd", "pwd", "secret", "client_secret", "signature", "sig", "auth", "session", "code",
+        "password", "passwd", "pwd", "secret", "client_secret", "signature", "sig", "auth", "session", "code"
     ]
 
     /// `?api_token=abc&page=2` → `?api_token=<redacted>&page=2`: only after `?` or `&`, up to `&`, `#`, a quote,
@@ -126,7 +128,8 @@ public enum Redactor {
             out += rest[..<nameStart]
             rest = rest[nameStart...]
             guard let eq = rest.firstIndex(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }),
-                  rest[eq] == "=", credentialParameters.contains(rest[..<eq].lowercased()) else { continue }
+                rest[eq] == "=", credentialParameters.contains(rest[..<eq].lowercased())
+            else { continue }
             let valueStart = rest.index(after: eq)
             let valueEnd = rest[valueStart...].firstIndex { "&#\"' <>\t\n\\,;".contains($0) } ?? rest.endIndex
             out += rest[..<valueStart]

@@ -24,13 +24,18 @@ public struct NightEvaluator: Sendable {
         var recommendedDetails: String
     }
 
-    public init(practices: PracticeSet, asOf: String, now: Date, staleAfterDays: Int, orgChart: OrgChart,
-                attribution: [Identifier: (email: String, via: String)] = [:], attributionPrecedence: [String] = [],
-                evidence: [Identifier: OwnerEvidence] = [:]) {
+    public init(
+        practices: PracticeSet, asOf: String, now: Date, staleAfterDays: Int, orgChart: OrgChart,
+        attribution: [Identifier: (email: String, via: String)] = [:], attributionPrecedence: [String] = [],
+        evidence: [Identifier: OwnerEvidence] = [:]
+    ) {
         self.practices = practices.enabled
-        self.asOf = asOf; self.now = now; self.staleAfterDays = staleAfterDays
-        owners = OwnerAttribution(orgChart: orgChart, attribution: attribution, precedence: attributionPrecedence,
-                                  evidence: evidence)
+        self.asOf = asOf
+        self.now = now
+        self.staleAfterDays = staleAfterDays
+        owners = OwnerAttribution(
+            orgChart: orgChart, attribution: attribution, precedence: attributionPrecedence,
+            evidence: evidence)
         var index: [String: Int] = [:]
         for (i, p) in self.practices.enumerated() { index[p.key] = i }
         practiceIndex = index
@@ -42,7 +47,8 @@ public struct NightEvaluator: Sendable {
             guard case .osVersion(let rules) = p.check else { return [] }
             return Platform.allCases.map { platform in
                 guard let r = (rules[platform] ?? []).last(where: { ($0.from ?? "") <= asOf }),
-                      r.required != nil || r.recommended != nil else { return nil }
+                    r.required != nil || r.recommended != nil
+                else { return nil }
                 let required = r.required.flatMap { Self.parse($0, platform) }
                 let recommended = r.recommended.flatMap { Self.parse($0, platform) }
                 return ParsedRule(
@@ -59,7 +65,7 @@ public struct NightEvaluator: Sendable {
     }
 
     public func evaluate(_ group: MergedGroup, _ records: [SourceRecord]) -> DeviceSnapshot {
-        let recs = group.records.map { records[$0] }   // most recent first
+        let recs = group.records.map { records[$0] }  // most recent first
         func first<T>(_ f: (SourceRecord) -> T?) -> T? {
             for r in recs { if let v = f(r) { return v } }
             return nil
@@ -100,8 +106,9 @@ public struct NightEvaluator: Sendable {
                 // A source that knows the OS gets no more updates (a Chromebook past its auto-update expiration)
                 // fails the practice whatever the version number says.
                 if let b = best[i], b.obs.satisfied == false { return observed(p, b, platform) }
-                return versionResult(p, platform: platform, osName: osName, version: osVersion,
-                                     rule: versionRules[i][Platform.allCases.firstIndex(of: platform)!], recs: recs)
+                return versionResult(
+                    p, platform: platform, osName: osName, version: osVersion,
+                    rule: versionRules[i][Platform.allCases.firstIndex(of: platform)!], recs: recs)
             case .software(let rule):
                 if let b = best[i] { return observed(p, b, platform) }
                 return softwareResult(p, rule: rule, names: softwareNames[i], platform: platform, recs: recs)
@@ -114,8 +121,9 @@ public struct NightEvaluator: Sendable {
 
     private func observed(_ p: PracticeDefinition, _ b: (obs: Observation, source: String, at: Date), _ platform: Platform) -> PracticeResult {
         let status: Status = b.obs.notApplicable ? .na : b.obs.satisfied.map { $0 ? .ok : p.failStatus(on: platform) } ?? p.onMissing
-        return PracticeResult(practice: p.key, status: status, value: b.obs.value, details: b.obs.details,
-                              observedAt: b.at == .distantPast ? nil : b.at, source: b.source)
+        return PracticeResult(
+            practice: p.key, status: status, value: b.obs.value, details: b.obs.details,
+            observedAt: b.at == .distantPast ? nil : b.at, source: b.source)
     }
 
     /// The rule in force on the as-of date: the last one whose `from` is not after it.
@@ -123,8 +131,10 @@ public struct NightEvaluator: Sendable {
         rules.last { ($0.from ?? "") <= asOf }
     }
 
-    private func versionResult(_ p: PracticeDefinition, platform: Platform, osName: String?, version: String?, rule: ParsedRule?,
-                               recs: [SourceRecord]) -> PracticeResult {
+    private func versionResult(
+        _ p: PracticeDefinition, platform: Platform, osName: String?, version: String?, rule: ParsedRule?,
+        recs: [SourceRecord]
+    ) -> PracticeResult {
         let source = recs.first { $0.osVersion != nil }
         func parse(_ text: String) -> VersionNumber? { Self.parse(text, platform) }
         // Windows known only by its name ("Microsoft Windows 7", no build): a product that gets no security
@@ -133,30 +143,36 @@ public struct NightEvaluator: Sendable {
             for text in [version, osName].compactMap({ $0 }) {
                 guard let name = WindowsVersion.unsupportedProduct(named: text) else { continue }
                 let named = recs.first { $0.osVersion == text || $0.osName == text }
-                return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: text,
-                                      details: "unsupported Windows: \(name) gets no security updates (known by name only)",
-                                      observedAt: named?.lastSync, source: named?.source)
+                return PracticeResult(
+                    practice: p.key, status: p.failStatus(on: platform), value: text,
+                    details: "unsupported Windows: \(name) gets no security updates (known by name only)",
+                    observedAt: named?.lastSync, source: named?.source)
             }
         }
         guard let text = version, let v = parse(text) else {
             return PracticeResult(practice: p.key, status: p.onMissing, value: version, details: "no OS version reported")
         }
-        let at = source?.lastSync, src = source?.source
+        let at = source?.lastSync
+        let src = source?.source
         if platform == .windows, let name = WindowsVersion.unsupported(v) {
-            return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: text,
-                                  details: "unsupported Windows: \(name) (\(v)) gets no security updates", observedAt: at, source: src)
+            return PracticeResult(
+                practice: p.key, status: p.failStatus(on: platform), value: text,
+                details: "unsupported Windows: \(name) (\(v)) gets no security updates", observedAt: at, source: src)
         }
         guard let r = rule else {
-            return PracticeResult(practice: p.key, status: p.onMissing, value: text,
-                                  details: "no version rule for \(platform.rawValue)", observedAt: at, source: src)
+            return PracticeResult(
+                practice: p.key, status: p.onMissing, value: text,
+                details: "no version rule for \(platform.rawValue)", observedAt: at, source: src)
         }
         if let req = r.required, v < req {
-            return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: text,
-                                  details: r.requiredDetails, observedAt: at, source: src)
+            return PracticeResult(
+                practice: p.key, status: p.failStatus(on: platform), value: text,
+                details: r.requiredDetails, observedAt: at, source: src)
         }
         if let rec = r.recommended, v < rec {
-            return PracticeResult(practice: p.key, status: .nudge, value: text,
-                                  details: r.recommendedDetails, observedAt: at, source: src)
+            return PracticeResult(
+                practice: p.key, status: .nudge, value: text,
+                details: r.recommendedDetails, observedAt: at, source: src)
         }
         return PracticeResult(practice: p.key, status: .ok, value: text, observedAt: at, source: src)
     }
@@ -164,7 +180,8 @@ public struct NightEvaluator: Sendable {
     /// `text.contains(word)`: for ASCII text and a non-empty ASCII word (the usual case) a byte search, which answers
     /// the same as Foundation's search without its cost (it was a tenth of a night's evaluation); Foundation's otherwise.
     static func contains(_ text: String, _ word: String) -> Bool {
-        var text = text, word = word
+        var text = text
+        var word = word
         let fast: Bool? = text.withUTF8 { t in
             word.withUTF8 { w -> Bool? in
                 guard !w.isEmpty, t.allSatisfy({ $0 < 0x80 }), w.allSatisfy({ $0 < 0x80 }) else { return nil }
@@ -192,8 +209,10 @@ public struct NightEvaluator: Sendable {
         return "\(v) (\(name))"
     }
 
-    private func softwareResult(_ p: PracticeDefinition, rule: SoftwareRule, names: [String], platform: Platform,
-                                recs: [SourceRecord]) -> PracticeResult {
+    private func softwareResult(
+        _ p: PracticeDefinition, rule: SoftwareRule, names: [String], platform: Platform,
+        recs: [SourceRecord]
+    ) -> PracticeResult {
         var inventoried: SourceRecord?
         var found: (Software, SourceRecord)?
         for r in recs {
@@ -204,7 +223,10 @@ public struct NightEvaluator: Sendable {
                 if names.contains(where: { Self.contains(lower, $0) }) {
                     // Prefer the highest version found across records.
                     if let f = found, let a = f.0.version.flatMap(VersionNumber.init),
-                       let b = s.version.flatMap(VersionNumber.init), b <= a { continue }
+                        let b = s.version.flatMap(VersionNumber.init), b <= a
+                    {
+                        continue
+                    }
                     found = (s, r)
                 }
             }
@@ -213,18 +235,21 @@ public struct NightEvaluator: Sendable {
             return PracticeResult(practice: p.key, status: p.onMissing, details: "no software inventory")
         }
         guard let (sw, r) = found else {
-            return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: nil,
-                                  details: "not installed", observedAt: inventoried.lastSync, source: inventoried.source)
+            return PracticeResult(
+                practice: p.key, status: p.failStatus(on: platform), value: nil,
+                details: "not installed", observedAt: inventoried.lastSync, source: inventoried.source)
         }
         let value = sw.version.map { "\(sw.name) \($0)" } ?? sw.name
         if let min = rule.minimumVersion.flatMap(VersionNumber.init) {
             guard let have = sw.version.flatMap(VersionNumber.init) else {
-                return PracticeResult(practice: p.key, status: p.onMissing, value: value,
-                                      details: "version unknown, minimum \(min)", observedAt: r.lastSync, source: r.source)
+                return PracticeResult(
+                    practice: p.key, status: p.onMissing, value: value,
+                    details: "version unknown, minimum \(min)", observedAt: r.lastSync, source: r.source)
             }
             if have < min {
-                return PracticeResult(practice: p.key, status: p.failStatus(on: platform), value: value,
-                                      details: "below minimum \(min)", observedAt: r.lastSync, source: r.source)
+                return PracticeResult(
+                    practice: p.key, status: p.failStatus(on: platform), value: value,
+                    details: "below minimum \(min)", observedAt: r.lastSync, source: r.source)
             }
         }
         return PracticeResult(practice: p.key, status: .ok, value: value, observedAt: r.lastSync, source: r.source)

@@ -9,7 +9,9 @@ public struct VersionRule: Sendable, Hashable {
     public var required: String?
     public var recommended: String?
     public init(from: String? = nil, required: String? = nil, recommended: String? = nil) {
-        self.from = from; self.required = required; self.recommended = recommended
+        self.from = from
+        self.required = required
+        self.recommended = recommended
     }
 }
 
@@ -18,7 +20,10 @@ public struct SoftwareRule: Sendable, Hashable {
     /// Names matched case-insensitively against installed software and services.
     public var names: [String]
     public var minimumVersion: String?
-    public init(names: [String], minimumVersion: String? = nil) { self.names = names; self.minimumVersion = minimumVersion }
+    public init(names: [String], minimumVersion: String? = nil) {
+        self.names = names
+        self.minimumVersion = minimumVersion
+    }
 }
 
 /// How a practice decides its status.
@@ -46,12 +51,22 @@ public struct PracticeDefinition: Sendable, Hashable {
     public var check: PracticeCheck
     public var enabled: Bool
 
-    public init(key: String, title: String, description: String, link: String? = nil, rating: Rating,
-                platforms: Set<Platform>, onFail: Status = .warn, onFailByPlatform: [Platform: Status] = [:],
-                onMissing: Status = .unknown, check: PracticeCheck = .observation, enabled: Bool = true) {
-        self.key = key; self.title = title; self.description = description; self.link = link; self.rating = rating
-        self.platforms = platforms; self.onFail = onFail; self.onFailByPlatform = onFailByPlatform
-        self.onMissing = onMissing; self.check = check; self.enabled = enabled
+    public init(
+        key: String, title: String, description: String, link: String? = nil, rating: Rating,
+        platforms: Set<Platform>, onFail: Status = .warn, onFailByPlatform: [Platform: Status] = [:],
+        onMissing: Status = .unknown, check: PracticeCheck = .observation, enabled: Bool = true
+    ) {
+        self.key = key
+        self.title = title
+        self.description = description
+        self.link = link
+        self.rating = rating
+        self.platforms = platforms
+        self.onFail = onFail
+        self.onFailByPlatform = onFailByPlatform
+        self.onMissing = onMissing
+        self.check = check
+        self.enabled = enabled
     }
 
     public func failStatus(on platform: Platform?) -> Status {
@@ -60,15 +75,19 @@ public struct PracticeDefinition: Sendable, Hashable {
 
     /// A stable text form, hashed per night so reports can mark definition changes.
     public var fingerprint: String {
-        var parts = [key, title, rating.rawValue, platforms.map(\.rawValue).sorted().joined(separator: ","),
-                     onFail.rawValue, onMissing.rawValue, String(enabled),
-                     onFailByPlatform.map { "\($0.key.rawValue)=\($0.value.rawValue)" }.sorted().joined(separator: ",")]
+        var parts = [
+            key, title, rating.rawValue, platforms.map(\.rawValue).sorted().joined(separator: ","),
+            onFail.rawValue, onMissing.rawValue, String(enabled),
+            onFailByPlatform.map { "\($0.key.rawValue)=\($0.value.rawValue)" }.sorted().joined(separator: ",")
+        ]
         switch check {
         case .observation: parts.append("observation")
         case .osVersion(let rules):
-            parts.append("os_version:" + rules.sorted { $0.key.rawValue < $1.key.rawValue }
-                .map { "\($0.key.rawValue)=" + $0.value.map { "\($0.from ?? "")>\($0.required ?? "")/\($0.recommended ?? "")" }.joined(separator: ";") }
-                .joined(separator: ","))
+            parts.append(
+                "os_version:"
+                    + rules.sorted { $0.key.rawValue < $1.key.rawValue }
+                    .map { "\($0.key.rawValue)=" + $0.value.map { "\($0.from ?? "")>\($0.required ?? "")/\($0.recommended ?? "")" }.joined(separator: ";") }
+                    .joined(separator: ","))
         case .software(let rule):
             parts.append("software:" + rule.names.joined(separator: ",") + "@" + (rule.minimumVersion ?? ""))
         }
@@ -80,9 +99,11 @@ public struct PracticeDefinition: Sendable, Hashable {
     /// ("Mac required: 15.2" one night, "Mac required: 14.0" the night before). Lines never contain a newline.
     public func fingerprint(asOf: String) -> String {
         func clean(_ s: String) -> String { s.replacingOccurrences(of: "\n", with: " ") }
-        var lines = ["Title: \(clean(title))", "Rating: \(rating.rawValue)",
-                     "Platforms: " + platforms.map(\.rawValue).sorted().joined(separator: ", "),
-                     "On fail: \(onFail.rawValue)", "On missing: \(onMissing.rawValue)"]
+        var lines = [
+            "Title: \(clean(title))", "Rating: \(rating.rawValue)",
+            "Platforms: " + platforms.map(\.rawValue).sorted().joined(separator: ", "),
+            "On fail: \(onFail.rawValue)", "On missing: \(onMissing.rawValue)"
+        ]
         for (platform, status) in onFailByPlatform.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             lines.append("On fail on \(platform.rawValue): \(status.rawValue)")
         }
@@ -152,7 +173,7 @@ extension PracticeSet {
                 .windows: [VersionRule(required: "10.0.19045", recommended: "10.0.22631")],
                 .iOS: [VersionRule(required: "17.0", recommended: "18.2")],
                 .android: [VersionRule(required: "13", recommended: "14")],
-                .chromeOS: [VersionRule(required: "120", recommended: "130")],
+                .chromeOS: [VersionRule(required: "120", recommended: "130")]
             ])),
         PracticeDefinition(
             key: "screen_lock", title: "Screen lock",
@@ -195,7 +216,8 @@ extension PracticeSet {
             key: "carbon_black", title: "Carbon Black installed",
             description: "The Carbon Black endpoint sensor is installed and running.",
             rating: .high, platforms: [.mac, .windows],
-            check: .software(SoftwareRule(names: ["Carbon Black", "CbDefense", "VMware Carbon Black Cloud", "CbOsxSensorService", "cbdefense"], minimumVersion: "3.6"))),
+            check: .software(
+                SoftwareRule(names: ["Carbon Black", "CbDefense", "VMware Carbon Black Cloud", "CbOsxSensorService", "cbdefense"], minimumVersion: "3.6"))),
         PracticeDefinition(
             key: "sentinelone", title: "SentinelOne installed",
             description: "The SentinelOne agent is installed and running.",
@@ -212,6 +234,6 @@ extension PracticeSet {
         PracticeDefinition(
             key: "auto_login", title: "Automatic login off",
             description: "The Mac asks for a password at startup instead of logging a user in automatically.",
-            rating: .medium, platforms: [.mac], enabled: false),
+            rating: .medium, platforms: [.mac], enabled: false)
     ])
 }

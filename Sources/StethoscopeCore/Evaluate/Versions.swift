@@ -11,8 +11,9 @@ public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvert
             if ch >= 48 && ch <= 57 {
                 started = true
                 current = (current ?? 0) &* 10 &+ Int(ch - 48)
-            } else if ch == 46 /* . */ && started {
-                parts.append(current ?? 0); current = nil
+            } else if ch == 46 && started {  // '.'
+                parts.append(current ?? 0)
+                current = nil
             } else if started {
                 break
             }
@@ -24,7 +25,10 @@ public struct VersionNumber: Sendable, Hashable, Comparable, CustomStringConvert
 
     public var description: String {
         var s = ""
-        for (i, p) in parts.enumerated() { if i > 0 { s += "." }; s += String(p) }
+        for (i, p) in parts.enumerated() {
+            if i > 0 { s += "." }
+            s += String(p)
+        }
         return s
     }
 

@@ -10,11 +10,11 @@ public enum WindowsVersion {
     public static let windows10: [String: Int] = [
         "1507": 10240, "1511": 10586, "1607": 14393, "1703": 15063, "1709": 16299, "1803": 17134,
         "1809": 17763, "1903": 18362, "1909": 18363, "2004": 19041, "2009": 19042, "20H2": 19042,
-        "21H1": 19043, "21H2": 19044, "22H2": 19045,
+        "21H1": 19043, "21H2": 19044, "22H2": 19045
     ]
     /// Windows 11 release id → build.
     public static let windows11: [String: Int] = [
-        "21H2": 22000, "22H2": 22621, "23H2": 22631, "24H2": 26100, "25H2": 26200,
+        "21H2": 22000, "22H2": 22621, "23H2": 22631, "24H2": 26100, "25H2": 26200
     ]
     /// The first Windows 11 build: builds from here on are Windows 11 even though the kernel says 10.0.
     public static let firstWindows11Build = 22000
@@ -41,7 +41,7 @@ public enum WindowsVersion {
         if let b = buildNumber, b.parts[0] >= 10_000 { return "10.0." + b.description }
         if let v = version.flatMap(number), v.parts.count >= 3 { return v.description }
         if let b = buildNumber, let kernel = version.flatMap({ VersionNumber($0) }), kernel.parts.count == 2, kernel.parts[0] < 10 {
-            return VersionNumber(parts: kernel.parts + b.parts).description      // 6.1 + 7601
+            return VersionNumber(parts: kernel.parts + b.parts).description  // 6.1 + 7601
         }
         if let release, let osName {
             let eleven = osName.contains("11")
@@ -74,7 +74,10 @@ public enum WindowsVersion {
         guard let at = words.firstIndex(where: { $0 == "WINDOWS" || $0 == "WIN" }) else { return nil }
         var rest = Array(words[(at + 1)...])
         var server = false
-        if rest.first == "SERVER" { server = true; rest.removeFirst() }
+        if rest.first == "SERVER" {
+            server = true
+            rest.removeFirst()
+        }
         guard let product = rest.first else { return nil }
         let r2 = rest.dropFirst().first == "R2"
         if server {
@@ -112,7 +115,8 @@ public enum WindowsVersion {
     static func releaseBuild(_ text: String) -> Int? {
         let words = text.uppercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)
         for (i, word) in words.enumerated() {
-            var id = word, product = 10
+            var id = word
+            var product = 10
             if id.hasPrefix("WIN") { id = String(id.dropFirst(3)) }
             if i > 0 {
                 let previous = words[i - 1].replacingOccurrences(of: "WINDOWS", with: "").replacingOccurrences(of: "WIN", with: "")
@@ -128,7 +132,10 @@ public enum WindowsVersion {
         var runs: [VersionNumber] = []
         var current = ""
         for ch in text + " " {
-            if ch.isASCII && (ch.isNumber || (ch == "." && !current.isEmpty)) { current.append(ch); continue }
+            if ch.isASCII && (ch.isNumber || (ch == "." && !current.isEmpty)) {
+                current.append(ch)
+                continue
+            }
             if let v = VersionNumber(current) { runs.append(v) }
             current = ""
         }

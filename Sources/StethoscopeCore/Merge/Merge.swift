@@ -27,7 +27,8 @@ public struct DeviceMerger: Sendable {
 
     public func merge(_ records: [SourceRecord]) -> MergeResult {
         let order = records.indices.sorted {
-            records[$0].source != records[$1].source ? records[$0].source < records[$1].source
+            records[$0].source != records[$1].source
+                ? records[$0].source < records[$1].source
                 : records[$0].localID < records[$1].localID
         }
         var rejected: [IdentifierNormalizer.Rejection: Int] = [:]
@@ -45,7 +46,11 @@ public struct DeviceMerger: Sendable {
             var r = x
             while parent[r] != r { r = parent[r] }
             var y = x
-            while parent[y] != r { let next = parent[y]; parent[y] = r; y = next }
+            while parent[y] != r {
+                let next = parent[y]
+                parent[y] = r
+                y = next
+            }
             return r
         }
 
@@ -67,13 +72,19 @@ public struct DeviceMerger: Sendable {
             }
             ids[i] = own
             for id in own {
-                guard let other = firstHolder[id] else { firstHolder[id] = i; continue }
-                let a = find(i), b = find(other)
+                guard let other = firstHolder[id] else {
+                    firstHolder[id] = i
+                    continue
+                }
+                let a = find(i)
+                let b = find(other)
                 if a == b { continue }
                 if let clash = conflict(a, b, serial, udid) {
                     if refused.insert(Pair(min(a, b), max(a, b))).inserted {
-                        conflicts.append(MergeConflict(shared: id, conflicting: clash,
-                                                       records: [label(records[i]), label(records[other])]))
+                        conflicts.append(
+                            MergeConflict(
+                                shared: id, conflicting: clash,
+                                records: [label(records[i]), label(records[other])]))
                     }
                     continue
                 }
@@ -100,7 +111,12 @@ public struct DeviceMerger: Sendable {
             let sorted = all.sorted()
             var key = sorted.first.map(\.description) ?? "record:\(label(records[i]))"
             // Two groups can share their strongest identifier only when an exclusive one differs; number them.
-            if let n = usedKeys[key] { usedKeys[key] = n + 1; key += "#\(n + 1)" } else { usedKeys[key] = 1 }
+            if let n = usedKeys[key] {
+                usedKeys[key] = n + 1
+                key += "#\(n + 1)"
+            } else {
+                usedKeys[key] = 1
+            }
             groups.append(MergedGroup(key: key, records: recs, identifiers: sorted))
         }
         return MergeResult(groups: groups, conflicts: conflicts, rejected: rejected)
@@ -112,14 +128,22 @@ public struct DeviceMerger: Sendable {
         return nil
     }
 
-    private struct Pair: Hashable { var a: Int; var b: Int; init(_ a: Int, _ b: Int) { self.a = a; self.b = b } }
+    private struct Pair: Hashable {
+        var a: Int
+        var b: Int
+        init(_ a: Int, _ b: Int) {
+            self.a = a
+            self.b = b
+        }
+    }
 }
 
 func label(_ r: SourceRecord) -> String { "\(r.source)/\(r.localID)" }
 
 /// Most recently synced first; ties by source then local id, so merged fields never depend on input order.
 func newer(_ a: SourceRecord, _ b: SourceRecord) -> Bool {
-    let x = a.lastSync ?? .distantPast, y = b.lastSync ?? .distantPast
+    let x = a.lastSync ?? .distantPast
+    let y = b.lastSync ?? .distantPast
     if x != y { return x > y }
     return a.source != b.source ? a.source < b.source : a.localID < b.localID
 }

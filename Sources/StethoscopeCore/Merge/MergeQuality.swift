@@ -4,13 +4,14 @@
 public enum MergeQuality {
     public static func pairwise(groups: [MergedGroup], records: [SourceRecord], truth: [String: Int]) -> (precision: Double, recall: Double) {
         func pairs(_ n: Int) -> Double { Double(n) * Double(n - 1) / 2 }
-        var merged = 0.0, both = 0.0
+        var merged = 0.0
+        var both = 0.0
         var trueSizes: [Int: Int] = [:]
         for g in groups {
             merged += pairs(g.records.count)
             var inGroup: [Int: Int] = [:]
             for r in g.records {
-                let t = truth[label(records[r])] ?? -1 - r   // unknown records are their own device
+                let t = truth[label(records[r])] ?? -1 - r  // unknown records are their own device
                 inGroup[t, default: 0] += 1
                 trueSizes[t, default: 0] += 1
             }

@@ -7,7 +7,7 @@ public struct IdentifierNormalizer: Sendable {
     public static let builtInPlaceholders: Set<String> = [
         "", "0", "NOT AVAILABLE", "N/A", "NA", "NONE", "NULL", "UNKNOWN", "TO BE FILLED BY O.E.M.", "TO BE FILLED BY OEM",
         "SYSTEM SERIAL NUMBER", "DEFAULT STRING", "123456789", "0123456789", "1234567890", "CHASSIS SERIAL NUMBER",
-        "INVALID", "SERIAL", "NOT SPECIFIED", "OEM", "O.E.M.",
+        "INVALID", "SERIAL", "NOT SPECIFIED", "OEM", "O.E.M."
     ]
 
     /// Identifiers that many machines report, so they would merge unrelated devices (one cloned SMBIOS UUID
@@ -15,17 +15,17 @@ public struct IdentifierNormalizer: Sendable {
     /// it normalizes as. VM serials are not here: VirtualBox's `0` and QEMU's `Not Specified` are placeholders
     /// already, and VMware (`VMware-56 4d …`), Parallels and Hyper-V derive theirs from the VM's own UUID.
     public static let builtInShared: [String] = [
-        "mac:AC:DE:48:00:11:22",   // Apple's internal T2/iBridge network interface, on every Mac with a T2 chip
-        "mac:00:05:9A:3C:7A:00",   // Cisco AnyConnect's virtual adapter, on every machine that runs it
-        "mac:00:50:56:C0:00:01",   // VMware Workstation/Fusion host adapter vmnet1, on every host
-        "mac:00:50:56:C0:00:08",   // VMware Workstation/Fusion host adapter vmnet8, on every host
+        "mac:AC:DE:48:00:11:22",  // Apple's internal T2/iBridge network interface, on every Mac with a T2 chip
+        "mac:00:05:9A:3C:7A:00",  // Cisco AnyConnect's virtual adapter, on every machine that runs it
+        "mac:00:50:56:C0:00:01",  // VMware Workstation/Fusion host adapter vmnet1, on every host
+        "mac:00:50:56:C0:00:08",  // VMware Workstation/Fusion host adapter vmnet8, on every host
         // SMBIOS UUIDs left at a firmware default by boards whose maker never set one, as inventory vendors list them.
         "udid:03000200-0400-0500-0006-000700080009",
-        "udid:00020003-0004-0005-0006-000700080009",   // the same default read in the other byte order
-        "udid:FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",   // SMBIOS: "not set, but settable"
+        "udid:00020003-0004-0005-0006-000700080009",  // the same default read in the other byte order
+        "udid:FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",  // SMBIOS: "not set, but settable"
         "udid:FEFEFEFE-FEFE-FEFE-FEFE-FEFEFEFEFEFE",
         "udid:07090201-0103-0301-0807-060504030201",
-        "udid:58585858-5858-5858-5858-585858585858",   // "XXXXXXXXXXXXXXXX"
+        "udid:58585858-5858-5858-5858-585858585858"  // "XXXXXXXXXXXXXXXX"
     ]
 
     public let placeholders: Set<String>
@@ -38,13 +38,21 @@ public struct IdentifierNormalizer: Sendable {
 
     public init(extraPlaceholders: [String] = [], sharedIdentifiers: [String] = []) {
         placeholders = IdentifierNormalizer.builtInPlaceholders.union(extraPlaceholders.map { $0.trimmed.uppercased() })
-        var serials = Set<String>(), udids = Set<String>(), macs = Set<UInt64>(), eui64 = Set<UInt64>(), other = Set<Identifier>()
+        var serials = Set<String>()
+        var udids = Set<String>()
+        var macs = Set<UInt64>()
+        var eui64 = Set<UInt64>()
+        var other = Set<Identifier>()
         for entry in IdentifierNormalizer.builtInShared + sharedIdentifiers {
             let (kinds, value) = IdentifierNormalizer.splitShared(entry)
             for kind in kinds {
                 switch kind {
-                case .serial: let s = value.trimmed.uppercased(); if !s.isEmpty { serials.insert(s) }
-                case .udid: let s = value.trimmed.uppercased(); if !s.isEmpty { udids.insert(s) }
+                case .serial:
+                    let s = value.trimmed.uppercased()
+                    if !s.isEmpty { serials.insert(s) }
+                case .udid:
+                    let s = value.trimmed.uppercased()
+                    if !s.isEmpty { udids.insert(s) }
                 case .mac:
                     if let (bits, octets) = IdentifierNormalizer.macBits(value) {
                         if octets == 6 { macs.insert(bits) } else { eui64.insert(bits) }
@@ -56,7 +64,11 @@ public struct IdentifierNormalizer: Sendable {
                 }
             }
         }
-        sharedSerials = serials; sharedUDIDs = udids; sharedMACs = macs; sharedEUI64 = eui64; sharedOther = other
+        sharedSerials = serials
+        sharedUDIDs = udids
+        sharedMACs = macs
+        sharedEUI64 = eui64
+        sharedOther = other
     }
 
     /// `kind:value` → ([kind], value); a bare value → every kind. A MAC's first octet is never a kind name.
@@ -154,7 +166,7 @@ public struct IdentifierNormalizer: Sendable {
             case 48...57: n = c - 48
             case 65...70: n = c - 55
             case 97...102: n = c - 87
-            case 58, 45, 46, 32: continue   // : - . space
+            case 58, 45, 46, 32: continue  // : - . space
             default: return nil
             }
             count += 1

@@ -2,7 +2,12 @@ import Foundation
 
 /// The platforms Stethoscope knows. Raw values are what the database, exports and reports show.
 public enum Platform: String, Sendable, CaseIterable, Codable, Hashable {
-    case mac = "Mac", windows = "Windows", linux = "Linux", iOS = "iOS", android = "Android", chromeOS = "ChromeOS"
+    case mac = "Mac"
+    case windows = "Windows"
+    case linux = "Linux"
+    case iOS = "iOS"
+    case android = "Android"
+    case chromeOS = "ChromeOS"
 
     /// Accepts the raw value in any case plus a few common vendor spellings ("macOS", "OS X", "ipados").
     public init?(lenient text: String) {
@@ -57,14 +62,20 @@ public enum IdentifierKind: String, Sendable, CaseIterable, Codable, Hashable, C
 public struct RawIdentifier: Sendable, Hashable {
     public var kind: IdentifierKind
     public var value: String
-    public init(_ kind: IdentifierKind, _ value: String) { self.kind = kind; self.value = value }
+    public init(_ kind: IdentifierKind, _ value: String) {
+        self.kind = kind
+        self.value = value
+    }
 }
 
 /// A normalized identifier that is allowed to merge records (see `IdentifierNormalizer`).
 public struct Identifier: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var kind: IdentifierKind
     public var value: String
-    public init(_ kind: IdentifierKind, _ value: String) { self.kind = kind; self.value = value }
+    public init(_ kind: IdentifierKind, _ value: String) {
+        self.kind = kind
+        self.value = value
+    }
     public var description: String { "\(kind.rawValue):\(value)" }
     public static func < (a: Identifier, b: Identifier) -> Bool {
         a.kind != b.kind ? a.kind < b.kind : a.value < b.value
@@ -84,10 +95,16 @@ public struct Observation: Sendable, Hashable {
     public var details: String?
     public var observedAt: Date?
     public var notApplicable: Bool
-    public init(_ practice: String, satisfied: Bool?, value: String, details: String? = nil, observedAt: Date? = nil,
-                notApplicable: Bool = false) {
-        self.practice = practice; self.satisfied = satisfied; self.value = value
-        self.details = details; self.observedAt = observedAt; self.notApplicable = notApplicable
+    public init(
+        _ practice: String, satisfied: Bool?, value: String, details: String? = nil, observedAt: Date? = nil,
+        notApplicable: Bool = false
+    ) {
+        self.practice = practice
+        self.satisfied = satisfied
+        self.value = value
+        self.details = details
+        self.observedAt = observedAt
+        self.notApplicable = notApplicable
     }
 
     /// The practice does not apply to this device, for the reason in `value`.
@@ -100,7 +117,10 @@ public struct Observation: Sendable, Hashable {
 public struct Software: Sendable, Hashable {
     public var name: String
     public var version: String?
-    public init(_ name: String, version: String? = nil) { self.name = name; self.version = version }
+    public init(_ name: String, version: String? = nil) {
+        self.name = name
+        self.version = version
+    }
 }
 
 /// Something a source says about who owns a device; resolved against the directory.
@@ -108,7 +128,10 @@ public struct OwnerHint: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable { case email, upn, username }
     public var kind: Kind
     public var value: String
-    public init(_ kind: Kind, _ value: String) { self.kind = kind; self.value = value }
+    public init(_ kind: Kind, _ value: String) {
+        self.kind = kind
+        self.value = value
+    }
 }
 
 /// One vendor record normalized into Stethoscope's shape (docs/DESIGN.md, "The nightly run").
@@ -135,10 +158,20 @@ public struct SourceRecord: Sendable {
         ownerHints: [OwnerHint] = [], lastSync: Date? = nil, observations: [Observation] = [],
         software: [Software]? = nil, services: [Software]? = nil, isVirtual: Bool = false
     ) {
-        self.source = source; self.localID = localID; self.platform = platform; self.osName = osName
-        self.osVersion = osVersion; self.model = model; self.deviceName = deviceName; self.identifiers = identifiers
-        self.ownerHints = ownerHints; self.lastSync = lastSync; self.observations = observations
-        self.software = software; self.services = services; self.isVirtual = isVirtual
+        self.source = source
+        self.localID = localID
+        self.platform = platform
+        self.osName = osName
+        self.osVersion = osVersion
+        self.model = model
+        self.deviceName = deviceName
+        self.identifiers = identifiers
+        self.ownerHints = ownerHints
+        self.lastSync = lastSync
+        self.observations = observations
+        self.software = software
+        self.services = services
+        self.isVirtual = isVirtual
     }
 }
 
@@ -156,7 +189,12 @@ public struct Person: Sendable, Hashable {
         email: String, name: String, managerEmail: String? = nil, organization: String? = nil,
         title: String? = nil, location: String? = nil, active: Bool = true
     ) {
-        self.email = email.lowercased(); self.name = name; self.managerEmail = managerEmail?.lowercased()
-        self.organization = organization; self.title = title; self.location = location; self.active = active
+        self.email = email.lowercased()
+        self.name = name
+        self.managerEmail = managerEmail?.lowercased()
+        self.organization = organization
+        self.title = title
+        self.location = location
+        self.active = active
     }
 }

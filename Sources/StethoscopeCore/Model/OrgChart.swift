@@ -19,7 +19,11 @@ public struct OrgChart: Sendable {
 
     public init(_ list: [Person]) {
         for p in list {
-            if people[p.email] != nil { duplicates.append(p.email); ambiguous.insert(p.email); continue }
+            if people[p.email] != nil {
+                duplicates.append(p.email)
+                ambiguous.insert(p.email)
+                continue
+            }
             people[p.email] = p
             order.append(p.email)
             let user = String(p.email.split(separator: "@", maxSplits: 1).first ?? "")
@@ -28,16 +32,23 @@ public struct OrgChart: Sendable {
         for u in ambiguousUsernames { byUsername[u] = nil }
         for email in order {
             guard let m = people[email]?.managerEmail else { continue }
-            if m == email { people[email]?.managerEmail = nil; cutManagers[email] = m; inCycles.append(email); continue }
+            if m == email {
+                people[email]?.managerEmail = nil
+                cutManagers[email] = m
+                inCycles.append(email)
+                continue
+            }
             if people[m] == nil { dangling.append(email) }
         }
         // Cycle detection: walk each chain with colouring; cut the link that closes a cycle.
-        var state: [String: UInt8] = [:]   // 1 visiting, 2 done
+        var state: [String: UInt8] = [:]  // 1 visiting, 2 done
         for start in order where state[start] == nil {
             var path: [String] = []
             var cur: String? = start
             while let c = cur, state[c] == nil, people[c] != nil {
-                state[c] = 1; path.append(c); cur = people[c]?.managerEmail
+                state[c] = 1
+                path.append(c)
+                cur = people[c]?.managerEmail
             }
             if let c = cur, state[c] == 1, let at = path.firstIndex(of: c) {
                 inCycles.append(contentsOf: path[at...])

@@ -10,10 +10,16 @@ public struct PracticeResult: Sendable, Hashable {
     public var observedAt: Date?
     /// The source whose observation decided the status.
     public var source: String?
-    public init(practice: String, status: Status, value: String? = nil, details: String? = nil,
-                observedAt: Date? = nil, source: String? = nil) {
-        self.practice = practice; self.status = status; self.value = value; self.details = details
-        self.observedAt = observedAt; self.source = source
+    public init(
+        practice: String, status: Status, value: String? = nil, details: String? = nil,
+        observedAt: Date? = nil, source: String? = nil
+    ) {
+        self.practice = practice
+        self.status = status
+        self.value = value
+        self.details = details
+        self.observedAt = observedAt
+        self.source = source
     }
 }
 
@@ -58,14 +64,29 @@ public struct DeviceSnapshot: Sendable {
     /// the logs found `shared` (then no auth-log owner). `nil` when no auth log saw the device.
     public var evidence: OwnerEvidence?
 
-    public init(key: String, platform: Platform?, osName: String?, osVersion: String?, model: String?,
-                deviceName: String?, identifiers: [Identifier], sources: [String], records: [String],
-                lastSync: Date?, owner: String?, ownerMethod: OwnerMethod, ownerVia: String?, stale: Bool,
-                isVirtual: Bool, results: [PracticeResult], ownerReason: String? = nil, evidence: OwnerEvidence? = nil) {
-        self.key = key; self.platform = platform; self.osName = osName; self.osVersion = osVersion
-        self.model = model; self.deviceName = deviceName; self.identifiers = identifiers; self.sources = sources
-        self.records = records; self.lastSync = lastSync; self.owner = owner; self.ownerMethod = ownerMethod
-        self.ownerVia = ownerVia; self.ownerReason = ownerReason; self.stale = stale; self.isVirtual = isVirtual; self.results = results
+    public init(
+        key: String, platform: Platform?, osName: String?, osVersion: String?, model: String?,
+        deviceName: String?, identifiers: [Identifier], sources: [String], records: [String],
+        lastSync: Date?, owner: String?, ownerMethod: OwnerMethod, ownerVia: String?, stale: Bool,
+        isVirtual: Bool, results: [PracticeResult], ownerReason: String? = nil, evidence: OwnerEvidence? = nil
+    ) {
+        self.key = key
+        self.platform = platform
+        self.osName = osName
+        self.osVersion = osVersion
+        self.model = model
+        self.deviceName = deviceName
+        self.identifiers = identifiers
+        self.sources = sources
+        self.records = records
+        self.lastSync = lastSync
+        self.owner = owner
+        self.ownerMethod = ownerMethod
+        self.ownerVia = ownerVia
+        self.ownerReason = ownerReason
+        self.stale = stale
+        self.isVirtual = isVirtual
+        self.results = results
         self.evidence = evidence
     }
 
@@ -82,7 +103,9 @@ public struct MergeConflict: Sendable, Hashable {
     /// `source/localID` of the records on each side.
     public var records: [String]
     public init(shared: Identifier, conflicting: [Identifier], records: [String]) {
-        self.shared = shared; self.conflicting = conflicting; self.records = records
+        self.shared = shared
+        self.conflicting = conflicting
+        self.records = records
     }
 }
 
@@ -117,7 +140,10 @@ public struct SourceFigures: Sendable, Codable, Hashable {
     /// Records dropped as malformed, with the first reasons.
     public var rejected: Int = 0
     public var rejectedReasons: [String] = []
-    public init(kind: SourceKind = .device, plugin: String = "") { self.kind = kind; self.plugin = plugin }
+    public init(kind: SourceKind = .device, plugin: String = "") {
+        self.kind = kind
+        self.plugin = plugin
+    }
     /// The kind by its word (`device`, `directory`, `attribution`).
     public init(kind word: String, plugin: String = "") { self.init(kind: SourceKind(word: word), plugin: plugin) }
 }

@@ -10,7 +10,10 @@ public struct PullContext: Sendable {
     public var figures: FigureCounter
     public var logger: Logger
     public init(asOf: String, now: Date, figures: FigureCounter, logger: Logger) {
-        self.asOf = asOf; self.now = now; self.figures = figures; self.logger = logger
+        self.asOf = asOf
+        self.now = now
+        self.figures = figures
+        self.logger = logger
     }
 }
 
@@ -47,7 +50,9 @@ public struct OwnerAssignment: Sendable, Hashable {
     /// authentication days behind it (`auth_logs`). An assignment whose evidence is `shared` names no owner.
     public var evidence: OwnerEvidence?
     public init(_ identifier: RawIdentifier, email: String, evidence: OwnerEvidence? = nil) {
-        self.identifier = identifier; self.email = email; self.evidence = evidence
+        self.identifier = identifier
+        self.email = email
+        self.evidence = evidence
     }
 }
 
@@ -65,7 +70,11 @@ public struct OwnerEvidence: Sendable, Hashable {
     public var sharedWith: [String]
     public var isShared: Bool { sharedWith.count >= 2 }
     public init(via: String, days: Int, lastSeen: Date, userDays: Int, sharedWith: [String] = []) {
-        self.via = via; self.days = days; self.lastSeen = lastSeen; self.userDays = userDays; self.sharedWith = sharedWith
+        self.via = via
+        self.days = days
+        self.lastSeen = lastSeen
+        self.userDays = userDays
+        self.sharedWith = sharedWith
     }
 }
 
@@ -73,7 +82,10 @@ public struct OwnerEvidence: Sendable, Hashable {
 public struct SourceError: Error, CustomStringConvertible, Sendable {
     public var source: String
     public var message: String
-    public init(_ source: String, _ message: String) { self.source = source; self.message = message }
+    public init(_ source: String, _ message: String) {
+        self.source = source
+        self.message = message
+    }
     public var description: String { "\(source): \(message)" }
 }
 
@@ -87,9 +99,18 @@ public final class FigureCounter: Sendable {
     public convenience init(kind word: String, plugin: String) { self.init(kind: SourceKind(word: word), plugin: plugin) }
 
     public func page(records: Int, bytes: Int = 0) {
-        figures.withLock { figures in figures.pages += 1; figures.records += records; figures.bytes += bytes }
+        figures.withLock { figures in
+            figures.pages += 1
+            figures.records += records
+            figures.bytes += bytes
+        }
     }
-    public func request(bytes: Int = 0) { figures.withLock { figures in figures.requests += 1; figures.bytes += bytes } }
+    public func request(bytes: Int = 0) {
+        figures.withLock { figures in
+            figures.requests += 1
+            figures.bytes += bytes
+        }
+    }
     public func retry() { figures.withLock { figures in figures.retries += 1 } }
     public func error(_ kind: String) { figures.withLock { figures in figures.errors[kind, default: 0] += 1 } }
     public func reject(_ reason: String) {

@@ -12,22 +12,35 @@ struct CSVTable: Sendable {
             throw CSVError(message: "cannot read \(url.path)")
         }
         var text = String(decoding: data, as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }   // Excel's byte-order mark
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // Excel's byte-order mark
         return try parse(text)
     }
 
     static func parse(_ text: String) throws -> CSVTable {
         var records: [[String]] = []
-        var field: [UInt8] = [], record: [String] = []
-        var quoted = false, afterQuote = false, line = 1
+        var field: [UInt8] = []
+        var record: [String] = []
+        var quoted = false
+        var afterQuote = false
+        var line = 1
         let bytes = Array(text.utf8)
         var i = 0
-        func endField() { record.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); afterQuote = false }
+        func endField() {
+            record.append(String(decoding: field, as: UTF8.self))
+            field.removeAll(keepingCapacity: true)
+            afterQuote = false
+        }
         while i < bytes.count {
             let c = bytes[i]
             if quoted {
                 if c == 34 {
-                    if i + 1 < bytes.count && bytes[i + 1] == 34 { field.append(34); i += 1 } else { quoted = false; afterQuote = true }
+                    if i + 1 < bytes.count && bytes[i + 1] == 34 {
+                        field.append(34)
+                        i += 1
+                    } else {
+                        quoted = false
+                        afterQuote = true
+                    }
                 } else {
                     if c == 10 { line += 1 }
                     field.append(c)

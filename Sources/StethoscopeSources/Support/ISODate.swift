@@ -21,8 +21,9 @@ enum ISODate {
             return v
         }
         guard let year = digits(0, 4), b[4] == 45, let month = digits(5, 2), b[7] == 45, let day = digits(8, 2),
-              b[10] == 84 || b[10] == 32, let hour = digits(11, 2), b[13] == 58, let minute = digits(14, 2),
-              b[16] == 58, let second = digits(17, 2), (1...12).contains(month), (1...31).contains(day) else { return nil }
+            b[10] == 84 || b[10] == 32, let hour = digits(11, 2), b[13] == 58, let minute = digits(14, 2),
+            b[16] == 58, let second = digits(17, 2), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
         var i = 19
         var fraction: Double = 0
         if i < b.count && b[i] == 46 {

@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import StethoscopeCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The configured `paths` of a log-reading plugin (osquery, auth_logs): each a file, a folder or a shell glob.
 enum LogPaths {

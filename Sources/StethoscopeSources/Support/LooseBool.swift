@@ -25,11 +25,17 @@ struct LooseBool: Decodable, Sendable, Hashable {
     /// Outside a keyed container (an array element, a single value).
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { wrappedValue = nil }
-        else if let b = try? c.decode(Bool.self) { wrappedValue = b }
-        else if let i = try? c.decode(Int.self) { wrappedValue = Self.parse(i) }
-        else if let s = try? c.decode(String.self) { wrappedValue = Self.parse(s) }
-        else { wrappedValue = nil }
+        if c.decodeNil() {
+            wrappedValue = nil
+        } else if let b = try? c.decode(Bool.self) {
+            wrappedValue = b
+        } else if let i = try? c.decode(Int.self) {
+            wrappedValue = Self.parse(i)
+        } else if let s = try? c.decode(String.self) {
+            wrappedValue = Self.parse(s)
+        } else {
+            wrappedValue = nil
+        }
     }
 }
 

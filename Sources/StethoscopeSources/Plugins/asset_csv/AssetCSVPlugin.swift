@@ -23,7 +23,8 @@ struct AssetCSV: AttributionSource {
         name = config.name
         allowEmpty = config.allowEmpty
         file = try s.requiredPath("path", "the CSV file")
-        var email = "owner_email", ids: [(IdentifierKind, String)] = [(.serial, "serial"), (.mac, "mac")]
+        var email = "owner_email"
+        var ids: [(IdentifierKind, String)] = [(.serial, "serial"), (.mac, "mac")]
         if let c = try s.section("columns") {
             email = try c.string("email", default: email)
             ids = []
@@ -68,7 +69,9 @@ struct AssetCSV: AttributionSource {
         }
         // An empty register would silently strip every device of the owners it gave: fail the source instead.
         if out.isEmpty && !allowEmpty {
-            let why = table.rows.isEmpty ? "has a header but no rows"
+            let why =
+                table.rows.isEmpty
+                ? "has a header but no rows"
                 : "has no row with an owner email and an identifier (\(table.rows.count) rows)"
             throw SourceError(name, "\(file.lastPathComponent) \(why) (set allow_empty: true if an empty list is expected)")
         }

@@ -14,8 +14,10 @@ struct AuthEventFields: Sendable {
         let time = try s.string("time", default: "time")
         let user = try s.string("user", default: "user")
         var ids: [(IdentifierKind, String)] = []
-        for (key, kind) in [("mac", IdentifierKind.mac), ("serial", .serial), ("udid", .udid), ("imei", .imei), ("device_id", .deviceID),
-                            ("hostname", .hostname)] {
+        for (key, kind) in [
+            ("mac", IdentifierKind.mac), ("serial", .serial), ("udid", .udid), ("imei", .imei), ("device_id", .deviceID),
+            ("hostname", .hostname)
+        ] {
             if s.isList(key) {
                 for f in try s.stringList(key) ?? [] { ids.append((kind, f)) }
             } else if let f = try s.optionalString(key) {
@@ -36,7 +38,9 @@ struct AuthEventFields: Sendable {
 
 /// One JSON value, as far as an event's fields need it.
 private enum Scalar: Decodable {
-    case text(String), number(Double), other
+    case text(String)
+    case number(Double)
+    case other
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let s = try? c.decode(String.self) { self = .text(s) } else if let d = try? c.decode(Double.self) { self = .number(d) } else { self = .other }
@@ -63,8 +67,14 @@ struct AuthEventReader {
     }
 
     private mutating func event(_ value: (String) -> String?, at: String) {
-        guard let u = value(fields.user)?.trimmingCharacters(in: .whitespaces), !u.isEmpty else { problem("no_user", at); return }
-        guard let t = value(fields.time).flatMap(AuthEventFields.time) else { problem("no_time", at); return }
+        guard let u = value(fields.user)?.trimmingCharacters(in: .whitespaces), !u.isEmpty else {
+            problem("no_user", at)
+            return
+        }
+        guard let t = value(fields.time).flatMap(AuthEventFields.time) else {
+            problem("no_time", at)
+            return
+        }
         var any = false
         let bytes = Array(u.utf8)
         let h = bytes.withUnsafeBufferPointer(AuthTally.hash)
@@ -74,7 +84,10 @@ struct AuthEventReader {
             guard let v = value(field)?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { continue }
             any = true
             if kind == .mac {
-                guard let bits = Array(v.utf8).withUnsafeBufferPointer(DetailParser.macBits) else { problem("malformed_mac", at); continue }
+                guard let bits = Array(v.utf8).withUnsafeBufferPointer(DetailParser.macBits) else {
+                    problem("malformed_mac", at)
+                    continue
+                }
                 tally.add(id: bits, hash: h, time: t, name: name)
             } else {
                 // One host written two ways (`BUILD-01.corp…`, `build-01`) is one identifier with one count of days.
@@ -98,7 +111,8 @@ struct AuthEventReader {
                 start = i + 1
                 guard slice.contains(where: { $0 != 32 && $0 != 9 }) else { continue }
                 guard let object = try? decoder.decode([String: Scalar].self, from: Data(slice)) else {
-                    problem("not_a_json_object", "line \(line)"); continue
+                    problem("not_a_json_object", "line \(line)")
+                    continue
                 }
                 event({ object[$0]?.text }, at: "line \(line)")
             }

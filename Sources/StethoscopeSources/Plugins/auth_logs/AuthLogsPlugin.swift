@@ -52,7 +52,8 @@ struct AuthLogs: AttributionSource {
     /// the entry (a typo or a missing mount); a glob or folder with no file does unless `allow_empty`.
     func files() throws -> [URL] {
         let fm = FileManager.default
-        var out: [URL] = [], seen = Set<String>()
+        var out: [URL] = []
+        var seen = Set<String>()
         for path in paths {
             let matches = try LogPaths.matches(path, source: name)
             var found = 0
@@ -73,7 +74,8 @@ struct AuthLogs: AttributionSource {
                 }
             }
             if found == 0 && !allowEmpty {
-                throw SourceError(name, "log path \(path.path) \(matches.isEmpty ? "matches nothing" : "holds no file") (set allow_empty: true if that is expected)")
+                throw SourceError(
+                    name, "log path \(path.path) \(matches.isEmpty ? "matches nothing" : "holds no file") (set allow_empty: true if that is expected)")
             }
         }
         return out
@@ -94,18 +96,25 @@ struct AuthLogs: AttributionSource {
 
     /// Reads one file into the tally; returns the records used and the problems met.
     private func read(_ url: URL, tally: AuthTally, context: PullContext) throws -> (Int, [String: Int]) {
-        var records = 0, problems: [String: Int] = [:], first: String?
-        let bytes: Int, truncated: Bool
+        var records = 0
+        var problems: [String: Int] = [:]
+        var first: String?
+        let bytes: Int
+        let truncated: Bool
         switch format {
         case "freeradius_detail":
             var parser = DetailParser(tally: tally)
             (bytes, truncated) = try LogReader.read(url, source: name) { parser.feed($0) }
             parser.finish()
-            records = parser.records; problems = parser.problems; first = parser.firstProblem
+            records = parser.records
+            problems = parser.problems
+            first = parser.firstProblem
         default:
             var reader = AuthEventReader(fields: fields!, tally: tally)
             (bytes, truncated) = try format == "csv" ? reader.csv(url, source: name) : reader.jsonLines(url, source: name)
-            records = reader.records; problems = reader.problems; first = reader.firstProblem
+            records = reader.records
+            problems = reader.problems
+            first = reader.firstProblem
         }
         if truncated { problems["truncated_record", default: 0] += 1 }
         context.figures.page(records: records, bytes: bytes)
@@ -114,10 +123,12 @@ struct AuthLogs: AttributionSource {
             context.figures.reject("\(url.lastPathComponent) \(first)")
         }
         if truncated || !problems.isEmpty {
-            context.logger.warning("records left out of an authentication log", metadata: [
-                "file": "\(url.path)", "problems": "\(problems.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
-                "truncated": "\(truncated)",
-            ])
+            context.logger.warning(
+                "records left out of an authentication log",
+                metadata: [
+                    "file": "\(url.path)", "problems": "\(problems.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
+                    "truncated": "\(truncated)"
+                ])
         }
         return (records, problems)
     }
@@ -129,7 +140,10 @@ struct AuthLogs: AttributionSource {
         let lower = u.lowercased()
         if u.isEmpty || lower.hasPrefix("host/") || lower.hasPrefix("anonymous") { return nil }
         var domain = false
-        if let slash = u.lastIndex(of: "\\") { u = String(u[u.index(after: slash)...]); domain = true }
+        if let slash = u.lastIndex(of: "\\") {
+            u = String(u[u.index(after: slash)...])
+            domain = true
+        }
         if let at = u.firstIndex(of: "@") {
             if userFormat == "email" && !domain { return u.lowercased() }
             u = String(u[..<at])
@@ -141,19 +155,25 @@ struct AuthLogs: AttributionSource {
 
     func assignments(_ context: PullContext) async throws -> [OwnerAssignment] {
         let probe = AuthTally(windowEnd: context.now, windowDays: windowDays)
-        var list: [(URL, Int)] = [], skipped = 0
+        var list: [(URL, Int)] = []
+        var skipped = 0
         for file in try files() {
             // A file last written before the window holds no event inside it.
-            if modified(file).timeIntervalSince1970 < Double(probe.windowStart) { skipped += 1; continue }
+            if modified(file).timeIntervalSince1970 < Double(probe.windowStart) {
+                skipped += 1
+                continue
+            }
             let size = ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int) ?? 0
             list.append((file, size))
         }
         // Files are read in parallel, largest first to the least loaded reader; each reader has its own tally.
         let workers = max(1, min(list.count, ProcessInfo.processInfo.activeProcessorCount, 4))
-        var shares = [[URL]](repeating: [], count: workers), load = [Int](repeating: 0, count: workers)
+        var shares = [[URL]](repeating: [], count: workers)
+        var load = [Int](repeating: 0, count: workers)
         for (file, size) in list.sorted(by: { $0.1 > $1.1 }) {
             let w = load.indices.min { load[$0] < load[$1] }!
-            shares[w].append(file); load[w] += size
+            shares[w].append(file)
+            load[w] += size
         }
         let tallies = try await withThrowingTaskGroup(of: AuthTally.self) { group in
             for share in shares {
@@ -168,7 +188,8 @@ struct AuthLogs: AttributionSource {
             return out
         }
         let read = list.count
-        let counted = tallies.reduce(0) { $0 + $1.counted }, outside = tallies.reduce(0) { $0 + $1.outside }
+        let counted = tallies.reduce(0) { $0 + $1.counted }
+        let outside = tallies.reduce(0) { $0 + $1.outside }
         var notPeople = 0
         let pairs = AuthTally.assignments(tallies, via: name, sharedShare: sharedShare) { user in
             let p = self.person(user)
@@ -188,13 +209,17 @@ struct AuthLogs: AttributionSource {
             }
             out.append(a)
         }
-        context.logger.info("authentication logs read", metadata: [
-            "files": "\(read)", "files_before_window": "\(skipped)", "events": "\(counted)",
-            "outside_window": "\(outside)", "identifiers": "\(out.count)", "window_days": "\(windowDays)",
-        ])
+        context.logger.info(
+            "authentication logs read",
+            metadata: [
+                "files": "\(read)", "files_before_window": "\(skipped)", "events": "\(counted)",
+                "outside_window": "\(outside)", "identifiers": "\(out.count)", "window_days": "\(windowDays)"
+            ])
         if out.isEmpty && !allowEmpty {
-            throw SourceError(name, "no authentication in the \(windowDays)-day window (\(read) files read, \(outside) events outside it, "
-                                  + "\(skipped) files older) (set allow_empty: true if that is expected)")
+            throw SourceError(
+                name,
+                "no authentication in the \(windowDays)-day window (\(read) files read, \(outside) events outside it, "
+                    + "\(skipped) files older) (set allow_empty: true if that is expected)")
         }
         return out
     }

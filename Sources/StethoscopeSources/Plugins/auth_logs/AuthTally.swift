@@ -4,7 +4,7 @@ import StethoscopeCore
 /// Per identifier and user, the distinct days of authentication inside the window and the last one, in memory
 /// bounded by identifiers × users seen together (never by records): users and identifiers are interned once,
 /// and each pair keeps one bit per window day.
-final class AuthTally: @unchecked Sendable {   // one task fills it, then hands it over whole
+final class AuthTally: @unchecked Sendable {  // one task fills it, then hands it over whole
     let windowStart: Int64
     let windowEnd: Int64
     let firstDay: Int64
@@ -12,7 +12,7 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
 
     private(set) var userNames: [[UInt8]] = []
     private var userByHash: [UInt64: Int32] = [:]
-    private var userByBytes: [[UInt8]: Int32] = [:]   // the rare hash collision
+    private var userByBytes: [[UInt8]: Int32] = [:]  // the rare hash collision
     private var others: [RawIdentifier: Int32] = [:]
     private(set) var otherIdentifiers: [RawIdentifier] = []
     /// Pairs (identifier, user) in one open-addressing table whose entries hold everything a record updates, so a
@@ -84,9 +84,13 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
     /// `name` interns the user the first time the pair is seen. Two different names with one 64-bit hash would share
     /// pairs: with a million names that is a chance of one in ten million.
     @inline(__always) func add(id: UInt64, hash h: UInt64, time: Int64, name: () -> Int32) {
-        guard time > windowStart, time <= windowEnd else { outside += 1; return }
+        guard time > windowStart, time <= windowEnd else {
+            outside += 1
+            return
+        }
         counted += 1
-        let key = id &+ 1, mask = capacity - 1
+        let key = id &+ 1
+        let mask = capacity - 1
         var i = slot(id, h, mask)
         var e = table + i * stride
         while e[0] != 0 && (e[0] != key || e[1] != h) {
@@ -94,7 +98,10 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
             e = table + i * stride
         }
         if e[0] == 0 {
-            e[0] = key; e[1] = h; e[2] = UInt64(bitPattern: time); e[3] = UInt64(UInt32(bitPattern: name()))
+            e[0] = key
+            e[1] = h
+            e[2] = UInt64(bitPattern: time)
+            e[3] = UInt64(UInt32(bitPattern: name()))
             pairs += 1
         }
         let d = Int(Self.day(time) - firstDay)
@@ -105,7 +112,12 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
 
     /// A parsed record waiting in a batch; `user` points into the reader's buffer, so a batch is added before the
     /// buffer is reused.
-    struct Pending { var id: UInt64; var hash: UInt64; var time: Int64; var user: UnsafeBufferPointer<UInt8> }
+    struct Pending {
+        var id: UInt64
+        var hash: UInt64
+        var time: Int64
+        var user: UnsafeBufferPointer<UInt8>
+    }
     private var touched: UInt64 = 0
 
     /// Adds a batch of records: first one load of each entry's cache line (independent loads, so the memory system
@@ -120,7 +132,8 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
     }
 
     private func grow() {
-        let old = table, oldCapacity = capacity
+        let old = table
+        let oldCapacity = capacity
         capacity *= 2
         table = .allocate(capacity: capacity * stride)
         table.initialize(repeating: 0, count: capacity * stride)
@@ -140,10 +153,16 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
     /// most recent; two or more users each above `sharedShare` of the identifier's user-days make it shared.
     /// Tallies of several readers (files read in parallel) are combined here: a person's days on an identifier are
     /// the union of them.
-    static func assignments(_ tallies: [AuthTally], via: String, sharedShare: Double,
-                            map: (String) -> String?) -> [(RawIdentifier, OwnerAssignment)] {
+    static func assignments(
+        _ tallies: [AuthTally], via: String, sharedShare: Double,
+        map: (String) -> String?
+    ) -> [(RawIdentifier, OwnerAssignment)] {
         // Per identifier its few users: MACs by their bits (no string per pair), other kinds by value.
-        struct Use { var person: String; var bits: [UInt64]; var last: Int64 }
+        struct Use {
+            var person: String
+            var bits: [UInt64]
+            var last: Int64
+        }
         func merge(_ list: inout [Use], _ person: String, _ e: UnsafeMutablePointer<UInt64>, _ words: Int) {
             let last = Int64(bitPattern: e[2])
             if let k = list.firstIndex(where: { $0.person == person }) {
@@ -153,17 +172,25 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
                 list.append(Use(person: person, bits: Array(UnsafeBufferPointer(start: e + 4, count: words)), last: last))
             }
         }
-        var macs: [UInt64: [Use]] = [:], others: [RawIdentifier: [Use]] = [:]
+        var macs: [UInt64: [Use]] = [:]
+        var others: [RawIdentifier: [Use]] = [:]
         var mapped: [String: String?] = [:]
         for tally in tallies {
             var people = [String??](repeating: nil, count: tally.userNames.count)
             for j in 0..<tally.capacity {
                 let e = tally.table + j * tally.stride
                 guard e[0] != 0 else { continue }
-                let u = Int(UInt32(truncatingIfNeeded: e[3])), id = e[0] &- 1
+                let u = Int(UInt32(truncatingIfNeeded: e[3]))
+                let id = e[0] &- 1
                 if people[u] == nil {
                     let name = String(decoding: tally.userNames[u], as: UTF8.self)
-                    if let m = mapped[name] { people[u] = .some(m) } else { let m = map(name); mapped[name] = m; people[u] = .some(m) }
+                    if let m = mapped[name] {
+                        people[u] = .some(m)
+                    } else {
+                        let m = map(name)
+                        mapped[name] = m
+                        people[u] = .some(m)
+                    }
                 }
                 guard let person = people[u]! else { continue }
                 if id >> 63 == 1 {
@@ -186,8 +213,9 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
             for r in ranked { total += r.days }
             let above = ranked.count < 2 ? [] : ranked.filter { Double($0.days) > sharedShare * Double(total) }
             let top = ranked[0]
-            let evidence = OwnerEvidence(via: via, days: top.days, lastSeen: Date(timeIntervalSince1970: Double(top.last)),
-                                         userDays: total, sharedWith: above.count >= 2 ? above.map { $0.user } : [])
+            let evidence = OwnerEvidence(
+                via: via, days: top.days, lastSeen: Date(timeIntervalSince1970: Double(top.last)),
+                userDays: total, sharedWith: above.count >= 2 ? above.map { $0.user } : [])
             return OwnerAssignment(raw, email: top.user, evidence: evidence)
         }
         var out: [(RawIdentifier, OwnerAssignment)] = []
@@ -208,7 +236,8 @@ final class AuthTally: @unchecked Sendable {   // one task fills it, then hands 
         for i in 0..<6 {
             if i > 0 { out.append(58) }
             let byte = UInt8(truncatingIfNeeded: bits >> (40 - 8 * UInt64(i)))
-            out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 15)])
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 15)])
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -32,7 +32,10 @@ struct DetailParser {
     var firstProblem: String?
     var line = 0
 
-    init(tally: AuthTally) { self.tally = tally; batch.reserveCapacity(Self.batchSize) }
+    init(tally: AuthTally) {
+        self.tally = tally
+        batch.reserveCapacity(Self.batchSize)
+    }
     static let batchSize = 48
 
     mutating func feed(_ b: UnsafeBufferPointer<UInt8>) {
@@ -50,13 +53,22 @@ struct DetailParser {
             i = end + 1
             line += 1
             var e = end
-            if e > start && base[e - 1] == 13 { e -= 1 }   // CRLF
+            if e > start && base[e - 1] == 13 { e -= 1 }  // CRLF
             lineAt(base + start, e - start)
         }
         // The buffer is reused after this: add the batch, keep what the open record still points into.
-        if !batch.isEmpty { tally.add(batch); batch.removeAll(keepingCapacity: true) }
-        if let u = userAt { userName = Array(u); userAt = nil }
-        if let h = headerAt { headerTime = Self.headerTime(h.baseAddress!, h.count); headerAt = nil }
+        if !batch.isEmpty {
+            tally.add(batch)
+            batch.removeAll(keepingCapacity: true)
+        }
+        if let u = userAt {
+            userName = Array(u)
+            userAt = nil
+        }
+        if let h = headerAt {
+            headerTime = Self.headerTime(h.baseAddress!, h.count)
+            headerAt = nil
+        }
     }
 
     private static let userNameKey = Array("User-Name = ".utf8)
@@ -71,15 +83,18 @@ struct DetailParser {
 
     /// The first eight bytes of an attribute line as one word: most lines are told apart with one comparison.
     private enum Word {
-        static let user: UInt64 = 0x6d61_4e2d_7265_7355       // "User-Nam"
-        static let calling: UInt64 = 0x2d67_6e69_6c6c_6143    // "Calling-"
-        static let event: UInt64 = 0x6954_2d74_6e65_7645      // "Event-Ti"
+        static let user: UInt64 = 0x6d61_4e2d_7265_7355  // "User-Nam"
+        static let calling: UInt64 = 0x2d67_6e69_6c6c_6143  // "Calling-"
+        static let event: UInt64 = 0x6954_2d74_6e65_7645  // "Event-Ti"
         static let timestamp: UInt64 = 0x6d61_7473_656d_6954  // "Timestam"
-        static let status: UInt64 = 0x6174_532d_7463_6341     // "Acct-Sta"
+        static let status: UInt64 = 0x6174_532d_7463_6341  // "Acct-Sta"
     }
 
     @inline(__always) private mutating func lineAt(_ p: UnsafePointer<UInt8>, _ n: Int) {
-        if n == 0 { finish(); return }
+        if n == 0 {
+            finish()
+            return
+        }
         if p[0] != 9 && p[0] != 32 {
             // A header line starts the next record (even without the blank line a cut-off writer failed to write).
             finish()
@@ -87,9 +102,16 @@ struct DetailParser {
             headerAt = UnsafeBufferPointer(start: p, count: n)
             return
         }
-        var a = p, m = n
-        while m > 0 && (a[0] == 9 || a[0] == 32) { a += 1; m -= 1 }
-        guard m > 0 else { finish(); return }
+        var a = p
+        var m = n
+        while m > 0 && (a[0] == 9 || a[0] == 32) {
+            a += 1
+            m -= 1
+        }
+        guard m > 0 else {
+            finish()
+            return
+        }
         inRecord = true
         guard m >= 12 else { return }
         switch UnsafeRawPointer(a).loadUnaligned(as: UInt64.self) {
@@ -106,7 +128,12 @@ struct DetailParser {
             hasUser = !v.isEmpty
         case Word.calling where Self.has(a, m, Self.calling):
             let v = Self.value(a + Self.calling.count, m - Self.calling.count)
-            if let bits = Self.macBits(v) { mac = bits; hasMAC = true } else { badMAC = true }
+            if let bits = Self.macBits(v) {
+                mac = bits
+                hasMAC = true
+            } else {
+                badMAC = true
+            }
         case Word.event where Self.has(a, m, Self.event):
             eventTime = cachedEventTime(Self.value(a + Self.event.count, m - Self.event.count))
         case Word.timestamp where eventTime == nil && Self.has(a, m, Self.timestamp):
@@ -114,8 +141,8 @@ struct DetailParser {
         case Word.status where Self.has(a, m, Self.status):
             let v = Self.value(a + Self.status.count, m - Self.status.count)
             // Accounting-On/Off are the access point's own restarts, with no user or device.
-            if v.count >= 10, v[0] == 65, v[1] == 99, v[2] == 99 { skip = true }   // "Accounting-…"
-            if v.count == 1, v[0] == 55 || v[0] == 56 { skip = true }             // 7, 8
+            if v.count >= 10, v[0] == 65, v[1] == 99, v[2] == 99 { skip = true }  // "Accounting-…"
+            if v.count == 1, v[0] == 55 || v[0] == 56 { skip = true }  // 7, 8
         default: break
         }
     }
@@ -130,7 +157,8 @@ struct DetailParser {
         let date = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self) & 0xFFFFFF)
         func digit(_ i: Int) -> Int64? { v[i] >= 48 && v[i] <= 57 ? Int64(v[i] - 48) : nil }
         guard let h1 = digit(12), let h2 = digit(13), let m1 = digit(15), let m2 = digit(16), let s1 = digit(18), let s2 = digit(19),
-              v[20] == 32, v[21] == 85, v[22] == 84, v[23] == 67 else { return Self.eventTime(v) }   // " UTC"
+            v[20] == 32, v[21] == 85, v[22] == 84, v[23] == 67
+        else { return Self.eventTime(v) }  // " UTC"
         if date != lastDate {
             guard let full = Self.eventTime(v) else { return nil }
             lastDate = date
@@ -143,19 +171,38 @@ struct DetailParser {
     /// Ends the current record: counts it when it names a user, a device and a time.
     mutating func finish() {
         defer {
-            hasUser = false; userAt = nil; headerAt = nil
-            hasMAC = false; badMAC = false; eventTime = nil; stamp = nil; headerTime = nil; skip = false
+            hasUser = false
+            userAt = nil
+            headerAt = nil
+            hasMAC = false
+            badMAC = false
+            eventTime = nil
+            stamp = nil
+            headerTime = nil
+            skip = false
             inRecord = false
         }
         guard inRecord, !skip else { return }
-        guard hasUser else { problem("no_user_name"); return }
-        guard hasMAC else { problem(badMAC ? "calling_station_not_a_mac" : "no_calling_station_id"); return }
+        guard hasUser else {
+            problem("no_user_name")
+            return
+        }
+        guard hasMAC else {
+            problem(badMAC ? "calling_station_not_a_mac" : "no_calling_station_id")
+            return
+        }
         if eventTime == nil, stamp == nil, let h = headerAt { headerTime = Self.headerTime(h.baseAddress!, h.count) }
-        guard let t = eventTime ?? stamp ?? headerTime else { problem("no_time"); return }
+        guard let t = eventTime ?? stamp ?? headerTime else {
+            problem("no_time")
+            return
+        }
         records += 1
         if let u = userAt {
             batch.append(AuthTally.Pending(id: mac, hash: userHash, time: t, user: u))
-            if batch.count == Self.batchSize { tally.add(batch); batch.removeAll(keepingCapacity: true) }
+            if batch.count == Self.batchSize {
+                tally.add(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
         } else {
             tally.add(id: mac, hash: userHash, time: t) { userName.withUnsafeBufferPointer { tally.user($0) } }
         }
@@ -180,14 +227,16 @@ struct DetailParser {
         var i = 0
         while i < v.count {
             if v[i] == 92, i + 1 < v.count { i += 1 }
-            out.append(v[i]); i += 1
+            out.append(v[i])
+            i += 1
         }
         return out
     }
 
     /// A MAC in any notation (`AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `AABBCCDDEEFF`), `nil` when not 12 hex digits.
     @inline(__always) static func macBits(_ v: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        var bits: UInt64 = 0, count = 0
+        var bits: UInt64 = 0
+        var count = 0
         for c in v {
             let d: UInt8
             switch c {
@@ -207,7 +256,10 @@ struct DetailParser {
     static func integer(_ v: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !v.isEmpty, v.count <= 12 else { return nil }
         var x: Int64 = 0
-        for c in v { guard c >= 48 && c <= 57 else { return nil }; x = x * 10 + Int64(c - 48) }
+        for c in v {
+            guard c >= 48 && c <= 57 else { return nil }
+            x = x * 10 + Int64(c - 48)
+        }
         return x
     }
 
@@ -217,10 +269,12 @@ struct DetailParser {
         if let x = integer(v) { return x }
         guard v.count >= 20, let month = month(v[0], v[1], v[2]) else { return nil }
         func num(_ at: Int, _ len: Int) -> Int? {
-            var x = 0, seen = false
+            var x = 0
+            var seen = false
             for i in at..<(at + len) where v[i] != 32 {
                 guard v[i] >= 48 && v[i] <= 57 else { return nil }
-                x = x * 10 + Int(v[i] - 48); seen = true
+                x = x * 10 + Int(v[i] - 48)
+                seen = true
             }
             return seen ? x : nil
         }
@@ -236,10 +290,12 @@ struct DetailParser {
     static func headerTime(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
         guard n >= 24, let month = month(p[4], p[5], p[6]) else { return nil }
         func num(_ at: Int, _ len: Int) -> Int? {
-            var x = 0, seen = false
+            var x = 0
+            var seen = false
             for i in at..<(at + len) where p[i] != 32 {
                 guard p[i] >= 48 && p[i] <= 57 else { return nil }
-                x = x * 10 + Int(p[i] - 48); seen = true
+                x = x * 10 + Int(p[i] - 48)
+                seen = true
             }
             return seen ? x : nil
         }
@@ -249,9 +305,18 @@ struct DetailParser {
 
     static func month(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Int? {
         switch (a | 0x20, b | 0x20, c | 0x20) {
-        case (106, 97, 110): 1; case (102, 101, 98): 2; case (109, 97, 114): 3; case (97, 112, 114): 4
-        case (109, 97, 121): 5; case (106, 117, 110): 6; case (106, 117, 108): 7; case (97, 117, 103): 8
-        case (115, 101, 112): 9; case (111, 99, 116): 10; case (110, 111, 118): 11; case (100, 101, 99): 12
+        case (106, 97, 110): 1
+        case (102, 101, 98): 2
+        case (109, 97, 114): 3
+        case (97, 112, 114): 4
+        case (109, 97, 121): 5
+        case (106, 117, 110): 6
+        case (106, 117, 108): 7
+        case (97, 117, 103): 8
+        case (115, 101, 112): 9
+        case (111, 99, 116): 10
+        case (110, 111, 118): 11
+        case (100, 101, 99): 12
         default: nil
         }
     }

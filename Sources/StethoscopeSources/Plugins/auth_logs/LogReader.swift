@@ -10,8 +10,10 @@ enum LogReader {
     /// Calls `body` with successive buffers of complete lines (each ending in `\n`). A file whose last line has no
     /// newline (a writer cut off mid-record) has that line left out, and the result says `truncated`.
     /// `lastLineWhole`: a last line without its newline is whole (CSV and JSON-lines exports often end so).
-    static func read(_ url: URL, source: String, lastLineWhole: Bool = false,
-                     _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> (bytes: Int, truncated: Bool) {
+    static func read(
+        _ url: URL, source: String, lastLineWhole: Bool = false,
+        _ body: (UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws -> (bytes: Int, truncated: Bool) {
         guard let file = gzopen(url.path, "rb") else {
             let why = String(cString: strerror(errno))
             throw SourceError(source, "cannot read \(url.path): \(why)")
@@ -20,7 +22,8 @@ enum LogReader {
         gzbuffer(file, 1 << 20)
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: chunk)
         defer { buffer.deallocate() }
-        var kept = 0, total = 0
+        var kept = 0
+        var total = 0
         while true {
             let n = gzread(file, buffer + kept, UInt32(chunk - kept))
             if n < 0 {
@@ -33,7 +36,7 @@ enum LogReader {
             if n == 0 {
                 // A last line without its newline was cut off while being written: it is left out, not misread.
                 if lastLineWhole, filled > 0, buffer[filled - 1] != 10 {
-                    buffer[filled] = 10   // filled < chunk here: a full buffer without a newline threw above
+                    buffer[filled] = 10  // filled < chunk here: a full buffer without a newline threw above
                     try body(UnsafeBufferPointer(start: buffer, count: filled + 1))
                     return (total, false)
                 }

@@ -19,13 +19,27 @@ struct BitFit: AttributionSource {
     let details: Bool
 
     struct Users: Decodable { var items: [User] }
-    struct User: Decodable { var id: Int; var email: String?; var status: String? }
+    struct User: Decodable {
+        var id: Int
+        var email: String?
+        var status: String?
+    }
     struct Assets: Decodable { var items: [Asset] }
-    struct Asset: Decodable { var id: Int; var serial_number: String?; @LooseBool var is_deleted: Bool? }
+    struct Asset: Decodable {
+        var id: Int
+        var serial_number: String?
+        @LooseBool var is_deleted: Bool?
+    }
     struct Detail: Decodable {
         var item: Item
-        struct Item: Decodable { var serial_number: String?; var fields: [Field]? }
-        struct Field: Decodable { var base_name: String?; var value: String? }
+        struct Item: Decodable {
+            var serial_number: String?
+            var fields: [Field]?
+        }
+        struct Field: Decodable {
+            var base_name: String?
+            var value: String?
+        }
     }
 
     init(_ config: PluginConfig, http client: HTTPClient) throws {

@@ -24,8 +24,10 @@ struct CSVDirectory: DirectorySource {
     /// `organization_parent_field`: a column naming each row's organization's parent organization; paths are built
     /// across rows ("/Engineering/Platform" when Platform's parent is Engineering, which has none).
     let parentColumn: String?
-    static let defaults = ["email": "email", "name": "name", "manager": "manager_email", "title": "title",
-                           "location": "location", "active": "active"]
+    static let defaults = [
+        "email": "email", "name": "name", "manager": "manager_email", "title": "title",
+        "location": "location", "active": "active"
+    ]
 
     init(_ config: PluginConfig) throws {
         let s = config.section
@@ -43,8 +45,9 @@ struct CSVDirectory: DirectorySource {
         separator = try s.optionalString("organization_separator")
         if separator?.isEmpty == true { throw s.error("organization_separator", "must not be empty") }
         parentColumn = try s.optionalString("organization_parent_field")
-        inactive = Set((try s.stringList("inactive_values") ?? ["false", "no", "0", "inactive", "terminated", "suspended", "disabled", "leaver"])
-            .map { $0.lowercased() })
+        inactive = Set(
+            (try s.stringList("inactive_values") ?? ["false", "no", "0", "inactive", "terminated", "suspended", "disabled", "leaver"])
+                .map { $0.lowercased() })
         try s.finish()
     }
 
@@ -74,7 +77,8 @@ struct CSVDirectory: DirectorySource {
         let table: CSVTable
         do { table = try CSVTable.read(file) } catch { throw SourceError(name, "\(file.lastPathComponent): \(error)") }
         guard let emailColumn = table.column(columns["email"]!) else {
-            throw SourceError(name, "\(file.lastPathComponent) has no column '\(columns["email"]!)' (columns: \(table.header.prefix(20).joined(separator: ", ")))")
+            throw SourceError(
+                name, "\(file.lastPathComponent) has no column '\(columns["email"]!)' (columns: \(table.header.prefix(20).joined(separator: ", ")))")
         }
         if table.column(columns["organization"]!) == nil {
             throw SourceError(name, "\(file.lastPathComponent) has no organization column '\(columns["organization"]!)'")
@@ -94,15 +98,19 @@ struct CSVDirectory: DirectorySource {
             }
             let manager = row.value(index["manager"] ?? nil)
             let active = row.value(index["active"] ?? nil).map { !inactive.contains($0.lowercased()) } ?? true
-            people.append(Person(email: email, name: row.value(index["name"] ?? nil) ?? email, managerEmail: manager,
-                                 organization: row.value(index["organization"] ?? nil), title: row.value(index["title"] ?? nil),
-                                 location: row.value(index["location"] ?? nil), active: active))
+            people.append(
+                Person(
+                    email: email, name: row.value(index["name"] ?? nil) ?? email, managerEmail: manager,
+                    organization: row.value(index["organization"] ?? nil), title: row.value(index["title"] ?? nil),
+                    location: row.value(index["location"] ?? nil), active: active))
             raw.append((email, manager))
         }
         // An export cut short (header only) or with every row unreadable is a broken input, not a company
         // with nobody in it: failing keeps last night's people instead of orphaning every device.
         if people.isEmpty && !allowEmpty {
-            let why = table.rows.isEmpty ? "has a header but no rows"
+            let why =
+                table.rows.isEmpty
+                ? "has a header but no rows"
                 : "has no valid rows (\(table.rows.count) rejected; first: \(context.figures.snapshot().rejectedReasons.first ?? "?"))"
             throw SourceError(name, "\(file.lastPathComponent) \(why) (set allow_empty: true if an empty directory is expected)")
         }

@@ -16,15 +16,20 @@ extension DemoWorld {
     public func writeAuthLogs(to folder: URL) throws -> Int {
         var files: [String: [UInt8]] = [:]
         var records = 0
-        let header = DateFormatter(), event = DateFormatter()
-        for f in [header, event] { f.locale = Locale(identifier: "en_US_POSIX"); f.timeZone = TimeZone(identifier: "UTC") }
+        let header = DateFormatter()
+        let event = DateFormatter()
+        for f in [header, event] {
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = TimeZone(identifier: "UTC")
+        }
         header.dateFormat = "EEE MMM d HH:mm:ss yyyy"
         event.dateFormat = "MMM dd yyyy HH:mm:ss 'UTC'"
         func emit(day: Int, user: String, mac: UInt64, _ rng: inout DemoRandom, ap: Int) {
             let t = Double((startDay + day) * 86_400 + 7 * 3600 + rng.int(11 * 3600))
             let at = Date(timeIntervalSince1970: t)
             let name = "ap-\(ap)/detail-\(AsOfDate.format(startDay + day).replacingOccurrences(of: "-", with: ""))"
-            let text = "\(header.string(from: at))\n\tUser-Name = \"\(user.replacingOccurrences(of: "\\", with: "\\\\"))\"\n"
+            let text =
+                "\(header.string(from: at))\n\tUser-Name = \"\(user.replacingOccurrences(of: "\\", with: "\\\\"))\"\n"
                 + "\tAcct-Status-Type = \(rng.chance(0.5) ? "Start" : "Interim-Update")\n"
                 + "\tCalling-Station-Id = \"\(DemoWorld.format(mac, .dash))\"\n\tCalled-Station-Id = \"B4-FB-E4-00-00-0\(ap):corp-wifi\"\n"
                 + "\tNAS-Port-Type = Wireless-802.11\n\tAcct-Session-Id = \"\(String(rng.next() & 0xFFFF_FFFF, radix: 16))\"\n"
@@ -34,7 +39,7 @@ extension DemoWorld {
         }
         let domain = "CORP\\"
         for day in -Self.authLogDaysBefore..<nights {
-            let weekday = (startDay + day + 4) % 7   // 1970-01-01 was a Thursday: 0 = Sunday
+            let weekday = (startDay + day + 4) % 7  // 1970-01-01 was a Thursday: 0 = Sunday
             let office = weekday != 0 && weekday != 6 ? 0.55 : 0.08
             var rng = DemoRandom(DemoRandom.derive(seed ^ 0xA17_0000, UInt64(day + 1000)))
             for (d, dev) in devices.enumerated() {

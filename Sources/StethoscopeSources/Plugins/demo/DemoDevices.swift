@@ -28,8 +28,9 @@ enum DeviceBuilder {
             let firstDevice = devices.count
             for kind in kinds {
                 let arrive: Int = joinedLater ? Int(person.join) + rng.int(3) : -(30 + rng.int(1200))
-                var d = DemoDevice(owner: Int32(p), kind: kind, feeds: 0, quirks: [], arrive: Int16(clamping: arrive),
-                                   retire: Int16.max, staleFrom: Int16.max, dock: -1)
+                var d = DemoDevice(
+                    owner: Int32(p), kind: kind, feeds: 0, quirks: [], arrive: Int16(clamping: arrive),
+                    retire: Int16.max, staleFrom: Int16.max, dock: -1)
                 if rng.chance(0.03) { d.staleFrom = Int16(clamping: -40 + rng.int(nights + 40)) }
                 devices.append(d)
             }
@@ -76,7 +77,10 @@ enum DeviceBuilder {
 
     /// Which feeds see the device (every device is seen by at least one) and its per-device quirks.
     static func assignFeedsAndQuirks(_ d: inout DemoDevice, _ rng: inout DemoRandom) {
-        let jamf = DemoFeed.jamf.bit, mdm = DemoFeed.mdm.bit, google = DemoFeed.google.bit, fleet = DemoFeed.fleet.bit
+        let jamf = DemoFeed.jamf.bit
+        let mdm = DemoFeed.mdm.bit
+        let google = DemoFeed.google.bit
+        let fleet = DemoFeed.fleet.bit
         var f: UInt8 = 0
         switch d.kind {
         case .mac:

@@ -119,7 +119,8 @@ extension DemoWorld {
             case .mac: r.observations = observe(d, eff, lastSync, DemoFeeds.fleetMac)
             default: r.observations = observe(d, eff, lastSync, DemoFeeds.fleetWindows)
             }
-            r.software = dev.kind == .linux || dev.kind == .linuxVM
+            r.software =
+                dev.kind == .linux || dev.kind == .linuxVM
                 ? DemoFeeds.linuxSoftware : DemoFeeds.software(.fleet, carbonBlack(d, eff))
         }
         return r
@@ -143,7 +144,7 @@ extension DemoWorld {
         var ids: [RawIdentifier] = [
             RawIdentifier(.serial, spelledSerial(d, &rng, lower: 0.03, padded: 0.02)),
             RawIdentifier(.udid, udid(d)),
-            RawIdentifier(.mac, DemoWorld.format(wifiOrRandom(d, salt: 1), .colonUpper)),
+            RawIdentifier(.mac, DemoWorld.format(wifiOrRandom(d, salt: 1), .colonUpper))
         ]
         if dev.kind == .iPhone { ids.append(RawIdentifier(.imei, DemoWorld.spacedIMEI(imei(d)))) }
         if let dock = dockMAC(d) { ids.append(RawIdentifier(.mac, DemoWorld.format(dock, .colonUpper))) }
@@ -154,7 +155,7 @@ extension DemoWorld {
         let notation: MACNotation = rng.chance(0.15) ? .dash : .bare
         var ids: [RawIdentifier] = [
             RawIdentifier(.serial, spelledSerial(d, &rng, lower: 0.03, padded: 0.05)),
-            RawIdentifier(.mac, DemoWorld.format(wifiOrRandom(d, salt: 2), notation)),
+            RawIdentifier(.mac, DemoWorld.format(wifiOrRandom(d, salt: 2), notation))
         ]
         if rng.chance(0.5) { ids.append(RawIdentifier(.mac, DemoWorld.format(ethernetMAC(d), notation))) }
         if let dock = dockMAC(d) { ids.append(RawIdentifier(.mac, DemoWorld.format(dock, notation))) }
@@ -175,7 +176,7 @@ extension DemoWorld {
         case .chromebook:
             var ids: [RawIdentifier] = [
                 RawIdentifier(.serial, serial(d)), RawIdentifier(.deviceID, googleDeviceID(d)),
-                RawIdentifier(.mac, DemoWorld.format(wifiMAC(d), rng.chance(0.1) ? .cisco : .bareLower)),
+                RawIdentifier(.mac, DemoWorld.format(wifiMAC(d), rng.chance(0.1) ? .cisco : .bareLower))
             ]
             if rng.chance(0.2) { ids.append(RawIdentifier(.mac, DemoWorld.format(ethernetMAC(d), .bareLower))) }
             return ids
@@ -219,7 +220,7 @@ extension DemoWorld {
         .iPad: ["iPad Air (5th generation)", "iPad Pro (11-inch)"],
         .android: ["Pixel 8", "Galaxy S23", "Pixel 7a", "Galaxy A54"],
         .chromebook: ["HP Chromebook x360 14", "Acer Chromebook Plus 515"],
-        .windowsVM: ["VMware Virtual Platform"], .linuxVM: ["VMware Virtual Platform"],
+        .windowsVM: ["VMware Virtual Platform"], .linuxVM: ["VMware Virtual Platform"]
     ]
 
     static func model(_ kind: DemoKind, _ seed: UInt64) -> String {
@@ -246,7 +247,11 @@ struct DemoObservationSpec {
     var practice: DemoPractice
     var okValue: String
     var failValue: String
-    init(_ practice: DemoPractice, _ ok: String, _ fail: String) { self.practice = practice; okValue = ok; failValue = fail }
+    init(_ practice: DemoPractice, _ ok: String, _ fail: String) {
+        self.practice = practice
+        okValue = ok
+        failValue = fail
+    }
 }
 
 /// What each feed observes, per device kind; shared, interned strings keep a night's records small.
@@ -256,18 +261,18 @@ enum DemoFeeds {
         DemoObservationSpec(.firewall, "firewallEnabled: true", "firewallEnabled: false"),
         DemoObservationSpec(.remoteLogin, "remoteDesktopEnabled: false", "remoteDesktopEnabled: true"),
         DemoObservationSpec(.autoUpdates, "AutomaticCheckEnabled: True", "AutomaticCheckEnabled: False"),
-        DemoObservationSpec(.screenLock, "Screen Lock Enabled (EA): Yes", "Screen Lock Enabled (EA): No"),
+        DemoObservationSpec(.screenLock, "Screen Lock Enabled (EA): Yes", "Screen Lock Enabled (EA): No")
     ]
     static let jamfMobile: [DemoObservationSpec] = [
         DemoObservationSpec(.encryption, "dataProtection: true", "dataProtection: false"),
         DemoObservationSpec(.screenLock, "passcodePresent: true", "passcodePresent: false"),
-        DemoObservationSpec(.jailbreak, "jailbreakDetected: false", "jailbreakDetected: true"),
+        DemoObservationSpec(.jailbreak, "jailbreakDetected: false", "jailbreakDetected: true")
     ]
     static let mdmWindows: [DemoObservationSpec] = [
         DemoObservationSpec(.encryption, "1 - fully encrypted, 100%, 1 - on", "0 - fully decrypted, 0%, 0 - off"),
         DemoObservationSpec(.firewall, "FirewallEnabled: Yes", "FirewallEnabled: No"),
         DemoObservationSpec(.screenLock, "ST000202 not detected", "ST000202 detected: screensaver password off"),
-        DemoObservationSpec(.autoUpdates, "ST000003v2 not detected", "ST000003v2 detected"),
+        DemoObservationSpec(.autoUpdates, "ST000003v2 not detected", "ST000003v2 detected")
     ]
     static let googleAndroid: [DemoObservationSpec] = [
         DemoObservationSpec(.encryption, "encryptionStatus: Encrypted", "encryptionStatus: Not encrypted"),
@@ -275,51 +280,53 @@ enum DemoFeeds {
         DemoObservationSpec(.jailbreak, "deviceCompromisedStatus: No compromise found", "deviceCompromisedStatus: Compromised"),
         DemoObservationSpec(.unknownSources, "unknownSourcesStatus: false", "unknownSourcesStatus: true"),
         DemoObservationSpec(.adb, "adbStatus: false", "adbStatus: true"),
-        DemoObservationSpec(.developerOptions, "developerOptionsStatus: false", "developerOptionsStatus: true"),
+        DemoObservationSpec(.developerOptions, "developerOptionsStatus: false", "developerOptionsStatus: true")
     ]
     static let googleIOS: [DemoObservationSpec] = [
         DemoObservationSpec(.encryption, "encryptionStatus: Encrypted", "encryptionStatus: Not encrypted"),
         DemoObservationSpec(.screenLock, "devicePasswordStatus: On", "devicePasswordStatus: Off"),
-        DemoObservationSpec(.jailbreak, "deviceCompromisedStatus: No compromise found", "deviceCompromisedStatus: Compromised"),
+        DemoObservationSpec(.jailbreak, "deviceCompromisedStatus: No compromise found", "deviceCompromisedStatus: Compromised")
     ]
     static let googleChrome: [DemoObservationSpec] = [
-        DemoObservationSpec(.verifiedBoot, "bootMode: Verified", "bootMode: Dev"),
+        DemoObservationSpec(.verifiedBoot, "bootMode: Verified", "bootMode: Dev")
     ]
     static let fleetLinux: [DemoObservationSpec] = [
         DemoObservationSpec(.encryption, "disk_encryption_enabled: true", "disk_encryption_enabled: false"),
         DemoObservationSpec(.firewall, "policy Firewall enabled: pass", "policy Firewall enabled: fail"),
         DemoObservationSpec(.screenLock, "policy Screen lock: pass", "policy Screen lock: fail"),
         DemoObservationSpec(.autoUpdates, "policy Unattended upgrades: pass", "policy Unattended upgrades: fail"),
-        DemoObservationSpec(.remoteLogin, "policy SSH server off: pass", "policy SSH server off: fail"),
+        DemoObservationSpec(.remoteLogin, "policy SSH server off: pass", "policy SSH server off: fail")
     ]
     static let fleetMac: [DemoObservationSpec] = [
         DemoObservationSpec(.encryption, "disk_encryption_enabled: true", "disk_encryption_enabled: false"),
         DemoObservationSpec(.firewall, "policy Firewall enabled: pass", "policy Firewall enabled: fail"),
         DemoObservationSpec(.screenLock, "policy Screen lock: pass", "policy Screen lock: fail"),
-        DemoObservationSpec(.remoteLogin, "policy Remote login off: pass", "policy Remote login off: fail"),
+        DemoObservationSpec(.remoteLogin, "policy Remote login off: pass", "policy Remote login off: fail")
     ]
     static let fleetWindows: [DemoObservationSpec] = [
         DemoObservationSpec(.encryption, "disk_encryption_enabled: true", "disk_encryption_enabled: false"),
         DemoObservationSpec(.firewall, "policy Firewall enabled: pass", "policy Firewall enabled: fail"),
         DemoObservationSpec(.screenLock, "policy Screen lock: pass", "policy Screen lock: fail"),
-        DemoObservationSpec(.autoUpdates, "policy Automatic updates: pass", "policy Automatic updates: fail"),
+        DemoObservationSpec(.autoUpdates, "policy Automatic updates: pass", "policy Automatic updates: fail")
     ]
 
     static let common: [Software] = [
         Software("Google Chrome", version: "131.0.6778.86"), Software("Slack", version: "4.41.105"),
-        Software("Zoom", version: "6.2.11"),
+        Software("Zoom", version: "6.2.11")
     ]
     static let linuxSoftware: [Software] = [
         Software("osquery", version: "5.14.1"), Software("openssh-server", version: "9.6p1"),
-        Software("google-chrome-stable", version: "131.0.6778.85"),
+        Software("google-chrome-stable", version: "131.0.6778.85")
     ]
     static func carbonBlackName(_ feed: DemoFeed) -> String { feed == .jamf ? "VMware Carbon Black Cloud" : "Carbon Black" }
-    static let withCB35: [DemoFeed: [Software]] = Dictionary(uniqueKeysWithValues: DemoFeed.allCases.map {
-        ($0, [Software(carbonBlackName($0), version: "3.5.2")] + common)
-    })
-    static let withCB37: [DemoFeed: [Software]] = Dictionary(uniqueKeysWithValues: DemoFeed.allCases.map {
-        ($0, [Software(carbonBlackName($0), version: "3.7.1")] + common)
-    })
+    static let withCB35: [DemoFeed: [Software]] = Dictionary(
+        uniqueKeysWithValues: DemoFeed.allCases.map {
+            ($0, [Software(carbonBlackName($0), version: "3.5.2")] + common)
+        })
+    static let withCB37: [DemoFeed: [Software]] = Dictionary(
+        uniqueKeysWithValues: DemoFeed.allCases.map {
+            ($0, [Software(carbonBlackName($0), version: "3.7.1")] + common)
+        })
 
     /// One of three shared lists, so no record allocates its own.
     static func software(_ feed: DemoFeed, _ carbonBlack: String?) -> [Software] {

@@ -25,12 +25,24 @@ extension DemoWorld {
         let prefix: String
         let length: Int
         switch dev.kind {
-        case .mac: prefix = "C02"; length = 9
-        case .windows: prefix = "PF"; length = 8
-        case .linux: prefix = "FW"; length = 10
-        case .iPhone, .iPad: prefix = "F"; length = 11
-        case .android: prefix = "R5C"; length = 9
-        case .chromebook: prefix = "5CD"; length = 9
+        case .mac:
+            prefix = "C02"
+            length = 9
+        case .windows:
+            prefix = "PF"
+            length = 8
+        case .linux:
+            prefix = "FW"
+            length = 10
+        case .iPhone, .iPad:
+            prefix = "F"
+            length = 11
+        case .android:
+            prefix = "R5C"
+            length = 9
+        case .chromebook:
+            prefix = "5CD"
+            length = 9
         case .windowsVM, .linuxVM: return vmSerial(d)
         }
         var bytes: [UInt8] = Array(prefix.utf8)
@@ -62,7 +74,8 @@ extension DemoWorld {
     /// The hardware UUID (Apple's UDID for Macs and iPhones, SMBIOS UUID elsewhere), upper-case.
     func udid(_ d: Int) -> String {
         var rng = DemoRandom(DemoRandom.derive(deviceSeed(d), 3))
-        let a = rng.next(), b = rng.next()
+        let a = rng.next()
+        let b = rng.next()
         var bytes: [UInt8] = []
         bytes.reserveCapacity(36)
         for i in 0..<32 {
@@ -79,8 +92,12 @@ extension DemoWorld {
         var rng = DemoRandom(DemoRandom.derive(deviceSeed(d), 4))
         var v = rng.next() % 10_000_000_000_000
         var digits = [UInt8](repeating: 48, count: 15)
-        digits[0] = UInt8(ascii: "3"); digits[1] = UInt8(ascii: "5")
-        for i in stride(from: 14, through: 2, by: -1) { digits[i] = 48 + UInt8(v % 10); v /= 10 }
+        digits[0] = UInt8(ascii: "3")
+        digits[1] = UInt8(ascii: "5")
+        for i in stride(from: 14, through: 2, by: -1) {
+            digits[i] = 48 + UInt8(v % 10)
+            v /= 10
+        }
         return String(decoding: digits, as: UTF8.self)
     }
 
@@ -104,7 +121,7 @@ extension DemoWorld {
     static let wifiOUIs: [DemoKind: [UInt64]] = [
         .mac: [0xF01898, 0x3C22FB, 0xA483E7], .iPhone: [0x28CFE9, 0xD0817A], .iPad: [0x28CFE9, 0xD0817A],
         .windows: [0x8C8CAA, 0x3C6AA7], .linux: [0x7C2A31, 0x84FDD1], .android: [0x2C4D54, 0xF8E61A],
-        .chromebook: [0xB4B686], .windowsVM: [0x005056], .linuxVM: [0x000C29],
+        .chromebook: [0xB4B686], .windowsVM: [0x005056], .linuxVM: [0x000C29]
     ]
 
     /// A burned-in MAC: role 0 Wi-Fi (OUI by kind), 1 wired Ethernet, 2 a dock (by dock id).

@@ -6,21 +6,25 @@ import StethoscopeCore
 struct PeopleBuilder {
     static let departments: [String] = [
         "Engineering", "Sales", "Marketing", "Finance", "Operations", "Product", "Customer Success", "People",
-        "Legal", "Security", "IT",
+        "Legal", "Security", "IT"
     ]
     /// Team names for split departments: Engineering's, Sales', and a generic list for the rest.
     static let teams: [[String]] = [
-        ["Platform", "Mobile", "Data", "Infrastructure", "Web", "Payments", "Growth", "Developer Tools", "Search",
-         "Reliability", "Identity", "Machine Learning"],
+        [
+            "Platform", "Mobile", "Data", "Infrastructure", "Web", "Payments", "Growth", "Developer Tools", "Search",
+            "Reliability", "Identity", "Machine Learning"
+        ],
         ["Americas", "EMEA", "APAC", "Enterprise", "Commercial", "Public Sector", "Partners", "Sales Operations"],
-        ["Americas", "EMEA", "APAC", "Programs", "Strategy", "Shared Services"],
+        ["Americas", "EMEA", "APAC", "Programs", "Strategy", "Shared Services"]
     ]
     /// Sub-team names for the third level of a large team ("/Engineering/Platform/Core").
-    static let subTeams: [String] = ["Core", "Services", "Tooling", "Quality", "Foundations", "Integrations",
-                                     "Experience", "Operations"]
+    static let subTeams: [String] = [
+        "Core", "Services", "Tooling", "Quality", "Foundations", "Integrations",
+        "Experience", "Operations"
+    ]
     static let locations: [String] = [
         "San Francisco", "New York", "London", "Berlin", "Bangalore", "Singapore", "Toronto", "Austin", "Remote - US",
-        "Sydney",
+        "Sydney"
     ]
     static let locationWeights: [Double] = [22, 15, 12, 8, 12, 6, 6, 7, 10, 2]
     static let firstNames: [String] = [
@@ -29,7 +33,7 @@ struct PeopleBuilder {
         "ana", "luis", "fatima", "omar", "yuki", "hiro", "olga", "ivan", "chen", "mei", "arjun", "deepa", "kofi",
         "amara", "lucas", "sofia", "noah", "emma", "liam", "olivia", "mateo", "isabella", "elijah", "mia", "ethan",
         "ava", "aiden", "zoe", "raj", "nina", "sven", "ingrid", "pierre", "claire", "diego", "lucia", "kenji", "aiko",
-        "tariq", "leila", "samuel", "grace", "daniel", "chloe", "henry", "alice", "jack", "ruby",
+        "tariq", "leila", "samuel", "grace", "daniel", "chloe", "henry", "alice", "jack", "ruby"
     ]
     static let lastNames: [String] = [
         "smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis", "rodriguez", "martinez",
@@ -39,7 +43,7 @@ struct PeopleBuilder {
         "baker", "hall", "rivera", "campbell", "mitchell", "carter", "roberts", "patel", "shah", "kumar", "singh",
         "wang", "li", "zhang", "liu", "chen", "yang", "tanaka", "suzuki", "sato", "kim", "park", "choi", "muller",
         "schmidt", "schneider", "fischer", "dubois", "moreau", "rossi", "russo", "silva", "santos", "okafor", "mensah",
-        "ivanov", "petrov", "larsen", "hansen", "novak", "kowalski", "cohen", "levi", "haddad", "khan", "ali", "ahmed",
+        "ivanov", "petrov", "larsen", "hansen", "novak", "kowalski", "cohen", "levi", "haddad", "khan", "ali", "ahmed"
     ]
     static let icTitles: [[String]] = [
         ["Software Engineer", "Senior Software Engineer", "Staff Engineer", "Site Reliability Engineer", "QA Engineer"],
@@ -52,7 +56,7 @@ struct PeopleBuilder {
         ["Recruiter", "People Partner", "Coordinator"],
         ["Counsel", "Paralegal"],
         ["Security Engineer", "Security Analyst"],
-        ["IT Support Specialist", "Systems Administrator"],
+        ["IT Support Specialist", "Systems Administrator"]
     ]
 
     let seed: UInt64
@@ -70,11 +74,15 @@ struct PeopleBuilder {
     var reorgNewManager = 0
     var dangling = 0
     private var reports: [Int] = []
-    private var department: [Int] = []   // index into departments, per person
+    private var department: [Int] = []  // index into departments, per person
     private var orgOf: [Int: Int] = [:]  // (level-2 ancestor) -> organization, for split departments
     private var usedNames: [String: Int] = [:]
 
-    init(seed: UInt64, people: Int, nights: Int) { self.seed = seed; target = people; self.nights = nights }
+    init(seed: UInt64, people: Int, nights: Int) {
+        self.seed = seed
+        target = people
+        self.nights = nights
+    }
 
     mutating func build() {
         var rng = DemoRandom(DemoRandom.derive(seed, 0x7EE))
@@ -99,8 +107,10 @@ struct PeopleBuilder {
         emails.append(user + "@" + DemoWorld.domain)
         names.append(first.capitalized + " " + last.capitalized)
         let loc = rng.pick(PeopleBuilder.locationWeights)
-        persons.append(DemoPerson(manager: Int32(manager), level: Int8(level), join: Int16(join), leave: Int16.max,
-                                  orgBefore: 0, orgAfter: 0, location: UInt8(loc)))
+        persons.append(
+            DemoPerson(
+                manager: Int32(manager), level: Int8(level), join: Int16(join), leave: Int16.max,
+                orgBefore: 0, orgAfter: 0, location: UInt8(loc)))
         reports.append(0)
         if manager >= 0 { reports[manager] += 1 }
         department.append(manager <= 0 ? -1 : department[manager])
@@ -137,7 +147,10 @@ struct PeopleBuilder {
             var extra: Int = size - spans.reduce(0, +)
             while extra > 0 {
                 let k = rng.int(m)
-                if spans[k] < 12 { spans[k] += 1; extra -= 1 }
+                if spans[k] < 12 {
+                    spans[k] += 1
+                    extra -= 1
+                }
             }
             var next: [Int] = []
             next.reserveCapacity(size)
@@ -155,11 +168,16 @@ struct PeopleBuilder {
 
     /// g with g + g² + … + g^levels = ratio (bisection; ratio ≥ levels).
     static func growth(_ ratio: Double, levels: Int) -> Double {
-        var lo: Double = 1, hi: Double = 13
+        var lo: Double = 1
+        var hi: Double = 13
         for _ in 0..<50 {
             let g = (lo + hi) / 2
-            var sum: Double = 0, p: Double = 1
-            for _ in 0..<levels { p *= g; sum += p }
+            var sum: Double = 0
+            var p: Double = 1
+            for _ in 0..<levels {
+                p *= g
+                sum += p
+            }
             if sum < ratio { lo = g } else { hi = g }
         }
         return lo
@@ -188,21 +206,28 @@ struct PeopleBuilder {
         let executive = organizations.count
         organizations.append("/Office of the CEO")
         var teamOrdinal: [Int: Int] = [:]
-        var teamSize: [Int: Int] = [:], subTeamOrdinal: [Int: Int] = [:]
+        var teamSize: [Int: Int] = [:]
+        var subTeamOrdinal: [Int: Int] = [:]
         for i in persons.indices where department[i] >= 0 && persons[i].level >= 2 { teamSize[ancestor(i, level: 2), default: 0] += 1 }
         for i in persons.indices {
             let d = department[i]
             let p = persons[i]
-            if d < 0 { persons[i].orgBefore = Int16(executive); continue }
+            if d < 0 {
+                persons[i].orgBefore = Int16(executive)
+                continue
+            }
             var org = deptOrg[d]!
             if Double(subtree[d]) > 0.2 * Double(persons.count) && p.level >= 2 {
                 let anchor = ancestor(i, level: 2)
-                if let o = orgOf[anchor] { org = o } else {
+                if let o = orgOf[anchor] {
+                    org = o
+                } else {
                     let n = teamOrdinal[d, default: 0]
                     teamOrdinal[d] = n + 1
                     let teams = PeopleBuilder.teams[min(d, PeopleBuilder.teams.count - 1)]
                     // Org paths, as Google's orgUnitPath gives them: the report rolls a team up into its department.
-                    let name = "/" + PeopleBuilder.departments[d] + "/" + teams[n % teams.count]
+                    let name =
+                        "/" + PeopleBuilder.departments[d] + "/" + teams[n % teams.count]
                         + (n >= teams.count ? " " + String(n / teams.count + 1) : "")
                     org = organizations.count
                     organizations.append(name)
@@ -212,10 +237,13 @@ struct PeopleBuilder {
                 // contributors stay in the team itself.
                 let lead = p.level >= 3 ? ancestor(i, level: 3) : -1
                 if lead >= 0, reports[lead] > 0, Double(teamSize[anchor] ?? 0) > 0.04 * Double(persons.count) {
-                    if let o = orgOf[lead] { org = o } else {
+                    if let o = orgOf[lead] {
+                        org = o
+                    } else {
                         let n = subTeamOrdinal[anchor, default: 0]
                         subTeamOrdinal[anchor] = n + 1
-                        let name = organizations[org] + "/" + PeopleBuilder.subTeams[n % PeopleBuilder.subTeams.count]
+                        let name =
+                            organizations[org] + "/" + PeopleBuilder.subTeams[n % PeopleBuilder.subTeams.count]
                             + (n >= PeopleBuilder.subTeams.count ? " " + String(n / PeopleBuilder.subTeams.count + 1) : "")
                         orgOf[lead] = organizations.count
                         subTeamParent[organizations.count] = org
@@ -267,7 +295,10 @@ struct PeopleBuilder {
         let targets = persons.indices.filter {
             persons[$0].level == 2 && department[$0] != from && reports[$0] > 0 && persons[$0].join == 0
         }
-        guard !targets.isEmpty else { reorgRoot = 0; return }
+        guard !targets.isEmpty else {
+            reorgRoot = 0
+            return
+        }
         reorgNewManager = targets[rng.int(targets.count)]
     }
 

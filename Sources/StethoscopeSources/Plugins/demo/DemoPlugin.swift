@@ -52,8 +52,10 @@ public enum DemoPlugin: SourcePlugin {
     }
 
     /// What the shared world answers for the night of `context.asOf`, served as one page of one request.
-    static func onePage<Item>(_ context: PullContext, _ p: DemoParameters, source: String,
-                              _ read: (DemoWorld, Int) -> [Item]) throws -> [Item] {
+    static func onePage<Item>(
+        _ context: PullContext, _ p: DemoParameters, source: String,
+        _ read: (DemoWorld, Int) -> [Item]
+    ) throws -> [Item] {
         let night = try DemoPlugin.night(context.asOf, p, source: source)
         let items = read(DemoWorld.shared(p), night)
         context.figures.request()
@@ -83,8 +85,10 @@ public enum DemoPlugin: SourcePlugin {
     /// A complete config for the demo: UTC, the directory, the four feeds (Google down one night around
     /// two thirds of the horizon), the asset list and the dated version rules. Source names equal feed names.
     /// `authLogs`: a glob of the demo's wireless accounting files, read by an `auth_logs` entry named `wifi`.
-    public static func demoConfigYAML(seed: Int = 1, people: Int = 2000, start: String = "2026-10-01", nights: Int = 60,
-                                      database: String = "stethoscope-demo.db", authLogs: String? = nil) -> String {
+    public static func demoConfigYAML(
+        seed: Int = 1, people: Int = 2000, start: String = "2026-10-01", nights: Int = 60,
+        database: String = "stethoscope-demo.db", authLogs: String? = nil
+    ) -> String {
         let world = "seed: \(seed), people: \(people), start: \"\(start)\", nights: \(nights)"
         let down = max(nights * 2 / 3, 0)
         var lines = [
@@ -92,7 +96,7 @@ public enum DemoPlugin: SourcePlugin {
             "timezone: UTC",
             "database: \"\(database)\"",
             "directory: {type: demo, \(world)}",
-            "sources:",
+            "sources:"
         ]
         for feed in DemoFeed.allCases {
             let outage = feed == .google ? ", down_nights: [\(down)]" : ""

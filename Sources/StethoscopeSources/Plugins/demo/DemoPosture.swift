@@ -4,7 +4,7 @@ import StethoscopeCore
 /// The practices the demo observes (keys of `PracticeSet.defaults`) with their base failure rates.
 enum DemoPractice: Int, CaseIterable {
     case encryption, screenLock, firewall, autoUpdates, remoteLogin, jailbreak, unknownSources, adb, developerOptions,
-         verifiedBoot
+        verifiedBoot
 
     var key: String {
         switch self {
@@ -109,7 +109,11 @@ extension DemoWorld {
         let base: String = rng.chance(0.1) ? line.older : line.current
         let u = rng.unit()
         let delay: Int
-        if u < 0.8 { delay = min(Int(rng.exponential(mean: 6)), 20) } else if u < 0.92 { delay = 21 + rng.int(40) } else {
+        if u < 0.8 {
+            delay = min(Int(rng.exponential(mean: 6)), 20)
+        } else if u < 0.92 {
+            delay = 21 + rng.int(40)
+        } else {
             return base
         }
         return night >= releaseNight + delay ? line.next : base

@@ -16,7 +16,11 @@ public struct DemoMessage: Sendable, Hashable {
     public var practice: String
     /// The night index the message went out after.
     public var night: Int
-    public init(device: Int, practice: String, night: Int) { self.device = device; self.practice = practice; self.night = night }
+    public init(device: Int, practice: String, night: Int) {
+        self.device = device
+        self.practice = practice
+        self.night = night
+    }
 }
 
 extension DemoWorld {

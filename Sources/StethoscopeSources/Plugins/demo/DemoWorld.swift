@@ -8,7 +8,10 @@ public struct DemoParameters: Sendable, Hashable {
     public var start: String
     public var nights: Int
     public init(seed: Int = 1, people: Int = 2000, start: String = "2026-10-01", nights: Int = 60) {
-        self.seed = seed; self.people = people; self.start = start; self.nights = nights
+        self.seed = seed
+        self.people = people
+        self.start = start
+        self.nights = nights
     }
 }
 
@@ -178,9 +181,10 @@ public final class DemoWorld: Sendable {
             let m = managerIndex(i, night: night)
             if i == danglingPerson { managerEmail = danglingManagerEmail } else if m >= 0 { managerEmail = emails[m] }
             let org = night >= reorgNight ? p.orgAfter : p.orgBefore
-            out.append(Person(
-                email: emails[i], name: names[i], managerEmail: managerEmail, organization: organizations[Int(org)],
-                title: titles[i], location: PeopleBuilder.locations[Int(p.location)], active: night < Int(p.leave)))
+            out.append(
+                Person(
+                    email: emails[i], name: names[i], managerEmail: managerEmail, organization: organizations[Int(org)],
+                    title: titles[i], location: PeopleBuilder.locations[Int(p.location)], active: night < Int(p.leave)))
         }
         return out
     }

@@ -4,7 +4,10 @@ struct FleetHostDetail: Decodable { var host: FleetHost }
 struct FleetCount: Decodable { var count: Int }
 struct FleetMe: Decodable {
     var user: User
-    struct User: Decodable { var email: String?; var name: String? }
+    struct User: Decodable {
+        var email: String?
+        var name: String?
+    }
 }
 
 struct FleetHost: Decodable {

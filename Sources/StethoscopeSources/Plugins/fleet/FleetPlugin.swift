@@ -50,15 +50,19 @@ struct FleetSource: DeviceSource {
     }
 
     func fetchPage(_ page: Int, perPage: Int, _ context: PullContext) async throws -> [FleetHost] {
-        let hosts = try await http.getJSON(FleetHostsPage.self, pagePath(page, perPage: perPage), label: "page \(page)", what: "hosts page \(page)",
-                                           figures: context.figures).hosts
+        let hosts = try await http.getJSON(
+            FleetHostsPage.self, pagePath(page, perPage: perPage), label: "page \(page)", what: "hosts page \(page)",
+            figures: context.figures
+        ).hosts
         context.figures.page(records: hosts.count)
         return hosts
     }
 
     func count(_ context: PullContext) async throws -> Int {
-        try await http.getJSON(FleetCount.self, "/api/v1/fleet/hosts/count?" + filter.dropFirst(), label: "count", what: "hosts count",
-                               figures: context.figures).count
+        try await http.getJSON(
+            FleetCount.self, "/api/v1/fleet/hosts/count?" + filter.dropFirst(), label: "count", what: "hosts count",
+            figures: context.figures
+        ).count
     }
 
     /// `/hosts` returns no total: `/hosts/count` sizes the crawl so pages can be fetched concurrently, and
@@ -71,7 +75,8 @@ struct FleetSource: DeviceSource {
         let count = try await count(context)
         var crawl = try await crawl(perPage: pageSize, count: count, context)
         if crawl.hosts.count < count, crawl.largestPage > 0, crawl.largestPage < pageSize {
-            context.logger.warning("\(name): asked for \(pageSize) hosts per page, the server sent \(crawl.largestPage); paging again with \(crawl.largestPage)")
+            context.logger.warning(
+                "\(name): asked for \(pageSize) hosts per page, the server sent \(crawl.largestPage); paging again with \(crawl.largestPage)")
             crawl = try await self.crawl(perPage: crawl.largestPage, count: count, context)
         }
         if crawl.hosts.count < count {
@@ -113,13 +118,19 @@ struct FleetSource: DeviceSource {
                 group.addTask {
                     let what = "host \(id)"
                     do {
-                        let host = try await http.getJSON(FleetHostDetail.self, "/api/v1/fleet/hosts/\(id)?exclude_software=true", label: what,
-                                                          what: what, figures: context.figures).host
+                        let host = try await http.getJSON(
+                            FleetHostDetail.self, "/api/v1/fleet/hosts/\(id)?exclude_software=true", label: what,
+                            what: what, figures: context.figures
+                        ).host
                         return (i, FleetMapping.detailEncryption(host))
                     } catch let error as HTTPError where error.status == 404 {
                         context.logger.info("\(name): \(what) is gone (404) since the list was read; encryption left unknown")
-                        return (i, Observation("encryption", satisfied: nil, value: "host detail not found (404)",
-                                               details: "host deleted from Fleet during the crawl"))
+                        return (
+                            i,
+                            Observation(
+                                "encryption", satisfied: nil, value: "host detail not found (404)",
+                                details: "host deleted from Fleet during the crawl")
+                        )
                     }
                 }
             }
@@ -174,9 +185,10 @@ enum FleetMapping {
 
     static func record(_ h: FleetHost, source: String, policies map: [String: String]) -> SourceRecord {
         let os = splitOS(h.os_version)
-        var r = SourceRecord(source: source, localID: String(h.id), platform: platform(h.platform),
-                             osName: os.name, osVersion: os.version, model: h.hardware_model,
-                             deviceName: h.display_name ?? h.computer_name ?? h.hostname)
+        var r = SourceRecord(
+            source: source, localID: String(h.id), platform: platform(h.platform),
+            osName: os.name, osVersion: os.version, model: h.hardware_model,
+            deviceName: h.display_name ?? h.computer_name ?? h.hostname)
         r.lastSync = time(h.seen_time)
         if let s = h.hardware_serial, !s.isEmpty { r.identifiers.append(RawIdentifier(.serial, s)) }
         if let u = h.uuid, !u.isEmpty { r.identifiers.append(RawIdentifier(.udid, u)) }
@@ -193,7 +205,10 @@ enum FleetMapping {
             guard let practice = map[p.name], let response = p.response, response == "pass" || response == "fail" else { continue }
             var v = verdicts[practice] ?? (true, [], [])
             v.names.append(p.name)
-            if response == "fail" { v.ok = false; v.failing.append(p.name) }
+            if response == "fail" {
+                v.ok = false
+                v.failing.append(p.name)
+            }
             verdicts[practice] = v
         }
         for (practice, v) in verdicts.sorted(by: { $0.key < $1.key }) {
@@ -201,15 +216,18 @@ enum FleetMapping {
             r.observations.append(Observation(practice, satisfied: v.ok, value: value, details: "Fleet policy", observedAt: policyAt))
         }
         if verdicts["encryption"] == nil, let status = h.mdm?.os_settings?.disk_encryption?.status, !status.isEmpty {
-            r.observations.append(Observation("encryption", satisfied: status == "verified", value: "disk encryption \(status.replacingOccurrences(of: "_", with: " "))",
-                                              details: "Fleet MDM OS settings", observedAt: time(h.detail_updated_at)))
+            r.observations.append(
+                Observation(
+                    "encryption", satisfied: status == "verified", value: "disk encryption \(status.replacingOccurrences(of: "_", with: " "))",
+                    details: "Fleet MDM OS settings", observedAt: time(h.detail_updated_at)))
         }
         return r
     }
 
     static func detailEncryption(_ h: FleetHost) -> Observation? {
         guard let on = h.disk_encryption_enabled else { return nil }
-        return Observation("encryption", satisfied: on, value: on ? "disk encrypted" : "disk not encrypted", details: "Fleet host detail",
-                           observedAt: time(h.detail_updated_at))
+        return Observation(
+            "encryption", satisfied: on, value: on ? "disk encrypted" : "disk not encrypted", details: "Fleet host detail",
+            observedAt: time(h.detail_updated_at))
     }
 }

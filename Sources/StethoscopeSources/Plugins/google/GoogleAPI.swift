@@ -10,7 +10,10 @@ struct GoogleAPI: Sendable {
     static let quotaReasons: Set<String> = ["userRateLimitExceeded", "quotaExceeded", "rateLimitExceeded"]
 
     private struct ErrorBody: Decodable {
-        struct Inner: Decodable { var errors: [Reason]?; var status: String? }
+        struct Inner: Decodable {
+            var errors: [Reason]?
+            var status: String?
+        }
         struct Reason: Decodable { var reason: String? }
         var error: Inner?
     }
@@ -26,7 +29,9 @@ struct GoogleAPI: Sendable {
     /// again under the source's policy. Errors quote only the status and Google's reason codes, never the body.
     func get(_ path: String, label: String, figures: FigureCounter?) async throws -> HTTPResponse {
         let policy = http.options.retry
-        var attempt = 0, waited = 0.0, sends = 0
+        var attempt = 0
+        var waited = 0.0
+        var sends = 0
         while true {
             attempt += 1
             let request = http.authenticated("GET", path, label: label, figures: figures)
@@ -35,12 +40,14 @@ struct GoogleAPI: Sendable {
             if response.isSuccess { return response }
             let reasons = Self.reasons(response.body)
             if response.status == 403, reasons.contains(where: Self.quotaReasons.contains),
-               try await policy.backOff(after: attempt, waited: &waited, figures: figures) {
+                try await policy.backOff(after: attempt, waited: &waited, figures: figures)
+            {
                 continue
             }
             let why = reasons.isEmpty ? "" : " (\(reasons.prefix(3).joined(separator: ", ")))"
-            throw HTTPError(.status, source: http.source, what: request.what, status: response.status,
-                            detail: "HTTP \(response.status)\(why)", attempts: sends)
+            throw HTTPError(
+                .status, source: http.source, what: request.what, status: response.status,
+                detail: "HTTP \(response.status)\(why)", attempts: sends)
         }
     }
 
@@ -49,8 +56,10 @@ struct GoogleAPI: Sendable {
     /// the next page's round trip and the chain costs pages x latency; the decoded token must agree (else the
     /// early request is dropped and the decoded token used). A token seen twice is an error (a looping server
     /// would otherwise never end the night).
-    func pages<Page: Decodable & TokenPaged>(_ path: String, what: String, _ type: Page.Type, figures: FigureCounter,
-                                             handle: (Page) throws -> Int) async throws {
+    func pages<Page: Decodable & TokenPaged>(
+        _ path: String, what: String, _ type: Page.Type, figures: FigureCounter,
+        handle: (Page) throws -> Int
+    ) async throws {
         let api = self
         func fetch(_ token: String?, _ page: Int) -> Task<HTTPResponse, any Error> {
             let url = token.map { path + "&pageToken=" + Self.queryEscape($0) } ?? path
@@ -68,7 +77,10 @@ struct GoogleAPI: Sendable {
             // A 200 that does not parse is fetched again (the early request, if any, is reconciled below).
             var received: HTTPResponse? = response
             let decoded: Page = try await http.retryingDecode(what: "\(what) page \(page)", figures: figures) {
-                if let r = received { received = nil; return r }
+                if let r = received {
+                    received = nil
+                    return r
+                }
                 return try await fetch(current.token, page).value
             }
             figures.page(records: try handle(decoded))

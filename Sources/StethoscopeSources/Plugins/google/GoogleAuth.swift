@@ -1,7 +1,7 @@
-import _CryptoExtras
 import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
+import _CryptoExtras
 
 /// A Google service-account JSON key: the fields the two-legged OAuth flow needs.
 struct GoogleServiceAccountKey: Decodable, Sendable {
@@ -38,7 +38,10 @@ struct GoogleServiceAccountAuth: HTTPAuth {
         do { signer = try _RSA.Signing.PrivateKey(pemRepresentation: key.private_key) } catch {
             throw ConfigError(path: keyPath, message: "private_key is not a PEM RSA key of 2048 bits or more")
         }
-        email = key.client_email; keyID = key.private_key_id; self.subject = subject; self.scopes = scopes
+        email = key.client_email
+        keyID = key.private_key_id
+        self.subject = subject
+        self.scopes = scopes
         audience = key.token_uri ?? "https://oauth2.googleapis.com/token"
         self.tokenURL = tokenURL ?? audience
         self.lifetime = min(3600, lifetime)
@@ -46,14 +49,22 @@ struct GoogleServiceAccountAuth: HTTPAuth {
 
     /// `header.claims.signature`, each part base64url without padding.
     func assertion(now: Date) throws -> String {
-        struct Header: Encodable { var alg = "RS256", typ = "JWT"; var kid: String? }
-        struct Claims: Encodable { var iss, sub, scope, aud: String; var iat, exp: Int }
+        struct Header: Encodable {
+            var alg = "RS256", typ = "JWT"
+            var kid: String?
+        }
+        struct Claims: Encodable {
+            var iss, sub, scope, aud: String
+            var iat, exp: Int
+        }
         let iat = Int(now.timeIntervalSince1970)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let header = try encoder.encode(Header(kid: keyID))
-        let claims = try encoder.encode(Claims(iss: email, sub: subject, scope: scopes.joined(separator: " "), aud: audience,
-                                               iat: iat, exp: iat + lifetime))
+        let claims = try encoder.encode(
+            Claims(
+                iss: email, sub: subject, scope: scopes.joined(separator: " "), aud: audience,
+                iat: iat, exp: iat + lifetime))
         let input = Self.base64url(header) + "." + Self.base64url(claims)
         let signature = try signer.signature(for: Data(input.utf8), padding: .insecurePKCS1v1_5)
         return input + "." + Self.base64url(signature.rawRepresentation)
@@ -64,15 +75,19 @@ struct GoogleServiceAccountAuth: HTTPAuth {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    private struct Answer: Decodable { var access_token: String; var expires_in: Double? }
+    private struct Answer: Decodable {
+        var access_token: String
+        var expires_in: Double?
+    }
 
     func authorization(_ http: SourceHTTP, figures: FigureCounter?) async throws -> Secret {
         try await cache.header { [self] in
             let now = Date()
             let jwt = try assertion(now: now)
             let form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=\(jwt)"
-            let response = try await http.authRequest(path: tokenURL, headers: ["Content-Type": "application/x-www-form-urlencoded"],
-                                                      body: Data(form.utf8), figures: figures)
+            let response = try await http.authRequest(
+                path: tokenURL, headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                body: Data(form.utf8), figures: figures)
             guard let answer = try? JSONDecoder().decode(Answer.self, from: response.body) else {
                 throw http.authError("token answer has no access_token")
             }

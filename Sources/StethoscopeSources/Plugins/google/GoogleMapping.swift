@@ -24,8 +24,9 @@ enum GoogleMapping {
     static func mobile(_ d: MobileDevice, source: String) -> SourceRecord {
         let os = splitOS(d.os)
         let platform = mobilePlatform(d.type, osName: os.name)
-        var r = SourceRecord(source: source, localID: d.resourceId, platform: platform, osName: os.name,
-                             osVersion: os.version ?? d.releaseVersion.nonEmpty, model: d.model.nonEmpty)
+        var r = SourceRecord(
+            source: source, localID: d.resourceId, platform: platform, osName: os.name,
+            osVersion: os.version ?? d.releaseVersion.nonEmpty, model: d.model.nonEmpty)
         r.lastSync = ISODate.parse(d.lastSync)
         if let s = d.serialNumber.nonEmpty { r.identifiers.append(RawIdentifier(.serial, s)) }
         if let id = d.deviceId.nonEmpty {
@@ -36,7 +37,7 @@ enum GoogleMapping {
                 r.identifiers.append(RawIdentifier(.googleDeviceID, id))
                 if d.serialNumber.nonEmpty == nil { r.identifiers.append(RawIdentifier(.serial, id)) }
             } else {
-                r.identifiers.append(RawIdentifier(.deviceID, id))   // Android and iOS: a generated id
+                r.identifiers.append(RawIdentifier(.deviceID, id))  // Android and iOS: a generated id
             }
         }
         if let v = d.imei.nonEmpty { r.identifiers.append(RawIdentifier(.imei, v)) }
@@ -50,7 +51,7 @@ enum GoogleMapping {
 
         let at = r.lastSync
         func add(_ key: String, _ ok: Bool?, _ value: String) {
-            guard let ok else { return }   // "Undetected"/"Unknown" say nothing; they must not mask another source
+            guard let ok else { return }  // "Undetected"/"Unknown" say nothing; they must not mask another source
             r.observations.append(Observation(key, satisfied: ok, value: value, details: "Google endpoint management", observedAt: at))
         }
         if let s = d.deviceCompromisedStatus.nonEmpty {
@@ -69,8 +70,10 @@ enum GoogleMapping {
             // the practice does not apply (`na`, not `unknown`).
             let version = (os.version ?? d.releaseVersion).flatMap(VersionNumber.init)
             if let version, version >= VersionNumber("8")! {
-                r.observations.append(.notApplicable("unknown_sources", value: "Android \(version): unknown sources is a per-app permission",
-                                                     details: "Google endpoint management", observedAt: at))
+                r.observations.append(
+                    .notApplicable(
+                        "unknown_sources", value: "Android \(version): unknown sources is a per-app permission",
+                        details: "Google endpoint management", observedAt: at))
             } else if let b = d.unknownSourcesStatus {
                 add("unknown_sources", !b, b ? "unknown sources allowed" : "unknown sources blocked")
             }
@@ -81,8 +84,9 @@ enum GoogleMapping {
     /// `nil` for deprovisioned Chromebooks: they left the fleet and are no one's device any more.
     static func chromeOS(_ d: ChromeDevice, source: String, now: Date) -> SourceRecord? {
         if d.status?.uppercased() == "DEPROVISIONED" { return nil }
-        var r = SourceRecord(source: source, localID: d.deviceId, platform: .chromeOS, osName: "ChromeOS",
-                             osVersion: d.osVersion.nonEmpty, model: d.model.nonEmpty, deviceName: d.annotatedAssetId.nonEmpty)
+        var r = SourceRecord(
+            source: source, localID: d.deviceId, platform: .chromeOS, osName: "ChromeOS",
+            osVersion: d.osVersion.nonEmpty, model: d.model.nonEmpty, deviceName: d.annotatedAssetId.nonEmpty)
         r.lastSync = ISODate.parse(d.lastSync)
         if let s = d.serialNumber.nonEmpty { r.identifiers.append(RawIdentifier(.serial, s)) }
         r.identifiers.append(RawIdentifier(.deviceID, d.deviceId))
@@ -104,13 +108,17 @@ enum GoogleMapping {
         }
         if let (end, day) = d.autoUpdateEnd {
             let ok = end > now
-            r.observations.append(Observation("auto_updates", satisfied: ok, value: ok ? "updates until \(day)" : "auto-update expired \(day)",
-                                              details: d.osUpdateStatus?.state, observedAt: at))
+            r.observations.append(
+                Observation(
+                    "auto_updates", satisfied: ok, value: ok ? "updates until \(day)" : "auto-update expired \(day)",
+                    details: d.osUpdateStatus?.state, observedAt: at))
             // Past its auto-update expiration a Chromebook gets no more ChromeOS updates: it cannot be up to date,
             // whatever its version number says today.
             if !ok {
-                r.observations.append(Observation("os_version", satisfied: false, value: "auto-update expired \(day)",
-                                                  details: "no ChromeOS updates after the auto-update expiration (AUE)", observedAt: at))
+                r.observations.append(
+                    Observation(
+                        "os_version", satisfied: false, value: "auto-update expired \(day)",
+                        details: "no ChromeOS updates after the auto-update expiration (AUE)", observedAt: at))
             }
         }
         return r

@@ -1,10 +1,11 @@
 import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
+
 /// Directory API list pages and resources: only the fields Stethoscope maps. Google omits unknown fields or
 /// sends `""`, so everything is optional and empty strings count as missing.
 struct MobilePage: Decodable, TokenPaged {
-    var mobiledevices: [EachRecord<MobileDevice>]?   // absent, not empty, when there are none
+    var mobiledevices: [EachRecord<MobileDevice>]?  // absent, not empty, when there are none
     var nextPageToken: String?
 }
 
@@ -58,8 +59,14 @@ struct ChromeDevice: Decodable {
     var recentUsers: [RecentUser]?
     var lastSync: String?
 
-    struct UpdateStatus: Decodable { var state: String?; var targetOsVersion: String? }
-    struct RecentUser: Decodable { var type: String?; var email: String? }
+    struct UpdateStatus: Decodable {
+        var state: String?
+        var targetOsVersion: String?
+    }
+    struct RecentUser: Decodable {
+        var type: String?
+        var email: String?
+    }
 }
 
 struct UsersPage: Decodable, TokenPaged {
@@ -77,12 +84,19 @@ struct GoogleUser: Decodable {
     var relations: [Relation]?
     var customSchemas: [String: [String: LooseValue]]?
 
-    struct Name: Decodable { var fullName: String?; var givenName: String?; var familyName: String? }
+    struct Name: Decodable {
+        var fullName: String?
+        var givenName: String?
+        var familyName: String?
+    }
     struct Organization: Decodable {
         var title: String?, department: String?, costCenter: String?, location: String?, name: String?
         @LooseBool var primary: Bool?
     }
-    struct Relation: Decodable { var type: String?; var value: String? }
+    struct Relation: Decodable {
+        var type: String?
+        var value: String?
+    }
 }
 
 /// One record of a list page, decoded on its own: real tenants send records that lack a required field (a
@@ -119,13 +133,22 @@ struct LooseValue: Decodable {
     var text: String?
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { text = s }
-        else if let i = try? c.decode(Int.self) { text = String(i) }
-        else if let d = try? c.decode(Double.self) { text = String(d) }
-        else if let b = try? c.decode(Bool.self) { text = String(b) }
-        else if let list = try? c.decode([LooseValue].self) { text = list.compactMap(\.text).first }
-        else if let object = try? c.decode([String: LooseValue].self) { text = object["value"]?.text }   // multi-value entry
-        else { text = nil }
+        if let s = try? c.decode(String.self) {
+            text = s
+        } else if let i = try? c.decode(Int.self) {
+            text = String(i)
+        } else if let d = try? c.decode(Double.self) {
+            text = String(d)
+        } else if let b = try? c.decode(Bool.self) {
+            text = String(b)
+        } else if let list = try? c.decode([LooseValue].self) {
+            text = list.compactMap(\.text).first
+        } else if let object = try? c.decode([String: LooseValue].self) {
+            text = object["value"]?.text
+        }  // multi-value entry
+        else {
+            text = nil
+        }
     }
 }
 

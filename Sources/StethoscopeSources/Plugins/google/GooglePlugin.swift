@@ -24,8 +24,9 @@ public enum GooglePlugin: SourcePlugin {
         let subject = try s.string("subject")
         guard subject.contains("@") else { throw s.error("subject", "expected the email of a Workspace admin to impersonate") }
         let url = try s.httpURL("url", default: "https://admin.googleapis.com")
-        let auth = try GoogleServiceAccountAuth(key: key, subject: subject, scopes: scopes, tokenURL: try s.optionalString("token_url"),
-                                                keyPath: s.keyPath("key_file"))
+        let auth = try GoogleServiceAccountAuth(
+            key: key, subject: subject, scopes: scopes, tokenURL: try s.optionalString("token_url"),
+            keyPath: s.keyPath("key_file"))
         let customer = try s.string("customer", default: "my_customer")
         let options = try HTTPOptions.read(s, defaultConnections: 4, defaultRetry: .google)
         return (GoogleAPI(http: SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: options)), customer)
@@ -94,12 +95,14 @@ struct GoogleDevices: DeviceSource {
     func check(_ context: PullContext) async throws -> String {
         var parts: [String] = []
         if kinds.contains("mobile") {
-            let r = try await api.get(mobilePath.replacingOccurrences(of: "maxResults=\(mobilePageSize)", with: "maxResults=1"), label: "check", figures: context.figures)
+            let r = try await api.get(
+                mobilePath.replacingOccurrences(of: "maxResults=\(mobilePageSize)", with: "maxResults=1"), label: "check", figures: context.figures)
             _ = try api.http.decode(MobilePage.self, r, what: "mobile devices check")
             parts.append("mobile devices readable")
         }
         if kinds.contains("chromeos") {
-            let r = try await api.get(chromePath.replacingOccurrences(of: "maxResults=\(chromePageSize)", with: "maxResults=1"), label: "check", figures: context.figures)
+            let r = try await api.get(
+                chromePath.replacingOccurrences(of: "maxResults=\(chromePageSize)", with: "maxResults=1"), label: "check", figures: context.figures)
             _ = try api.http.decode(ChromePage.self, r, what: "chromeos devices check")
             parts.append("ChromeOS devices readable")
         }
@@ -117,7 +120,8 @@ struct GoogleDirectory: DirectorySource {
     let organization: OrganizationField
 
     enum OrganizationField: Sendable {
-        case department, costCenter, orgUnitPath, title, custom(schema: String, field: String)
+        case department, costCenter, orgUnitPath, title
+        case custom(schema: String, field: String)
     }
 
     init(_ config: PluginConfig, http client: HTTPClient) throws {
@@ -157,9 +161,11 @@ struct GoogleDirectory: DirectorySource {
                 let org = u.organizations?.first { $0.primary == true } ?? u.organizations?.first
                 let manager = u.relations?.first { $0.type == "manager" }?.value.nonEmpty
                 let name = u.name?.fullName.nonEmpty ?? [u.name?.givenName, u.name?.familyName].compactMap { $0 }.joined(separator: " ")
-                people.append(Person(email: u.primaryEmail, name: name, managerEmail: manager, organization: organizationValue(u, org),
-                                     title: org?.title.nonEmpty, location: org?.location.nonEmpty,
-                                     active: u.suspended != true && u.archived != true))
+                people.append(
+                    Person(
+                        email: u.primaryEmail, name: name, managerEmail: manager, organization: organizationValue(u, org),
+                        title: org?.title.nonEmpty, location: org?.location.nonEmpty,
+                        active: u.suspended != true && u.archived != true))
                 raw.append((u.primaryEmail, manager))
             }
             return users.count

@@ -2,7 +2,10 @@
 struct GraphPage<Item: Decodable>: Decodable {
     var value: [Item]
     var nextLink: String?
-    enum CodingKeys: String, CodingKey { case value, nextLink = "@odata.nextLink" }
+    enum CodingKeys: String, CodingKey {
+        case value
+        case nextLink = "@odata.nextLink"
+    }
 }
 
 /// `deviceManagement/managedDevices`, the `$select`ed properties only.
@@ -14,7 +17,7 @@ struct ManagedDevice: Decodable {
     var model: String?
     var complianceState: String?
     @LooseBool var isEncrypted: Bool?
-    var jailBroken: String?          // "True" / "False" / "Unknown": a string, not a bool
+    var jailBroken: String?  // "True" / "False" / "Unknown": a string, not a bool
     var userPrincipalName: String?
     var emailAddress: String?
     var serialNumber: String?
@@ -28,7 +31,8 @@ struct ManagedDevice: Decodable {
     var managedDeviceOwnerType: String?
     var partnerReportedThreatState: String?
 
-    static let select = "id,deviceName,operatingSystem,osVersion,model,complianceState,isEncrypted,jailBroken,userPrincipalName,emailAddress,"
+    static let select =
+        "id,deviceName,operatingSystem,osVersion,model,complianceState,isEncrypted,jailBroken,userPrincipalName,emailAddress,"
         + "serialNumber,wiFiMacAddress,ethernetMacAddress,imei,meid,udid,azureADDeviceId,lastSyncDateTime,managedDeviceOwnerType,partnerReportedThreatState"
 }
 
@@ -45,8 +49,14 @@ struct EntraUser: Decodable {
     var employeeOrgData: OrgData?
     var manager: Manager?
 
-    struct OrgData: Decodable { var costCenter: String?; var division: String? }
-    struct Manager: Decodable { var mail: String?; var userPrincipalName: String? }
+    struct OrgData: Decodable {
+        var costCenter: String?
+        var division: String?
+    }
+    struct Manager: Decodable {
+        var mail: String?
+        var userPrincipalName: String?
+    }
 
     /// What every directory pull needs; the organization field adds its own property (`select(organizationField:)`).
     static let baseSelect = "displayName,mail,userPrincipalName,accountEnabled,jobTitle,officeLocation"

@@ -22,16 +22,20 @@ public enum IntunePlugin: SourcePlugin {
         }
         let url = try s.httpURL("url", default: "https://graph.microsoft.com/v1.0")
         let tokenURL = try s.string("token_url", default: "https://login.microsoftonline.com/\(tenant)/oauth2/v2.0/token")
-        let auth = OAuthClientCredentials(tokenURL: tokenURL, clientID: try s.string("client_id"),
-                                          clientSecret: try s.requiredSecret("client_secret"), scope: "https://graph.microsoft.com/.default")
-        return SourceHTTP(client: client, source: config.name, baseURL: url, auth: auth, options: try HTTPOptions.read(s, defaultConnections: 4, defaultRetry: .graph))
+        let auth = OAuthClientCredentials(
+            tokenURL: tokenURL, clientID: try s.string("client_id"),
+            clientSecret: try s.requiredSecret("client_secret"), scope: "https://graph.microsoft.com/.default")
+        return SourceHTTP(
+            client: client, source: config.name, baseURL: url, auth: auth, options: try HTTPOptions.read(s, defaultConnections: 4, defaultRetry: .graph))
     }
 
     /// Follows `@odata.nextLink` verbatim until it is absent, decoding each page as it arrives; like the Google
     /// pager, the next page is requested as soon as its link is found in the raw bytes, so decoding overlaps the
     /// next round trip. A link to another host than `url` is refused: the bearer token must only go to Graph.
-    static func pages<Item: Decodable>(_ http: SourceHTTP, _ first: String, what: String, _ item: Item.Type, figures: FigureCounter,
-                                       handle: ([Item]) -> Void) async throws {
+    static func pages<Item: Decodable>(
+        _ http: SourceHTTP, _ first: String, what: String, _ item: Item.Type, figures: FigureCounter,
+        handle: ([Item]) -> Void
+    ) async throws {
         let origin = origin(of: http.baseURL)
         func fetch(_ path: String, _ page: Int) throws -> Task<HTTPResponse, any Error> {
             if path.hasPrefix("http"), Self.origin(of: path) != origin {
@@ -46,13 +50,17 @@ public enum IntunePlugin: SourcePlugin {
             pending = nil
             let response = try await current.task.value
             if let early = JSONScan.topLevelString("@odata.nextLink", in: response.body), early != current.link,
-               Self.origin(of: early) == origin || !early.hasPrefix("http") {
+                Self.origin(of: early) == origin || !early.hasPrefix("http")
+            {
                 pending = (early, try fetch(early, page + 1))
             }
             // A 200 that does not parse is fetched again (the early request, if any, is reconciled below).
             var received: HTTPResponse? = response
             let decoded: GraphPage<Item> = try await http.retryingDecode(what: "\(what) page \(page)", figures: figures) {
-                if let r = received { received = nil; return r }
+                if let r = received {
+                    received = nil
+                    return r
+                }
                 return try await http.get(current.link, label: "\(what) page \(page)", figures: figures)
             }
             handle(decoded.value)
@@ -117,30 +125,35 @@ enum IntuneMapping {
 
     static func record(_ d: ManagedDevice, source: String) -> SourceRecord {
         let platform = d.operatingSystem.nonEmpty.flatMap { Platform(lenient: $0) }
-        var r = SourceRecord(source: source, localID: d.id, platform: platform, osName: d.operatingSystem.nonEmpty,
-                             osVersion: d.osVersion.nonEmpty, model: d.model.nonEmpty, deviceName: d.deviceName.nonEmpty)
+        var r = SourceRecord(
+            source: source, localID: d.id, platform: platform, osName: d.operatingSystem.nonEmpty,
+            osVersion: d.osVersion.nonEmpty, model: d.model.nonEmpty, deviceName: d.deviceName.nonEmpty)
         r.lastSync = date(d.lastSyncDateTime)
-        let ids: [(IdentifierKind, String?)] = [(.serial, d.serialNumber), (.udid, d.udid), (.imei, d.imei), (.meid, d.meid),
-                                                (.mac, d.wiFiMacAddress), (.mac, d.ethernetMacAddress), (.deviceID, d.azureADDeviceId)]
+        let ids: [(IdentifierKind, String?)] = [
+            (.serial, d.serialNumber), (.udid, d.udid), (.imei, d.imei), (.meid, d.meid),
+            (.mac, d.wiFiMacAddress), (.mac, d.ethernetMacAddress), (.deviceID, d.azureADDeviceId)
+        ]
         for (kind, value) in ids { if let v = value.nonEmpty { r.identifiers.append(RawIdentifier(kind, v)) } }
         if let u = d.userPrincipalName.nonEmpty { r.ownerHints.append(OwnerHint(.upn, u)) }
         if let e = d.emailAddress.nonEmpty, e.lowercased() != d.userPrincipalName?.lowercased() { r.ownerHints.append(OwnerHint(.email, e)) }
 
         let at = r.lastSync
         if let e = d.isEncrypted {
-            r.observations.append(Observation("encryption", satisfied: e, value: e ? "encrypted" : "not encrypted", details: "Intune isEncrypted", observedAt: at))
+            r.observations.append(
+                Observation("encryption", satisfied: e, value: e ? "encrypted" : "not encrypted", details: "Intune isEncrypted", observedAt: at))
         }
         switch d.jailBroken?.lowercased() {
         case "false": r.observations.append(Observation("jailbreak", satisfied: true, value: "not jailbroken", observedAt: at))
         case "true": r.observations.append(Observation("jailbreak", satisfied: false, value: "jailbroken", observedAt: at))
-        default: break   // "Unknown" says nothing and must not mask another source's reading
+        default: break  // "Unknown" says nothing and must not mask another source's reading
         }
         if let c = d.complianceState.nonEmpty {
             let ok: Bool? = c == "compliant" ? true : (c == "noncompliant" || c == "conflict" || c == "error") ? false : nil
             r.observations.append(Observation("intune_compliance", satisfied: ok, value: c, details: "Intune compliance policy state", observedAt: at))
         }
         if let t = d.partnerReportedThreatState.nonEmpty, t != "unknown" {
-            let good: Set<String> = ["secured", "activated"], bad: Set<String> = ["compromised", "highSeverity", "mediumSeverity", "misconfigured", "unresponsive"]
+            let good: Set<String> = ["secured", "activated"]
+            let bad: Set<String> = ["compromised", "highSeverity", "mediumSeverity", "misconfigured", "unresponsive"]
             let ok: Bool? = good.contains(t) ? true : bad.contains(t) ? false : nil
             r.observations.append(Observation("threat_state", satisfied: ok, value: t, details: "Mobile Threat Defense partner", observedAt: at))
         }
@@ -186,8 +199,10 @@ struct EntraDirectory: DirectorySource {
                 case "office_location": org = u.officeLocation.nonEmpty
                 default: org = u.department.nonEmpty
                 }
-                people.append(Person(email: email, name: u.displayName ?? email, managerEmail: manager, organization: org,
-                                     title: u.jobTitle.nonEmpty, location: u.officeLocation.nonEmpty, active: u.accountEnabled != false))
+                people.append(
+                    Person(
+                        email: email, name: u.displayName ?? email, managerEmail: manager, organization: org,
+                        title: u.jobTitle.nonEmpty, location: u.officeLocation.nonEmpty, active: u.accountEnabled != false))
                 raw.append((email, manager))
             }
         }

@@ -11,7 +11,7 @@ struct JamfMapping: Sendable {
     var autoUpdateEAs: [(name: String, default: Bool)] = [
         ("1 Auto Check For Updates Enabled", true), ("2 Get New Updates in Background Enabled", true),
         ("3 Install App Updates Enabled", false), ("4 Install OS X Updates Enabled", false),
-        ("5 Install Security Updates Enabled", true), ("6 Install System Data Files Enabled", true),
+        ("5 Install Security Updates Enabled", true), ("6 Install System Data Files Enabled", true)
     ]
     /// Off by default: `sip`, `gatekeeper`, `auto_login`.
     var extras: Set<String> = []
@@ -28,16 +28,20 @@ struct JamfMapping: Sendable {
     func attributeObservations(_ ea: [String: String], firewallNative: Bool?, at: Date?) -> [Observation] {
         var out: [Observation] = []
         if firewallNative == nil, let v = ea[firewallEA], let state = Int(v.trimmingCharacters(in: .whitespaces)) {
-            out.append(Observation("firewall", satisfied: state > 0, value: state > 0 ? "on (state \(state))" : "off",
-                                   details: "extension attribute \(firewallEA)", observedAt: at))
+            out.append(
+                Observation(
+                    "firewall", satisfied: state > 0, value: state > 0 ? "on (state \(state))" : "off",
+                    details: "extension attribute \(firewallEA)", observedAt: at))
         }
         if let v = ea[screenLockEA], !v.isEmpty {
             out.append(Observation("screen_lock", satisfied: v == "Enabled", value: v, details: "extension attribute \(screenLockEA)", observedAt: at))
         }
         if let v = ea[remoteLoginEA], !v.isEmpty {
             let off = v.caseInsensitiveCompare("Off") == .orderedSame
-            out.append(Observation("remote_login", satisfied: off, value: "remote login \(v.lowercased())",
-                                   details: "extension attribute \(remoteLoginEA)", observedAt: at))
+            out.append(
+                Observation(
+                    "remote_login", satisfied: off, value: "remote login \(v.lowercased())",
+                    details: "extension attribute \(remoteLoginEA)", observedAt: at))
         }
         // Every value that is neither True nor False (missing included) takes its default (README, "Vendor notes"), also when none
         // of the six is reported: the defaults then say "off" for app and OS X updates, as Netflix's rule did.
@@ -48,23 +52,28 @@ struct JamfMapping: Sendable {
             let on = raw == "True" ? true : raw == "False" ? false : setting.default
             if !on { off.append(setting.name) }
         }
-        out.append(Observation("auto_updates", satisfied: off.isEmpty, value: off.isEmpty ? "all automatic updates on" : "off: " + off.joined(separator: ", "),
-                               details: reported ? nil : "no Software Update extension attribute reported; defaults applied",
-                               observedAt: at))
+        out.append(
+            Observation(
+                "auto_updates", satisfied: off.isEmpty, value: off.isEmpty ? "all automatic updates on" : "off: " + off.joined(separator: ", "),
+                details: reported ? nil : "no Software Update extension attribute reported; defaults applied",
+                observedAt: at))
         return out
     }
 
     /// Pro API computer → source record.
     func record(_ c: JamfComputer, source: String) -> SourceRecord {
-        let g = c.general, hw = c.hardware, os = c.operatingSystem
+        let g = c.general
+        let hw = c.hardware
+        let os = c.operatingSystem
         var ea: [String: String] = [:]
         for list in [c.extensionAttributes, g?.extensionAttributes, hw?.extensionAttributes, os?.extensionAttributes, c.userAndLocation?.extensionAttributes] {
             for a in list ?? [] { if let v = a.values?.first ?? nil { ea[a.name] = v } }
         }
         let reported = ISODate.parse(g?.reportDate)
         let contact = ISODate.parse(g?.lastContactTime ?? g?.lastContact)
-        var r = SourceRecord(source: source, localID: c.id, platform: JamfMapping.platform(g?.platform),
-                             osName: os?.name, osVersion: os?.version, model: hw?.model, deviceName: g?.name)
+        var r = SourceRecord(
+            source: source, localID: c.id, platform: JamfMapping.platform(g?.platform),
+            osName: os?.name, osVersion: os?.version, model: hw?.model, deviceName: g?.name)
         let newest = max(reported ?? .distantPast, contact ?? .distantPast)
         r.lastSync = newest == .distantPast ? nil : newest
         if let s = hw?.serialNumber, !s.isEmpty { r.identifiers.append(RawIdentifier(.serial, s)) }
@@ -73,8 +82,11 @@ struct JamfMapping: Sendable {
             if let mac, !mac.isEmpty { r.identifiers.append(RawIdentifier(.mac, mac)) }
         }
         if let e = c.userAndLocation?.email, !e.isEmpty { r.ownerHints.append(OwnerHint(.email, e)) }
-        if let u = c.userAndLocation?.username, !u.isEmpty { r.ownerHints.append(OwnerHint(.username, u)) }
-        else if let u = g?.lastLoggedInUsernameBinary, !u.isEmpty { r.ownerHints.append(OwnerHint(.username, u)) }
+        if let u = c.userAndLocation?.username, !u.isEmpty {
+            r.ownerHints.append(OwnerHint(.username, u))
+        } else if let u = g?.lastLoggedInUsernameBinary, !u.isEmpty {
+            r.ownerHints.append(OwnerHint(.username, u))
+        }
 
         let at = reported ?? contact
         if let e = encryption(c.diskEncryption, os?.fileVault2Status) {
@@ -85,7 +97,9 @@ struct JamfMapping: Sendable {
             r.observations.append(Observation("firewall", satisfied: firewall, value: firewall ? "on" : "off", observedAt: at))
         }
         r.observations += attributeObservations(ea, firewallNative: firewall, at: at)
-        if let s = c.security { r.observations += extraObservations(sip: s.sipStatus, gatekeeper: s.gatekeeperStatus, autoLoginDisabled: s.autoLoginDisabled, at: at) }
+        if let s = c.security {
+            r.observations += extraObservations(sip: s.sipStatus, gatekeeper: s.gatekeeperStatus, autoLoginDisabled: s.autoLoginDisabled, at: at)
+        }
         r.software = c.applications.map { $0.compactMap { a in a.name.map { Software($0, version: a.version) } } }
         r.services = c.services.map { $0.compactMap { s in s.name.map { Software($0) } } }
         return r
@@ -122,7 +136,9 @@ struct JamfMapping: Sendable {
             out.append(Observation("gatekeeper", satisfied: !off, value: off ? "Gatekeeper disabled" : "Gatekeeper on", details: gatekeeper, observedAt: at))
         }
         if extras.contains("auto_login"), let autoLoginDisabled {
-            out.append(Observation("auto_login", satisfied: autoLoginDisabled, value: autoLoginDisabled ? "automatic login off" : "automatic login on", observedAt: at))
+            out.append(
+                Observation("auto_login", satisfied: autoLoginDisabled, value: autoLoginDisabled ? "automatic login off" : "automatic login on", observedAt: at)
+            )
         }
         return out
     }
@@ -134,8 +150,9 @@ struct JamfMapping: Sendable {
         for a in c.extension_attributes ?? [] { if let v = a.value { ea[a.name] = v } }
         let reported = ISODate.parse(g.report_date_utc)
         let contact = ISODate.parse(g.last_contact_time_utc)
-        var r = SourceRecord(source: source, localID: String(g.id), platform: g.platform.flatMap { Platform(lenient: $0) } ?? .mac,
-                             osName: c.hardware?.os_name, osVersion: c.hardware?.os_version, model: c.hardware?.model, deviceName: g.name)
+        var r = SourceRecord(
+            source: source, localID: String(g.id), platform: g.platform.flatMap { Platform(lenient: $0) } ?? .mac,
+            osName: c.hardware?.os_name, osVersion: c.hardware?.os_version, model: c.hardware?.model, deviceName: g.name)
         let newest = max(reported ?? .distantPast, contact ?? .distantPast)
         r.lastSync = newest == .distantPast ? nil : newest
         if let s = g.serial_number, !s.isEmpty { r.identifiers.append(RawIdentifier(.serial, s)) }
@@ -173,7 +190,9 @@ struct JamfMapping: Sendable {
                 seen = true
                 let status = p.filevault2_status ?? "Unknown"
                 if status != "Encrypted" {
-                    bad.append("\(name): \(status == "Not Supported" ? "Not Encrypted" : status)\(p.filevault2_percent.map { $0 > 0 && $0 < 100 ? " (\($0)%)" : "" } ?? "")")
+                    bad.append(
+                        "\(name): \(status == "Not Supported" ? "Not Encrypted" : status)\(p.filevault2_percent.map { $0 > 0 && $0 < 100 ? " (\($0)%)" : "" } ?? "")"
+                    )
                 }
             }
         }

@@ -79,7 +79,10 @@ struct JamfComputer: Decodable {
 /// `GET /JSSResource/computers`.
 struct ClassicList: Decodable {
     var computers: [Entry]
-    struct Entry: Decodable { var id: Int; var name: String? }
+    struct Entry: Decodable {
+        var id: Int
+        var name: String?
+    }
 }
 
 /// `GET /JSSResource/computers/id/{id}`.
@@ -134,7 +137,10 @@ struct ClassicComputer: Decodable {
     struct Software: Decodable {
         var running_services: [String]?
         var applications: [Application]?
-        struct Application: Decodable { var name: String?; var version: String? }
+        struct Application: Decodable {
+            var name: String?
+            var version: String?
+        }
     }
     struct ExtensionAttribute: Decodable {
         var name: String

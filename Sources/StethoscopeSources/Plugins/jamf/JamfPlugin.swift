@@ -86,8 +86,9 @@ struct JamfSource: DeviceSource {
 
     /// One page, decoded and mapped as soon as it arrives.
     func fetchPage(_ page: Int, _ context: PullContext) async throws -> (total: Int, records: [SourceRecord]) {
-        let decoded = try await http.getJSON(JamfPage.self, pagePath(page), label: "page \(page)", what: "computers-inventory page \(page)",
-                                             figures: context.figures)
+        let decoded = try await http.getJSON(
+            JamfPage.self, pagePath(page), label: "page \(page)", what: "computers-inventory page \(page)",
+            figures: context.figures)
         let records = decoded.results.map { mapping.record($0, source: name) }
         context.figures.page(records: records.count)
         return (decoded.totalCount, records)
@@ -135,16 +136,19 @@ struct JamfSource: DeviceSource {
 
     /// The Classic API has no paging: the id list, then one call per computer, bounded by the limiter.
     func pullClassic(_ context: PullContext) async throws -> [SourceRecord] {
-        let list = try await http.getJSON(ClassicList.self, "/JSSResource/computers", label: "computer list", what: "computer list",
-                                          figures: context.figures)
+        let list = try await http.getJSON(
+            ClassicList.self, "/JSSResource/computers", label: "computer list", what: "computer list",
+            figures: context.figures)
         let subset = "General&Location&Hardware&Security&Software&ExtensionAttributes"
         var records: [SourceRecord?] = Array(repeating: nil, count: list.computers.count)
         try await withThrowingTaskGroup(of: (Int, SourceRecord?).self) { group in
             for (i, entry) in list.computers.enumerated() {
                 group.addTask {
                     let what = "computer \(entry.id)"
-                    let computer = try await http.getJSON(ClassicEnvelope.self, "/JSSResource/computers/id/\(entry.id)/subset/\(subset)",
-                                                          label: what, what: what, figures: context.figures).computer
+                    let computer = try await http.getJSON(
+                        ClassicEnvelope.self, "/JSSResource/computers/id/\(entry.id)/subset/\(subset)",
+                        label: what, what: what, figures: context.figures
+                    ).computer
                     return (i, mapping.record(computer, source: name))
                 }
             }
@@ -161,8 +165,9 @@ struct JamfSource: DeviceSource {
     /// Authenticates and reads one computer: proves the URL, credentials and "Read Computers".
     func check(_ context: PullContext) async throws -> String {
         if mode == .classic {
-            let list = try http.decode(ClassicList.self, try await http.get("/JSSResource/computers", label: "computer list", figures: context.figures),
-                                       what: "computer list")
+            let list = try http.decode(
+                ClassicList.self, try await http.get("/JSSResource/computers", label: "computer list", figures: context.figures),
+                what: "computer list")
             return "ok: \(list.computers.count) computers (Classic API)"
         }
         let response = try await http.get(pagePath(0, size: 1, sections: ["GENERAL"]), label: "check", figures: context.figures)

@@ -65,10 +65,15 @@ struct OsqueryRow: Decodable, Hashable {
         let c = try decoder.container(keyedBy: Key.self)
         var values: [String: String] = [:]
         for key in c.allKeys {
-            if let s = try? c.decode(String.self, forKey: key) { values[key.stringValue] = s }
-            else if let i = try? c.decode(Int.self, forKey: key) { values[key.stringValue] = String(i) }
-            else if let d = try? c.decode(Double.self, forKey: key) { values[key.stringValue] = String(d) }
-            else if let b = try? c.decode(Bool.self, forKey: key) { values[key.stringValue] = b ? "1" : "0" }
+            if let s = try? c.decode(String.self, forKey: key) {
+                values[key.stringValue] = s
+            } else if let i = try? c.decode(Int.self, forKey: key) {
+                values[key.stringValue] = String(i)
+            } else if let d = try? c.decode(Double.self, forKey: key) {
+                values[key.stringValue] = String(d)
+            } else if let b = try? c.decode(Bool.self, forKey: key) {
+                values[key.stringValue] = b ? "1" : "0"
+            }
         }
         self.values = values
     }
@@ -121,23 +126,38 @@ struct OsqueryLinePrefix {
     static func scalars(_ data: Data) -> [String: String] {
         let b = [UInt8](data)
         var out: [String: String] = [:]
-        var i = 0, depth = 0
+        var i = 0
+        var depth = 0
         /// The end of the string starting at `start` (the index of its closing quote), and whether it has escapes.
         func stringEnd(_ start: Int) -> (Int, Bool)? {
-            var j = start, escaped = false
-            while j < b.count, b[j] != 34 { if b[j] == 92 { escaped = true; j += 1 }; j += 1 }
+            var j = start
+            var escaped = false
+            while j < b.count, b[j] != 34 {
+                if b[j] == 92 {
+                    escaped = true
+                    j += 1
+                }
+                j += 1
+            }
             return j < b.count ? (j, escaped) : nil
         }
         func skipSpace(_ k: inout Int) { while k < b.count, b[k] == 32 || b[k] == 9 || b[k] == 13 || b[k] == 10 { k += 1 } }
         while i < b.count {
             switch b[i] {
-            case 123, 91: depth += 1; i += 1
-            case 125, 93: depth -= 1; i += 1
+            case 123, 91:
+                depth += 1
+                i += 1
+            case 125, 93:
+                depth -= 1
+                i += 1
             case 34:
                 guard let (end, escaped) = stringEnd(i + 1) else { return out }
                 var k = end + 1
                 skipSpace(&k)
-                guard depth == 1, k < b.count, b[k] == 58, !escaped else { i = end + 1; continue }
+                guard depth == 1, k < b.count, b[k] == 58, !escaped else {
+                    i = end + 1
+                    continue
+                }
                 let key = String(decoding: b[(i + 1)..<end], as: UTF8.self)
                 k += 1
                 skipSpace(&k)
@@ -149,7 +169,7 @@ struct OsqueryLinePrefix {
                 } else if b[k] == 45 || (b[k] >= 48 && b[k] <= 57) {
                     var e = k + 1
                     while e < b.count, b[e] >= 48 && b[e] <= 57 { e += 1 }
-                    guard e < b.count else { return out }   // cut off inside the number
+                    guard e < b.count else { return out }  // cut off inside the number
                     out[key] = String(decoding: b[k..<e], as: UTF8.self)
                     i = e
                 } else {

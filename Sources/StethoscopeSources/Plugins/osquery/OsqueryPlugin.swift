@@ -1,10 +1,11 @@
 import Foundation
 import StethoscopeCore
 import StethoscopeHTTP
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Hosts from osquery's own result logs (the filesystem logger), no server needed.
@@ -178,7 +179,11 @@ struct OsquerySource: DeviceSource {
     /// truncated last line) would make a changed row vanish. The lost line's event is found from what can still be
     /// read of it (host, query, time, counter); a last line too short to tell takes the run before it along.
     func readLines(_ data: Data, file: URL, _ context: PullContext) -> [OsqueryEvent] {
-        struct Line { var number: Int; var event: OsqueryEvent?; var partial: OsqueryLinePrefix? }
+        struct Line {
+            var number: Int
+            var event: OsqueryEvent?
+            var partial: OsqueryLinePrefix?
+        }
         let decoder = JSONDecoder()
         var lines: [Line] = []
         var lineNumber = 0
@@ -198,7 +203,7 @@ struct OsquerySource: DeviceSource {
             }
         }
         // Runs of row-per-line events (differential `columns` lines, row-per-line snapshots) of one event.
-        var dropped = Set<Int>()   // indexes into `lines`
+        var dropped = Set<Int>()  // indexes into `lines`
         func run(endingAt last: Int) -> [Int] {
             guard last >= 0, let key = lines[last].event?.rowKey else { return [] }
             var i = last
@@ -212,12 +217,13 @@ struct OsquerySource: DeviceSource {
             return Array(first...i)
         }
         for (i, line) in lines.enumerated() where line.event == nil {
-            let before = run(endingAt: i - 1), after = run(startingAt: i + 1)
+            let before = run(endingAt: i - 1)
+            let after = run(startingAt: i + 1)
             if let partial = line.partial, partial.identifiesEvent {
                 if let b = before.first, let key = lines[b].event?.rowKey, partial.matches(key) { dropped.formUnion(before) }
                 if let a = after.first, let key = lines[a].event?.rowKey, partial.matches(key) { dropped.formUnion(after) }
             } else if i == lines.count - 1 {
-                dropped.formUnion(before)   // a truncated tail too short to name its event: assume it continued the last one
+                dropped.formUnion(before)  // a truncated tail too short to name its event: assume it continued the last one
             }
         }
         for i in dropped.sorted() {
@@ -261,7 +267,8 @@ struct OsquerySource: DeviceSource {
         // system_info's row fills what decorations lack (one row; the smallest if a host ever sent several).
         let sys = systemInfoQuery.flatMap { h.rows[$0]?.min { $0.values.description < $1.values.description } }
         var r = SourceRecord(source: name, localID: id)
-        r.deviceName = d["hostname"].nonEmpty ?? d["computer_name"].nonEmpty ?? sys?["hostname"].nonEmpty
+        r.deviceName =
+            d["hostname"].nonEmpty ?? d["computer_name"].nonEmpty ?? sys?["hostname"].nonEmpty
             ?? sys?["computer_name"].nonEmpty ?? (Self.looksLikeUUID(id) ? nil : id)
         r.model = sys?["hardware_model"].nonEmpty
         r.lastSync = Date(timeIntervalSince1970: Double(h.newest))
@@ -281,9 +288,11 @@ struct OsquerySource: DeviceSource {
         for (query, list) in rules.sorted(by: { $0.key < $1.key }) {
             guard let rows = h.rows[query], let at = h.at[query] else { continue }
             for rule in list {
-                guard let verdict = rule.judge(rows) else { continue }   // "not collected": no observation to mask another source's
-                r.observations.append(Observation(rule.practice, satisfied: verdict.satisfied, value: verdict.value,
-                                                  details: "osquery \(query)", observedAt: Date(timeIntervalSince1970: Double(at))))
+                guard let verdict = rule.judge(rows) else { continue }  // "not collected": no observation to mask another source's
+                r.observations.append(
+                    Observation(
+                        rule.practice, satisfied: verdict.satisfied, value: verdict.value,
+                        details: "osquery \(query)", observedAt: Date(timeIntervalSince1970: Double(at))))
             }
         }
         return r

@@ -57,7 +57,8 @@ final class ODBCConnection {
         }
         guard succeeded(rc) else {
             let d = clean(ODBCError.diagnostics(SQLSMALLINT(SQL_HANDLE_DBC), dbc))
-            SQLFreeHandle(SQLSMALLINT(SQL_HANDLE_DBC), dbc); dbc = nil
+            SQLFreeHandle(SQLSMALLINT(SQL_HANDLE_DBC), dbc)
+            dbc = nil
             throw ODBCError(what: "cannot connect", diagnostics: d)
         }
         self.text = text ?? ODBCText.native(driver: info(SQL_DRIVER_NAME))
@@ -87,8 +88,10 @@ final class ODBCConnection {
     /// Runs `sql` and hands each row to `body` as it is fetched; nothing is buffered beyond the current block.
     /// Returns how many values were longer than their declared column size (and cut to it).
     @discardableResult
-    func query(_ sql: String, timeout: Int, columns: ([String]) throws -> Void = { _ in },
-               _ body: (ODBCRow) throws -> Void) throws -> Int {
+    func query(
+        _ sql: String, timeout: Int, columns: ([String]) throws -> Void = { _ in },
+        _ body: (ODBCRow) throws -> Void
+    ) throws -> Int {
         var stmt: SQLHSTMT?
         guard succeeded(SQLAllocHandle(SQLSMALLINT(SQL_HANDLE_STMT), dbc, &stmt)) else {
             throw ODBCError(what: "cannot allocate a statement", diagnostics: clean(ODBCError.diagnostics(SQLSMALLINT(SQL_HANDLE_DBC), dbc)))

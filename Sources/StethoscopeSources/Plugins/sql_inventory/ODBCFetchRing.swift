@@ -14,8 +14,8 @@ final class ODBCBound {
     }
 
     deinit {
-        values.forEach { $0.deallocate() }
-        indicators.forEach { $0.deallocate() }
+        for buffer in values { buffer.deallocate() }
+        for buffer in indicators { buffer.deallocate() }
     }
 }
 
@@ -37,11 +37,22 @@ final class ODBCPacked {
         lengths = .allocate(capacity: cells)
     }
 
-    deinit { bytes.deallocate(); offsets.deallocate(); lengths.deallocate() }
+    deinit {
+        bytes.deallocate()
+        offsets.deallocate()
+        lengths.deallocate()
+    }
 
-    func reset() { count = 0; cut = 0; used = 0 }
+    func reset() {
+        count = 0
+        cut = 0
+        used = 0
+    }
 
-    func null(_ cell: Int) { offsets[cell] = 0; lengths[cell] = -1 }
+    func null(_ cell: Int) {
+        offsets[cell] = 0
+        lengths[cell] = -1
+    }
 
     func append(_ cell: Int, _ from: UnsafeRawPointer, _ length: Int) {
         if used + length > capacity {
@@ -81,8 +92,9 @@ final class ODBCRing: @unchecked Sendable {
         bound = ODBCBound(widths: widths, rows: ODBCResult.blockRows)
         let stmt = result.stmt
         guard succeeded(SQLSetStmtAttr(stmt, SQL_ATTR_ROW_ARRAY_SIZE, SQLPOINTER(bitPattern: ODBCResult.blockRows), 0)),
-              succeeded(SQLSetStmtAttr(stmt, SQL_ATTR_ROWS_FETCHED_PTR, SQLPOINTER(rowsFetched), 0)),
-              bind() else {
+            succeeded(SQLSetStmtAttr(stmt, SQL_ATTR_ROWS_FETCHED_PTR, SQLPOINTER(rowsFetched), 0)),
+            bind()
+        else {
             _ = SQLFreeStmt(stmt, SQLUSMALLINT(SQL_UNBIND))
             _ = SQLSetStmtAttr(stmt, SQL_ATTR_ROW_ARRAY_SIZE, SQLPOINTER(bitPattern: 1), 0)
             _ = SQLSetStmtAttr(stmt, SQL_ATTR_ROWS_FETCHED_PTR, nil, 0)
@@ -94,18 +106,28 @@ final class ODBCRing: @unchecked Sendable {
 
     private func bind() -> Bool {
         for (i, kind) in result.kinds.enumerated() {
-            guard succeeded(SQLBindCol(result.stmt, SQLUSMALLINT(i + 1), SQLSMALLINT(kind.cType(result.text)), bound.values[i],
-                                       SQLLEN(bound.widths[i]), bound.indicators[i])) else { return false }
+            guard
+                succeeded(
+                    SQLBindCol(
+                        result.stmt, SQLUSMALLINT(i + 1), SQLSMALLINT(kind.cType(result.text)), bound.values[i],
+                        SQLLEN(bound.widths[i]), bound.indicators[i]))
+            else { return false }
         }
         return true
     }
 
     func run(_ body: (ODBCRow) throws -> Void) throws {
-        let thread = Thread { [self] in fetchAll(); stopped.signal() }
+        let thread = Thread { [self] in
+            fetchAll()
+            stopped.signal()
+        }
         thread.name = "odbc-fetch"
         thread.start()
         defer {
-            lock.lock(); cancelled = true; lock.broadcast(); lock.unlock()
+            lock.lock()
+            cancelled = true
+            lock.broadcast()
+            lock.unlock()
             stopped.wait()
         }
         let row = ODBCRow(result)
@@ -117,14 +139,18 @@ final class ODBCRing: @unchecked Sendable {
                 row.fetched += 1
                 try body(row)
             }
-            lock.lock(); spare.append(block); lock.signal(); lock.unlock()
+            lock.lock()
+            spare.append(block)
+            lock.signal()
+            lock.unlock()
         }
         if let failure { throw failure }
     }
 
     /// The next filled block, or nil once the fetcher is done (check `failure`).
     private func next() -> ODBCPacked? {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         while full.isEmpty && !finished { lock.wait() }
         return full.isEmpty ? nil : full.removeFirst()
     }
@@ -140,7 +166,10 @@ final class ODBCRing: @unchecked Sendable {
             if rc != SQL_NO_DATA && error == nil {
                 lock.lock()
                 while full.count >= ODBCResult.queuedBlocks && !cancelled { lock.wait() }
-                if cancelled { lock.unlock(); return }
+                if cancelled {
+                    lock.unlock()
+                    return
+                }
                 let block = spare.popLast() ?? ODBCPacked(cells: ODBCResult.blockRows * bound.widths.count)
                 lock.unlock()
                 block.reset()
@@ -169,11 +198,20 @@ final class ODBCRing: @unchecked Sendable {
             for c in 0..<columns {
                 let cell = r * columns + c
                 let indicator = bound.indicators[c][r]
-                if indicator == SQLLEN(SQL_NULL_DATA) { block.null(cell); continue }
+                if indicator == SQLLEN(SQL_NULL_DATA) {
+                    block.null(cell)
+                    continue
+                }
                 let width = bound.widths[c]
                 let value = UnsafeRawPointer(bound.values[c] + r * width)
-                guard case .text = result.kinds[c] else { block.append(cell, value, width); continue }
-                if indicator >= 0 && Int(indicator) <= width - unit { block.append(cell, value, Int(indicator)); continue }
+                guard case .text = result.kinds[c] else {
+                    block.append(cell, value, width)
+                    continue
+                }
+                if indicator >= 0 && Int(indicator) <= width - unit {
+                    block.append(cell, value, Int(indicator))
+                    continue
+                }
                 if !positioned {
                     positioned = succeeded(SQLSetPos(result.stmt, SQLSETPOSIROW(r + 1), SQLUSMALLINT(SQL_POSITION), SQLUSMALLINT(SQL_LOCK_NO_CHANGE)))
                 }

@@ -34,7 +34,10 @@ final class ODBCResult {
         var kinds: [ODBCKind] = []
         var name = [SQLCHAR](repeating: 0, count: 256)
         for i in 1...max(Int(count), 1) where count > 0 {
-            var length: SQLSMALLINT = 0, type: SQLSMALLINT = 0, digits: SQLSMALLINT = 0, nullable: SQLSMALLINT = 0
+            var length: SQLSMALLINT = 0
+            var type: SQLSMALLINT = 0
+            var digits: SQLSMALLINT = 0
+            var nullable: SQLSMALLINT = 0
             var size: SQLULEN = 0
             _ = SQLDescribeCol(stmt, SQLUSMALLINT(i), &name, SQLSMALLINT(name.count), &length, &type, &size, &digits, &nullable)
             names.append(String(decoding: name.prefix(min(Int(length), name.count - 1)), as: UTF8.self))
@@ -98,7 +101,7 @@ final class ODBCResult {
             var indicator: SQLLEN = 0
             let room = pieceCapacity - filled
             let rc = SQLGetData(stmt, SQLUSMALLINT(index + 1), SQLSMALLINT(text.cType), pieceBuffer + filled, SQLLEN(room), &indicator)
-            if rc == SQL_NO_DATA { break }      // a later piece after the whole value was read
+            if rc == SQL_NO_DATA { break }  // a later piece after the whole value was read
             guard succeeded(rc) else { throw error("cannot read column \(columns[index])") }
             if indicator == SQLLEN(SQL_NULL_DATA) { return nil }
             // Truncated: the driver wrote all it could but a terminator; grow and read the rest.
@@ -149,9 +152,13 @@ final class ODBCResult {
     /// UTF-16 to `String`; ASCII (most inventory text) is copied byte for byte, the rest transcoded
     /// (unpaired surrogates become U+FFFD).
     static func string(_ units: UnsafePointer<SQLWCHAR>, _ count: Int) -> String {
-        var ascii = true, nul = false
+        var ascii = true
+        var nul = false
         for i in 0..<count {
-            if units[i] >= 0x80 { ascii = false; break }
+            if units[i] >= 0x80 {
+                ascii = false
+                break
+            }
             if units[i] == 0 { nul = true }
         }
         guard ascii else {
@@ -160,7 +167,10 @@ final class ODBCResult {
         }
         return String(unsafeUninitializedCapacity: count) { bytes in
             var n = 0
-            for i in 0..<count where !nul || units[i] != 0 { bytes[n] = UInt8(truncatingIfNeeded: units[i]); n += 1 }
+            for i in 0..<count where !nul || units[i] != 0 {
+                bytes[n] = UInt8(truncatingIfNeeded: units[i])
+                n += 1
+            }
             return n
         }
     }
@@ -173,10 +183,22 @@ final class ODBCResult {
         return String(unsafeUninitializedCapacity: 19) { b in
             func put(_ value: Int, _ at: Int, _ digits: Int) {
                 var v = value
-                for i in stride(from: at + digits - 1, through: at, by: -1) { b[i] = UInt8(48 + v % 10); v /= 10 }
+                for i in stride(from: at + digits - 1, through: at, by: -1) {
+                    b[i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
             }
-            put(Int(t.year), 0, 4); b[4] = 45; put(Int(t.month), 5, 2); b[7] = 45; put(Int(t.day), 8, 2); b[10] = 32
-            put(Int(t.hour), 11, 2); b[13] = 58; put(Int(t.minute), 14, 2); b[16] = 58; put(Int(t.second), 17, 2)
+            put(Int(t.year), 0, 4)
+            b[4] = 45
+            put(Int(t.month), 5, 2)
+            b[7] = 45
+            put(Int(t.day), 8, 2)
+            b[10] = 32
+            put(Int(t.hour), 11, 2)
+            b[13] = 58
+            put(Int(t.minute), 14, 2)
+            b[16] = 58
+            put(Int(t.second), 17, 2)
             return 19
         }
     }

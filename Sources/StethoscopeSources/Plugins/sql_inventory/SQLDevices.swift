@@ -35,7 +35,6 @@ struct DeviceScalars {
     }
 }
 
-
 /// Folds the rows of every query into devices keyed by `id`, in order of first appearance.
 struct SQLDeviceSet {
     var byID: [String: Int] = [:]
@@ -154,8 +153,9 @@ struct SQLDeviceSet {
     /// Builds the record of `slot` unless it is built and unchanged since.
     mutating func build(_ slot: Int, source: String, _ how: SQLInterpretation) {
         guard records[slot] == nil else { return }
-        records[slot] = devices[slot].record(DeviceScalars(storage: scalars, base: slot * width, slots: slots), source: source, how,
-                                             softwareInventoried: softwareInventoried, findingsQueried: findingsQueried)
+        records[slot] = devices[slot].record(
+            DeviceScalars(storage: scalars, base: slot * width, slots: slots), source: source, how,
+            softwareInventoried: softwareInventoried, findingsQueried: findingsQueried)
     }
 }
 
@@ -165,9 +165,11 @@ extension DeviceRows {
 
     func record(_ v: DeviceScalars, source: String, _ how: SQLInterpretation, softwareInventoried: Bool, findingsQueried: Bool) -> SourceRecord {
         let ts = how.timestamps
-        var r = SourceRecord(source: source, localID: v[.id] ?? "", platform: how.platform, osName: v[.osName],
-                             deviceName: v[.name])
-        r.osVersion = how.platform == .windows
+        var r = SourceRecord(
+            source: source, localID: v[.id] ?? "", platform: how.platform, osName: v[.osName],
+            deviceName: v[.name])
+        r.osVersion =
+            how.platform == .windows
             ? WindowsVersion.compose(build: v[.osBuild], version: v[.osVersion], release: v[.osRelease], osName: v[.osName]) ?? v[.osVersion]
             : v[.osVersion]
         // Lenovo keeps the friendly model ("ThinkPad T14 Gen 3") in SYSTEMVERSION and a type code in MODEL.
@@ -187,25 +189,32 @@ extension DeviceRows {
         if let u = v[.upn] { r.ownerHints.append(OwnerHint(.upn, u)) }
         if let u = v[.username] { r.ownerHints.append(OwnerHint(.username, u)) }
 
-        let hwAt = hwScan ?? lastSync, swAt = swScan ?? lastSync
+        let hwAt = hwScan ?? lastSync
+        let swAt = swScan ?? lastSync
         if let e = encryption() { r.observations.append(Observation("encryption", satisfied: e.ok, value: e.value, observedAt: hwAt)) }
         if !firewall.isEmpty {
             let off = firewall.filter { !$0.on }
-            r.observations.append(Observation("firewall", satisfied: off.isEmpty,
-                                              value: off.isEmpty ? "on" : "off: " + Set(off.map(\.raw)).sorted().joined(separator: ", "),
-                                              details: "\(firewall.count) reading\(firewall.count == 1 ? "" : "s")", observedAt: hwAt))
+            r.observations.append(
+                Observation(
+                    "firewall", satisfied: off.isEmpty,
+                    value: off.isEmpty ? "on" : "off: " + Set(off.map(\.raw)).sorted().joined(separator: ", "),
+                    details: "\(firewall.count) reading\(firewall.count == 1 ? "" : "s")", observedAt: hwAt))
         }
-        for (practice, field, findingIDs) in [("screen_lock", SQLField.screenLock, how.screenLockFindings),
-                                              ("auto_updates", SQLField.autoUpdates, how.autoUpdatesFindings)] {
+        for (practice, field, findingIDs) in [
+            ("screen_lock", SQLField.screenLock, how.screenLockFindings),
+            ("auto_updates", SQLField.autoUpdates, how.autoUpdatesFindings)
+        ] {
             if let raw = v[field], let on = Flag.parse(raw) {
                 r.observations.append(Observation(practice, satisfied: on, value: raw, observedAt: hwAt))
             } else if findingsQueried {
                 let hits = findings.filter { f in findingIDs.contains { $0.caseInsensitiveCompare(f.id) == .orderedSame } }
                 let reasons = hits.compactMap(\.reason).filter { !$0.isEmpty }
-                r.observations.append(Observation(practice, satisfied: hits.isEmpty,
-                                                  value: hits.isEmpty ? "no finding" : "finding " + Set(hits.map(\.id)).sorted().joined(separator: ", "),
-                                                  details: reasons.isEmpty ? nil : String(reasons.joined(separator: "; ").prefix(500)),
-                                                  observedAt: swAt))
+                r.observations.append(
+                    Observation(
+                        practice, satisfied: hits.isEmpty,
+                        value: hits.isEmpty ? "no finding" : "finding " + Set(hits.map(\.id)).sorted().joined(separator: ", "),
+                        details: reasons.isEmpty ? nil : String(reasons.joined(separator: "; ").prefix(500)),
+                        observedAt: swAt))
             }
         }
         if let raw = v[.remoteLogin], let on = Flag.parse(raw) {
@@ -222,7 +231,9 @@ extension DeviceRows {
         var verdicts: [Bool?] = []
         var text = ""
         text.reserveCapacity(96 * volumes.count)
-        let ordered = volumes.count == 1 ? volumes
+        let ordered =
+            volumes.count == 1
+            ? volumes
             : volumes.sorted { ($0.protection ?? "", $0.conversion ?? "", $0.percent ?? "") < ($1.protection ?? "", $1.conversion ?? "", $1.percent ?? "") }
         for v in ordered {
             let protection = v.protection.flatMap(Flag.parse)
@@ -234,8 +245,14 @@ extension DeviceRows {
             if !text.isEmpty { text += "; " }
             text += "BitLocker"
             var separator = " "
-            if let p = v.protection { text += separator + "protection " + p; separator = ", " }
-            if let c = v.conversion { text += separator + "conversion " + c; separator = ", " }
+            if let p = v.protection {
+                text += separator + "protection " + p
+                separator = ", "
+            }
+            if let c = v.conversion {
+                text += separator + "conversion " + c
+                separator = ", "
+            }
             if let p = percent { text += separator + String(Int(p)) + "% encrypted" }
         }
         let ok: Bool? = verdicts.contains(false) ? false : verdicts.contains(where: { $0 == nil }) ? nil : true

@@ -7,19 +7,32 @@ import StethoscopeCore
 /// non-NULL value seen for a device, so duplicate rows from one-to-many joins do no harm; list fields
 /// (`mac`, software, findings, firewall, BitLocker volumes) collect every row.
 enum SQLField: String, CaseIterable, Sendable {
-    case id, name, deviceID = "device_id", serial, mac, email, upn, username
-    case model, manufacturer, systemVersion = "system_version"
-    case lastSync = "last_sync", hwScan = "hw_scan", swScan = "sw_scan"
-    case osName = "os_name", osVersion = "os_version", osBuild = "os_build", osRelease = "os_release"
-    case bitlockerProtection = "bitlocker_protection", bitlockerConversion = "bitlocker_conversion"
+    case id, name
+    case deviceID = "device_id"
+    case serial, mac, email, upn, username
+    case model, manufacturer
+    case systemVersion = "system_version"
+    case lastSync = "last_sync"
+    case hwScan = "hw_scan"
+    case swScan = "sw_scan"
+    case osName = "os_name"
+    case osVersion = "os_version"
+    case osBuild = "os_build"
+    case osRelease = "os_release"
+    case bitlockerProtection = "bitlocker_protection"
+    case bitlockerConversion = "bitlocker_conversion"
     case bitlockerPercent = "bitlocker_percent"
     /// Yes/No-style (`Yes`, `No`, `1`, `0`, `true`, `Not Installed`): any off means off.
     case firewall
     /// A Security Center `productState` (MECM's `v_GS_FIREWALL_PRODUCT`): bit 12 set means enabled.
     case firewallProductState = "firewall_product_state"
-    case screenLock = "screen_lock", autoUpdates = "auto_updates", remoteLogin = "remote_login"
-    case softwareName = "software_name", softwareVersion = "software_version"
-    case findingID = "finding_id", findingReason = "finding_reason"
+    case screenLock = "screen_lock"
+    case autoUpdates = "auto_updates"
+    case remoteLogin = "remote_login"
+    case softwareName = "software_name"
+    case softwareVersion = "software_version"
+    case findingID = "finding_id"
+    case findingReason = "finding_reason"
 
     /// The field's position in `SQLDeviceSet.slots` (a switch: no hashing per value).
     var index: Int {
@@ -61,7 +74,8 @@ enum SQLField: String, CaseIterable, Sendable {
     var isList: Bool {
         switch self {
         case .mac, .bitlockerProtection, .bitlockerConversion, .bitlockerPercent, .firewall, .firewallProductState,
-             .softwareName, .softwareVersion, .findingID, .findingReason: return true
+            .softwareName, .softwareVersion, .findingID, .findingReason:
+            return true
         default: return false
         }
     }
@@ -95,8 +109,10 @@ enum Flag {
     /// The yes/no words, as little-endian bytes of their lower-case spelling.
     private static let words: [UInt64: Bool] = {
         var out: [UInt64: Bool] = [:]
-        for (word, value) in [("1", true), ("yes", true), ("y", true), ("true", true), ("t", true), ("on", true), ("enabled", true), ("-1", true),
-                              ("0", false), ("no", false), ("n", false), ("false", false), ("f", false), ("off", false), ("disabled", false)] {
+        for (word, value) in [
+            ("1", true), ("yes", true), ("y", true), ("true", true), ("t", true), ("on", true), ("enabled", true), ("-1", true),
+            ("0", false), ("no", false), ("n", false), ("false", false), ("f", false), ("off", false), ("disabled", false)
+        ] {
             var key: UInt64 = 0
             for (i, c) in word.utf8.enumerated() { key |= UInt64(c) << (8 * UInt64(i)) }
             out[key] = value
@@ -117,11 +133,13 @@ enum Flag {
 
     /// The integer a text starts with ("1 - fully encrypted" → 1, "100.0" → 100).
     static func leadingInt(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
-        var value = 0, digits = 0
+        var value = 0
+        var digits = 0
         for ch in text {
             if ch == 32 && digits == 0 { continue }
             guard ch >= 48 && ch <= 57 else { break }
-            value = value &* 10 &+ Int(ch - 48); digits += 1
+            value = value &* 10 &+ Int(ch - 48)
+            digits += 1
         }
         return digits == 0 ? nil : value
     }
@@ -156,13 +174,14 @@ struct SQLTimestamp: Sendable {
             return v
         }
         guard let y = num(0, 4), b[4] == 45, let mo = num(5, 2), b[7] == 45, let d = num(8, 2),
-              (1...12).contains(mo), (1...31).contains(d) else { return nil }
+            (1...12).contains(mo), (1...31).contains(d)
+        else { return nil }
         var seconds = AsOfDate.daysFromCivil(y, mo, d) * 86400
         var i = 10
         if b.count >= 19, b[10] == 32 || b[10] == 84, let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2) {
             seconds += h * 3600 + mi * 60 + s
             i = 19
-            while i < b.count, b[i] == 46 || (b[i] >= 48 && b[i] <= 57) { i += 1 }   // fraction: dropped
+            while i < b.count, b[i] == 46 || (b[i] >= 48 && b[i] <= 57) { i += 1 }  // fraction: dropped
         }
         if i < b.count, b[i] == 90 { return Date(timeIntervalSince1970: Double(seconds)) }
         if i < b.count, b[i] == 43 || b[i] == 45, let oh = num(i + 1, 2) {

@@ -29,7 +29,8 @@ struct SQLInventorySource: DeviceSource {
         let s = config.section
         name = config.name
         preset = try s.choice("preset", ["landesk", "mecm", "custom"])
-        let direct = try s.optionalString("connection_string"), dsn = try s.optionalString("dsn")
+        let direct = try s.optionalString("connection_string")
+        let dsn = try s.optionalString("dsn")
         var cs: String
         switch (direct, dsn) {
         case (.some(let c), nil): cs = c
@@ -111,7 +112,8 @@ struct SQLInventorySource: DeviceSource {
         }
         for skip in try s.stringList("skip") ?? [] {
             guard skip != "devices", list.contains(where: { $0.name == skip }) else {
-                throw s.error("skip", "'\(skip.prefix(40))' is not a query that can be skipped (\(list.map(\.name).filter { $0 != "devices" }.joined(separator: ", ")))")
+                throw s.error(
+                    "skip", "'\(skip.prefix(40))' is not a query that can be skipped (\(list.map(\.name).filter { $0 != "devices" }.joined(separator: ", ")))")
             }
             list.removeAll { $0.name == skip }
         }
@@ -164,7 +166,10 @@ struct SQLInventorySource: DeviceSource {
     func pullNow(_ context: PullContext) throws -> [SourceRecord] {
         let figures = context.figures
         let connection: ODBCConnection
-        do { connection = try connect() } catch { figures.error("connect"); throw error }
+        do { connection = try connect() } catch {
+            figures.error("connect")
+            throw error
+        }
         var devices = SQLDeviceSet(fields: queries.flatMap(\.columns.keys))
         devices.softwareInventoried = queries.contains { $0.columns[.softwareName] != nil }
         devices.findingsQueried = queries.contains { $0.columns[.findingID] != nil }
@@ -178,9 +183,8 @@ struct SQLInventorySource: DeviceSource {
             var values: [(SQLField, String?)] = []
             values.reserveCapacity(q.columns.count)
             do {
-                truncated = try connection.query(q.sql, timeout: queryTimeout, columns: { names in
-                    plan = try self.plan(q, names)
-                }) { row in
+                let readColumns: ([String]) throws -> Void = { names in plan = try self.plan(q, names) }
+                truncated = try connection.query(q.sql, timeout: queryTimeout, columns: readColumns) { row in
                     values.removeAll(keepingCapacity: true)
                     for step in plan {
                         let text = try row.text(step.column).map(SQLInventorySource.clean)
@@ -193,7 +197,10 @@ struct SQLInventorySource: DeviceSource {
                     }
                     if creates {
                         unreported += 1
-                        if unreported == 1000 { figures.page(records: unreported); unreported = 0 }
+                        if unreported == 1000 {
+                            figures.page(records: unreported)
+                            unreported = 0
+                        }
                     }
                 }
             } catch let e as ODBCError {
@@ -217,8 +224,9 @@ struct SQLInventorySource: DeviceSource {
         var byColumn: [Int: [SQLField]] = [:]
         for (field, column) in q.columns.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             guard let i = names.firstIndex(where: { $0.caseInsensitiveCompare(column) == .orderedSame }) else {
-                throw ODBCError(what: "has no column \(column) (for \(field.rawValue))",
-                                diagnostics: "result columns: \(names.joined(separator: ", "))")
+                throw ODBCError(
+                    what: "has no column \(column) (for \(field.rawValue))",
+                    diagnostics: "result columns: \(names.joined(separator: ", "))")
             }
             byColumn[i, default: []].append(field)
         }
@@ -236,7 +244,7 @@ struct SQLInventorySource: DeviceSource {
     func check(_ context: PullContext) async throws -> String {
         try await Self.onThread {
             let c = try connect()
-            let dbms = "\(c.info(17)) \(c.info(18))"    // SQL_DBMS_NAME, SQL_DBMS_VER
+            let dbms = "\(c.info(17)) \(c.info(18))"  // SQL_DBMS_NAME, SQL_DBMS_VER
             guard let sql = SQLPresets.check(preset) else { return "ok: connected to \(dbms)" }
             var count = "?"
             do { try c.query(sql, timeout: queryTimeout) { row in count = try row.text(0) ?? "0" } } catch let e as ODBCError {

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-import Testing
 import StethoscopeCore
 import StethoscopeReport
 import StethoscopeStore
+import Testing
+
 @testable import StethoscopeApp
 
 /// Devices from a fixture inventory file (id, platform, serial, MACs): the night's devices come from here, and the
@@ -11,14 +12,21 @@ import StethoscopeStore
 struct FixtureInventory: DeviceSource {
     let name = "inventory"
     let file: URL
-    struct Device: Decodable { var id: String; var platform: String; var serial: String; var macs: [String]; var name: String? }
+    struct Device: Decodable {
+        var id: String
+        var platform: String
+        var serial: String
+        var macs: [String]
+        var name: String?
+    }
     func pull(_ context: PullContext) async throws -> [SourceRecord] {
         let list = try JSONDecoder().decode([Device].self, from: Data(contentsOf: file))
         context.figures.page(records: list.count)
         return list.map { d in
-            SourceRecord(source: name, localID: d.id, platform: Platform(lenient: d.platform), deviceName: d.name,
-                         identifiers: [RawIdentifier(.serial, d.serial)] + d.macs.map { RawIdentifier(.mac, $0) },
-                         lastSync: context.now.addingTimeInterval(-3600))
+            SourceRecord(
+                source: name, localID: d.id, platform: Platform(lenient: d.platform), deviceName: d.name,
+                identifiers: [RawIdentifier(.serial, d.serial)] + d.macs.map { RawIdentifier(.mac, $0) },
+                lastSync: context.now.addingTimeInterval(-3600))
         }
     }
 }
@@ -38,53 +46,55 @@ final class FreeRADIUS {
         try FileManager.default.createDirectory(at: acct, withIntermediateDirectories: true)
         let d = dir.path
         try """
-            prefix = /usr
-            name = radiusd
-            confdir = \(d)
-            logdir = \(d)
-            run_dir = \(d)
-            libdir = /usr/lib/freeradius
-            pidfile = \(d)/radiusd.pid
-            radacctdir = \(d)/radacct
-            log {
-            \tdestination = stdout
-            }
-            security {
-            \tallow_core_dumps = no
-            \tallow_vulnerable_openssl = yes
-            }
-            client local {
-            \tipaddr = 127.0.0.1
-            \tsecret = testing123
-            }
-            modules {
-            \tdetail {
-            \t\tfilename = ${radacctdir}/ap-1/detail-%Y%m%d
-            \t\tescape_filenames = no
-            \t\tpermissions = 0600
-            \t\theader = "%t"
-            \t}
-            }
-            server default {
-            \tlisten {
-            \t\ttype = acct
-            \t\tipaddr = 127.0.0.1
-            \t\tport = \(port)
-            \t}
-            \tpreacct {
-            \t}
-            \taccounting {
-            \t\tdetail
-            \t}
-            }
+        prefix = /usr
+        name = radiusd
+        confdir = \(d)
+        logdir = \(d)
+        run_dir = \(d)
+        libdir = /usr/lib/freeradius
+        pidfile = \(d)/radiusd.pid
+        radacctdir = \(d)/radacct
+        log {
+        \tdestination = stdout
+        }
+        security {
+        \tallow_core_dumps = no
+        \tallow_vulnerable_openssl = yes
+        }
+        client local {
+        \tipaddr = 127.0.0.1
+        \tsecret = testing123
+        }
+        modules {
+        \tdetail {
+        \t\tfilename = ${radacctdir}/ap-1/detail-%Y%m%d
+        \t\tescape_filenames = no
+        \t\tpermissions = 0600
+        \t\theader = "%t"
+        \t}
+        }
+        server default {
+        \tlisten {
+        \t\ttype = acct
+        \t\tipaddr = 127.0.0.1
+        \t\tport = \(port)
+        \t}
+        \tpreacct {
+        \t}
+        \taccounting {
+        \t\tdetail
+        \t}
+        }
 
-            """.write(to: dir.appendingPathComponent("radiusd.conf"), atomically: true, encoding: .utf8)
+        """.write(to: dir.appendingPathComponent("radiusd.conf"), atomically: true, encoding: .utf8)
         // Children of the test runner inherit its blocked signals: the wrapper kills the server when stdin closes.
         let log = dir.appendingPathComponent("radiusd.out")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "\"$@\" & pid=$!; read -r _; kill -9 $pid; wait", "radiusd",
-                             "/usr/sbin/freeradius", "-d", d, "-n", "radiusd", "-f", "-l", "stdout"]
+        process.arguments = [
+            "-c", "\"$@\" & pid=$!; read -r _; kill -9 $pid; wait", "radiusd",
+            "/usr/sbin/freeradius", "-d", d, "-n", "radiusd", "-f", "-l", "stdout"
+        ]
         process.standardInput = stdin
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = process.standardOutput
@@ -141,18 +151,20 @@ final class FreeRADIUS {
     }
 
     /// Runs the night of `asOf` with devices from the fixture inventory, the fixture directory and `attribution`.
-    func night(_ dir: URL, attribution: String, db: URL? = nil, inventory: URL? = nil, asOf: String = Self.asOf,
-               now: Date = Self.now) async throws -> (RunOutcome, Database) {
+    func night(
+        _ dir: URL, attribution: String, db: URL? = nil, inventory: URL? = nil, asOf: String = Self.asOf,
+        now: Date = Self.now
+    ) async throws -> (RunOutcome, Database) {
         let config = dir.appendingPathComponent("config.yaml")
         try """
-            timezone: UTC
-            directory: {type: csv_directory, path: \(Self.fixtures.path)/people.csv, organization_field: Department,
-                        columns: {email: Work Email, name: Full Name, manager: Manager Email}}
-            sources:
-              - {name: inventory, type: osquery, paths: [unused.log], queries: {q: encryption}}
-            attribution:
-            \(attribution)
-            """.write(to: config, atomically: true, encoding: .utf8)
+        timezone: UTC
+        directory: {type: csv_directory, path: \(Self.fixtures.path)/people.csv, organization_field: Department,
+                    columns: {email: Work Email, name: Full Name, manager: Manager Email}}
+        sources:
+          - {name: inventory, type: osquery, paths: [unused.log], queries: {q: encryption}}
+        attribution:
+        \(attribution)
+        """.write(to: config, atomically: true, encoding: .utf8)
         var nightly = try NightlyRun.prepare(configFile: config, logger: Logger(label: "test"))
         nightly.plugins.sources = [("fixture", FixtureInventory(file: inventory ?? Self.fixtures.appendingPathComponent("inventory.json")))]
         let store = try SnapshotStore(path: db ?? dir.appendingPathComponent("s.db"))
@@ -194,46 +206,54 @@ final class FreeRADIUS {
         let written = try FileManager.default.contentsOfDirectory(atPath: radius.acct.appendingPathComponent("ap-1").path)
         #expect(written.count == 1 && written[0].hasPrefix("detail-"))
 
-        let (outcome, db) = try await night(radius.dir, attribution: """
-              - {name: wifi, type: auth_logs, paths: ["\(radius.acct.path)/*/detail-*"]}
-            """)
+        let (outcome, db) = try await night(
+            radius.dir,
+            attribution: """
+                  - {name: wifi, type: auth_logs, paths: ["\(radius.acct.path)/*/detail-*"]}
+                """)
         #expect(outcome.status == .complete)
-        let owners = try db.rows("""
+        let owners = try db.rows(
+            """
             SELECT k.device_key, d.owner, d.owner_method, d.owner_via, d.owner_reason FROM devices d
             JOIN device_keys k USING (device_id) ORDER BY 1
             """)
-        #expect(owners == [
-            ["serial:C02BYOD00001", "alice@example.com", "auth_logs", "wifi", nil],
-            ["serial:C02DOMAIN003", "dave@example.com", "auth_logs", "wifi", nil],
-            ["serial:C02NOMACS011", nil, "none", nil, nil],
-            ["serial:C02TIEDEV010", "dave@example.com", "auth_logs", "wifi", nil],
-            ["serial:LNXUNKNOWN06", nil, "none", nil, nil],
-            ["serial:PF2SHARED002", nil, "none", nil, "shared"],
-        ])
-        let evidence = try db.rows("""
+        #expect(
+            owners == [
+                ["serial:C02BYOD00001", "alice@example.com", "auth_logs", "wifi", nil],
+                ["serial:C02DOMAIN003", "dave@example.com", "auth_logs", "wifi", nil],
+                ["serial:C02NOMACS011", nil, "none", nil, nil],
+                ["serial:C02TIEDEV010", "dave@example.com", "auth_logs", "wifi", nil],
+                ["serial:LNXUNKNOWN06", nil, "none", nil, nil],
+                ["serial:PF2SHARED002", nil, "none", nil, "shared"]
+            ])
+        let evidence = try db.rows(
+            """
             SELECT device_key, via, owner_method, days, user_days, last_seen, shared, shared_with FROM owner_evidence ORDER BY 1
             """)
         func iso(_ t: Int) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(t))) }
-        #expect(evidence == [
-            ["serial:C02BYOD00001", "wifi", "auth_logs", "5", "6", iso(Self.day(1)), "0", nil],
-            ["serial:C02DOMAIN003", "wifi", "auth_logs", "2", "2", iso(Self.day(7)), "0", nil],
-            ["serial:C02TIEDEV010", "wifi", "auth_logs", "1", "4", iso(Self.day(1)), "0", nil],
-            ["serial:PF2SHARED002", "wifi", "none", "3", "6", iso(Self.day(1)), "1", #"["carol@example.com","alice@example.com"]"#],
-        ])
+        #expect(
+            evidence == [
+                ["serial:C02BYOD00001", "wifi", "auth_logs", "5", "6", iso(Self.day(1)), "0", nil],
+                ["serial:C02DOMAIN003", "wifi", "auth_logs", "2", "2", iso(Self.day(7)), "0", nil],
+                ["serial:C02TIEDEV010", "wifi", "auth_logs", "1", "4", iso(Self.day(1)), "0", nil],
+                ["serial:PF2SHARED002", "wifi", "none", "3", "6", iso(Self.day(1)), "1", #"["carol@example.com","alice@example.com"]"#]
+            ])
         // The randomized MAC is rejected and counted; it is neither an owner nor an unmanaged device.
         let source = try db.rows("SELECT status, errors, rejected FROM run_sources WHERE source = 'wifi'")
         #expect(source.first?[0] == "ok")
         #expect(source.first?[1]?.contains(#""locally_administered_mac":1"#) == true)
         #expect(source.first?[2] == "1")
         let unmanaged = try db.rows("SELECT identifier, user, person, organization, days FROM unmanaged_devices ORDER BY 1")
-        #expect(unmanaged == [
-            ["mac:3C:22:FB:00:00:05", "mallory@example.com", nil, nil, "1"],
-            ["mac:3C:22:FB:00:00:07", "bob@example.com", "bob@example.com", "Sales", "3"],
-            ["mac:3C:22:FB:00:00:08", "carol@example.com", "carol@example.com", "Sales", "1"],
-        ])
+        #expect(
+            unmanaged == [
+                ["mac:3C:22:FB:00:00:05", "mallory@example.com", nil, nil, "1"],
+                ["mac:3C:22:FB:00:00:07", "bob@example.com", "bob@example.com", "Sales", "3"],
+                ["mac:3C:22:FB:00:00:08", "carol@example.com", "carol@example.com", "Sales", "1"]
+            ])
         // Not devices: the night has the inventory's six.
         #expect(try db.count("SELECT devices FROM runs") == 6)
-        #expect(try db.rows("SELECT owner_method, devices FROM daily_ownership ORDER BY 1")
+        #expect(
+            try db.rows("SELECT owner_method, devices FROM daily_ownership ORDER BY 1")
                 == [["auth_logs", "3"], ["none", "3"]])
 
         // The data-quality page counts them per organization; only --include-people lists people and identifiers.
@@ -315,7 +335,10 @@ final class FreeRADIUS {
         #expect(failure.first?[0] == "failed")
         #expect(failure.first?[1]?.contains("cannot read \(bad.path)") == true)
         // The owner it gave on the last complete night is kept.
-        #expect(try d.rows("SELECT owner, owner_via FROM devices d JOIN device_keys k USING (device_id) WHERE as_of = '\(Self.asOf)' AND k.device_key = 'serial:C02BYOD00001'")
+        #expect(
+            try d.rows(
+                "SELECT owner, owner_via FROM devices d JOIN device_keys k USING (device_id) WHERE as_of = '\(Self.asOf)' AND k.device_key = 'serial:C02BYOD00001'"
+            )
                 == [["alice@example.com", "wifi"]])
     }
 
@@ -330,20 +353,23 @@ final class FreeRADIUS {
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         try Self.record("alice@example.com", "3C-22-FB-00-00-01", Self.day(45))
             .write(to: logs.appendingPathComponent("detail-20261016"), atomically: true, encoding: .utf8)
-        let (strict, d1) = try await night(dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"radacct/*\"]}",
-                                           db: dir.appendingPathComponent("a.db"))
+        let (strict, d1) = try await night(
+            dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"radacct/*\"]}",
+            db: dir.appendingPathComponent("a.db"))
         #expect(strict.status == .partial)
         let failure = try d1.rows("SELECT failure FROM run_sources WHERE source = 'wifi'").first?[0] ?? nil
         #expect(failure?.contains("no authentication in the 30-day window (1 files read, 1 events outside it") == true)
         #expect(failure?.contains("allow_empty") == true)
-        let (allowed, d2) = try await night(dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"radacct/*\"], allow_empty: true}",
-                                            db: dir.appendingPathComponent("b.db"))
+        let (allowed, d2) = try await night(
+            dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"radacct/*\"], allow_empty: true}",
+            db: dir.appendingPathComponent("b.db"))
         #expect(allowed.status == .complete)
         #expect(try d2.count("SELECT count(*) FROM owner_evidence") == 0)
         #expect(try d2.count("SELECT count(*) FROM devices WHERE owner IS NOT NULL") == 0)
         // A glob that matches nothing is the same "nothing there": allowed only with allow_empty.
-        let (none, _) = try await night(dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"nowhere/*\"], allow_empty: true}",
-                                        db: dir.appendingPathComponent("c.db"))
+        let (none, _) = try await night(
+            dir, attribution: "  - {name: wifi, type: auth_logs, paths: [\"nowhere/*\"], allow_empty: true}",
+            db: dir.appendingPathComponent("c.db"))
         #expect(none.status == .complete)
     }
 
@@ -353,17 +379,17 @@ final class FreeRADIUS {
         func t(_ ago: Int) -> String { iso.string(from: Date(timeIntervalSince1970: Double(Self.day(ago)))) }
         // VPN: JSON lines with a millisecond epoch and an ISO time; one line is not JSON.
         try """
-            {"ts": "\(t(1))", "login": "EXAMPLE\\\\dave", "client_mac": "3c22fb000003", "vpn": "gw1"}
-            {"ts": \(Int64(Self.day(2)) * 1000), "login": "dave@example.com", "client_mac": "3C:22:FB:00:00:03"}
-            not json
-            {"ts": "\(t(3))", "login": "carol@example.com", "serial": "C02TIEDEV010"}
-            """.write(to: dir.appendingPathComponent("vpn.jsonl"), atomically: true, encoding: .utf8)
+        {"ts": "\(t(1))", "login": "EXAMPLE\\\\dave", "client_mac": "3c22fb000003", "vpn": "gw1"}
+        {"ts": \(Int64(Self.day(2)) * 1000), "login": "dave@example.com", "client_mac": "3C:22:FB:00:00:03"}
+        not json
+        {"ts": "\(t(3))", "login": "carol@example.com", "serial": "C02TIEDEV010"}
+        """.write(to: dir.appendingPathComponent("vpn.jsonl"), atomically: true, encoding: .utf8)
         // SSO export as CSV.
         try """
-            when,who,device
-            \(t(1)),bob@example.com,C02NOMACS011
-            \(t(2)),bob@example.com,C02NOMACS011
-            """.write(to: dir.appendingPathComponent("sso.csv"), atomically: true, encoding: .utf8)
+        when,who,device
+        \(t(1)),bob@example.com,C02NOMACS011
+        \(t(2)),bob@example.com,C02NOMACS011
+        """.write(to: dir.appendingPathComponent("sso.csv"), atomically: true, encoding: .utf8)
         // A logrotate-compressed detail file.
         let gz = dir.appendingPathComponent("detail.2")
         try Self.record("alice@example.com", "3C-22-FB-00-00-01", Self.day(5)).write(to: gz, atomically: true, encoding: .utf8)
@@ -372,22 +398,26 @@ final class FreeRADIUS {
         p.arguments = [gz.path]
         try p.run()
         p.waitUntilExit()
-        let (outcome, db) = try await night(dir, attribution: """
-              - {name: vpn, type: auth_logs, format: json_lines, paths: [vpn.jsonl], email_template: "{user}@example.com",
-                 fields: {time: ts, user: login, mac: client_mac, serial: serial}}
-              - {name: sso, type: auth_logs, format: csv, paths: [sso.csv], fields: {time: when, user: who, serial: device}}
-              - {name: wifi, type: auth_logs, paths: ["detail*"]}
-            """)
+        let (outcome, db) = try await night(
+            dir,
+            attribution: """
+                  - {name: vpn, type: auth_logs, format: json_lines, paths: [vpn.jsonl], email_template: "{user}@example.com",
+                     fields: {time: ts, user: login, mac: client_mac, serial: serial}}
+                  - {name: sso, type: auth_logs, format: csv, paths: [sso.csv], fields: {time: when, user: who, serial: device}}
+                  - {name: wifi, type: auth_logs, paths: ["detail*"]}
+                """)
         #expect(outcome.status == .complete)
-        #expect(try db.rows("""
-            SELECT k.device_key, d.owner, e.via, e.days FROM devices d JOIN device_keys k USING (device_id)
-            JOIN owner_evidence e ON e.as_of = d.as_of AND e.device_key = k.device_key ORDER BY 1
-            """) == [
-                ["serial:C02BYOD00001", "alice@example.com", "wifi", "1"],
-                ["serial:C02DOMAIN003", "dave@example.com", "vpn", "2"],
-                ["serial:C02NOMACS011", "bob@example.com", "sso", "2"],
-                ["serial:C02TIEDEV010", "carol@example.com", "vpn", "1"],
-            ])
+        #expect(
+            try db.rows(
+                """
+                SELECT k.device_key, d.owner, e.via, e.days FROM devices d JOIN device_keys k USING (device_id)
+                JOIN owner_evidence e ON e.as_of = d.as_of AND e.device_key = k.device_key ORDER BY 1
+                """) == [
+                    ["serial:C02BYOD00001", "alice@example.com", "wifi", "1"],
+                    ["serial:C02DOMAIN003", "dave@example.com", "vpn", "2"],
+                    ["serial:C02NOMACS011", "bob@example.com", "sso", "2"],
+                    ["serial:C02TIEDEV010", "carol@example.com", "vpn", "1"]
+                ])
         #expect(try db.rows("SELECT errors FROM run_sources WHERE source = 'vpn'").first?[0] == #"{"not_a_json_object":1}"#)
     }
 
@@ -398,32 +428,36 @@ final class FreeRADIUS {
         let dir = try temporaryDirectory()
         let inventory = dir.appendingPathComponent("inventory.json")
         try """
-            [{"id": "h1", "platform": "Linux", "serial": "LNXHOST00001", "macs": [], "name": "build-01"},
-             {"id": "h2", "platform": "Mac", "serial": "C02HOST00002", "macs": [], "name": "dup-name"},
-             {"id": "h3", "platform": "Mac", "serial": "C02HOST00003", "macs": [], "name": "DUP-NAME.corp.example.com"},
-             {"id": "h4", "platform": "Mac", "serial": "C02HOST00004", "macs": []}]
-            """.write(to: inventory, atomically: true, encoding: .utf8)
+        [{"id": "h1", "platform": "Linux", "serial": "LNXHOST00001", "macs": [], "name": "build-01"},
+         {"id": "h2", "platform": "Mac", "serial": "C02HOST00002", "macs": [], "name": "dup-name"},
+         {"id": "h3", "platform": "Mac", "serial": "C02HOST00003", "macs": [], "name": "DUP-NAME.corp.example.com"},
+         {"id": "h4", "platform": "Mac", "serial": "C02HOST00004", "macs": []}]
+        """.write(to: inventory, atomically: true, encoding: .utf8)
         let iso = ISO8601DateFormatter()
         func t(_ ago: Int) -> String { iso.string(from: Date(timeIntervalSince1970: Double(Self.day(ago)))) }
         try """
-            {"ts": "\(t(1))", "login": "carol@example.com", "host": "BUILD-01.corp.example.com"}
-            {"ts": "\(t(2))", "login": "carol@example.com", "host": "build-01"}
-            {"ts": "\(t(1))", "login": "bob@example.com", "host": "dup-name"}
-            {"ts": "\(t(1))", "login": "dave@example.com", "host": "ghost-pc.corp.example.com"}
-            {"ts": "\(t(3))", "login": "dave@example.com", "host": "GHOST-PC"}
-            """.write(to: dir.appendingPathComponent("vpn.jsonl"), atomically: true, encoding: .utf8)
-        let (outcome, db) = try await night(dir, attribution: """
-              - {name: vpn, type: auth_logs, format: json_lines, paths: [vpn.jsonl], fields: {time: ts, user: login, hostname: host}}
-            """, inventory: inventory)
+        {"ts": "\(t(1))", "login": "carol@example.com", "host": "BUILD-01.corp.example.com"}
+        {"ts": "\(t(2))", "login": "carol@example.com", "host": "build-01"}
+        {"ts": "\(t(1))", "login": "bob@example.com", "host": "dup-name"}
+        {"ts": "\(t(1))", "login": "dave@example.com", "host": "ghost-pc.corp.example.com"}
+        {"ts": "\(t(3))", "login": "dave@example.com", "host": "GHOST-PC"}
+        """.write(to: dir.appendingPathComponent("vpn.jsonl"), atomically: true, encoding: .utf8)
+        let (outcome, db) = try await night(
+            dir,
+            attribution: """
+                  - {name: vpn, type: auth_logs, format: json_lines, paths: [vpn.jsonl], fields: {time: ts, user: login, hostname: host}}
+                """, inventory: inventory)
         #expect(outcome.status == .complete)
-        #expect(try db.rows("""
-            SELECT k.device_key, d.owner, d.owner_method, d.owner_via FROM devices d JOIN device_keys k USING (device_id) ORDER BY 1
-            """) == [
-                ["serial:C02HOST00002", nil, "none", nil],
-                ["serial:C02HOST00003", nil, "none", nil],
-                ["serial:C02HOST00004", nil, "none", nil],
-                ["serial:LNXHOST00001", "carol@example.com", "auth_logs", "vpn"],
-            ])
+        #expect(
+            try db.rows(
+                """
+                SELECT k.device_key, d.owner, d.owner_method, d.owner_via FROM devices d JOIN device_keys k USING (device_id) ORDER BY 1
+                """) == [
+                    ["serial:C02HOST00002", nil, "none", nil],
+                    ["serial:C02HOST00003", nil, "none", nil],
+                    ["serial:C02HOST00004", nil, "none", nil],
+                    ["serial:LNXHOST00001", "carol@example.com", "auth_logs", "vpn"]
+                ])
         #expect(try db.rows("SELECT device_key, days FROM owner_evidence") == [["serial:LNXHOST00001", "2"]])
         #expect(try db.rows("SELECT identifier, person, days FROM unmanaged_devices") == [["hostname:ghost-pc", "dave@example.com", "2"]])
     }
@@ -431,7 +465,8 @@ final class FreeRADIUS {
     @Test func configErrorsNameTheKey() throws {
         func error(_ entry: String) -> String {
             do {
-                let c = try StethoscopeConfig.parse(yaml: "sources: [{name: d, type: demo, feed: jamf}]\nattribution:\n  - \(entry)", baseDirectory: URL(fileURLWithPath: "/tmp"))
+                let c = try StethoscopeConfig.parse(
+                    yaml: "sources: [{name: d, type: demo, feed: jamf}]\nattribution:\n  - \(entry)", baseDirectory: URL(fileURLWithPath: "/tmp"))
                 _ = try ConfiguredPlugins(c, environment: .init(logger: Logger(label: "t")))
                 return "no error"
             } catch { return "\(error)" }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import StethoscopeStore
+import Testing
+
 @testable import StethoscopeApp
 
 /// An unreachable SQL inventory database makes the night partial, with the driver's diagnostic in the run's figures.

@@ -1,6 +1,7 @@
 import Foundation
 import StethoscopeCore
 import Testing
+
 @testable import StethoscopeSources
 
 /// Hierarchical organizations from an HR CSV (issue #17): a path with a configured separator, or a parent column.
@@ -21,7 +22,8 @@ import Testing
     }
 
     @Test func parentColumnBuildsPathsAcrossRows() async throws {
-        let file = try write("""
+        let file = try write(
+            """
             email,name,department,parent
             a@x.test,A,Platform,Engineering
             b@x.test,B,Engineering,

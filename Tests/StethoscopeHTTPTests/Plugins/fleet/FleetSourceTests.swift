@@ -8,12 +8,17 @@ import Testing
     static let token = "fleet-api-token-0123456789"
 
     func fake(_ extra: [String] = []) throws -> FakeServer {
-        try FakeServer("fake_fleet.py", ["--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
-                                         "--token", Self.token] + extra)
+        try FakeServer(
+            "fake_fleet.py",
+            [
+                "--fixture", FakeServer.repo.appendingPathComponent("Sources/StethoscopeSources/Plugins/fleet/fixtures/hosts.json").path,
+                "--token", Self.token
+            ] + extra)
     }
 
     func source(_ fake: FakeServer, pageSize: Int = 2, token: String = Self.token) throws -> any DeviceSource {
-        try SourceHarness.source("""
+        try SourceHarness.source(
+            """
             sources:
               - name: fleet-test
                 type: fleet
@@ -37,10 +42,10 @@ import Testing
         let records = try await source(fake).pull(SourceHarness.context(figures))
         #expect(records.map(\.localID) == ["101", "102", "103", "104", "105"])
         let stats = try await fake.stats()
-        #expect(stats.paths["/api/v1/fleet/hosts"] == 3)         // 2 + 2 + 1: the short page ends it
-        #expect(stats.paths["/api/v1/fleet/hosts/103"] == 1)     // Linux hosts without an encryption policy
+        #expect(stats.paths["/api/v1/fleet/hosts"] == 3)  // 2 + 2 + 1: the short page ends it
+        #expect(stats.paths["/api/v1/fleet/hosts/103"] == 1)  // Linux hosts without an encryption policy
         #expect(stats.paths["/api/v1/fleet/hosts/104"] == 1)
-        #expect(stats.paths["/api/v1/fleet/hosts/101"] == nil)   // the list settled it
+        #expect(stats.paths["/api/v1/fleet/hosts/101"] == nil)  // the list settled it
         #expect(figures.snapshot().requests == 6)
 
         let mac = try SourceHarness.record(records, "101")

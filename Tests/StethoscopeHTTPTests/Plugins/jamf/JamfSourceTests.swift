@@ -74,12 +74,15 @@ import Testing
 
     @Test func configurableAttributesExtrasAndV4() async throws {
         let fake = try fake()
-        let source = try SourceHarness.source(yaml(fake, """
-            api_version: v4
-            extra_practices: [sip, gatekeeper]
-            extension_attributes:
-              screen_lock: Screen Lock (custom)
-            """), environment: env)
+        let source = try SourceHarness.source(
+            yaml(
+                fake,
+                """
+                api_version: v4
+                extra_practices: [sip, gatekeeper]
+                extension_attributes:
+                  screen_lock: Screen Lock (custom)
+                """), environment: env)
         let records = try await source.pull(SourceHarness.context())
         let c = try SourceHarness.record(records, "103")
         #expect(SourceHarness.status(c, "sip") == .warn)
@@ -92,7 +95,8 @@ import Testing
 
     @Test func apiClientAuthAndClassicMode() async throws {
         let fake = try fake()
-        let source = try SourceHarness.source("""
+        let source = try SourceHarness.source(
+            """
             sources:
               - {name: jamf-classic, type: jamf, url: "\(fake.url)", client_id: stethoscope, client_secret: s3cret-client, mode: classic}
             """)
@@ -100,7 +104,8 @@ import Testing
         let records = try await source.pull(SourceHarness.context(figures))
         #expect(records.map(\.localID) == ["101", "102", "103", "104", "105"])
         #expect(figures.snapshot().requests == 7)  // token + list + 5 computers
-        let a = try SourceHarness.record(records, "101"), b = try SourceHarness.record(records, "102")
+        let a = try SourceHarness.record(records, "101")
+        let b = try SourceHarness.record(records, "102")
         for p in ["encryption", "firewall", "screen_lock", "remote_login", "auto_updates"] {
             #expect(SourceHarness.status(a, p) == .ok, "classic 101 \(p)")
             #expect([.warn, .nudge].contains(SourceHarness.status(b, p)), "classic 102 \(p)")
@@ -114,8 +119,10 @@ import Testing
         let fake = try fake()
         let source = try SourceHarness.source(yaml(fake), environment: env)
         // One corrupt 200 and one cut short behind a correct Content-Length: each page is fetched again.
-        try await fake.fault([["mode": "malformed", "path": "/api/v3/computers-inventory", "page": 1, "count": 1],
-                              ["mode": "truncated", "path": "/api/v3/computers-inventory", "page": 2, "count": 1]])
+        try await fake.fault([
+            ["mode": "malformed", "path": "/api/v3/computers-inventory", "page": 1, "count": 1],
+            ["mode": "truncated", "path": "/api/v3/computers-inventory", "page": 2, "count": 1]
+        ])
         let figures = FigureCounter(kind: "device", plugin: "jamf")
         #expect(try await source.pull(SourceHarness.context(figures)).count == 5)
         #expect(figures.snapshot().retries == 2)
@@ -150,22 +157,24 @@ import Testing
     }
 
     @Test func extraPracticesWorkWithoutDefiningThemUnderPractices() throws {
-        let config = try StethoscopeConfig.parse(yaml: """
-            sources:
-              - {name: j, type: jamf, url: "https://x", username: u, password: p, extra_practices: [sip, auto_login]}
-            """, environment: [:])
+        let config = try StethoscopeConfig.parse(
+            yaml: """
+                sources:
+                  - {name: j, type: jamf, url: "https://x", username: u, password: p, extra_practices: [sip, auto_login]}
+                """, environment: [:])
         #expect(config.practices["sip"]?.enabled == true)
         #expect(config.practices["auto_login"]?.enabled == true)
         #expect(config.practices["gatekeeper"]?.enabled == false)
         #expect(config.practices["sip"]?.platforms == [.mac])
         #expect(PracticeSet.defaults.hash == PracticeSet(PracticeSet.defaults.enabled).hash)  // off by default: no rule change
         // An explicit `enabled` under practices still wins.
-        let off = try StethoscopeConfig.parse(yaml: """
-            sources:
-              - {name: j, type: jamf, url: "https://x", username: u, password: p, extra_practices: [sip]}
-            practices:
-              sip: {enabled: false}
-            """, environment: [:])
+        let off = try StethoscopeConfig.parse(
+            yaml: """
+                sources:
+                  - {name: j, type: jamf, url: "https://x", username: u, password: p, extra_practices: [sip]}
+                practices:
+                  sip: {enabled: false}
+                """, environment: [:])
         #expect(off.practices["sip"]?.enabled == false)
         // A plugin that does not take extra_practices still rejects the key.
         #expect(throws: ConfigError.self) {
@@ -193,8 +202,10 @@ import Testing
     @Test func transientFailuresDuringAPullAreRetried() async throws {
         let fake = try fake()
         let source = try SourceHarness.source(yaml(fake), environment: env)
-        try await fake.fault([["mode": "500", "path": "/api/v3/computers-inventory", "page": 1, "count": 1],
-                              ["mode": "401", "path": "/api/v3/computers-inventory", "page": 2, "count": 1]])
+        try await fake.fault([
+            ["mode": "500", "path": "/api/v3/computers-inventory", "page": 1, "count": 1],
+            ["mode": "401", "path": "/api/v3/computers-inventory", "page": 2, "count": 1]
+        ])
         let figures = FigureCounter(kind: "device", plugin: "jamf")
         let records = try await source.pull(SourceHarness.context(figures))
         #expect(records.count == 5)

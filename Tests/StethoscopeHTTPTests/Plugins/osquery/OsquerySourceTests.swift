@@ -34,19 +34,19 @@ import Testing
         #expect(mac.identifiers.contains(RawIdentifier(.serial, "FVFXC0DEQ6L4")))
         #expect(mac.identifiers.contains(RawIdentifier(.udid, "7C1D0B5E-2F4A-5B6C-9D8E-0F1A2B3C4D5E")))
         #expect(mac.ownerHints == [OwnerHint(.username, "ajones")])
-        #expect(SourceHarness.status(mac, "encryption") == .warn)   // the newer file removed the encrypted row
-        #expect(SourceHarness.status(mac, "firewall") == .ok)       // numerics as numbers: global_state 1
+        #expect(SourceHarness.status(mac, "encryption") == .warn)  // the newer file removed the encrypted row
+        #expect(SourceHarness.status(mac, "firewall") == .ok)  // numerics as numbers: global_state 1
         #expect(SourceHarness.status(mac, "remote_login") == .ok)
         #expect(mac.lastSync == Date(timeIntervalSince1970: 1_772_421_044))
 
         let win = try SourceHarness.record(records, "4C4C4544-0042-3510-8052-B4C04F4D3332")
         #expect(win.platform == .windows)
-        #expect(SourceHarness.status(win, "firewall") == .warn)     // the newer snapshot says Poor
+        #expect(SourceHarness.status(win, "firewall") == .warn)  // the newer snapshot says Poor
         #expect(win.observations.first { $0.practice == "firewall" }?.observedAt == Date(timeIntervalSince1970: 1_772_416_800))
 
         let linux = try SourceHarness.record(records, "build-03")
         #expect(linux.deviceName == "build-03" && linux.identifiers.isEmpty)
-        #expect(SourceHarness.status(linux, "encryption") == .ok)   // batch diffResults
+        #expect(SourceHarness.status(linux, "encryption") == .ok)  // batch diffResults
         #expect(SourceHarness.status(linux, "remote_login") == .unknown)
     }
 
@@ -120,7 +120,7 @@ import Testing
         let win = try SourceHarness.record(try await SourceHarness.source(yaml).pull(SourceHarness.context()), "4C4C4544-0042-3510-8052-B4C04F4D3399")
         #expect(SourceHarness.status(win, "firewall") == .warn)
         #expect(SourceHarness.status(win, "auto_updates") == .ok)
-        #expect(win.observations.first { $0.practice == "antivirus_on" }?.satisfied == true)   // policy style in a list
+        #expect(win.observations.first { $0.practice == "antivirus_on" }?.satisfied == true)  // policy style in a list
         #expect(win.observations.first { $0.practice == "auto_updates" }?.value == "autoupdate=Good")
         // The single-rule forms keep working next to a list.
         #expect(throws: ConfigError.self) {
@@ -181,7 +181,7 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         var text = try String(contentsOfFile: FakeServer.repo.appendingPathComponent(file).path, encoding: .utf8)
-        text = String(text[..<text.range(of: "\n", options: .backwards)!.upperBound])   // the two complete lines
+        text = String(text[..<text.range(of: "\n", options: .backwards)!.upperBound])  // the two complete lines
         text += #"{"name":"pack_posture_alf","hostIdentifier":"mbp-bchan.local","unixTime":1772420400,"counter":1,"columns":{"glo"#
         try Data(text.utf8).write(to: dir.appendingPathComponent("osqueryd.results.log"))
         let other = FigureCounter(kind: "device", plugin: "osquery")
@@ -193,7 +193,10 @@ import Testing
 
 /// A logger whose messages a test can read.
 final class LogCapture: @unchecked Sendable {
-    struct Message { var level: Logger.Level; var text: String }
+    struct Message {
+        var level: Logger.Level
+        var text: String
+    }
     private let lock = NSLock()
     private var stored: [Message] = []
     var messages: [Message] { lock.withLock { stored } }

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-import Testing
 import StethoscopeCore
+import Testing
+
 @testable import StethoscopeSources
 
 /// The small world most tests share (built once through the cache).
@@ -46,7 +47,10 @@ func context(_ asOf: String) -> PullContext {
         for p in people {
             var levels = 1
             var current = p
-            while let m = current.managerEmail, let next = byEmail[m], levels < 50 { levels += 1; current = next }
+            while let m = current.managerEmail, let next = byEmail[m], levels < 50 {
+                levels += 1
+                current = next
+            }
             maxLevels = max(maxLevels, levels)
         }
         #expect((6...8).contains(maxLevels))
@@ -168,8 +172,9 @@ func context(_ asOf: String) -> PullContext {
             #expect(Double(noIdentifier.count) / Double(records.count) < 0.005)
             #expect(!noIdentifier.isEmpty)
             // The noise is real: without normalization, validation and conflict checks both figures drop.
-            let naive = ReferenceMerger.pairwise(clusters: ReferenceMerger.merge(records, strict: false),
-                                                 truth: records.map { truth["\($0.source)/\($0.localID)"]! })
+            let naive = ReferenceMerger.pairwise(
+                clusters: ReferenceMerger.merge(records, strict: false),
+                truth: records.map { truth["\($0.source)/\($0.localID)"]! })
             #expect(naive.precision < 0.9 && naive.recall < 0.98, "naive \(naive)")
         }
     }
@@ -190,7 +195,8 @@ func context(_ asOf: String) -> PullContext {
         let people = Dictionary(uniqueKeysWithValues: w.people(night: 0).map { ($0.email, $0.organization ?? "") })
         for r in w.records(.mdm, night: 0, source: "mdm") + w.records(.jamf, night: 0, source: "jamf") {
             guard let email = r.ownerHints.first?.value, let org = people[email],
-                  let o = r.observations.first(where: { $0.practice == "firewall" }) else { continue }
+                let o = r.observations.first(where: { $0.practice == "firewall" })
+            else { continue }
             failing[org, default: (0, 0)].all += 1
             if o.satisfied == false { failing[org, default: (0, 0)].bad += 1 }
         }
@@ -208,8 +214,11 @@ func context(_ asOf: String) -> PullContext {
         #expect(failingShare(59, "firewall") < failingShare(0, "firewall"))
         #expect(failingShare(59, "screen_lock") < failingShare(0, "screen_lock"))
         let observed = Set(allRecords(w, night: 10).flatMap { $0.observations.map(\.practice) })
-        #expect(observed == ["encryption", "screen_lock", "firewall", "auto_updates", "remote_login", "jailbreak",
-                             "unknown_sources", "adb", "developer_options", "verified_boot"])
+        #expect(
+            observed == [
+                "encryption", "screen_lock", "firewall", "auto_updates", "remote_login", "jailbreak",
+                "unknown_sources", "adb", "developer_options", "verified_boot"
+            ])
         func macShare(_ night: Int, _ version: String) -> Double {
             let macs = w.records(.jamf, night: night, source: "jamf").filter { $0.platform == .mac }
             return Double(macs.filter { $0.osVersion == version }.count) / Double(macs.count)
@@ -228,12 +237,16 @@ func context(_ asOf: String) -> PullContext {
         let config = try StethoscopeConfig.parse(yaml: yaml, environment: [:])
         #expect(config.timeZone.secondsFromGMT() == 0)
         #expect(config.sources.map(\.name) == ["jamf", "mdm", "google", "fleet"])
-        guard case .osVersion(let rules) = config.practices["os_version"]?.check else { Issue.record("no os_version"); return }
-        #expect(rules[.mac] == [
-            VersionRule(required: "14.0", recommended: "15.1"),
-            VersionRule(from: "2026-10-21", required: "14.0", recommended: "15.2"),
-            VersionRule(from: "2026-11-11", required: "15.2", recommended: "15.2"),
-        ])
+        guard case .osVersion(let rules) = config.practices["os_version"]?.check else {
+            Issue.record("no os_version")
+            return
+        }
+        #expect(
+            rules[.mac] == [
+                VersionRule(required: "14.0", recommended: "15.1"),
+                VersionRule(from: "2026-10-21", required: "14.0", recommended: "15.2"),
+                VersionRule(from: "2026-11-11", required: "15.2", recommended: "15.2")
+            ])
         let env = PluginEnvironment(logger: Logger(label: "test"))
         let directory = try PluginRegistry.plugin(for: config.directory!).directory(config.directory!, env)
         #expect(try await directory.people(context("2026-10-01")).count == 2000)
@@ -259,7 +272,7 @@ func context(_ asOf: String) -> PullContext {
         "attribution:\n  - {type: demo, feed: assets, feeed: 1}",
         "sources:\n  - {name: x, type: demo, feed: nope}",
         "sources:\n  - {name: x, type: demo, feed: jamf, start: \"2026-13-01\"}",
-        "sources:\n  - {name: x, type: demo, feed: jamf, down_nights: [soon]}",
+        "sources:\n  - {name: x, type: demo, feed: jamf, down_nights: [soon]}"
     ])
     func badPluginSectionsAreRejected(_ yaml: String) throws {
         let config = try StethoscopeConfig.parse(yaml: yaml, environment: [:])
@@ -290,8 +303,10 @@ func context(_ asOf: String) -> PullContext {
 
 /// A straightforward merger following DESIGN.md's rules, to measure the demo's noise against.
 enum ReferenceMerger {
-    static let placeholders: Set<String> = ["", "0", "NOT AVAILABLE", "TO BE FILLED BY O.E.M.", "SYSTEM SERIAL NUMBER",
-                                            "DEFAULT STRING", "123456789"]
+    static let placeholders: Set<String> = [
+        "", "0", "NOT AVAILABLE", "TO BE FILLED BY O.E.M.", "SYSTEM SERIAL NUMBER",
+        "DEFAULT STRING", "123456789"
+    ]
 
     static func macBits(_ text: String) -> UInt64? {
         let hex = text.filter(\.isHexDigit)
@@ -317,7 +332,7 @@ enum ReferenceMerger {
                 return v.isEmpty ? nil : Identifier(id.kind, v)
             case .deviceID, .googleDeviceID: return id.value.isEmpty ? nil : Identifier(id.kind, id.value)
             case .mac: return validMAC(id.value).map { Identifier(.mac, String($0, radix: 16)) }
-            case .hostname: return nil   // the demo's feeds never give one
+            case .hostname: return nil  // the demo's feeds never give one
             }
         }
     }
@@ -329,7 +344,10 @@ enum ReferenceMerger {
         var udid = [String?](repeating: nil, count: records.count)
         func find(_ x: Int) -> Int {
             var x = x
-            while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
+            while parent[x] != x {
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            }
             return x
         }
         var byIdentifier: [Identifier: [Int]] = [:]
@@ -343,7 +361,8 @@ enum ReferenceMerger {
         for id in byIdentifier.keys.sorted() {
             let members = byIdentifier[id]!
             for m in members.dropFirst() {
-                let a = find(members[0]), b = find(m)
+                let a = find(members[0])
+                let b = find(m)
                 guard a != b else { continue }
                 if strict, let x = serial[a], let y = serial[b], x != y { continue }
                 if strict, let x = udid[a], let y = udid[b], x != y { continue }
@@ -357,7 +376,9 @@ enum ReferenceMerger {
 
     static func pairwise(clusters: [Int], truth: [Int]) -> (precision: Double, recall: Double) {
         func pairs(_ counts: [Int: Int]) -> Double { counts.values.reduce(0) { $0 + Double($1 * ($1 - 1) / 2) } }
-        var predicted: [Int: Int] = [:], actual: [Int: Int] = [:], both: [Int: Int] = [:]
+        var predicted: [Int: Int] = [:]
+        var actual: [Int: Int] = [:]
+        var both: [Int: Int] = [:]
         for i in clusters.indices {
             predicted[clusters[i], default: 0] += 1
             actual[truth[i], default: 0] += 1
