@@ -120,33 +120,15 @@ struct NightSummary: Encodable, Sendable {
 
     /// Reads the summary of night `asOf` from the committed snapshot and its company roll-ups.
     static func load(_ store: SnapshotStore, asOf: String, reportURL: String?, top: Int = 5) throws -> NightSummary {
-        let db = store.database
-        let run = try db.prepare("SELECT status, devices, carried_forward FROM runs WHERE as_of = ?")
-        run.bind(1, asOf)
-        guard try run.step() else { throw SummaryError(description: "night \(asOf) is not in the database") }
+        guard let run = try store.runTotals(asOf: asOf) else { throw SummaryError(description: "night \(asOf) is not in the database") }
         var s = NightSummary(
-            asOf: asOf, status: run.string(0) ?? "", devices: run.int(1), carriedForward: run.int(2),
-            partialSources: [], topRegressions: [], reportURL: reportURL)
-        let failed = try db.prepare("SELECT source FROM run_sources WHERE as_of = ? AND status = 'failed' ORDER BY source")
-        failed.bind(1, asOf)
-        while try failed.step() { s.partialSources.append(failed.string(0) ?? "") }
-
+            asOf: asOf, status: run.status, devices: run.devices, carriedForward: run.carriedForward,
+            partialSources: try store.failedSources(asOf: asOf), topRegressions: [], reportURL: reportURL)
         func rates(_ night: String) throws -> (green: Double, critical: Double)? {
-            let q = try db.prepare(
-                """
-                SELECT devices - stale, green, critical FROM rollup_groups
-                WHERE chart = 'night' AND as_of = ? AND group_kind = 'company' AND group_id = ''
-                """)
-            q.bind(1, night)
-            guard try q.step(), q.int(0) > 0 else { return nil }
-            return (Double(q.int(1)) / Double(q.int(0)), Double(q.int(2)) / Double(q.int(0)))
+            guard let t = try store.companyTotals(asOf: night), t.counted > 0 else { return nil }
+            return (Double(t.green) / Double(t.counted), Double(t.critical) / Double(t.counted))
         }
-        let previous = try db.prepare(
-            """
-            SELECT max(as_of) FROM rollup_groups WHERE chart = 'night' AND group_kind = 'company' AND as_of < ?
-            """)
-        previous.bind(1, asOf)
-        if try previous.step() { s.previousAsOf = previous.string(0) }
+        s.previousAsOf = try store.previousRolledUpNight(before: asOf)
         let tonight = try rates(asOf)
         s.greenRate = tonight.map { round4($0.green) }
         s.criticalRate = tonight.map { round4($0.critical) }
@@ -155,29 +137,17 @@ struct NightSummary: Encodable, Sendable {
             s.criticalRateChange = round4(tonight.critical - before.critical)
         }
         // Regressions: practices whose failing devices rose most since the previous night (company-wide).
-        // Each night's company row read on its own (the compact roll-ups, migration 0012: a view joined to itself
-        // would be read whole).
-        let q = try db.prepare(
-            """
-            SELECT practice, warn + nudge, newly_failing FROM rollup_practices
-            WHERE chart = 'night' AND as_of = ?1 AND group_kind = 'company' AND group_id = ''
-            """)
         var previousFailing: [String: Int] = [:]
         if let p = s.previousAsOf {
-            q.bind(1, p)
-            while try q.step() { previousFailing[q.string(0) ?? ""] = q.int(1) }
-            q.reset()
+            for row in try store.companyFailing(asOf: p) { previousFailing[row.practice] = row.failing }
         }
-        q.bind(1, asOf)
         var all: [Regression] = []
-        while try q.step() {
-            let practice = q.string(0) ?? ""
-            let failing = q.int(1)
-            let before = s.previousAsOf == nil ? failing : previousFailing[practice] ?? 0
+        for row in try store.companyFailing(asOf: asOf) {
+            let before = s.previousAsOf == nil ? row.failing : previousFailing[row.practice] ?? 0
             all.append(
                 Regression(
-                    practice: practice, failing: failing, previousFailing: before,
-                    change: failing - before, newlyFailing: q.int(2)))
+                    practice: row.practice, failing: row.failing, previousFailing: before,
+                    change: row.failing - before, newlyFailing: row.newlyFailing))
         }
         s.topRegressions = Array(
             all.filter { $0.change > 0 || $0.newlyFailing > 0 }
