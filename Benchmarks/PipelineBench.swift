@@ -61,17 +61,9 @@ func nightOnce(people: Int) async throws {
 /// reference is the better of two runs (the machine is shared and noisy); the 1M night runs once, as it takes minutes.
 func benchMillionNight() throws {
     func run(_ people: Int) throws -> (seconds: Double, devices: Int, rss: Int, stages: String) {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["night-once", String(people)]
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        try child.run()
-        let said = String(decoding: pipe.fileHandleForReading.readAllRetrying(), as: UTF8.self)
-        child.waitUntilExit()
-        let f = said.split(whereSeparator: \.isWhitespace)
-        guard child.terminationStatus == 0, f.count >= 3, let seconds = Double(f[0]), let devices = Int(f[1]), let rss = Int(f[2]) else {
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "night-once \(people) failed: \(said)"])
+        let f = try runBenchChild(["night-once", String(people)])
+        guard f.count >= 3, let seconds = Double(f[0]), let devices = Int(f[1]), let rss = Int(f[2]) else {
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "night-once \(people) said: \(f.joined(separator: " "))"])
         }
         return (seconds, devices, rss, f.dropFirst(3).joined(separator: " "))
     }
@@ -115,4 +107,21 @@ func benchMerge() {
         }
     }
     print("merge_evaluate.per_record_ratio_1m_vs_100k=\(String(format: "%.2f", perRecord[1] / perRecord[0])) max=1.5")
+}
+
+/// Runs this bench executable again with `arguments` (a `*-once` mode, so a figure's run has a process, heap and
+/// peak RSS of its own) and returns the words it printed; throws when it fails.
+func runBenchChild(_ arguments: [String]) throws -> [Substring] {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    child.arguments = arguments
+    let pipe = Pipe()
+    child.standardOutput = pipe
+    try child.run()
+    let said = String(decoding: pipe.fileHandleForReading.readAllRetrying(), as: UTF8.self)
+    child.waitUntilExit()
+    guard child.terminationStatus == 0 else {
+        throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "\(arguments.joined(separator: " ")) failed: \(said)"])
+    }
+    return said.split(whereSeparator: \.isWhitespace)
 }

@@ -44,17 +44,9 @@ func benchReport() async throws {
     func run(_ database: URL) throws -> (seconds: Double, pages: Int, files: Int) {
         try? fm.removeItem(at: out)
         sync()
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["report-once", database.path, out.path]
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        try child.run()
-        let said = String(decoding: pipe.fileHandleForReading.readAllRetrying(), as: UTF8.self)
-        child.waitUntilExit()
-        let f = said.split(whereSeparator: \.isWhitespace)
-        guard child.terminationStatus == 0, f.count == 3, let seconds = Double(f[0]), let pages = Int(f[1]), let files = Int(f[2]) else {
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "report-once failed: \(said)"])
+        let f = try runBenchChild(["report-once", database.path, out.path])
+        guard f.count == 3, let seconds = Double(f[0]), let pages = Int(f[1]), let files = Int(f[2]) else {
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "report-once said: \(f.joined(separator: " "))"])
         }
         return (seconds, pages, files)
     }
