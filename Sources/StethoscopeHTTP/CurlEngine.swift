@@ -5,11 +5,22 @@ import StethoscopeCore
 /// `curl_global_init` must run once before any other curl call, before threads start using curl.
 private let curlGlobal: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
-/// One attempt in flight: the request, the bytes collected so far, and the continuation to resume.
-/// Touched only by the engine thread once started (curl callbacks run on that thread).
-final class CurlTransfer: @unchecked Sendable {
+/// One attempt as a caller hands it over: the request and the continuation to resume. Immutable, so it may
+/// cross from the calling task to the engine thread; what the transfer collects lives in `TransferState`.
+final class CurlTransfer: Sendable {
     let request: HTTPRequest
     let continuation: CheckedContinuation<HTTPResponse, any Error>
+
+    init(_ request: HTTPRequest, _ continuation: CheckedContinuation<HTTPResponse, any Error>) {
+        self.request = request
+        self.continuation = continuation
+    }
+}
+
+/// A transfer in flight: the bytes collected so far and the handles to free. Created, touched and dropped on the
+/// engine thread only (curl callbacks run there), so it is not `Sendable`.
+private final class TransferState {
+    let transfer: CurlTransfer
     var body = Data()
     var headers: [String: String] = [:]
     var tooLarge = false
@@ -18,16 +29,14 @@ final class CurlTransfer: @unchecked Sendable {
     var headerList: UnsafeMutablePointer<curl_slist>?
     var easy: UnsafeMutableRawPointer?
 
-    init(_ request: HTTPRequest, _ continuation: CheckedContinuation<HTTPResponse, any Error>) {
-        self.request = request
-        self.continuation = continuation
-    }
+    init(_ transfer: CurlTransfer) { self.transfer = transfer }
+    var request: HTTPRequest { transfer.request }
 }
 
 /// Body bytes from curl; returning less than given aborts the transfer (used for the size limit).
 private let curlWrite: curl_write_callback = { data, size, count, context in
     guard let context else { return 0 }
-    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let transfer = Unmanaged<TransferState>.fromOpaque(context).takeUnretainedValue()
     let n = size * count
     if transfer.body.count + n > transfer.request.maxResponseBytes {
         transfer.tooLarge = true
@@ -40,14 +49,14 @@ private let curlWrite: curl_write_callback = { data, size, count, context in
 /// Counts each request curl is about to send.
 private let curlPrereq: curl_prereq_callback = { context, _, _, _, _ in
     guard let context else { return Int32(CURL_PREREQFUNC_OK) }
-    Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue().sends += 1
+    Unmanaged<TransferState>.fromOpaque(context).takeUnretainedValue().sends += 1
     return Int32(CURL_PREREQFUNC_OK)
 }
 
 /// One header line per call; a new status line (after `100 Continue` or a proxy's CONNECT) starts over.
 private let curlHeader: curl_write_callback = { data, size, count, context in
     guard let context, let data else { return 0 }
-    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let transfer = Unmanaged<TransferState>.fromOpaque(context).takeUnretainedValue()
     let n = size * count
     let line = data.withMemoryRebound(to: UInt8.self, capacity: n) {
         String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
@@ -64,14 +73,23 @@ private let curlHeader: curl_write_callback = { data, size, count, context in
     return n
 }
 
-/// A transfer that is not an HTTP request (SMTP): its owner sets the easy handle up and reads the outcome.
-/// Both calls run on the engine thread; the owner resumes its own continuation from `finished`/`abandoned`.
-protocol CurlJob: AnyObject, Sendable {
+/// A transfer that is not an HTTP request (SMTP). The job crosses from its owner to the engine thread, so it holds
+/// only what it was given; on that thread it makes the `CurlJobRun` that lives with the easy handle.
+protocol CurlJob: Sendable {
+    /// Called on the engine thread when the job starts.
+    func run() -> any CurlJobRun
+    /// The job never started (the engine stopped, or curl could not make a handle).
+    func abandoned(_ reason: String)
+}
+
+/// A job's state while curl works on it: made, touched and dropped on the engine thread only, so not `Sendable`.
+/// It resumes its owner from `finished` or `abandoned`.
+protocol CurlJobRun: AnyObject {
     /// Sets the options on a fresh easy handle (the engine adds nothing of its own).
     func configure(_ easy: UnsafeMutableRawPointer)
     /// The transfer ended with `code`; the handle is cleaned up right after this returns.
     func finished(_ easy: UnsafeMutableRawPointer, _ code: CURLcode)
-    /// The transfer never ran or was cut because the engine stopped.
+    /// The transfer was cut because the engine stopped, or never ran.
     func abandoned(_ reason: String)
 }
 
@@ -94,9 +112,9 @@ final class CurlEngine: @unchecked Sendable {
     }
     private let inbox = Locked(Inbox())
     /// Thread-only: transfers added to the multi handle, by easy handle.
-    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+    private var active: [UnsafeMutableRawPointer: TransferState] = [:]
     /// Thread-only: jobs added to the multi handle, by easy handle.
-    private var activeJobs: [UnsafeMutableRawPointer: any CurlJob] = [:]
+    private var activeJobs: [UnsafeMutableRawPointer: any CurlJobRun] = [:]
 
     init() {
         precondition(curlGlobal, "curl_global_init failed")
@@ -178,7 +196,7 @@ final class CurlEngine: @unchecked Sendable {
             for job in jobs { begin(job) }
             if !cancel.isEmpty {
                 let ids = Set(cancel)
-                for (_, t) in active where ids.contains(ObjectIdentifier(t)) { finishCancelled(t, "cancelled") }
+                for (_, t) in active where ids.contains(ObjectIdentifier(t.transfer)) { finishCancelled(t, "cancelled") }
             }
             curl_multi_perform(multi, &running)
             drain()
@@ -191,12 +209,12 @@ final class CurlEngine: @unchecked Sendable {
         t.continuation.resume(throwing: HTTPError(kind, source: t.request.source, what: t.request.what, detail: detail))
     }
 
-    private func finishCancelled(_ t: CurlTransfer, _ detail: String) {
+    private func finishCancelled(_ t: TransferState, _ detail: String) {
         if let easy = t.easy { release(easy, t) }
-        t.continuation.resume(throwing: CancellationError())
+        t.transfer.continuation.resume(throwing: CancellationError())
     }
 
-    private func release(_ easy: UnsafeMutableRawPointer, _ t: CurlTransfer) {
+    private func release(_ easy: UnsafeMutableRawPointer, _ t: TransferState) {
         curl_multi_remove_handle(multi, easy)
         curl_easy_cleanup(easy)
         if let list = t.headerList { curl_slist_free_all(list) }
@@ -205,8 +223,9 @@ final class CurlEngine: @unchecked Sendable {
         active[easy] = nil
     }
 
-    private func begin(_ t: CurlTransfer) {
-        guard let easy = curl_easy_init() else { return fail(t, .transport, "curl_easy_init failed") }
+    private func begin(_ transfer: CurlTransfer) {
+        guard let easy = curl_easy_init() else { return fail(transfer, .transport, "curl_easy_init failed") }
+        let t = TransferState(transfer)
         let r = t.request
         ccurl_setopt_string(easy, CURLOPT_URL, r.url)
         ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -254,19 +273,20 @@ final class CurlEngine: @unchecked Sendable {
         let added = curl_multi_add_handle(multi, easy)
         if added != CURLM_OK {
             release(easy, t)
-            fail(t, .transport, "curl_multi_add_handle failed (\(added.rawValue))")
+            fail(transfer, .transport, "curl_multi_add_handle failed (\(added.rawValue))")
         }
     }
 
     private func begin(_ job: any CurlJob) {
         guard let easy = curl_easy_init() else { return job.abandoned("curl_easy_init failed") }
-        job.configure(easy)
-        activeJobs[easy] = job
+        let run = job.run()
+        run.configure(easy)
+        activeJobs[easy] = run
         let added = curl_multi_add_handle(multi, easy)
         if added != CURLM_OK {
             activeJobs[easy] = nil
             curl_easy_cleanup(easy)
-            job.abandoned("curl_multi_add_handle failed (\(added.rawValue))")
+            run.abandoned("curl_multi_add_handle failed (\(added.rawValue))")
         }
     }
 
@@ -298,12 +318,12 @@ final class CurlEngine: @unchecked Sendable {
             if code == CURLE_OK {
                 var response = HTTPResponse(status: status, headers: t.headers, body: t.body, wireBytes: Int(downloaded))
                 response.resends = resends
-                t.continuation.resume(returning: response)
+                t.transfer.continuation.resume(returning: response)
             } else {
                 let (kind, detail) = classify(code, tooLarge: t.tooLarge, connected: connectTime > 0, t.request)
                 var error = HTTPError(kind, source: t.request.source, what: t.request.what, detail: detail)
                 error.resends = resends
-                t.continuation.resume(throwing: error)
+                t.transfer.continuation.resume(throwing: error)
             }
         }
     }

@@ -189,7 +189,7 @@ public final class SMTPTransport: Sendable {
 
     /// Connects, does STARTTLS (as configured) and AUTH, and hangs up: no MAIL command, no message.
     public func check() async throws {
-        let attempt = await run(SMTPAttempt(config: config, message: nil))
+        let attempt = await run(nil)
         if attempt.code != CURLE_OK {
             throw SMTPError(description: Redactor.redact(attempt.describeFailure(config: config)))
         }
@@ -208,7 +208,7 @@ public final class SMTPTransport: Sendable {
             await pacer.wait()
             var m = message
             m.recipients = pending
-            let attempt = await run(SMTPAttempt(config: config, message: m))
+            let attempt = await run(m)
             let verdict = attempt.verdict(config: config)
             var retry: [String] = []
             for address in pending {
@@ -243,12 +243,11 @@ public final class SMTPTransport: Sendable {
         SMTPResult(id: message.id, recipients: message.recipients.map { ($0, .temporary(why)) }, attempts: 0)
     }
 
-    private func run(_ attempt: SMTPAttempt) async -> SMTPAttempt {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            attempt.continuation = continuation
-            engine.start(attempt)
+    /// One transaction on the engine thread; `nil` for `check()`.
+    private func run(_ message: SMTPMessage?) async -> SMTPAttemptResult {
+        await withCheckedContinuation { continuation in
+            engine.start(SMTPAttempt(config: config, message: message, continuation: continuation))
         }
-        return attempt
     }
 }
 
@@ -323,22 +322,32 @@ struct SMTPVerdict {
     func outcome(for address: String) -> SMTPOutcome { perRecipient[address.lowercased()] ?? all }
 }
 
-final class SMTPAttempt: CurlJob, @unchecked Sendable {
+/// One SMTP transaction as its owner hands it to the engine; it comes back as an `SMTPAttemptResult`.
+struct SMTPAttempt: CurlJob {
     let config: SMTPConfig
     /// `nil` for `check()`: connect, TLS and AUTH only.
     let message: SMTPMessage?
-    var continuation: CheckedContinuation<Void, Never>?
+    let continuation: CheckedContinuation<SMTPAttemptResult, Never>
+
+    func run() -> any CurlJobRun { SMTPTransaction(self) }
+
+    func abandoned(_ reason: String) {
+        continuation.resume(returning: SMTPAttemptResult(code: CURLE_ABORTED_BY_CALLBACK, errorText: reason, trace: SMTPTrace()))
+    }
+}
+
+/// The transaction while curl runs it, on the engine thread: the upload offset, the protocol trace, the recipient
+/// list and error buffer curl points into.
+final class SMTPTransaction: CurlJobRun {
+    let attempt: SMTPAttempt
     var offset = 0
     var trace = SMTPTrace()
-    var code: CURLcode = CURLE_OK
-    var errorText = ""
-    var responseCode = 0
+    private var resumed = false
     private var recipientList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
-    init(config: SMTPConfig, message: SMTPMessage?) {
-        self.config = config
-        self.message = message
+    init(_ attempt: SMTPAttempt) {
+        self.attempt = attempt
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
@@ -347,7 +356,10 @@ final class SMTPAttempt: CurlJob, @unchecked Sendable {
         errorBuffer.deallocate()
     }
 
+    var message: SMTPMessage? { attempt.message }
+
     func configure(_ easy: UnsafeMutableRawPointer) {
+        let config = attempt.config
         ccurl_setopt_string(easy, CURLOPT_URL, config.url)
         ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
@@ -391,22 +403,27 @@ final class SMTPAttempt: CurlJob, @unchecked Sendable {
     }
 
     func finished(_ easy: UnsafeMutableRawPointer, _ code: CURLcode) {
-        self.code = code
-        var status = 0
-        ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        responseCode = status
-        errorText = String(cString: errorBuffer)
+        var errorText = String(cString: errorBuffer)
         if errorText.isEmpty && code != CURLE_OK { errorText = String(cString: curl_easy_strerror(code)) }
-        continuation?.resume()
-        continuation = nil
+        resume(SMTPAttemptResult(code: code, errorText: errorText, trace: trace))
     }
 
     func abandoned(_ reason: String) {
-        code = CURLE_ABORTED_BY_CALLBACK
-        errorText = reason
-        continuation?.resume()
-        continuation = nil
+        resume(SMTPAttemptResult(code: CURLE_ABORTED_BY_CALLBACK, errorText: reason, trace: trace))
     }
+
+    private func resume(_ result: SMTPAttemptResult) {
+        guard !resumed else { return }
+        resumed = true
+        attempt.continuation.resume(returning: result)
+    }
+}
+
+/// What one SMTP transaction came to: curl's code, its error text and the server's replies.
+struct SMTPAttemptResult: Sendable {
+    let code: CURLcode
+    let errorText: String
+    let trace: SMTPTrace
 
     /// The server's own words when it gave any, else curl's.
     private func reply(_ r: (code: Int, text: String)?) -> String { r.map { "server said \"\($0.text)\"" } ?? errorText }
@@ -483,7 +500,7 @@ private enum ConfigNumber {
 /// Message bytes for curl's upload.
 private let smtpRead: curl_read_callback = { buffer, size, count, context in
     guard let buffer, let context else { return 0 }
-    let attempt = Unmanaged<SMTPAttempt>.fromOpaque(context).takeUnretainedValue()
+    let attempt = Unmanaged<SMTPTransaction>.fromOpaque(context).takeUnretainedValue()
     guard let data = attempt.message?.data else { return 0 }
     let n = min(size * count, data.count - attempt.offset)
     if n > 0 {
@@ -498,7 +515,7 @@ private let smtpRead: curl_read_callback = { buffer, size, count, context in
 /// curl's protocol trace: commands out (`HEADER_OUT`) and replies in (`HEADER_IN`), one or more lines each.
 private let smtpTrace: curl_debug_callback = { _, type, data, size, context in
     guard let data, let context, type == CURLINFO_HEADER_OUT || type == CURLINFO_HEADER_IN else { return 0 }
-    let attempt = Unmanaged<SMTPAttempt>.fromOpaque(context).takeUnretainedValue()
+    let attempt = Unmanaged<SMTPTransaction>.fromOpaque(context).takeUnretainedValue()
     let text = data.withMemoryRebound(to: UInt8.self, capacity: size) {
         String(decoding: UnsafeBufferPointer(start: $0, count: size), as: UTF8.self)
     }

@@ -175,15 +175,15 @@ struct AuthLogs: AttributionSource {
             shares[w].append(file)
             load[w] += size
         }
-        let tallies = try await withThrowingTaskGroup(of: AuthTally.self) { group in
+        let tallies = try await withThrowingTaskGroup(of: AuthTally.Filled.self) { group in
             for share in shares {
                 group.addTask {
                     let tally = AuthTally(windowEnd: context.now, windowDays: windowDays)
                     for file in share { _ = try self.read(file, tally: tally, context: context) }
-                    return tally
+                    return tally.filled()
                 }
             }
-            var out: [AuthTally] = []
+            var out: [AuthTally.Filled] = []
             for try await t in group { out.append(t) }
             return out
         }

@@ -3,8 +3,8 @@ import StethoscopeCore
 
 /// Per identifier and user, the distinct days of authentication inside the window and the last one, in memory
 /// bounded by identifiers × users seen together (never by records): users and identifiers are interned once,
-/// and each pair keeps one bit per window day.
-final class AuthTally: @unchecked Sendable {  // one task fills it, then hands it over whole
+/// and each pair keeps one bit per window day. One reader task owns a tally; it hands back `filled()`, a value.
+final class AuthTally {
     let windowStart: Int64
     let windowEnd: Int64
     let firstDay: Int64
@@ -131,6 +131,29 @@ final class AuthTally: @unchecked Sendable {  // one task fills it, then hands i
         for p in batch { add(id: p.id, hash: p.hash, time: p.time) { user(p.user) } }
     }
 
+    /// What a reader hands back once its files are read: the occupied entries, packed, and the names they point to.
+    struct Filled: Sendable {
+        let userNames: [[UInt8]]
+        let otherIdentifiers: [RawIdentifier]
+        /// `stride` words per pair, in the table's layout.
+        let entries: [UInt64]
+        let stride: Int
+        let words: Int
+        let counted: Int
+        let outside: Int
+    }
+
+    func filled() -> Filled {
+        var entries: [UInt64] = []
+        entries.reserveCapacity(pairs * stride)
+        for j in 0..<capacity where table[j * stride] != 0 {
+            entries.append(contentsOf: UnsafeBufferPointer(start: table + j * stride, count: stride))
+        }
+        return Filled(
+            userNames: userNames, otherIdentifiers: otherIdentifiers, entries: entries, stride: stride, words: words, counted: counted,
+            outside: outside)
+    }
+
     private func grow() {
         let old = table
         let oldCapacity = capacity
@@ -154,7 +177,7 @@ final class AuthTally: @unchecked Sendable {  // one task fills it, then hands i
     /// Tallies of several readers (files read in parallel) are combined here: a person's days on an identifier are
     /// the union of them.
     static func assignments(
-        _ tallies: [AuthTally], via: String, sharedShare: Double,
+        _ tallies: [Filled], via: String, sharedShare: Double,
         map: (String) -> String?
     ) -> [(RawIdentifier, OwnerAssignment)] {
         // Per identifier its few users: MACs by their bits (no string per pair), other kinds by value.
@@ -163,13 +186,14 @@ final class AuthTally: @unchecked Sendable {  // one task fills it, then hands i
             var bits: [UInt64]
             var last: Int64
         }
-        func merge(_ list: inout [Use], _ person: String, _ e: UnsafeMutablePointer<UInt64>, _ words: Int) {
-            let last = Int64(bitPattern: e[2])
+        func merge(_ list: inout [Use], _ person: String, _ e: UnsafeBufferPointer<UInt64>.SubSequence, _ words: Int) {
+            let b = e.startIndex
+            let last = Int64(bitPattern: e[b + 2])
             if let k = list.firstIndex(where: { $0.person == person }) {
-                for w in 0..<words { list[k].bits[w] |= e[4 + w] }
+                for w in 0..<words { list[k].bits[w] |= e[b + 4 + w] }
                 list[k].last = max(list[k].last, last)
             } else {
-                list.append(Use(person: person, bits: Array(UnsafeBufferPointer(start: e + 4, count: words)), last: last))
+                list.append(Use(person: person, bits: Array(e[(b + 4)..<(b + 4 + words)]), last: last))
             }
         }
         var macs: [UInt64: [Use]] = [:]
@@ -177,26 +201,27 @@ final class AuthTally: @unchecked Sendable {  // one task fills it, then hands i
         var mapped: [String: String?] = [:]
         for tally in tallies {
             var people = [String??](repeating: nil, count: tally.userNames.count)
-            for j in 0..<tally.capacity {
-                let e = tally.table + j * tally.stride
-                guard e[0] != 0 else { continue }
-                let u = Int(UInt32(truncatingIfNeeded: e[3]))
-                let id = e[0] &- 1
-                if people[u] == nil {
-                    let name = String(decoding: tally.userNames[u], as: UTF8.self)
-                    if let m = mapped[name] {
-                        people[u] = .some(m)
-                    } else {
-                        let m = map(name)
-                        mapped[name] = m
-                        people[u] = .some(m)
+            tally.entries.withUnsafeBufferPointer { all in
+                for start in Swift.stride(from: 0, to: all.count, by: tally.stride) {
+                    let e = all[start..<(start + tally.stride)]
+                    let u = Int(UInt32(truncatingIfNeeded: e[start + 3]))
+                    let id = e[start] &- 1
+                    if people[u] == nil {
+                        let name = String(decoding: tally.userNames[u], as: UTF8.self)
+                        if let m = mapped[name] {
+                            people[u] = .some(m)
+                        } else {
+                            let m = map(name)
+                            mapped[name] = m
+                            people[u] = .some(m)
+                        }
                     }
-                }
-                guard let person = people[u]! else { continue }
-                if id >> 63 == 1 {
-                    merge(&others[tally.otherIdentifiers[Int(id & 0x7FFF_FFFF)], default: []], person, e, tally.words)
-                } else {
-                    merge(&macs[id, default: []], person, e, tally.words)
+                    guard let person = people[u]! else { continue }
+                    if id >> 63 == 1 {
+                        merge(&others[tally.otherIdentifiers[Int(id & 0x7FFF_FFFF)], default: []], person, e, tally.words)
+                    } else {
+                        merge(&macs[id, default: []], person, e, tally.words)
+                    }
                 }
             }
         }
