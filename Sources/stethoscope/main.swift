@@ -53,14 +53,7 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Replace a stored night even when the re-run found far fewer devices (safety.min_rerun_share).")
     var force = false
 
-    @Option(
-        name: .customLong("lock-wait"),
-        help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
-    var lockWait: Double?
-
-    func validate() throws {
-        if let lockWait, !(0...86_400).contains(lockWait) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
-    }
+    @OptionGroup var lock: LockWait
 
     @Option(
         name: .customLong("accept-drop"),
@@ -70,7 +63,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let code = await Commands.run(
             configFile: URL(fileURLWithPath: config), asOf: asOf, database: db.map { URL(fileURLWithPath: $0) },
-            metricsFile: metrics.map { URL(fileURLWithPath: $0) }, allowFuture: allowFuture, force: force, lockWait: lockWait,
+            metricsFile: metrics.map { URL(fileURLWithPath: $0) }, allowFuture: allowFuture, force: force, lockWait: lock.seconds,
             acceptDrop: acceptDrop)
         throw ExitCode(code.rawValue)
     }
@@ -203,13 +196,9 @@ struct Export: AsyncParsableCommand {
     @Flag(name: .customLong("install-template"), help: "Install or update the index template first.")
     var installTemplate = false
 
-    @Option(
-        name: .customLong("lock-wait"),
-        help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
-    var lockWait: Double?
+    @OptionGroup var lock: LockWait
 
     func validate() throws {
-        if let lockWait, !(0...86_400).contains(lockWait) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
         if asOf != nil && since != nil { throw ValidationError("give --as-of or --since, not both") }
         if asOf == nil && since == nil && !installTemplate {
             throw ValidationError("give --as-of DATE, --since DATE or --install-template")
@@ -219,7 +208,7 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let code = await Commands.export(
             configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) }, asOf: asOf,
-            since: since, installTemplate: installTemplate, lockWait: lockWait)
+            since: since, installTemplate: installTemplate, lockWait: lock.seconds)
         throw ExitCode(code.rawValue)
     }
 }
@@ -238,18 +227,28 @@ struct Notify: AsyncParsableCommand {
     @Option(name: .customLong("as-of"), help: "The night to notify, YYYY-MM-DD. Default: the newest night.") var asOf: String?
     @Flag(name: .customLong("dry-run"), help: "Send nothing and record nothing: write the messages to --out.") var dryRun = false
     @Option(help: "With --dry-run: the folder for the .eml files and index.html.") var out: String?
-    @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another process's lock on the database, then exit 75.")
-    var lockWait: Double?
+    @OptionGroup var lock: LockWait
 
     func validate() throws {
         if dryRun != (out != nil) { throw ValidationError("--dry-run and --out DIR go together") }
-        if let lockWait, !(0...86_400).contains(lockWait) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
     }
 
     func run() async throws {
         let code = await Commands.notify(
             configFile: URL(fileURLWithPath: config), database: db.map { URL(fileURLWithPath: $0) }, asOf: asOf,
-            dryRunOut: out.map { URL(fileURLWithPath: $0) }, lockWait: lockWait)
+            dryRunOut: out.map { URL(fileURLWithPath: $0) }, lockWait: lock.seconds)
         throw ExitCode(code.rawValue)
+    }
+}
+
+/// `--lock-wait`, shared by the commands that write the database.
+struct LockWait: ParsableArguments {
+    @Option(
+        name: .customLong("lock-wait"),
+        help: "Seconds to wait for another process's lock on the database, then exit 75. Default: the config's safety.lock_wait_s, else 600.")
+    var seconds: Double?
+
+    func validate() throws {
+        if let seconds, !(0...86_400).contains(seconds) { throw ValidationError("--lock-wait must be 0 to 86400 seconds") }
     }
 }

@@ -51,34 +51,14 @@ struct AuthLogs: AttributionSource {
     /// point) or a glob of either, rotated and compressed ones included. A plain path that does not exist fails
     /// the entry (a typo or a missing mount); a glob or folder with no file does unless `allow_empty`.
     func files() throws -> [URL] {
-        let fm = FileManager.default
-        var out: [URL] = []
-        var seen = Set<String>()
-        for path in paths {
-            let matches = try LogPaths.matches(path, source: name)
-            var found = 0
-            for match in matches {
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: match, isDirectory: &isDir) else { continue }
-                var list = [match]
-                if isDir.boolValue {
-                    list = (fm.enumerator(atPath: match)?.compactMap { $0 as? String } ?? []).sorted().compactMap { r in
-                        let p = URL(fileURLWithPath: match).appendingPathComponent(r).path
-                        var d: ObjCBool = false
-                        return fm.fileExists(atPath: p, isDirectory: &d) && !d.boolValue ? p : nil
-                    }
-                }
-                for f in list {
-                    found += 1
-                    if seen.insert(f).inserted { out.append(URL(fileURLWithPath: f)) }
-                }
-            }
-            if found == 0 && !allowEmpty {
-                throw SourceError(
-                    name, "log path \(path.path) \(matches.isEmpty ? "matches nothing" : "holds no file") (set allow_empty: true if that is expected)")
+        try LogPaths.files(paths, source: name, allowEmpty: allowEmpty, noneFound: "holds no file") { folder in
+            let fm = FileManager.default
+            return (fm.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? []).sorted().compactMap { r in
+                let file = folder.appendingPathComponent(r)
+                var d: ObjCBool = false
+                return fm.fileExists(atPath: file.path, isDirectory: &d) && !d.boolValue ? file : nil
             }
         }
-        return out
     }
 
     /// Lists the log files and reads the newest, as a pull would.

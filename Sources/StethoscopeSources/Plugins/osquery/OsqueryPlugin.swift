@@ -88,29 +88,9 @@ struct OsquerySource: DeviceSource {
     /// path that yields no log file fails the source unless `allow_empty`; a plain path that does not exist always
     /// does (a typo or a missing mount, not an empty night).
     func files() throws -> [URL] {
-        let fm = FileManager.default
-        var out: [URL] = []
-        var seen = Set<String>()
-        for path in paths {
-            let matches = try LogPaths.matches(path, source: name)
-            var found = 0
-            for match in matches {
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: match, isDirectory: &isDir) else { continue }
-                let bases = isDir.boolValue ? logs(under: URL(fileURLWithPath: match)) : [URL(fileURLWithPath: match)]
-                for base in bases {
-                    for file in withRotations(base) {
-                        found += 1
-                        if seen.insert(file.standardizedFileURL.path).inserted { out.append(file) }
-                    }
-                }
-            }
-            if found == 0 && !allowEmpty {
-                let what = LogPaths.isGlob(path.path) && matches.isEmpty ? "matches nothing" : "holds no osquery result logs (*.results.log, *.snapshots.log)"
-                throw SourceError(name, "log path \(path.path) \(what) (set allow_empty: true if that is expected)")
-            }
-        }
-        return out
+        try LogPaths.files(
+            paths, source: name, allowEmpty: allowEmpty, noneFound: "holds no osquery result logs (*.results.log, *.snapshots.log)",
+            inFolder: { logs(under: $0).flatMap(withRotations) }, forFile: withRotations)
     }
 
     /// The result and snapshot logs anywhere below `folder` (their unrotated names, whether or not that file exists).
