@@ -25,22 +25,27 @@ struct ReportData {
         var key: String, title: String, description: String, rating: String, link: String?
     }
 
+    /// One practice's figures for a group on one night.
+    struct PracticeNight {
+        var counts = StatusCounts()
+        var newlyFailing: Int32 = 0
+    }
+
     /// One group's series over the report's nights.
     final class Group {
         let kind: GroupKind
         let id: String
-        /// Per night: devices, stale, people, green, critical, newly failing; devices = -1 when absent.
-        var totals: [Int32]
-        /// Per practice × night × (ok, nudge, warn, unknown, na, newly failing); allocated on first row.
-        var cells: [Int32] = []
+        /// Per night; `nil` where the group has no roll-up that night.
+        var totals: [GroupTotals?]
+        /// Per practice × night; allocated on first row.
+        var cells: [PracticeNight] = []
         /// Per practice: fixes in the window by nights from first failing to ok (nights → fixes).
         var fixes: [[Int: Int]]
 
         init(kind: GroupKind, id: String, nights: Int, practices: Int) {
             self.kind = kind
             self.id = id
-            totals = [Int32](repeating: 0, count: nights * 6)
-            for n in 0..<nights { totals[n * 6] = -1 }
+            totals = [GroupTotals?](repeating: nil, count: nights)
             fixes = [[Int: Int]](repeating: [:], count: practices)
         }
     }
@@ -52,19 +57,15 @@ struct ReportData {
     var org: OrgChart
     var chart: OrgChartChoice
     /// Per night and platform: devices, stale, no owner, former owner, fewer sources; expected sources.
-    var quality: [(asOf: String, platform: String, values: [Int], expected: String)] = []
+    var quality: [QualityRow] = []
     var sourceUnknown: [(source: String, practice: String, devices: Int, unknown: Int)] = []
-    var sourceRuns: [(asOf: String, source: String, kind: String, status: String, records: Int, errors: String, failure: String?)] = []
+    var sourceRuns: [SourceRunRow] = []
     var conflicts: [(shared: String, conflicting: String, records: String)] = []
     /// With --include-people only: the last night's devices per owner.
-    var ownedDevices: [String: [OwnedDevice]] = [:]
-    var unowned: [OwnedDevice] = []
+    var ownedDevices: [String: [OwnedDeviceRow]] = [:]
+    var unowned: [OwnedDeviceRow] = []
     /// The last night's devices seen only in authentication logs (`unmanaged_devices`).
     var unmanaged: [UnmanagedDeviceRow] = []
-
-    struct OwnedDevice {
-        var name: String, key: String, platform: String, sources: String, failing: String, stale: Bool, owner: String?
-    }
 
     var last: Int { nights.count - 1 }
     var marks: Charts.Marks {
@@ -91,88 +92,52 @@ struct ReportData {
             throw ReportError(description: "the database has no nights yet: run `stethoscope run` (or `stethoscope demo`) first")
         }
         let asOf = options.asOf ?? newest
-        let q = try db.prepare(
-            """
-            SELECT as_of, status, practices_hash, devices, carried_forward, merge_conflicts, detail_pruned FROM runs
-            WHERE as_of <= ?1 ORDER BY as_of DESC LIMIT ?2
-            """)
-        q.bind(1, asOf)
-        q.bind(2, max(options.nights, 1))
-        var nights: [Night] = []
-        while try q.step() {
-            nights.append(
-                Night(
-                    asOf: q.string(0) ?? "", status: q.string(1) ?? "", hash: q.string(2) ?? "", devices: q.int(3),
-                    carriedForward: q.int(4), conflicts: q.int(5), pruned: q.int(6) != 0))
+        var nights = try store.runs(upTo: asOf, limit: max(options.nights, 1)).map { r in
+            Night(
+                asOf: r.asOf, status: r.status, hash: r.practicesHash, devices: r.devices, carriedForward: r.carriedForward,
+                conflicts: r.mergeConflicts, pruned: r.detailPruned)
         }
-        nights.reverse()
         guard let lastNight = nights.last, lastNight.asOf == asOf else {
-            throw ReportError(description: "no night \(asOf) in the database (nights run from \(try firstNight(db)) to \(newest))")
+            throw ReportError(description: "no night \(asOf) in the database (nights run from \(try store.firstNight()) to \(newest))")
         }
         try ensureRollups(store, nights: nights, chart: options.chart)
-        try explainNights(db, &nights, threshold: options.deviceChangeThreshold)
+        try explainNights(store, &nights, threshold: options.deviceChangeThreshold)
         let chartNight = options.chart == .night ? asOf : newest
         let people = try store.people(asOf: chartNight)
         var data = ReportData(org: OrgChart(people), chart: options.chart)
         data.nights = nights
         for p in people { data.people[p.email] = p }
-        try data.loadPractices(db, asOf: asOf)
-        try data.loadGroups(db)
-        try data.loadQuality(db)
+        data.practices = try store.practiceDefinitions(asOf: asOf).map {
+            Practice(key: $0.key, title: $0.title, description: $0.description, rating: $0.rating, link: $0.link)
+        }
+        try data.loadGroups(store)
+        try data.loadQuality(store)
         try data.loadUnmanaged(store)
-        if options.includePeople { try data.loadPeopleDevices(db) }
+        if options.includePeople { try data.loadPeopleDevices(store) }
         return data
-    }
-
-    static func firstNight(_ db: Database) throws -> String {
-        let q = try db.prepare("SELECT MIN(as_of) FROM runs")
-        return try q.step() ? (q.string(0) ?? "") : ""
     }
 
     /// Rolls up nights in the window that have detail but no roll-ups (a database from before roll-ups, or a
     /// run that stopped before them); for the current chart, rebuilds when today's chart is newer than its own.
     static func ensureRollups(_ store: SnapshotStore, nights: [Night], chart: OrgChartChoice) throws {
-        let db = store.database
-        if chart == .current {
-            let state = try db.prepare("SELECT chart_as_of FROM rollup_state WHERE chart = 'current'")
-            let current = try state.step() ? state.string(0) : nil
-            if current != (try Rollups.latestNight(db)) { try Rollups.rebuild(store, chart: .current) }
+        if chart == .current, try store.currentChartNight() != (try Rollups.latestNight(store.database)) {
+            try Rollups.rebuild(store, chart: .current)
         }
-        let has = try db.prepare("SELECT 1 FROM rollup_groups WHERE chart = ?1 AND as_of = ?2 LIMIT 1")
-        has.bind(1, chart.rawValue)
         for night in nights where !night.pruned {
-            has.bind(2, night.asOf)
-            let present = try has.step()
-            has.reset()
-            if !present { try Rollups.compute(store, asOf: night.asOf, chart: chart) }
+            if !(try store.hasRollups(chart: chart.rawValue, asOf: night.asOf)) { try Rollups.compute(store, asOf: night.asOf, chart: chart) }
         }
     }
 
     /// Fills each night's rule changes and device-count move, comparing with the night before (for the window's
     /// first night, the newest night before the window). Reads a few rows per night: runs, practice definitions of
     /// nights whose hash moved, and run_sources of nights whose device count moved.
-    static func explainNights(_ db: Database, _ nights: inout [Night], threshold: Double) throws {
+    static func explainNights(_ store: SnapshotStore, _ nights: inout [Night], threshold: Double) throws {
         guard let first = nights.first else { return }
-        let before = try db.prepare("SELECT as_of, practices_hash, devices FROM runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1")
-        before.bind(1, first.asOf)
-        var prior: (asOf: String, hash: String, devices: Int)?
-        if try before.step() { prior = (before.string(0) ?? "", before.string(1) ?? "", before.int(2)) }
-        let defs = try db.prepare("SELECT practice, title, fingerprint FROM practice_definitions WHERE as_of = ?1 ORDER BY position")
+        let prior = try store.run(before: first.asOf).map { (asOf: $0.asOf, hash: $0.practicesHash, devices: $0.devices) }
         func definitions(_ asOf: String) throws -> [RuleText] {
-            defs.bind(1, asOf)
-            defer { defs.reset() }
-            var out: [RuleText] = []
-            while try defs.step() { out.append(RuleText(key: defs.string(0) ?? "", title: defs.string(1) ?? "", fingerprint: defs.string(2) ?? "")) }
-            return out
+            try store.practiceDefinitions(asOf: asOf).map { RuleText(key: $0.key, title: $0.title, fingerprint: $0.fingerprint) }
         }
-        let sources = try db.prepare("SELECT source, status, records FROM run_sources WHERE as_of = ?1 ORDER BY source")
-        func records(_ asOf: String) throws -> [String: (status: String, records: Int)] {
-            sources.bind(1, asOf)
-            defer { sources.reset() }
-            var out: [String: (status: String, records: Int)] = [:]
-            while try sources.step() { out[sources.string(0) ?? ""] = (sources.string(1) ?? "", sources.int(2)) }
-            return out
-        }
+        func records(_ asOf: String) throws -> [String: (status: String, records: Int)] { try store.sourceStatuses(asOf: asOf) }
         let version = PracticeSet.hashVersion
         for i in nights.indices {
             let prev: (asOf: String, hash: String, devices: Int)? = i > 0 ? (nights[i - 1].asOf, nights[i - 1].hash, nights[i - 1].devices) : prior
@@ -247,201 +212,105 @@ struct ReportData {
         return out
     }
 
-    mutating func loadPractices(_ db: Database, asOf: String) throws {
-        let q = try db.prepare(
-            """
-            SELECT practice, title, description, rating, link FROM practice_definitions WHERE as_of = ?1 ORDER BY position
-            """)
-        q.bind(1, asOf)
-        while try q.step() {
-            practices.append(
-                Practice(
-                    key: q.string(0) ?? "", title: q.string(1) ?? "", description: q.string(2) ?? "",
-                    rating: q.string(3) ?? "", link: q.string(4)))
-        }
-    }
-
-    mutating func loadGroups(_ db: Database) throws {
+    mutating func loadGroups(_ store: SnapshotStore) throws {
         let N = nights.count
         let P = practices.count
         var nightIndex: [String: Int] = [:]
         for (i, n) in nights.enumerated() { nightIndex[n.asOf] = i }
         let first = nights[0].asOf
         let lastAsOf = nights[last].asOf
-        let g = try db.prepare(
-            """
-            SELECT as_of, group_kind, group_id, devices, stale, people, green, critical, newly_failing FROM rollup_groups
-            WHERE chart = ?1 AND as_of BETWEEN ?2 AND ?3
-            """)
-        g.bind(1, chart.rawValue)
-        g.bind(2, first)
-        g.bind(3, lastAsOf)
-        while try g.step() {
-            guard let n = nightIndex[g.string(0) ?? ""], let kind = GroupKind(rawValue: g.string(1) ?? "") else { continue }
-            let id = g.string(2) ?? ""
-            let key = Self.key(kind, id)
+        try store.forEachRollupGroup(chart: chart.rawValue, from: first, to: lastAsOf) { row in
+            guard let n = nightIndex[row.asOf], let kind = GroupKind(rawValue: row.kind) else { return }
+            let key = Self.key(kind, row.id)
             let group: Group
             if let known = groups[key] {
                 group = known
             } else {
-                group = Group(kind: kind, id: id, nights: N, practices: P)
+                group = Group(kind: kind, id: row.id, nights: N, practices: P)
                 groups[key] = group
             }
-            for f in 0..<6 { group.totals[n * 6 + f] = Int32(g.int(3 + f)) }
+            var t = GroupTotals()
+            t.devices = Int32(row.devices)
+            t.stale = Int32(row.stale)
+            t.people = Int32(row.people)
+            t.green = Int32(row.green)
+            t.critical = Int32(row.critical)
+            t.newlyFailing = Int32(row.newlyFailing)
+            group.totals[n] = t
         }
         // Practice rows, night by night (each a key range): every night for the company and organizations; for
         // managers the nights their sparklines sample plus a week and four weeks back; for direct reports only
         // the last night and a week before. So the cost grows with groups × sampled nights, never with devices.
-        var list = ","
-        var practiceAt: [Int: Int] = [:]
-        for (i, p) in practices.enumerated() {
-            practiceAt[list.utf8.count] = i
-            list += p.key + ","
-        }
+        let list = PracticeList(practices.map(\.key))
         let sampled = Set(Charts.sampleIndices(N)).union([max(0, last - 7), max(0, last - 28)])
-        let r = try db.prepare(
-            """
-            SELECT group_kind, group_id, instr(?5, ',' || practice || ','), ok, nudge, warn, unknown, na,
-                   newly_failing
-            FROM rollup_practices WHERE chart = ?1 AND as_of = ?2
-              AND group_kind IN ('company', 'organization', ?3, ?4)
-            """)
-        r.bind(1, chart.rawValue)
-        r.bind(5, list)
         for (n, night) in nights.enumerated() {
-            r.bind(2, night.asOf)
-            r.bind(3, sampled.contains(n) ? "manager" : "company")
-            r.bind(4, n == last || n == max(0, last - 7) ? "direct" : "company")
-            defer { r.reset() }
+            let also = (sampled.contains(n) ? "manager" : "company", n == last || n == max(0, last - 7) ? "direct" : "company")
             var lastKind = ""
             var lastID = ""
             var lastGroup: Group?
-            while try r.step() {
-                guard let p = practiceAt[r.int(2)] else { continue }
-                let kindText = r.string(0) ?? ""
-                let id = r.string(1) ?? ""
-                if lastGroup == nil || id != lastID || kindText != lastKind {
-                    lastGroup = groups[kindText + "\u{1}" + id]
-                    lastID = id
-                    lastKind = kindText
+            try store.forEachRollupPractice(chart: chart.rawValue, asOf: night.asOf, alsoKinds: also, practices: list) { row in
+                if lastGroup == nil || row.id != lastID || row.kind != lastKind {
+                    lastGroup = groups[row.kind + "\u{1}" + row.id]
+                    lastID = row.id
+                    lastKind = row.kind
                 }
-                guard let group = lastGroup else { continue }
-                if group.cells.isEmpty { group.cells = [Int32](repeating: 0, count: P * N * 6) }
-                let base = (p * N + n) * 6
-                for f in 0..<6 { group.cells[base + f] = Int32(r.int(3 + f)) }
+                guard let group = lastGroup else { return }
+                if group.cells.isEmpty { group.cells = [PracticeNight](repeating: PracticeNight(), count: P * N) }
+                group.cells[row.practice * N + n] = PracticeNight(counts: row.counts, newlyFailing: row.newlyFailing)
             }
         }
         // Fixes and time to fix over every night of the window, for every group (so a manager page and the overview
         // agree): only the group-nights with events (`rollup_groups.changes`, migration 0012), and in them the
         // practices with fixes.
-        let f = try db.prepare(
-            """
-            SELECT g.group_kind, g.group_id, instr(?4, ',' || n.practice || ','), json_extract(e.value, '$[2]')
-            FROM rollup_groups g JOIN json_each(g.changes) e JOIN practice_numbers n ON n.practice_no = e.key
-            WHERE g.chart = ?1 AND g.as_of BETWEEN ?2 AND ?3 AND g.changes IS NOT NULL AND e.type = 'array'
-              AND json_extract(e.value, '$[1]') > 0
-            """)
-        f.bind(1, chart.rawValue)
-        f.bind(2, first)
-        f.bind(3, lastAsOf)
-        f.bind(4, list)
-        while try f.step() {
-            guard let p = practiceAt[f.int(2)], let group = groups[(f.string(0) ?? "") + "\u{1}" + (f.string(1) ?? "")],
-                let fixes = f.string(3)
-            else { continue }
+        try store.forEachFixes(chart: chart.rawValue, from: first, to: lastAsOf, practices: list) { kind, id, p, fixes in
+            guard let group = groups[kind + "\u{1}" + id] else { return }
             Rollups.readFixNights(fixes, into: &group.fixes[p])
         }
     }
 
-    mutating func loadQuality(_ db: Database) throws {
+    mutating func loadQuality(_ store: SnapshotStore) throws {
         let first = nights[0].asOf
         let lastAsOf = nights[last].asOf
-        let q = try db.prepare(
-            """
-            SELECT as_of, platform, devices, stale, no_owner, former_owner, fewer_sources, expected_sources
-            FROM rollup_quality WHERE as_of BETWEEN ?1 AND ?2 ORDER BY as_of, platform
-            """)
-        q.bind(1, first)
-        q.bind(2, lastAsOf)
-        while try q.step() {
-            quality.append((q.string(0) ?? "", q.string(1) ?? "", (2...6).map { q.int($0) }, q.string(7) ?? ""))
-        }
-        let s = try db.prepare("SELECT source, practice, devices, unknown FROM rollup_sources WHERE as_of = ?1 ORDER BY source, practice")
-        s.bind(1, lastAsOf)
-        while try s.step() { sourceUnknown.append((s.string(0) ?? "", s.string(1) ?? "", s.int(2), s.int(3))) }
-        let r = try db.prepare(
-            """
-            SELECT as_of, source, kind, status, records, errors, failure FROM run_sources
-            WHERE as_of BETWEEN ?1 AND ?2 AND (status = 'failed' OR errors <> '{}' OR as_of = ?2) ORDER BY as_of, source
-            """)
-        r.bind(1, first)
-        r.bind(2, lastAsOf)
-        while try r.step() {
-            sourceRuns.append(
-                (
-                    r.string(0) ?? "", r.string(1) ?? "", r.string(2) ?? "", r.string(3) ?? "", r.int(4),
-                    r.string(5) ?? "", r.string(6)
-                ))
-        }
-        let m = try db.prepare("SELECT shared, conflicting, records FROM merge_audit WHERE as_of = ?1 ORDER BY seq")
-        m.bind(1, lastAsOf)
-        while try m.step() { conflicts.append((m.string(0) ?? "", m.string(1) ?? "", m.string(2) ?? "")) }
+        quality = try store.quality(from: first, to: lastAsOf)
+        sourceUnknown = try store.sourceUnknowns(asOf: lastAsOf)
+        sourceRuns = try store.sourceRuns(from: first, to: lastAsOf)
+        conflicts = try store.mergeConflicts(asOf: lastAsOf)
     }
 
     /// Only with --include-people: each owner's devices on the last night and what fails on them.
-    mutating func loadPeopleDevices(_ db: Database) throws {
-        let q = try db.prepare(
-            """
-            SELECT d.owner, COALESCE(d.device_name, ''), k.device_key, COALESCE(d.platform, ''), d.sources, d.stale,
-                   (SELECT group_concat(r.practice || ':' || r.status, ' ') FROM practice_results r
-                    WHERE r.as_of = d.as_of AND r.device_id = d.device_id AND r.status IN ('warn', 'nudge', 'unknown'))
-            FROM devices d JOIN device_keys k ON k.device_id = d.device_id WHERE d.as_of = ?1 ORDER BY d.owner, k.device_key
-            """)
-        q.bind(1, nights[last].asOf)
-        while try q.step() {
-            let d = OwnedDevice(
-                name: q.string(1) ?? "", key: q.string(2) ?? "", platform: q.string(3) ?? "",
-                sources: q.string(4) ?? "", failing: q.string(6) ?? "", stale: q.int(5) != 0, owner: q.string(0))
+    mutating func loadPeopleDevices(_ store: SnapshotStore) throws {
+        for d in try store.ownedDevices(asOf: nights[last].asOf) {
             if let owner = d.owner { ownedDevices[owner, default: []].append(d) } else { unowned.append(d) }
         }
     }
 
     // MARK: figures
 
-    func counted(_ g: Group, _ n: Int) -> Int? {
-        let d = g.totals[n * 6]
-        return d < 0 ? nil : Int(d - g.totals[n * 6 + 1])
-    }
+    /// Devices in the green rate (all but stale); `nil` where the group has no roll-up that night.
+    func counted(_ g: Group, _ n: Int) -> Int? { g.totals[n]?.counted }
 
     func greenRate(_ g: Group, _ n: Int) -> Double? {
-        guard let c = counted(g, n), c > 0 else { return nil }
-        return Double(g.totals[n * 6 + 3]) / Double(c)
+        guard let c = counted(g, n), c > 0, let t = g.totals[n] else { return nil }
+        return Double(t.green) / Double(c)
     }
 
-    func critical(_ g: Group, _ n: Int) -> Int? { g.totals[n * 6] < 0 ? nil : Int(g.totals[n * 6 + 4]) }
+    func critical(_ g: Group, _ n: Int) -> Int? { g.totals[n].map { Int($0.critical) } }
 
-    /// ok, nudge, warn, unknown, na, newly failing.
-    func statuses(_ g: Group, _ p: Int, _ n: Int) -> [Int] {
-        guard !g.cells.isEmpty else { return [0, 0, 0, 0, 0, 0] }
-        let base = (p * nights.count + n) * 6
-        return (0..<6).map { Int(g.cells[base + $0]) }
+    func statuses(_ g: Group, _ p: Int, _ n: Int) -> PracticeNight {
+        g.cells.isEmpty ? PracticeNight() : g.cells[p * nights.count + n]
     }
 
-    func applicable(_ g: Group, _ p: Int, _ n: Int) -> Int {
-        let s = statuses(g, p, n)
-        return s[0] + s[1] + s[2] + s[3]
-    }
+    func applicable(_ g: Group, _ p: Int, _ n: Int) -> Int { statuses(g, p, n).counts.applicable }
 
-    func compliance(_ g: Group, _ p: Int, _ n: Int) -> Double? {
-        let s = statuses(g, p, n)
-        let a = s[0] + s[1] + s[2] + s[3]
-        return a == 0 ? nil : Double(s[0]) / Double(a)
-    }
+    func compliance(_ g: Group, _ p: Int, _ n: Int) -> Double? { share(of: .ok, g, p, n) }
 
-    func unknownShare(_ g: Group, _ p: Int, _ n: Int) -> Double? {
-        let s = statuses(g, p, n)
-        let a = s[0] + s[1] + s[2] + s[3]
-        return a == 0 ? nil : Double(s[3]) / Double(a)
+    func unknownShare(_ g: Group, _ p: Int, _ n: Int) -> Double? { share(of: .unknown, g, p, n) }
+
+    /// Devices with `status` among those the practice applies to.
+    private func share(of status: Status, _ g: Group, _ p: Int, _ n: Int) -> Double? {
+        let c = statuses(g, p, n).counts
+        let a = c.applicable
+        return a == 0 ? nil : Double(c[status]) / Double(a)
     }
 
     func delta(_ f: (Int) -> Double?, back: Int) -> Double? {
@@ -488,4 +357,9 @@ struct ReportData {
 public struct ReportError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(description: String) { self.description = description }
+}
+
+extension QualityRow {
+    /// Devices, stale, no owner, former owner, fewer sources: the columns the quality page shows and sums.
+    var counts: [Int] { [devices, stale, noOwner, formerOwner, fewerSources] }
 }

@@ -135,9 +135,9 @@ struct Site {
     func kpis(_ g: ReportData.Group) -> String {
         let n = d.last
         let counted = d.counted(g, n) ?? 0
-        let devices = g.totals[n * 6] < 0 ? 0 : Int(g.totals[n * 6])
+        let devices = Int(g.totals[n]?.devices ?? 0)
         var s = "<div class=\"kpis\">"
-        s += "<div class=\"kpi\">Devices<b>\(devices)</b>\(Int(max(0, g.totals[n * 6 + 1]))) stale, \(counted) counted</div>"
+        s += "<div class=\"kpi\">Devices<b>\(devices)</b>\(Int(g.totals[n]?.stale ?? 0)) stale, \(counted) counted</div>"
         s +=
             "<div class=\"kpi\">Green devices<b>\(pct(d.greenRate(g, n)))</b>\(signedPoints(d.delta({ d.greenRate(g, $0) }, back: 7))) vs 7 nights, \(signedPoints(d.delta({ d.greenRate(g, $0) }, back: 28))) vs 28</div>"
         let crit = d.critical(g, n) ?? 0
@@ -146,7 +146,7 @@ struct Site {
             return crit - then >= 0 ? "+\(crit - then)" : "\(crit - then)"
         }
         s += "<div class=\"kpi\">Critical devices<b>\(crit)</b>\(critDelta(7)) vs 7 nights, \(critDelta(28)) vs 28</div>"
-        s += "<div class=\"kpi\">Newly failing tonight<b>\(max(0, Int(g.totals[n * 6 + 5])))</b>devices</div>"
+        s += "<div class=\"kpi\">Newly failing tonight<b>\(Int(g.totals[n]?.newlyFailing ?? 0))</b>devices</div>"
         return s + "</div>"
     }
 
@@ -208,8 +208,9 @@ struct Site {
                 .link(practice.title, href: "practice-\(slug(practice.key)).html"), .text(practice.rating),
                 .band(d.compliance(g, p, n)), .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
                 .change(d.delta({ d.compliance(g, p, $0) }, back: 28)),
-                .int(s[0]), .int(s[1]), .int(s[2]), .int(s[3]), .int(s[4]), .percent(d.unknownShare(g, p, n)),
-                .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(q.median), .decimal(q.p90),
+                .int(Int(s.counts[.ok])), .int(Int(s.counts[.nudge])), .int(Int(s.counts[.warn])), .int(Int(s.counts[.unknown])), .int(Int(s.counts[.na])),
+                .percent(d.unknownShare(g, p, n)),
+                .int(Int(s.newlyFailing)), .int(ReportData.total(g.fixes[p])), .decimal(q.median), .decimal(q.p90),
                 .spark(d.series { d.compliance(g, p, $0) }, label: "\(practice.title) compliance")
             ])
         }

@@ -53,7 +53,7 @@ extension Site {
         for g in orgs {
             let file = "org-\(slug(g.id)).html"
             var body = "<nav class=\"crumbs\"><a href=\"organizations.html\">Organizations</a> › \(h(groupName(g)))</nav>"
-            if (d.counted(g, n) ?? 0) == 0 && g.totals[n * 6] <= 0 { body += "<p>This organization has no devices on \(h(lastAsOf)).</p>" }
+            if (d.counted(g, n) ?? 0) == 0 && (g.totals[n]?.devices ?? 0) <= 0 { body += "<p>This organization has no devices on \(h(lastAsOf)).</p>" }
             body += kpis(g) + trendCharts(g, id: "g")
             let practicesTable = practiceTable(g, name: "practices")
             body += "<h2>Practices</h2>" + practicesTable.html(page: String(file.dropLast(5)))

@@ -56,7 +56,7 @@ extension Site {
                 return [
                     nameCell(g), .text(g.kind.rawValue), .int(counted), .greenBand(d.greenRate(g, n)),
                     .change(d.delta({ d.greenRate(g, $0) }, back: 7)),
-                    .int(counted - Int(g.totals[n * 6 + 3])), .decimal(r.score), .int(d.critical(g, n))
+                    .int(counted - Int(g.totals[n]?.green ?? 0)), .decimal(r.score), .int(d.critical(g, n))
                 ]
             })
         // Week-over-week moves use the same minimum, on both nights.
@@ -82,7 +82,10 @@ extension Site {
             columns: ["Practice", "Newly failing", "warn", "nudge"],
             rows: d.practices.enumerated().map { p, practice in
                 let s = d.statuses(c, p, n)
-                return [.link(practice.title, href: "practice-\(slug(practice.key)).html"), .int(s[5]), .int(s[2]), .int(s[1])]
+                return [
+                    .link(practice.title, href: "practice-\(slug(practice.key)).html"), .int(Int(s.newlyFailing)), .int(Int(s.counts[.warn])),
+                    .int(Int(s.counts[.nudge]))
+                ]
             }.sorted { ($0[1].plain.flatMap { Int($0) } ?? 0) > ($1[1].plain.flatMap { Int($0) } ?? 0) })
         body +=
             "<h2>Where to focus</h2>" + focus.html(page: "index") + "<div class=\"side\"><section>" + regressions.html(page: "index")
@@ -127,10 +130,10 @@ extension Site {
             if let up { parts.append("practice \(up.0) (\(signedPoints(up.1)) compliance)") }
             if !parts.isEmpty { sentences.append("Largest improvement: " + parts.joined(separator: "; ") + ".") }
         }
-        let tonight = max(0, Int(c.totals[n * 6 + 5]))
+        let tonight = max(0, Int(c.totals[n]?.newlyFailing ?? 0))
         var week = 0
         let weekStart = back > 0 ? n - back + 1 : n  // just the last night when it is the only one
-        for i in weekStart...n where c.totals[i * 6] >= 0 { week += Int(c.totals[i * 6 + 5]) }
+        for i in weekStart...n { week += Int(c.totals[i]?.newlyFailing ?? 0) }
         sentences.append("\(tonight) device(s) newly failing on \(lastAsOf)" + (back > 0 ? ", \(week) over the last \(back) night(s)." : "."))
         let changes = d.nights[weekStart...].flatMap { night in night.ruleChanges.map { "\(night.asOf): \($0)" } }
         sentences.append(changes.isEmpty ? "No practice rule changed this week." : "Rule changes: " + changes.joined(separator: "; ") + ".")

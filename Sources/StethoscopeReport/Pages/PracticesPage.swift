@@ -39,9 +39,11 @@ extension Site {
                 let s = d.statuses(g, p, n)
                 let gq = ReportData.quantiles(g.fixes[p])
                 rows.append([
-                    g.kind == .company ? .text("Whole company") : nameCell(g), .int(d.applicable(g, p, n)), .int(s[0]), .int(s[1]),
-                    .int(s[2]), .int(s[3]), .band(d.compliance(g, p, n)), .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
-                    .percent(d.unknownShare(g, p, n)), .int(s[5]), .int(ReportData.total(g.fixes[p])), .decimal(gq.median), .decimal(gq.p90),
+                    g.kind == .company ? .text("Whole company") : nameCell(g), .int(d.applicable(g, p, n)), .int(Int(s.counts[.ok])),
+                    .int(Int(s.counts[.nudge])),
+                    .int(Int(s.counts[.warn])), .int(Int(s.counts[.unknown])), .band(d.compliance(g, p, n)),
+                    .change(d.delta({ d.compliance(g, p, $0) }, back: 7)),
+                    .percent(d.unknownShare(g, p, n)), .int(Int(s.newlyFailing)), .int(ReportData.total(g.fixes[p])), .decimal(gq.median), .decimal(gq.p90),
                     .spark(d.series { d.compliance(g, p, $0) }, label: "\(groupName(g)) compliance")
                 ])
             }

@@ -13,12 +13,12 @@ extension Site {
             columns: ["Platform", "Devices", "Stale", "No owner", "Former-employee owner", "Fewer sources than expected", "Expected sources"],
             rows: lastRows.map { r in
                 [
-                    .text(r.platform.isEmpty ? "(unknown)" : r.platform), .int(r.values[0]), .int(r.values[1]), .int(r.values[2]),
-                    .int(r.values[3]), .int(r.values[4]), .text(r.expected)
+                    .text(r.platform.isEmpty ? "(unknown)" : r.platform), .int(r.devices), .int(r.stale), .int(r.noOwner),
+                    .int(r.formerOwner), .int(r.fewerSources), .text(r.expectedSources)
                 ]
             })
         var perNight: [String: [Int]] = [:]
-        for r in d.quality { perNight[r.asOf, default: [0, 0, 0, 0, 0]] = zip(perNight[r.asOf] ?? [0, 0, 0, 0, 0], r.values).map { $0 + $1 } }
+        for r in d.quality { perNight[r.asOf, default: [0, 0, 0, 0, 0]] = zip(perNight[r.asOf] ?? [0, 0, 0, 0, 0], r.counts).map { $0 + $1 } }
         func series(_ name: String, _ f: Int) -> Charts.Series {
             Charts.Series(name: name, values: d.nights.map { perNight[$0.asOf].map { Double($0[f]) } })
         }
