@@ -10,22 +10,20 @@ struct JSONWriter {
 
     init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-    mutating func beginObject() {
-        bytes.append(UInt8(ascii: "{"))
+    mutating func beginObject() { open(UInt8(ascii: "{")) }
+    mutating func endObject() { close(UInt8(ascii: "}")) }
+    mutating func beginArray() { open(UInt8(ascii: "[")) }
+    mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    private mutating func open(_ bracket: UInt8) {
+        bytes.append(bracket)
         needsComma = false
     }
-    mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+    private mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
         needsComma = true
     }
-    mutating func beginArray() {
-        bytes.append(UInt8(ascii: "["))
-        needsComma = false
-    }
-    mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
-        needsComma = true
-    }
+
     mutating func newline() {
         bytes.append(UInt8(ascii: "\n"))
         needsComma = false
@@ -59,6 +57,17 @@ struct JSONWriter {
         var text = value
         text.withUTF8 { escaped($0) }
         needsComma = true
+    }
+
+    /// `"name":["a","b"]`.
+    mutating func stringArray(_ name: StaticString, _ values: some Sequence<some StringProtocol>) {
+        key(name)
+        beginArray()
+        for value in values {
+            comma()
+            string(String(value))
+        }
+        endArray()
     }
 
     mutating func int(_ value: Int) {

@@ -53,26 +53,14 @@ final class NightDocuments {
         out.field("os_version", d.osVersion)
         out.field("model", d.model)
         out.field("device_name", d.deviceName)
-        out.key("sources")
-        out.beginArray()
-        for source in d.sources.split(separator: ",") {
-            out.comma()
-            out.string(String(source))
-        }
-        out.endArray()
+        out.stringArray("sources", d.sources.split(separator: ","))
         out.field("last_sync", d.lastSync)
         if let owner = d.owner {
             out.field("owner", owner)
             let person = people[owner]
             out.field("owner_name", person?.name)
             out.field("organization", person?.organization)
-            out.key("managers")
-            out.beginArray()
-            for manager in people.chain(of: owner) {
-                out.comma()
-                out.string(manager)
-            }
-            out.endArray()
+            out.stringArray("managers", people.chain(of: owner))
         }
         out.field("owner_method", d.ownerMethod)
         out.field("owner_via", d.ownerVia)
